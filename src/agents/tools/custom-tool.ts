@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import type { ThreadRef } from '../../store/thread-records.js';
+import type { SlackWriter } from '../../delivery/slack-writer.js';
+
+export type ToolContext = {
+  ref: ThreadRef;
+  /** ts messages are threaded under (the session's thread). */
+  threadTs: string;
+  slack: SlackWriter;
+  botUserId: string;
+  signal: AbortSignal;
+};
+
+/** A tool the agent calls and this bot executes; input is validated before `run`. */
+export type CustomTool<Input> = {
+  name: string;
+  description: string;
+  input: z.ZodType<Input>;
+  run(input: Input, ctx: ToolContext): Promise<string>;
+};
+
+export type ToolResult = { content: Array<{ type: 'text'; text: string }>; is_error: boolean };
+
+/** Helper so each tool file keeps its input type without casts. */
+export const defineTool = <Input>(tool: CustomTool<Input>): CustomTool<Input> => tool;
+
+/** The custom-tool entry for an agent definition, derived from the zod schema. */
+export function toolDefinition(tool: CustomTool<unknown>) {
+  const schema = z.toJSONSchema(tool.input, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...inputSchema } = schema;
+  return {
+    type: 'custom' as const,
+    name: tool.name,
+    description: tool.description,
+    input_schema: { type: 'object' as const, ...inputSchema },
+  };
+}

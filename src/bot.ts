@@ -1,0 +1,136 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Env } from './config/env.js';
+import { createAgentsClient } from './agents/client.js';
+import { resolveAgentTarget } from './agents/defaults.js';
+import { ToolRegistry } from './agents/tools/registry.js';
+import { Bridge } from './bridge/bridge.js';
+import { SlackWriter } from './delivery/slack-writer.js';
+import { createHttpServer } from './ops/http-server.js';
+import type { Logger } from './ops/logger.js';
+import { createBoltApp } from './slack/bolt-app.js';
+import { boltLogger } from './slack/bolt-logger.js';
+import { registerHandlers } from './slack/handlers.js';
+import { openStore } from './store/open-store.js';
+import { SeenOnce } from './store/seen-once.js';
+import { ThreadRecords } from './store/thread-records.js';
+
+export type RunningBot = {
+  port: number;
+  mode: 'http' | 'socket';
+  bridge: Bridge;
+  /** Resolves once handler work started so far and its Slack writes are done (tests). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type BotOptions = {
+  /** Test knobs; production uses the defaults. */
+  slackRetries?: number;
+  rootIntervalMs?: number;
+  streamBackoff?: { initialMs: number; maxMs: number };
+};
+
+/** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
+export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
+  const kv = openStore(env.STORE_URL);
+  kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
+  const clientOptions: WebClientOptions = {
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    // Our SlackWriter decides about retries and 429s; the client must not do it twice.
+    retryConfig: { retries: options.slackRetries ?? 0 },
+    rejectRateLimitedCalls: true,
+    logger: boltLogger(log),
+  };
+  const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }));
+  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
+  if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
+  log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
+
+  const client = createAgentsClient({ apiKey: env.ANTHROPIC_API_KEY, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) });
+  const tools = new ToolRegistry();
+  const target = await resolveAgentTarget({
+    client,
+    kv,
+    tools,
+    log,
+    ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
+    ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
+  });
+  log.info(target, 'agent target');
+
+  const records = new ThreadRecords(kv);
+  const bridge = new Bridge({
+    client,
+    writer,
+    records,
+    tools,
+    log,
+    botUserId: identity.user_id,
+    target,
+    ...(options.rootIntervalMs !== undefined ? { rootIntervalMs: options.rootIntervalMs } : {}),
+    ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
+  });
+
+  const background = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    const tracked = work.catch((error: unknown) => log.error({ err: error }, 'background work failed'));
+    background.add(tracked);
+    void tracked.finally(() => background.delete(tracked));
+  };
+
+  const bolt = createBoltApp({
+    botToken: env.SLACK_BOT_TOKEN,
+    ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+    ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+    botId: identity.bot_id,
+    botUserId: identity.user_id,
+    clientOptions,
+    log,
+  });
+  bolt.app.error(async (error) => {
+    log.error({ err: error }, 'slack listener error');
+  });
+  registerHandlers(bolt.app, { bridge, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+
+  let ready = false;
+  const server = createHttpServer({ isReady: () => ready, log, ...(bolt.httpListener ? { slack: bolt.httpListener } : {}) });
+  const port = await listen(server, env.PORT);
+  if (bolt.mode === 'socket') await bolt.app.start();
+  ready = true;
+  log.info({ port, mode: bolt.mode }, 'bot is ready');
+  track(bridge.resumeActive());
+
+  const settled = async () => {
+    while (background.size > 0) await Promise.allSettled([...background]);
+    await bridge.settled();
+  };
+
+  return {
+    port,
+    mode: bolt.mode,
+    bridge,
+    settled,
+    async close() {
+      ready = false;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (bolt.mode === 'socket') await bolt.app.stop();
+      await bridge.close();
+      writer.close();
+      await Promise.allSettled([...background]);
+      await kv.disconnect();
+      log.info('bot stopped');
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,199 @@
+import type { AgentTarget } from '../agents/defaults.js';
+import { describeApiError } from '../agents/api-errors.js';
+import { SlackCallError } from '../delivery/slack-writer.js';
+import { initialState } from './thread-state.js';
+import { renderRootCard } from '../render/root-card.js';
+import { bodyHash } from '../render/slack-message.js';
+import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { SessionRunner, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
+
+export type StartRequest = {
+  team: string;
+  channel: string;
+  user: string;
+  prompt: string;
+  /** The thread to live in (mention or DM); absent for /agent, which posts its own root. */
+  threadTs?: string;
+  /** The human message that asked, when there is one (gets receipts). */
+  promptTs?: string;
+};
+
+export type StartOutcome =
+  | { ok: true; ref: ThreadRef; sessionId?: string }
+  | { ok: false; words: string };
+
+export type SteerOutcome = 'not_a_session' | 'sent' | 'failed';
+
+/**
+ * The intents Slack input turns into (start, steer, interrupt), and the registry of
+ * live session runners. Slack handlers stay thin; everything stateful is here.
+ */
+export class Bridge {
+  private readonly runners = new Map<string, SessionRunner>();
+
+  constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
+
+  async start(req: StartRequest): Promise<StartOutcome> {
+    const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
+    const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
+    const card = renderRootCard({ owner: req.user, prompt: req.prompt, state: initialState(), stopValue });
+    let rootTs: string;
+    try {
+      rootTs = await this.postRoot(req, card);
+    } catch (error) {
+      const code = error instanceof SlackCallError ? error.slackError : 'unknown';
+      log.error({ err: error, slackError: code }, 'could not post the session root message');
+      return { ok: false, words: rootPostProblem(code) };
+    }
+    const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
+    const record: ThreadRecord = {
+      v: 1,
+      ...ref,
+      owner: req.user,
+      prompt: req.prompt,
+      ...(req.promptTs ? { promptTs: req.promptTs } : {}),
+      rootTs,
+      status: 'starting',
+      createdAt: Date.now(),
+      posted: { root: { ts: rootTs, hash: bodyHash(card) } },
+      notices: [],
+      interrupts: {},
+      sentMessages: {},
+    };
+    await this.deps.records.create(record);
+    await this.deps.records.indexMessage(ref, rootTs);
+    if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
+
+    let sessionId: string;
+    try {
+      const session = await this.deps.client.beta.sessions.create({
+        agent: this.deps.target.agentId,
+        environment_id: this.deps.target.environmentId,
+        title: req.prompt.slice(0, 200),
+        metadata: { slack_team: req.team, slack_channel: req.channel, slack_thread: ref.threadTs, slack_user: req.user },
+      });
+      sessionId = session.id;
+    } catch (error) {
+      const problem = describeApiError(error, 'creating the agent session');
+      log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not create session');
+      await this.failBeforeSession(record, problem.words);
+      return { ok: true, ref };
+    }
+    await this.deps.records.update(ref, (r) => {
+      r.sessionId = sessionId;
+    });
+    log.info({ thread: ref.threadTs, sessionId }, 'session created');
+    const runner = this.runnerFor({ ...record, sessionId });
+    const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
+    if (!sent.ok) await runner.fail(sent.problem.words);
+    return { ok: true, ref, sessionId };
+  }
+
+  async steer(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    await this.deps.records.indexMessage(ref, msg.ts);
+    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
+    const sent = await runner.sendMessage(msg.text, { user: msg.user, ts: msg.ts });
+    if (!sent.ok) {
+      await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
+      return 'failed';
+    }
+    await this.deps.writer
+      .call('reactions.add', { channel: ref.channel, timestamp: msg.ts, name: 'eyes' })
+      .catch((error: unknown) => {
+        if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) {
+          this.deps.log.warn({ err: error, channel: ref.channel, ts: msg.ts }, 'could not add the receipt reaction');
+        }
+      });
+    return 'sent';
+  }
+
+  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
+  }
+
+  async isSessionThread(ref: ThreadRef): Promise<boolean> {
+    return (await this.deps.records.get(ref)) !== undefined;
+  }
+
+  /** On start-up: every thread that was mid-turn is reopened and caught up. */
+  async resumeActive(): Promise<number> {
+    const refs = await this.deps.records.activeRefs();
+    await Promise.all(
+      refs.map(async (ref) => {
+        const record = await this.deps.records.get(ref);
+        if (!record) return;
+        if (!record.sessionId) {
+          await this.failBeforeSession(record, 'The bot restarted before the session was created. Run /agent again.');
+          return;
+        }
+        await this.runnerFor({ ...record, sessionId: record.sessionId }).resume();
+      }),
+    );
+    if (refs.length > 0) this.deps.log.info({ threads: refs.length }, 'resumed active threads');
+    return refs.length;
+  }
+
+  /** For tests and shutdown: every runner's Slack writes are done. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.settled()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.close()));
+    this.runners.clear();
+  }
+
+  private runnerFor(record: ThreadRecord & { sessionId: string }): SessionRunner {
+    const key = threadKey(record);
+    let runner = this.runners.get(key);
+    if (!runner) {
+      runner = new SessionRunner(record, this.deps);
+      this.runners.set(key, runner);
+    }
+    return runner;
+  }
+
+  private async postRoot(req: StartRequest, card: ReturnType<typeof renderRootCard>): Promise<string> {
+    const post = () =>
+      req.threadTs
+        ? this.deps.writer.postOnce(req.channel, req.threadTs, 'root', card)
+        : this.deps.writer.postTopLevel(req.channel, card);
+    try {
+      return await post();
+    } catch (error) {
+      // A public channel the bot was never invited to: joining is allowed by channels:join.
+      if (!(error instanceof SlackCallError && error.slackError === 'not_in_channel')) throw error;
+      await this.deps.writer.call('conversations.join', { channel: req.channel });
+      return post();
+    }
+  }
+
+  private async failBeforeSession(record: ThreadRecord, words: string): Promise<void> {
+    await this.deps.records.update(record, (r) => {
+      r.failure = words;
+      r.status = 'failed';
+    });
+    if (record.rootTs) {
+      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, state: initialState(), stopValue: '', failure: words });
+      await this.deps.writer.call('chat.update', { channel: record.channel, ts: record.rootTs, ...card });
+    }
+    await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${words}` });
+  }
+}
+
+function rootPostProblem(code: string): string {
+  switch (code) {
+    case 'not_in_channel':
+    case 'method_not_supported_for_channel_type':
+    case 'channel_not_found':
+      return 'I can’t post in this conversation. Invite me first with `/invite @agent`, or use me in a channel I am in.';
+    case 'is_archived':
+      return 'This channel is archived.';
+    default:
+      return `Slack did not accept my message (${code}), so no session was started. Please try again.`;
+  }
+}

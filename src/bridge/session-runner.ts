@@ -1,0 +1,358 @@
+import { APIConnectionError, APIError } from '@anthropic-ai/sdk';
+import type { AgentsClient } from '../agents/client.js';
+import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
+import { textOf, type AgentEvent } from '../agents/events.js';
+import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
+import type { ToolRegistry } from '../agents/tools/registry.js';
+import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
+import type { SlackWriter } from '../delivery/slack-writer.js';
+import { delay } from '../ops/delay.js';
+import type { Logger } from '../ops/logger.js';
+import { isLive, renderRootCard } from '../render/root-card.js';
+import { renderThread } from '../render/thread-view.js';
+import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
+import { fold, initialState, type LocalEvent, type ThreadState } from './thread-state.js';
+
+export type RunnerDeps = {
+  client: AgentsClient;
+  writer: SlackWriter;
+  records: ThreadRecords;
+  tools: ToolRegistry;
+  log: Logger;
+  botUserId: string;
+  rootIntervalMs?: number;
+  streamBackoff?: { initialMs: number; maxMs: number };
+};
+
+export type SendOutcome = { ok: true; eventId: string } | { ok: false; problem: ApiProblem };
+export type InterruptOutcome = 'sent' | 'nothing_running' | 'already_stopping' | { problem: ApiProblem };
+
+/**
+ * One thread ⇄ one session. Owns the event stream, folds every event into the
+ * thread state, answers custom tools, and hands the rendered view to delivery.
+ */
+export class SessionRunner {
+  private state: ThreadState = initialState();
+  private readonly events: SessionEvents;
+  private readonly delivery: ThreadDelivery;
+  private readonly log: Logger;
+  private readonly lifetime = new AbortController();
+  private following: { done: Promise<void>; ready: Promise<void>; abort: AbortController } | undefined;
+  private historyLoaded = false;
+  /** Sends in flight that need the stream open even though the session looks idle. */
+  private holds = 0;
+  private readonly toolsInFlight = new Set<string>();
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(
+    private record: ThreadRecord & { sessionId: string },
+    private readonly deps: RunnerDeps,
+  ) {
+    this.log = deps.log.child({
+      team: record.team,
+      channel: record.channel,
+      thread: record.threadTs,
+      sessionId: record.sessionId,
+    });
+    this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff);
+    this.delivery = new ThreadDelivery(record, () => this.view(), {
+      writer: deps.writer,
+      records: deps.records,
+      log: this.log,
+      ...(deps.rootIntervalMs !== undefined ? { rootIntervalMs: deps.rootIntervalMs } : {}),
+    });
+  }
+
+  get ref(): ThreadRef {
+    return { team: this.record.team, channel: this.record.channel, threadTs: this.record.threadTs };
+  }
+
+  get sessionId(): string {
+    return this.record.sessionId;
+  }
+
+  /** For tests and shutdown: resolves once pending Slack writes are done. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.delivery.settled();
+  }
+
+  async close(): Promise<void> {
+    this.lifetime.abort(new Error('runner closed'));
+    this.following?.abort.abort();
+    await this.following?.done.catch(() => undefined);
+    await Promise.allSettled([...this.background]);
+    this.delivery.close();
+  }
+
+  /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. */
+  async sendMessage(text: string, from: { user: string; ts?: string }): Promise<SendOutcome> {
+    this.holds += 1;
+    try {
+      await this.openStream();
+      const eventId = await this.sendUserMessage(text);
+      this.apply([{ type: 'local.user_message_sent', id: eventId }]);
+      await this.updateRecord((r) => {
+        r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
+        r.status = 'active';
+      });
+      return { ok: true, eventId };
+    } catch (error) {
+      const problem = describeApiError(error, 'sending the message to the agent');
+      this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not send user.message');
+      return { ok: false, problem };
+    } finally {
+      this.holds -= 1;
+      this.closeStreamIfQuiet();
+    }
+  }
+
+  /** After a restart: reopen the stream, catch up, and send the prompt if it never went out. */
+  async resume(): Promise<void> {
+    this.holds += 1;
+    try {
+      await this.openStream();
+      const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
+      if (this.record.status === 'starting' && neverSent) {
+        const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });
+        if (!result.ok) await this.fail(result.problem.words);
+      }
+    } catch (error) {
+      const problem = describeApiError(error, 'reconnecting to the session');
+      this.log.error({ err: error, requestId: problem.requestId }, 'could not resume session');
+      await this.fail(problem.words);
+    } finally {
+      this.holds -= 1;
+      this.closeStreamIfQuiet();
+    }
+  }
+
+  async interrupt(user: string): Promise<InterruptOutcome> {
+    if (this.record.status !== 'active' && this.record.status !== 'starting') return 'nothing_running';
+    this.holds += 1;
+    try {
+      await this.openStream();
+      if (!isLive(this.state) || this.state.phase === 'starting') return 'nothing_running';
+      if (this.state.interruptId !== undefined) return 'already_stopping';
+      const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] });
+      const id = sent.data?.[0]?.id || `local-${Date.now()}`;
+      await this.updateRecord((r) => {
+        r.interrupts[id] = user;
+      });
+      this.apply([{ type: 'local.interrupt_sent', id }]);
+      this.log.info({ user, interruptId: id }, 'interrupt sent');
+      return 'sent';
+    } catch (error) {
+      const problem = describeApiError(error, 'stopping the agent');
+      this.log.error({ err: error, requestId: problem.requestId }, 'could not send user.interrupt');
+      return { problem };
+    } finally {
+      this.holds -= 1;
+      this.closeStreamIfQuiet();
+    }
+  }
+
+  /** A problem the bridge hit: said in the thread and on the status line. */
+  async fail(words: string): Promise<void> {
+    await this.note(words);
+    await this.updateRecord((r) => {
+      r.failure = words;
+      r.status = 'failed';
+    });
+    this.delivery.request();
+  }
+
+  /** A line in the thread from the bridge itself (not the agent). */
+  async note(words: string): Promise<void> {
+    await this.updateRecord((r) => {
+      r.notices.push({ key: `n${r.notices.length}`, text: `:warning: ${words}`, afterItems: this.state.items.length });
+    });
+    this.delivery.request();
+  }
+
+  private openStream(): Promise<void> {
+    if (this.following) return this.following.ready;
+    const abort = new AbortController();
+    let markReady!: () => void;
+    let failReady!: (e: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    const done = this.events
+      .follow({
+        ...(this.historyLoaded ? { since: this.state.lastProcessedAt } : {}),
+        onReady: () => {
+          this.historyLoaded = true;
+          markReady();
+        },
+        onEvents: (events) => this.onEvents(events),
+        signal: abort.signal,
+        resumeFrom: () => this.state.lastProcessedAt,
+      })
+      .catch((error: unknown) => {
+        failReady(error);
+        if (!this.lifetime.signal.aborted) this.onStreamFailure(error);
+      })
+      .finally(() => {
+        if (this.following?.abort === abort) this.following = undefined;
+        failReady(new Error('stream closed before it was ready'));
+      });
+    this.following = { done, ready, abort };
+    return ready;
+  }
+
+  private onStreamFailure(error: unknown): void {
+    const problem = describeApiError(error, 'following the session');
+    this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'event stream failed for good');
+    this.track(this.fail(problem.words));
+  }
+
+  private onEvents(events: AgentEvent[]): BatchVerdict {
+    this.apply(events);
+    return this.wantsStream() ? 'continue' : 'stop';
+  }
+
+  private apply(events: Array<AgentEvent | LocalEvent>): void {
+    const before = this.state.phase;
+    for (const event of events) {
+      const { state, ignored } = fold(this.state, event);
+      this.state = state;
+      if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
+    }
+    if (events.length === 0) return;
+    this.delivery.request();
+    this.answerCustomTools();
+    if (before !== this.state.phase) this.track(this.persistStatus());
+  }
+
+  private async persistStatus(): Promise<void> {
+    const phase = this.state.phase;
+    const status: ThreadRecord['status'] = phase === 'terminated' ? 'ended' : phase === 'idle' ? 'idle' : 'active';
+    if (status === this.record.status || this.record.status === 'starting' || this.record.status === 'failed') return;
+    await this.updateRecord((r) => {
+      r.status = status;
+    });
+    this.log.info({ phase, outcome: this.state.outcome }, 'session status changed');
+  }
+
+  private wantsStream(): boolean {
+    return (
+      this.holds > 0 ||
+      this.state.phase === 'running' ||
+      this.state.phase === 'waiting' ||
+      this.state.queuedUserMessages.length > 0 ||
+      this.state.pendingCustomTools.length > 0
+    );
+  }
+
+  private closeStreamIfQuiet(): void {
+    if (!this.wantsStream()) this.following?.abort.abort();
+  }
+
+  private answerCustomTools(): void {
+    for (const call of this.state.pendingCustomTools) {
+      if (this.toolsInFlight.has(call.eventId)) continue;
+      this.toolsInFlight.add(call.eventId);
+      this.track(
+        this.answerCustomTool(call.eventId, call.name, call.input).finally(() => this.toolsInFlight.delete(call.eventId)),
+      );
+    }
+  }
+
+  private async answerCustomTool(eventId: string, name: string, input: unknown): Promise<void> {
+    const result = await this.deps.tools.run(
+      name,
+      input,
+      { ref: this.ref, threadTs: this.record.threadTs, slack: this.deps.writer, botUserId: this.deps.botUserId, signal: this.lifetime.signal },
+      this.log.child({ tool: name, toolUseId: eventId }),
+    );
+    try {
+      await this.deps.client.beta.sessions.events.send(this.sessionId, {
+        events: [{ type: 'user.custom_tool_result', custom_tool_use_id: eventId, content: result.content, is_error: result.is_error }],
+      });
+      this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
+    } catch (error) {
+      // 400 here means the call was answered already (a retry that landed, or another replica).
+      if (isStatus(error, 400)) return void this.log.warn({ toolUseId: eventId, err: error }, 'custom tool result refused; assuming answered');
+      const problem = describeApiError(error, `answering the ${name} tool`);
+      this.log.error({ err: error, requestId: problem.requestId }, 'could not send custom tool result');
+      await this.note(problem.words);
+    }
+  }
+
+  /**
+   * The SDK would retry a 5xx by itself and could post the message twice. Sends go
+   * out once; after an unknown outcome the history is checked before trying again.
+   */
+  private async sendUserMessage(text: string): Promise<string> {
+    const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const sent = await this.deps.client.beta.sessions.events.send(
+          this.sessionId,
+          { events: [{ type: 'user.message', content: [{ type: 'text', text }] }] },
+          { maxRetries: 0 },
+        );
+        const id = sent.data?.[0]?.id;
+        if (!id) throw new Error('the API accepted the message but returned no event id');
+        return id;
+      } catch (error) {
+        const uncertain = error instanceof APIConnectionError || (error instanceof APIError && (error.status ?? 0) >= 500);
+        const retryable = uncertain || isStatus(error, 429);
+        if (!retryable || attempt >= 3) throw error;
+        if (uncertain) {
+          const landed = await this.findSentMessage(text, known);
+          if (landed) return landed;
+        }
+        await delay(500 * 2 ** (attempt - 1), this.lifetime.signal);
+      }
+    }
+  }
+
+  private async findSentMessage(text: string, known: Set<string>): Promise<string | undefined> {
+    const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.message'] });
+    for (const event of page.data) {
+      if (event.type !== 'user.message' || known.has(event.id)) continue;
+      if (textOf(event.content as Array<{ type: string; text?: unknown }>) === text) return event.id;
+    }
+    return undefined;
+  }
+
+  private view(): ThreadView {
+    const record = this.record;
+    const stoppedByUser = this.state.stoppedBy ? record.interrupts[this.state.stoppedBy] : undefined;
+    const rootTs = record.rootTs;
+    return {
+      threadTs: record.threadTs,
+      replies: renderThread(this.state, record.notices),
+      ...(rootTs
+        ? {
+            root: {
+              ts: rootTs,
+              settled: !isLive(this.state) || record.failure !== undefined,
+              body: renderRootCard({
+                owner: record.owner,
+                prompt: record.prompt,
+                state: this.state,
+                stopValue: threadKey(record),
+                ...(stoppedByUser ? { stoppedByUser } : {}),
+                ...(record.failure ? { failure: record.failure } : {}),
+              }),
+            },
+          }
+        : {}),
+    };
+  }
+
+  private async updateRecord(change: (r: ThreadRecord) => void): Promise<void> {
+    const written = await this.deps.records.update(this.ref, change);
+    this.record = { ...written, sessionId: this.record.sessionId };
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((error: unknown) => this.log.error({ err: error }, 'background task failed'));
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+}

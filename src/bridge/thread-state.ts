@@ -1,0 +1,269 @@
+import type { AgentEvent, UsageSnapshot } from '../agents/events.js';
+import { textOf } from '../agents/events.js';
+
+/**
+ * What a thread shows, folded from the session's events. Pure data: rendering and
+ * delivery derive everything from it, so a restart only has to fold the history again.
+ */
+export type Phase = 'starting' | 'running' | 'waiting' | 'idle' | 'terminated';
+export type Outcome = 'done' | 'stopped' | 'failed' | 'refused' | 'budget';
+
+export type ToolLine = {
+  eventId: string;
+  name: string;
+  input: unknown;
+  status: 'running' | 'done' | 'failed' | 'waiting';
+};
+
+export type Item =
+  | { kind: 'text'; id: string; text: string }
+  | { kind: 'tools'; id: string; tools: ToolLine[] }
+  | { kind: 'error'; id: string; text: string };
+
+export type PendingCustomTool = { eventId: string; name: string; input: unknown };
+
+export type ThreadState = {
+  phase: Phase;
+  /** How the last finished turn ended; undefined while the first turn runs. */
+  outcome?: Outcome;
+  /** Why the session is waiting, failing or retrying, in words for the status line. */
+  detail?: string;
+  items: Item[];
+  /** user.message ids sent but not yet processed: an idle before they run is stale. */
+  queuedUserMessages: string[];
+  processedUserMessages: string[];
+  /** The interrupt that will end the current turn, if one was sent. */
+  interruptId?: string;
+  /** The interrupt that ended the last turn (for "stopped by"). */
+  stoppedBy?: string;
+  pendingCustomTools: PendingCustomTool[];
+  toolCalls: number;
+  usage: { inputTokens: number; outputTokens: number; cost?: { amount: string; currency: string } };
+  /** processed_at of the newest event folded: where a reconnect catches up from. */
+  lastProcessedAt?: string;
+  eventsFolded: number;
+};
+
+export const initialState = (): ThreadState => ({
+  phase: 'starting',
+  items: [],
+  queuedUserMessages: [],
+  processedUserMessages: [],
+  pendingCustomTools: [],
+  toolCalls: 0,
+  usage: { inputTokens: 0, outputTokens: 0 },
+  eventsFolded: 0,
+});
+
+/** Bridge-local facts that are not (yet) in the event stream. */
+export type LocalEvent =
+  | { type: 'local.user_message_sent'; id: string }
+  | { type: 'local.interrupt_sent'; id: string };
+
+export type FoldResult = { state: ThreadState; ignored?: { type: string; problem?: string } };
+
+/** fold(state, event) → state. Never throws; returns what it ignored for the log. */
+export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): FoldResult {
+  const s: ThreadState = structuredClone(previous);
+  if ('processed_at' in event && event.processed_at) s.lastProcessedAt = maxIso(s.lastProcessedAt, event.processed_at);
+  if (!event.type.startsWith('local.')) s.eventsFolded += 1;
+
+  switch (event.type) {
+    case 'local.user_message_sent':
+      if (!s.processedUserMessages.includes(event.id) && !s.queuedUserMessages.includes(event.id)) {
+        s.queuedUserMessages.push(event.id);
+      }
+      if (s.phase !== 'running') {
+        s.phase = 'running';
+        s.detail = undefined;
+      }
+      return { state: s };
+    case 'local.interrupt_sent':
+      s.interruptId = event.id;
+      return { state: s };
+    case 'user.message':
+      if (event.processed_at) {
+        s.queuedUserMessages = s.queuedUserMessages.filter((id) => id !== event.id);
+        if (!s.processedUserMessages.includes(event.id)) s.processedUserMessages.push(event.id);
+        s.phase = 'running';
+        s.detail = undefined;
+      } else if (!s.processedUserMessages.includes(event.id) && !s.queuedUserMessages.includes(event.id)) {
+        s.queuedUserMessages.push(event.id);
+      }
+      return { state: s };
+    case 'user.interrupt':
+      s.interruptId = event.id || s.interruptId || 'interrupt';
+      return { state: s };
+    case 'user.custom_tool_result':
+      s.pendingCustomTools = s.pendingCustomTools.filter((t) => t.eventId !== event.custom_tool_use_id);
+      setToolStatus(s, event.custom_tool_use_id, event.is_error ? 'failed' : 'done');
+      return { state: s };
+    case 'user.tool_confirmation':
+      setToolStatus(s, event.tool_use_id, event.result === 'allow' ? 'running' : 'failed');
+      return { state: s };
+    case 'agent.message': {
+      const text = textOf(event.content);
+      if (text.trim() !== '' && !s.items.some((i) => i.id === event.id)) s.items.push({ kind: 'text', id: event.id, text });
+      return { state: s };
+    }
+    case 'agent.thinking':
+      return { state: s };
+    case 'agent.tool_use':
+    case 'agent.mcp_tool_use':
+      addTool(s, {
+        eventId: event.id,
+        name: event.type === 'agent.mcp_tool_use' ? `${event.mcp_server_name}.${event.name}` : event.name,
+        input: event.input,
+        status: event.evaluated_permission === 'ask' ? 'waiting' : event.evaluated_permission === 'deny' ? 'failed' : 'running',
+      });
+      return { state: s };
+    case 'agent.custom_tool_use':
+      addTool(s, { eventId: event.id, name: event.name, input: event.input, status: 'running' });
+      if (!s.pendingCustomTools.some((t) => t.eventId === event.id)) {
+        s.pendingCustomTools.push({ eventId: event.id, name: event.name, input: event.input });
+      }
+      return { state: s };
+    case 'agent.tool_result':
+      setToolStatus(s, event.tool_use_id, event.is_error ? 'failed' : 'done');
+      return { state: s };
+    case 'agent.mcp_tool_result':
+      setToolStatus(s, event.mcp_tool_use_id, event.is_error ? 'failed' : 'done');
+      return { state: s };
+    case 'session.status_running':
+      s.phase = 'running';
+      s.detail = undefined;
+      return { state: s };
+    case 'session.status_rescheduled':
+      s.phase = 'running';
+      s.detail = 'a temporary problem on the agent side; retrying';
+      return { state: s };
+    case 'session.status_idle':
+      return { state: settleIdle(s, event.stop_reason ?? undefined, event.stop_details?.explanation ?? undefined) };
+    case 'session.status_terminated':
+      s.phase = 'terminated';
+      if (s.outcome === undefined || s.interruptId === undefined) s.outcome = s.outcome === 'failed' ? 'failed' : 'done';
+      s.queuedUserMessages = [];
+      s.interruptId = undefined;
+      return { state: s };
+    case 'session.deleted':
+      s.phase = 'terminated';
+      s.outcome = 'failed';
+      s.detail = 'the session was deleted';
+      return { state: s };
+    case 'session.error': {
+      const retry = event.error.retry_status?.type;
+      const words = describeAgentError(event.error.type, event.error.message);
+      if (retry === 'retrying') {
+        s.detail = `${words}; retrying`;
+      } else {
+        s.items.push({ kind: 'error', id: event.id, text: words });
+        s.detail = words;
+        if (retry === 'terminal') s.outcome = 'failed';
+      }
+      return { state: s };
+    }
+    case 'span.model_request_end':
+      if (event.model_usage) addUsage(s, event.model_usage);
+      return { state: s };
+    case 'session.usage':
+      s.usage = {
+        inputTokens: event.usage.input_tokens ?? s.usage.inputTokens,
+        outputTokens: event.usage.output_tokens ?? s.usage.outputTokens,
+        ...(event.usage.list_cost ? { cost: event.usage.list_cost } : s.usage.cost ? { cost: s.usage.cost } : {}),
+      };
+      return { state: s };
+    case 'quiet':
+      return { state: s };
+    case 'unknown':
+      return { state: s, ignored: { type: event.original, ...(event.problem ? { problem: event.problem } : {}) } };
+    default:
+      return assertNever(event);
+  }
+}
+
+function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] } | undefined, explanation?: string): ThreadState {
+  if (stop?.type === 'requires_action') {
+    s.phase = 'waiting';
+    s.detail = undefined;
+    return s;
+  }
+  // A session starts idle and reports idle before it picks up queued input:
+  // that idle does not end the turn our message started.
+  if (s.queuedUserMessages.length > 0 && s.interruptId === undefined && stop?.type !== 'retries_exhausted') {
+    return s;
+  }
+  s.phase = 'idle';
+  s.queuedUserMessages = [];
+  s.pendingCustomTools = [];
+  for (const item of s.items) {
+    if (item.kind === 'tools') for (const t of item.tools) if (t.status === 'running' || t.status === 'waiting') t.status = 'failed';
+  }
+  switch (stop?.type) {
+    case 'retries_exhausted':
+      s.outcome = 'failed';
+      s.detail ??= 'the agent gave up after repeated errors';
+      break;
+    case 'budget_reached':
+      s.outcome = 'budget';
+      s.detail = 'the session reached its spending budget';
+      break;
+    case 'refusal':
+      s.outcome = 'refused';
+      s.detail = explanation ?? 'the model declined this request';
+      break;
+    default:
+      // The API ends an interrupted turn with a plain end_turn: only our own record tells.
+      s.outcome = s.interruptId !== undefined ? 'stopped' : 'done';
+      if (s.outcome === 'done') s.detail = undefined;
+  }
+  s.stoppedBy = s.outcome === 'stopped' ? s.interruptId : undefined;
+  s.interruptId = undefined;
+  return s;
+}
+
+function addTool(s: ThreadState, line: ToolLine): void {
+  const known = s.items.some((i) => i.kind === 'tools' && i.tools.some((t) => t.eventId === line.eventId));
+  if (known) return;
+  s.toolCalls += 1;
+  const last = s.items.at(-1);
+  if (last?.kind === 'tools') last.tools.push(line);
+  else s.items.push({ kind: 'tools', id: line.eventId, tools: [line] });
+}
+
+function setToolStatus(s: ThreadState, eventId: string, status: ToolLine['status']): void {
+  for (const item of s.items) {
+    if (item.kind !== 'tools') continue;
+    const tool = item.tools.find((t) => t.eventId === eventId);
+    if (tool) tool.status = status;
+  }
+}
+
+function addUsage(s: ThreadState, u: UsageSnapshot): void {
+  s.usage.inputTokens += u.input_tokens ?? 0;
+  s.usage.outputTokens += u.output_tokens ?? 0;
+}
+
+function maxIso(a: string | undefined, b: string): string {
+  return a === undefined || b > a ? b : a;
+}
+
+const AGENT_ERROR_WORDS: Record<string, string> = {
+  model_overloaded_error: 'The model is overloaded right now',
+  model_rate_limited_error: 'The model is rate limited right now',
+  model_request_failed_error: 'A request to the model failed',
+  mcp_connection_failed_error: 'The agent could not reach one of its MCP servers',
+  mcp_authentication_failed_error: 'One of the agent’s MCP servers rejected its credentials',
+  billing_error: 'The Anthropic account has a billing problem',
+  tool_use_limit_reached_error: 'The agent hit its limit on tool calls',
+  compaction_limit_reached_error: 'The conversation grew too long to continue',
+  credential_host_unreachable_error: 'A credential host could not be reached',
+};
+
+export function describeAgentError(type: string, message: string): string {
+  const words = AGENT_ERROR_WORDS[type] ?? (type.startsWith('repository_') ? 'The agent could not use its repository' : 'The agent hit an error');
+  return message ? `${words}: ${message}` : words;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(x)}`);
+}

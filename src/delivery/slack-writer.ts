@@ -1,0 +1,146 @@
+import {
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  type WebClient,
+} from '@slack/web-api';
+import type { Logger } from '../ops/logger.js';
+import { delay } from '../ops/delay.js';
+import type { SlackBody } from '../render/slack-message.js';
+
+export const METADATA_EVENT_TYPE = 'agent_bridge_message';
+
+export class SlackCallError extends Error {
+  constructor(
+    readonly method: string,
+    readonly slackError: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${method} failed: ${slackError}`, options);
+  }
+}
+
+type Args = Record<string, unknown>;
+
+/**
+ * Every Slack write of the process goes through here. The WebClient is built with
+ * `rejectRateLimitedCalls` and no retries, so this class decides: a 429 pauses only
+ * its own method for Retry-After, and a post that may have landed (5xx, dropped
+ * connection) is looked up by its metadata key before it is sent again.
+ */
+export class SlackWriter {
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly log: Logger,
+    private readonly opts: { maxAttempts?: number; backoffMs?: number } = {},
+  ) {}
+
+  close(): void {
+    this.abort.abort(new Error('slack writer closed'));
+  }
+
+  /** Any idempotent call (update, reactions, reads): retried on 429/5xx/network. */
+  async call<T = Args>(method: string, args: Args): Promise<T> {
+    return this.withRetries<T>(method, args, async () => undefined);
+  }
+
+  /**
+   * Post into a thread exactly once per key. When the outcome of an attempt is
+   * unknown, the thread is searched for the key before the next attempt.
+   */
+  async postOnce(channel: string, threadTs: string, key: string, body: SlackBody): Promise<string> {
+    const args = {
+      channel,
+      thread_ts: threadTs,
+      ...body,
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { key } },
+    };
+    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
+      const found = await this.findPosted(channel, threadTs, key);
+      return found ? { ts: found } : undefined;
+    });
+    if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
+    return result.ts;
+  }
+
+  /** A top-level post (the root card): not retried on an unknown outcome, the caller tells the user. */
+  async postTopLevel(channel: string, body: SlackBody): Promise<string> {
+    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', { channel, ...body }, async () => {
+      throw new SlackCallError('chat.postMessage', 'outcome_unknown');
+    });
+    if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
+    return result.ts;
+  }
+
+  private async findPosted(channel: string, threadTs: string, key: string): Promise<string | undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.call<{
+        messages?: Array<{ ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } }>;
+        response_metadata?: { next_cursor?: string };
+      }>('conversations.replies', { channel, ts: threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
+      const hit = page.messages?.find(
+        (m) => m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.key === key,
+      );
+      if (hit?.ts) return hit.ts;
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  }
+
+  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>): Promise<T> {
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    const backoffMs = this.opts.backoffMs ?? 500;
+    let uncertain = false;
+    for (let attempt = 1; ; attempt++) {
+      await this.waitForMethod(method);
+      if (uncertain) {
+        const settled = await beforeRetry();
+        if (settled !== undefined) return settled;
+      }
+      try {
+        return (await this.client.apiCall(method, args)) as T;
+      } catch (error) {
+        if (error instanceof WebAPIRateLimitedError) {
+          const seconds = Math.max(1, error.retryAfter);
+          this.pausedUntil.set(method, Math.max(this.pausedUntil.get(method) ?? 0, Date.now() + seconds * 1000));
+          this.log.warn({ method, retryAfter: seconds, attempt }, 'slack rate limited this method; pausing it');
+          if (attempt >= maxAttempts + 5) throw new SlackCallError(method, 'ratelimited', { cause: error });
+          continue;
+        }
+        if (error instanceof WebAPIPlatformError) {
+          throw new SlackCallError(method, error.data.error, { cause: error });
+        }
+        const transient = error instanceof WebAPIHTTPError || error instanceof WebAPIRequestError;
+        if (!transient || attempt >= maxAttempts) {
+          throw new SlackCallError(method, describeTransport(error), { cause: error });
+        }
+        uncertain = true;
+        this.log.warn({ method, attempt, err: describeTransport(error) }, 'slack call failed; will retry');
+        await delay(backoffMs * 2 ** (attempt - 1), this.abort.signal);
+      }
+    }
+  }
+
+  private async waitForMethod(method: string): Promise<void> {
+    const until = this.pausedUntil.get(method) ?? 0;
+    const wait = until - Date.now();
+    if (wait > 0) await delay(wait, this.abort.signal);
+  }
+}
+
+function describeTransport(error: unknown): string {
+  if (error instanceof WebAPIHTTPError) return `http_${error.statusCode}`;
+  if (error instanceof WebAPIRequestError) return `request_error: ${error.original.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function slackErrorCode(error: unknown): string | undefined {
+  return error instanceof SlackCallError ? error.slackError : undefined;
+}

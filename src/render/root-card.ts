@@ -1,0 +1,103 @@
+import type { ThreadState } from '../bridge/thread-state.js';
+import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
+import type { SlackBody } from './slack-message.js';
+
+export const STOP_ACTION_ID = 'stop_session';
+
+export type RootCardInput = {
+  owner: string;
+  prompt: string;
+  state: ThreadState;
+  /** Slack user who stopped the last turn, when the bridge sent the interrupt. */
+  stoppedByUser?: string;
+  /** Problem the bridge itself hit (API error) that the status line must show. */
+  failure?: string;
+  /** Button value: tells the action handler which thread to stop. */
+  stopValue: string;
+};
+
+/** The status line in words, e.g. "Running · 3 tool calls · 1.2k tokens". */
+export function statusLine(input: RootCardInput): string {
+  const { state } = input;
+  const facts: string[] = [];
+  if (state.toolCalls > 0) facts.push(`${state.toolCalls} tool call${state.toolCalls === 1 ? '' : 's'}`);
+  const tokens = state.usage.inputTokens + state.usage.outputTokens;
+  if (tokens > 0) facts.push(`${formatTokens(tokens)} tokens`);
+  if (state.usage.cost) facts.push(formatCost(state.usage.cost));
+  const tail = facts.length > 0 ? ` · ${facts.join(' · ')}` : '';
+  return `${headline(input)}${tail}`;
+}
+
+function headline({ state, stoppedByUser, failure }: RootCardInput): string {
+  if (failure) return `:x: Failed: ${escapeMrkdwn(failure)}`;
+  const detail = state.detail ? ` (${escapeMrkdwn(state.detail)})` : '';
+  if (state.interruptId !== undefined && (state.phase === 'running' || state.phase === 'waiting')) return ':octagonal_sign: Stopping…';
+  switch (state.phase) {
+    case 'starting':
+      return ':hourglass_flowing_sand: Starting…';
+    case 'running':
+      return `:hourglass_flowing_sand: Running${detail}`;
+    case 'waiting':
+      return ':raised_hand: Waiting for you';
+    case 'terminated':
+      return state.outcome === 'failed' ? `:x: Failed${detail}` : ':white_check_mark: Ended';
+    case 'idle':
+      switch (state.outcome) {
+        case 'stopped':
+          return stoppedByUser ? `:octagonal_sign: Stopped by <@${stoppedByUser}>` : ':octagonal_sign: Stopped';
+        case 'failed':
+          return `:x: Failed${detail}`;
+        case 'refused':
+          return `:no_entry: The model declined${detail}`;
+        case 'budget':
+          return ':moneybag: Paused: budget reached';
+        default:
+          return ':white_check_mark: Done · reply in the thread to continue';
+      }
+  }
+}
+
+export function isLive(state: ThreadState): boolean {
+  return state.phase === 'starting' || state.phase === 'running' || state.phase === 'waiting';
+}
+
+export function renderRootCard(input: RootCardInput): SlackBody {
+  const prompt = sanitizeForSlack(input.prompt);
+  const shownPrompt = prompt.length > 2500 ? `${prompt.slice(0, 2499)}…` : prompt;
+  const quoted = escapeMrkdwn(shownPrompt)
+    .split('\n')
+    .map((l) => `>${l}`)
+    .join('\n');
+  const status = statusLine(input);
+  const blocks: Array<Record<string, unknown>> = [
+    { type: 'section', text: { type: 'mrkdwn', text: `<@${input.owner}> asked the agent:\n${quoted}` } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: status }] },
+  ];
+  if (isLive(input.state) && !input.failure) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: STOP_ACTION_ID,
+          text: { type: 'plain_text', text: 'Stop' },
+          style: 'danger',
+          value: input.stopValue,
+          accessibility_label: 'Stop the agent',
+        },
+      ],
+    });
+  }
+  const fallbackPrompt = shownPrompt.length > 200 ? `${shownPrompt.slice(0, 199)}…` : shownPrompt;
+  return { text: `Agent session for <@${input.owner}>: ${escapeMrkdwn(fallbackPrompt)} (${status})`, blocks };
+}
+
+function formatTokens(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}
+
+function formatCost(cost: { amount: string; currency: string }): string {
+  const cents = Number(cost.amount);
+  if (!Number.isFinite(cents)) return '';
+  return cost.currency === 'USD' ? `$${(cents / 100).toFixed(2)}` : `${(cents / 100).toFixed(2)} ${cost.currency}`;
+}

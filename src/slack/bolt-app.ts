@@ -1,0 +1,52 @@
+import { App, HTTPReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Logger } from '../ops/logger.js';
+import { SLACK_EVENTS_PATH } from '../ops/http-server.js';
+import { boltLogger } from './bolt-logger.js';
+
+export type BoltAppOptions = {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  botId: string;
+  botUserId: string;
+  clientOptions: WebClientOptions;
+  log: Logger;
+};
+
+export type BoltApp = {
+  app: App;
+  /** HTTP mode: the listener our own server hands Slack's requests to. */
+  httpListener?: HTTPReceiver['requestListener'];
+  mode: 'http' | 'socket';
+};
+
+/**
+ * Bolt in either mode. botId/botUserId come from our own auth.test, so Bolt makes no
+ * call while it is constructed. In HTTP mode Bolt's receiver never listens itself:
+ * our server reads and checks each body first (see ops/http-server.ts).
+ */
+export function createBoltApp(o: BoltAppOptions): BoltApp {
+  const logger = boltLogger(o.log);
+  const common = {
+    token: o.botToken,
+    botId: o.botId,
+    botUserId: o.botUserId,
+    clientOptions: o.clientOptions,
+    logger,
+  };
+  if (o.appToken) {
+    const app = new App({ ...common, socketMode: true, appToken: o.appToken });
+    return { app, mode: 'socket' };
+  }
+  if (!o.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in HTTP mode');
+  const receiver = new HTTPReceiver({
+    signingSecret: o.signingSecret,
+    endpoints: SLACK_EVENTS_PATH,
+    // A long-running bot acks first and works after; holding the response breaks Slack's 3 s window.
+    processBeforeResponse: false,
+    logger,
+  });
+  const app = new App({ ...common, receiver });
+  return { app, httpListener: receiver.requestListener, mode: 'http' };
+}

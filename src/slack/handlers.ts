@@ -1,0 +1,193 @@
+import type { App } from '@slack/bolt';
+import type { Bridge } from '../bridge/bridge.js';
+import type { InterruptOutcome } from '../bridge/session-runner.js';
+import type { SlackWriter } from '../delivery/slack-writer.js';
+import type { Logger } from '../ops/logger.js';
+import { STOP_ACTION_ID } from '../render/root-card.js';
+import type { SeenOnce } from '../store/seen-once.js';
+import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
+import {
+  BlockActionSchema,
+  describeZodError,
+  EventEnvelopeSchema,
+  MessageEventSchema,
+  ReactionAddedSchema,
+  SlashCommandSchema,
+  teamOfEnvelope,
+} from './inbound.js';
+import { isStopReaction, routeMessage } from './route-message.js';
+
+export const USAGE = [
+  '*Usage:* `/agent <what the agent should do>`',
+  'I open a thread for the session. Reply in the thread to steer the agent, or to continue once it is done.',
+  'Stop it with the Stop button or an :octagonal_sign: reaction.',
+].join('\n');
+
+export type HandlerDeps = {
+  bridge: Bridge;
+  records: ThreadRecords;
+  seen: SeenOnce;
+  writer: SlackWriter;
+  log: Logger;
+  botUserId: string;
+  /** Background work started by handlers after the ack; awaited on shutdown and in tests. */
+  track: (work: Promise<unknown>) => void;
+};
+
+/**
+ * Thin Slack listeners: parse, dedupe, turn into an intent for the bridge, answer the
+ * person. Acks come first (Bolt acks events itself); the work runs after.
+ */
+export function registerHandlers(app: App, deps: HandlerDeps): void {
+  const { bridge, log } = deps;
+
+  app.command('/agent', async ({ ack, body, respond }) => {
+    const parsed = SlashCommandSchema.safeParse(body);
+    if (!parsed.success) {
+      log.warn({ problem: describeZodError(parsed.error) }, 'malformed slash command');
+      await ack({ response_type: 'ephemeral', text: 'Slack sent a command I could not read. Please try again.' });
+      return;
+    }
+    const cmd = parsed.data;
+    const prompt = cmd.text.trim();
+    if (prompt === '') {
+      await ack({ response_type: 'ephemeral', text: USAGE });
+      return;
+    }
+    await ack();
+    deps.track(
+      bridge.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt }).then(async (outcome) => {
+        if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
+      }),
+    );
+  });
+
+  const onMessage = async (body: unknown, rawEvent: unknown) => {
+    const envelope = EventEnvelopeSchema.safeParse(body);
+    const event = MessageEventSchema.safeParse(rawEvent);
+    if (!envelope.success || !event.success) {
+      log.warn({ problem: !event.success ? describeZodError(event.error) : 'bad envelope' }, 'unreadable message event');
+      return;
+    }
+    const m = event.data;
+    const team = teamOfEnvelope(envelope.data, m.team);
+    if (!team) return void log.warn({ channel: m.channel }, 'message event without a team');
+    if (envelope.data.event_id && !(await deps.seen.first(`event:${envelope.data.event_id}`))) {
+      return void log.info({ eventId: envelope.data.event_id }, 'duplicate event delivery ignored');
+    }
+    const ref: ThreadRef | undefined = m.thread_ts ? { team, channel: m.channel, threadTs: m.thread_ts } : undefined;
+    const isSession = ref ? await bridge.isSessionThread(ref) : false;
+    const route = routeMessage(m, deps.botUserId, isSession);
+    if (route.kind === 'ignore') return;
+    // app_mention and message carry the same human message: one effect per message.
+    if (!(await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) return;
+    const user = m.user!;
+    const logCtx = { team, channel: m.channel, thread: route.threadTs, user };
+    switch (route.kind) {
+      case 'usage':
+        await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE });
+        return;
+      case 'steer':
+        log.info(logCtx, 'thread reply → agent');
+        deps.track(bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts }));
+        return;
+      case 'start':
+        log.info(logCtx, 'mention/DM → new session');
+        deps.track(
+          bridge
+            .start({ team, channel: m.channel, user, prompt: route.text, threadTs: route.threadTs, promptTs: m.ts })
+            .then(async (outcome) => {
+              if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
+            }),
+        );
+        return;
+    }
+  };
+
+  app.event('message', async ({ body, event }) => onMessage(body, event));
+  app.event('app_mention', async ({ body, event }) => onMessage(body, event));
+
+  app.event('reaction_added', async ({ body, event }) => {
+    const envelope = EventEnvelopeSchema.safeParse(body);
+    const parsed = ReactionAddedSchema.safeParse(event);
+    if (!envelope.success || !parsed.success) return void log.warn('unreadable reaction event');
+    const r = parsed.data;
+    if (!isStopReaction(r.reaction) || r.item.type !== 'message' || !r.item.channel || !r.item.ts) return;
+    const team = teamOfEnvelope(envelope.data);
+    if (!team) return;
+    if (envelope.data.event_id && !(await deps.seen.first(`event:${envelope.data.event_id}`))) return;
+    const channel = r.item.channel;
+    const messageTs = r.item.ts;
+    deps.track(
+      (async () => {
+        const ref = await findThread(deps, team, channel, messageTs);
+        if (!ref) return;
+        const outcome = await bridge.interrupt(ref, r.user);
+        await tellInterruptOutcome(deps, ref, r.user, outcome);
+      })(),
+    );
+  });
+
+  app.action(STOP_ACTION_ID, async ({ ack, body }) => {
+    await ack();
+    const parsed = BlockActionSchema.safeParse(body);
+    if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable stop action');
+    const a = parsed.data;
+    const team = a.team?.id ?? a.user.team_id;
+    const channel = a.channel?.id ?? a.container?.channel_id;
+    const messageTs = a.container?.message_ts ?? a.message?.ts;
+    if (!team || !channel || !messageTs) return void log.warn('stop action without team, channel or message');
+    deps.track(
+      (async () => {
+        const ref = await findThread(deps, team, channel, messageTs);
+        if (!ref) return ephemeral(deps, { channel, user: a.user.id, text: 'I could not find the session for this button.' });
+        const outcome = await bridge.interrupt(ref, a.user.id);
+        await tellInterruptOutcome(deps, ref, a.user.id, outcome);
+      })(),
+    );
+  });
+}
+
+async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
+  const indexed = await deps.records.threadOfMessage(team, channel, ts);
+  if (indexed) return indexed;
+  // A message we never indexed (sent before the bot saw it): Slack knows its thread.
+  try {
+    const page = (await deps.writer.call('conversations.replies', { channel, ts, limit: 1 })) as {
+      messages?: Array<{ thread_ts?: string; ts?: string }>;
+    };
+    const threadTs = page.messages?.[0]?.thread_ts ?? page.messages?.[0]?.ts;
+    if (!threadTs) return undefined;
+    const ref = { team, channel, threadTs };
+    return (await deps.bridge.isSessionThread(ref)) ? ref : undefined;
+  } catch (error) {
+    deps.log.warn({ err: error, channel, ts }, 'could not look up the thread of a message');
+    return undefined;
+  }
+}
+
+async function tellInterruptOutcome(
+  deps: HandlerDeps,
+  ref: ThreadRef,
+  user: string,
+  outcome: InterruptOutcome | 'not_a_session',
+): Promise<void> {
+  const text =
+    outcome === 'nothing_running'
+      ? 'Nothing is running in this thread right now, so there is nothing to stop.'
+      : outcome === 'already_stopping'
+        ? 'The agent is already stopping.'
+        : typeof outcome === 'object'
+          ? `I could not stop the agent: ${outcome.problem.words}`
+          : undefined;
+  if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
+}
+
+async function ephemeral(
+  deps: HandlerDeps,
+  m: { channel: string; user: string; threadTs?: string | undefined; text: string },
+): Promise<void> {
+  await deps.writer
+    .call('chat.postEphemeral', { channel: m.channel, user: m.user, text: m.text, ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })
+    .catch((error: unknown) => deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not send an ephemeral reply'));
+}

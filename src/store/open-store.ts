@@ -1,0 +1,19 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import KeyvRedis from '@keyv/redis';
+
+/**
+ * STORE_URL → a Keyv. SQLite is the zero-setup default (one file under ./data);
+ * Redis is for several replicas sharing one store.
+ */
+export function openStore(storeUrl: string, namespace = 'slack-agents'): Keyv {
+  if (storeUrl.startsWith('sqlite://')) {
+    const file = resolve(storeUrl.slice('sqlite://'.length));
+    mkdirSync(dirname(file), { recursive: true });
+    // busyTimeout: a second process (npm start during a test, a CLI) may hold the lock briefly.
+    return new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 }), namespace });
+  }
+  return new Keyv({ store: new KeyvRedis(storeUrl), namespace, useKeyPrefix: false });
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type Keyv from 'keyv';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export const ThreadRefSchema = z.object({
+  team: z.string(),
+  channel: z.string(),
+  threadTs: z.string(),
+});
+export type ThreadRef = z.infer<typeof ThreadRefSchema>;
+
+export const threadKey = (ref: ThreadRef): string => `${ref.team}:${ref.channel}:${ref.threadTs}`;
+
+const PostedSchema = z.object({ ts: z.string(), hash: z.string() });
+export type Posted = z.infer<typeof PostedSchema>;
+
+const NoticeSchema = z.object({ key: z.string(), text: z.string(), afterItems: z.number() });
+export type Notice = z.infer<typeof NoticeSchema>;
+
+/**
+ * Everything about one thread that is not in the session's own event history:
+ * who owns it, where its messages are, and what has already been posted (so a
+ * restart renders the difference, never the whole thread again).
+ */
+export const ThreadRecordSchema = ThreadRefSchema.extend({
+  v: z.literal(1),
+  owner: z.string(),
+  prompt: z.string(),
+  /** The human message that started the session (mention/DM), if any. */
+  promptTs: z.string().optional(),
+  rootTs: z.string().optional(),
+  sessionId: z.string().optional(),
+  /** 'starting' until the first user.message is accepted by the API. */
+  status: z.enum(['starting', 'active', 'idle', 'ended', 'failed']),
+  /** A problem the bridge itself hit (API error), shown on the status line. */
+  failure: z.string().optional(),
+  createdAt: z.number(),
+  posted: z.record(z.string(), PostedSchema).default({}),
+  notices: z.array(NoticeSchema).default([]),
+  /** interrupt event id → Slack user who asked for it */
+  interrupts: z.record(z.string(), z.string()).default({}),
+  /** user.message event id → the Slack message that carried it */
+  sentMessages: z.record(z.string(), z.object({ user: z.string(), ts: z.string().optional() })).default({}),
+});
+export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
+
+const ACTIVE_KEY = 'active-threads';
+
+export class ThreadRecords {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(private readonly kv: Keyv) {}
+
+  async get(ref: ThreadRef): Promise<ThreadRecord | undefined> {
+    const raw = await this.kv.get(`thread:${threadKey(ref)}`);
+    if (raw === undefined) return undefined;
+    const parsed = ThreadRecordSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`stored thread record ${threadKey(ref)} is unreadable: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  async create(record: ThreadRecord): Promise<void> {
+    await this.mutex.run(threadKey(record), async () => {
+      await this.kv.set(`thread:${threadKey(record)}`, record);
+    });
+    await this.setActive(record, true);
+  }
+
+  /** Read-modify-write under the per-thread lock; returns the record as written. */
+  async update(ref: ThreadRef, change: (r: ThreadRecord) => void): Promise<ThreadRecord> {
+    const written = await this.mutex.run(threadKey(ref), async () => {
+      const current = await this.get(ref);
+      if (!current) throw new Error(`no thread record for ${threadKey(ref)}`);
+      const next = structuredClone(current);
+      change(next);
+      await this.kv.set(`thread:${threadKey(ref)}`, next);
+      return next;
+    });
+    const live = written.status === 'starting' || written.status === 'active';
+    await this.setActive(written, live);
+    return written;
+  }
+
+  /** Threads that were mid-turn: on start-up their streams are reopened and caught up. */
+  async activeRefs(): Promise<ThreadRef[]> {
+    const keys = z.array(z.string()).catch([]).parse((await this.kv.get(ACTIVE_KEY)) ?? []);
+    return keys.flatMap((k) => {
+      const [team, channel, threadTs] = k.split(':');
+      return team && channel && threadTs ? [{ team, channel, threadTs }] : [];
+    });
+  }
+
+  private async setActive(ref: ThreadRef, live: boolean): Promise<void> {
+    await this.mutex.run(ACTIVE_KEY, async () => {
+      const keys = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(ACTIVE_KEY)) ?? []));
+      const key = threadKey(ref);
+      if (live === keys.has(key)) return;
+      if (live) keys.add(key);
+      else keys.delete(key);
+      await this.kv.set(ACTIVE_KEY, [...keys]);
+    });
+  }
+
+  /** Any message of a thread (ours or a human's) → the thread, for reactions (which carry no thread_ts). */
+  async indexMessage(ref: ThreadRef, ts: string): Promise<void> {
+    await this.kv.set(`ts:${ref.team}:${ref.channel}:${ts}`, ref.threadTs);
+  }
+
+  async threadOfMessage(team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
+    const threadTs = await this.kv.get(`ts:${team}:${channel}:${ts}`);
+    return typeof threadTs === 'string' ? { team, channel, threadTs } : undefined;
+  }
+}
