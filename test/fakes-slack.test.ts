@@ -1,0 +1,375 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel } from '@slack/bolt';
+import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError } from '@slack/web-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  SlackSender,
+  blockAction,
+  humanReply,
+  reactionAdded,
+  sign,
+  startFakeSlack,
+  type FakeSlack,
+} from './fakes/slack/index.js';
+
+const TOKEN = 'xoxb-test';
+
+let fake: FakeSlack;
+let client: WebClient;
+
+function webClient(token = TOKEN): WebClient {
+  return new WebClient(token, {
+    slackApiUrl: fake.apiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logLevel: LogLevel.ERROR,
+  });
+}
+
+/** The Slack error code of a rejected Web API call. */
+async function slackError(p: Promise<unknown>): Promise<string> {
+  const err = (await p.then(
+    () => expect.fail('expected the call to fail'),
+    (e: unknown) => e,
+  )) as { code?: string; data?: { error?: string } };
+  expect(err.code).toBe(ErrorCode.PlatformError);
+  return err.data?.error ?? '';
+}
+
+beforeEach(async () => {
+  fake = await startFakeSlack();
+  client = webClient();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+describe('fake Slack Web API (real WebClient)', () => {
+  it('answers auth.test with the bot identity', async () => {
+    const res = await client.auth.test();
+    expect(res).toMatchObject({ ok: true, team_id: 'T1', user_id: 'U_BOT', bot_id: 'B_BOT' });
+  });
+
+  it('posts, updates and returns threads, with metadata only when asked', async () => {
+    const metadata = { event_type: 'agent_session', event_payload: { session: 's1' } };
+    const root = await client.chat.postMessage({ channel: 'C1', text: 'root', metadata });
+    expect(root.message).toMatchObject({ user: 'U_BOT', bot_id: 'B_BOT', text: 'root', ts: root.ts });
+    const reply = await client.chat.postMessage({
+      channel: 'C1',
+      thread_ts: root.ts!,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }],
+      text: 'hi',
+    });
+    fake.addHumanMessage('C1', { user: 'U1', text: 'steer', thread_ts: root.ts! });
+    await client.chat.update({ channel: 'C1', ts: root.ts!, text: 'root v2' });
+
+    expect(root.ts! < reply.ts!).toBe(true);
+    expect(root.ts).toMatch(/^\d{10}\.\d{6}$/);
+    const [storedRoot] = fake.messages('C1');
+    expect(storedRoot).toMatchObject({ text: 'root v2', updatedCount: 1, metadata });
+
+    const plain = await client.conversations.replies({ channel: 'C1', ts: reply.ts! });
+    expect(plain.messages?.map((m) => m.text)).toEqual(['root v2', 'hi', 'steer']);
+    expect(plain.messages?.[0]).toMatchObject({ thread_ts: root.ts, reply_count: 2 });
+    expect(plain.messages?.[0]).not.toHaveProperty('metadata');
+    expect(plain).toMatchObject({ has_more: false, response_metadata: { next_cursor: '' } });
+
+    const withMeta = await client.conversations.replies({ channel: 'C1', ts: root.ts!, include_all_metadata: true });
+    expect(withMeta.messages?.[0]?.metadata).toEqual(metadata);
+
+    const page1 = await client.conversations.replies({ channel: 'C1', ts: root.ts!, limit: 2 });
+    expect(page1.has_more).toBe(true);
+    const page2 = await client.conversations.replies({
+      channel: 'C1',
+      ts: root.ts!,
+      limit: 2,
+      cursor: page1.response_metadata!.next_cursor!,
+    });
+    expect(page2.messages?.map((m) => m.text)).toEqual(['steer']);
+    expect(fake.callsTo('conversations.replies')[0]?.args).toMatchObject({ channel: 'C1', ts: reply.ts });
+  });
+
+  it('enforces chat.postMessage content rules', async () => {
+    const md = await client.chat.postMessage({ channel: 'C1', markdown_text: '**bold**' });
+    expect(fake.messages('C1')[0]).toMatchObject({ ts: md.ts, markdown_text: '**bold**' });
+
+    const mixed = { channel: 'C1', markdown_text: 'x', text: 'x' };
+    expect(await slackError(client.chat.postMessage(mixed))).toBe('invalid_arguments');
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', markdown_text: 'x'.repeat(12_001) }))).toBe(
+      'msg_too_long',
+    );
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', text: '' }))).toBe('no_text');
+    const blocks = Array.from({ length: 51 }, () => ({ type: 'divider' as const }));
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', blocks, text: 'x' }))).toBe('invalid_blocks');
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', text: 'x', thread_ts: '1.000001' }))).toBe(
+      'thread_not_found',
+    );
+    expect(fake.messages('C1')).toHaveLength(1);
+  });
+
+  it('surfaces an injected 429 as a rate-limited error with retryAfter', async () => {
+    fake.failNext('chat.update', { retryAfter: 7 });
+    const err = (await client.chat.update({ channel: 'C1', ts: '1.1', text: 'x' }).catch((e: unknown) => e)) as WebAPIRateLimitedError;
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    expect(err.retryAfter).toBe(7);
+    expect(fake.rateLimited.map((c) => c.method)).toEqual(['chat.update']);
+  });
+
+  it('rate-limits postMessage per channel when enforcing, refilling with the clock', async () => {
+    await fake.close();
+    let now = 1_000_000;
+    fake = await startFakeSlack({ enforceRateLimits: true, now: () => now });
+    client = webClient();
+    for (let i = 0; i < 4; i += 1) await client.chat.postMessage({ channel: 'C1', text: `burst ${i}` });
+    await client.chat.postMessage({ channel: 'C2', text: 'other channel has its own bucket' });
+    const err = (await client.chat.postMessage({ channel: 'C1', text: 'too fast' }).catch((e: unknown) => e)) as WebAPIRateLimitedError;
+    expect(err.retryAfter).toBe(1);
+    now += 1_000;
+    await client.chat.postMessage({ channel: 'C1', text: 'after refill' });
+    expect(fake.rateLimited).toHaveLength(1);
+  });
+
+  it('failNext afterApply: the message lands but the call answers 500', async () => {
+    fake.failNext('chat.postMessage', { status: 500, afterApply: true });
+    const err = (await client.chat.postMessage({ channel: 'C1', text: 'landed' }).catch((e: unknown) => e)) as WebAPIHTTPError;
+    expect(err.code).toBe(ErrorCode.HTTPError);
+    expect(err.statusCode).toBe(500);
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['landed']);
+    await client.chat.postMessage({ channel: 'C1', text: 'next is fine' });
+  });
+
+  it('failNext error answers ok:false for `times` calls', async () => {
+    fake.failNext('reactions.add', { error: 'internal_error', times: 2 });
+    const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'x' });
+    const add = () => client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' });
+    expect(await slackError(add())).toBe('internal_error');
+    expect(await slackError(add())).toBe('internal_error');
+    await add();
+  });
+
+  it('failNext hold: the call waits until the test releases it', async () => {
+    let release!: () => void;
+    fake.failNext('chat.postMessage', { hold: new Promise<void>((r) => (release = r)) });
+    const held = client.chat.postMessage({ channel: 'C1', text: 'held' });
+    await client.auth.test();
+    expect(fake.messages('C1')).toEqual([]);
+    release();
+    await held;
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['held']);
+  });
+
+  it('expires streams after their lifetime', async () => {
+    await fake.close();
+    let now = 0;
+    fake = await startFakeSlack({ now: () => now });
+    client = webClient();
+    const root = await client.chat.postMessage({ channel: 'C1', text: 'root' });
+    const args = { channel: 'C1', thread_ts: root.ts!, recipient_team_id: 'T1', recipient_user_id: 'U1' };
+    const missing = { channel: 'C1', thread_ts: root.ts!, markdown_text: 'x' };
+    expect(await slackError(client.chat.startStream(missing))).toBe('missing_recipient_user_id');
+    const { ts } = await client.chat.startStream({ ...args, markdown_text: 'a' });
+    now += 301_000;
+    expect(await slackError(client.chat.appendStream({ channel: 'C1', ts: ts!, markdown_text: 'b' }))).toBe(
+      'message_not_in_streaming_state',
+    );
+  });
+
+  it('answers not_in_channel until the bot joins', async () => {
+    fake.setMember('C2', false);
+    expect(await slackError(client.chat.postMessage({ channel: 'C2', text: 'x' }))).toBe('not_in_channel');
+    const joined = await client.conversations.join({ channel: 'C2' });
+    expect(joined.channel?.is_member).toBe(true);
+    await client.chat.postMessage({ channel: 'C2', text: 'x' });
+  });
+
+  it('checks the token', async () => {
+    expect(await slackError(webClient('xoxb-wrong').auth.test())).toBe('invalid_auth');
+    expect(await slackError(webClient('').auth.test())).toBe('not_authed');
+  });
+
+  it('tracks reactions per user', async () => {
+    const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'x' });
+    await client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' });
+    expect(await slackError(client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe(
+      'already_reacted',
+    );
+    expect(fake.messages('C1')[0]?.reactions).toEqual([{ name: 'eyes', users: ['U_BOT'] }]);
+    await client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' });
+    expect(await slackError(client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe(
+      'no_reaction',
+    );
+  });
+
+  it('uploads a file into a thread with files.uploadV2', async () => {
+    const root = await client.chat.postMessage({ channel: 'C1', text: 'root' });
+    const res = await client.files.uploadV2({
+      channel_id: 'C1',
+      thread_ts: root.ts!,
+      filename: 'transcript.md',
+      content: '# full transcript',
+      initial_comment: 'Full transcript',
+    });
+    expect(res.ok).toBe(true);
+    const [upload] = [...fake.uploads.values()];
+    expect(upload?.content?.toString()).toBe('# full transcript');
+    const [, fileMsg] = fake.thread('C1', root.ts!);
+    expect(fileMsg).toMatchObject({ text: 'Full transcript', thread_ts: root.ts, files: [{ name: 'transcript.md' }] });
+  });
+
+  it('streams with chatStream and refuses appends after stop', async () => {
+    const root = await client.chat.postMessage({ channel: 'C1', text: 'root' });
+    await client.assistant.threads.setStatus({ channel_id: 'C1', thread_ts: root.ts!, status: 'is thinking…' });
+    expect(fake.statusOf('C1', root.ts!)).toBe('is thinking…');
+    const streamer = client.chatStream({
+      channel: 'C1',
+      thread_ts: root.ts!,
+      recipient_team_id: 'T1',
+      recipient_user_id: 'U1',
+      buffer_size: 1,
+    });
+    await streamer.append({ markdown_text: 'Hello ' });
+    await streamer.append({ markdown_text: 'world' });
+    await streamer.stop({ markdown_text: '!' });
+    const [, streamed] = fake.thread('C1', root.ts!);
+    expect(streamed).toMatchObject({ text: 'Hello world!', stream: { state: 'stopped' } });
+    expect(fake.statusOf('C1', root.ts!)).toBeUndefined();
+    expect(
+      await slackError(client.chat.appendStream({ channel: 'C1', ts: streamed!.ts, markdown_text: 'late' })),
+    ).toBe('message_not_in_streaming_state');
+  });
+
+  it('waitFor resolves on the next matching change and explains a timeout', async () => {
+    const posted = fake.waitFor(() => fake.messages('C1').find((m) => m.text === 'later'));
+    await client.chat.postMessage({ channel: 'C1', text: 'sooner' });
+    await client.chat.postMessage({ channel: 'C1', text: 'later' });
+    expect((await posted).text).toBe('later');
+    await expect(fake.waitFor(() => fake.callsTo('chat.delete').length > 0, 20)).rejects.toThrow(
+      /timed out after 20 ms[\s\S]*chat.postMessage → 200 ok/,
+    );
+  });
+});
+
+describe('SlackSender', () => {
+  const SECRET = 'shh';
+  let server: Server;
+  let received: Array<{ headers: IncomingMessage['headers']; body: string }>;
+  let sender: SlackSender;
+
+  beforeEach(async () => {
+    received = [];
+    // Verifies like Bolt: v0 HMAC over the exact bytes; 401 otherwise.
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const ts = Number(req.headers['x-slack-request-timestamp']);
+        const ok = req.headers['x-slack-signature'] === sign(SECRET, ts, body);
+        received.push({ headers: req.headers, body });
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+    sender = new SlackSender({ url, signingSecret: SECRET, fake });
+  });
+  afterEach(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('signs a slash command as exact form-urlencoded with a working response_url', async () => {
+    const res = await sender.command({ text: 'fix the build', user: 'U1', channel: 'C1' });
+    expect(res).toMatchObject({ status: 200, json: { ok: true } });
+    const req = received[0]!;
+    expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const form = new URLSearchParams(req.body);
+    expect(Object.fromEntries(form)).toMatchObject({ command: '/agent', text: 'fix the build', user_id: 'U1', team_id: 'T1' });
+
+    const post = await fetch(form.get('response_url')!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Usage', response_type: 'ephemeral' }),
+    });
+    expect(post.status).toBe(200);
+    expect(fake.responseUrlPosts).toEqual([{ url: form.get('response_url'), body: { text: 'Usage', response_type: 'ephemeral' } }]);
+  });
+
+  it('wraps events, records human replies in the fake, and adds retry headers', async () => {
+    const root = await client.chat.postMessage({ channel: 'C1', text: 'card' });
+    const event = humanReply({ channel: 'C1', thread_ts: root.ts!, user: 'U1', text: 'also check lint' });
+    const first = await sender.event(event);
+    const again = await sender.event(event, { eventId: first.eventId!, retryNum: 1, retryReason: 'http_timeout' });
+    expect([first.status, again.status]).toEqual([200, 200]);
+
+    const envelope = JSON.parse(received[1]!.body) as Record<string, any>;
+    expect(envelope).toMatchObject({ type: 'event_callback', event_id: first.eventId, team_id: 'T1' });
+    expect(envelope.authorizations[0]).toMatchObject({ user_id: 'U_BOT', team_id: 'T1' });
+    expect(received[1]!.headers).toMatchObject({ 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' });
+    expect(fake.thread('C1', root.ts!).map((m) => m.text)).toEqual(['card', 'also check lint']);
+
+    const replies = await client.conversations.replies({ channel: 'C1', ts: event.ts as string });
+    expect(replies.messages?.map((m) => m.user)).toEqual(['U_BOT', 'U1']);
+
+    await sender.event(reactionAdded({ user: 'U1', reaction: 'octagonal_sign', channel: 'C1', ts: root.ts! }));
+    expect(JSON.parse(received[2]!.body).event).not.toHaveProperty('thread_ts');
+  });
+
+  it('sends block_actions as payload= with the stored message filled in', async () => {
+    const blocks = [{ type: 'actions', block_id: 'actions', elements: [{ type: 'button', action_id: 'stop', text: { type: 'plain_text', text: 'Stop' }, value: 's1' }] }];
+    const card = await client.chat.postMessage({ channel: 'C1', text: 'card', blocks });
+    await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts!, actionId: 'stop', value: 's1' }));
+    const req = received[0]!;
+    expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const payload = JSON.parse(new URLSearchParams(req.body).get('payload')!) as Record<string, any>;
+    expect(payload).toMatchObject({
+      type: 'block_actions',
+      container: { type: 'message', message_ts: card.ts, channel_id: 'C1' },
+      message: { ts: card.ts, text: 'card', blocks, user: 'U_BOT', bot_id: 'B_BOT' },
+      actions: [{ action_id: 'stop', value: 's1' }],
+    });
+    expect(payload.response_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
+  });
+
+  it('can send bad, missing and stale signatures', async () => {
+    expect((await sender.raw('{}', { badSignature: true })).status).toBe(401);
+    expect((await sender.raw('{}', { signature: null })).status).toBe(401);
+    expect(received[1]!.headers).not.toHaveProperty('x-slack-signature');
+    const stale = Math.floor(Date.now() / 1000) - 600;
+    await sender.raw('{}', { timestamp: stale });
+    expect(received[2]!.headers['x-slack-request-timestamp']).toBe(String(stale));
+  });
+});
+
+describe('Bolt against the fake', () => {
+  it('handles a signed command and posts through the fake', async () => {
+    const app = new App({
+      token: TOKEN,
+      signingSecret: 'bolt-secret',
+      logLevel: LogLevel.ERROR,
+      clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
+    });
+    app.command('/agent', async ({ ack, command, say, respond }) => {
+      await ack();
+      const root = await say(`Working on: ${command.text}`);
+      await respond({ text: 'started', response_type: 'ephemeral' });
+      await app.client.chat.postMessage({ channel: command.channel_id, thread_ts: root.ts!, text: 'done' });
+    });
+    const server = (await app.start(0)) as Server;
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+      const sender = new SlackSender({ url, signingSecret: 'bolt-secret', fake });
+      const res = await sender.command({ text: 'fix CI', channel: 'C9' });
+      expect(res.status).toBe(200);
+      const [root, reply] = await fake.waitFor(() => {
+        const msgs = fake.messages('C9');
+        return msgs.length === 2 && msgs;
+      });
+      expect(root?.text).toBe('Working on: fix CI');
+      expect(reply?.thread_ts).toBe(root?.ts);
+      expect(fake.responseUrlPosts[0]?.body).toMatchObject({ text: 'started' });
+      expect((await sender.raw('{}', { badSignature: true })).status).toBe(401);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+export { startFakeSlack } from './web-api.js';
+export { SlackSender, sign, type SignedResponse, type RawOptions } from './sender.js';
+export * as payloads from './payloads.js';
+export {
+  appMention,
+  blockAction,
+  botEcho,
+  channelType,
+  dmMessage,
+  humanReply,
+  messageChanged,
+  messageDeleted,
+  reactionAdded,
+  topLevelMessage,
+} from './payloads.js';
+export { DEFAULT_RATE_LIMITS } from './rate-limit.js';
+export { nextTs } from './clock.js';
+export type {
+  ApiCall,
+  Failure,
+  FakeSlack,
+  FakeSlackOptions,
+  FakeUpload,
+  FakeUser,
+  MessageMetadata,
+  RateLimit,
+  StoredMessage,
+} from './types.js';

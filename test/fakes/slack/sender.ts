@@ -1,0 +1,174 @@
+// Sends what Slack would send to the bot's HTTP endpoint, signed (reference §2).
+import { createHmac } from 'node:crypto';
+import { mintId, nextTs } from './clock.js';
+import type { FakeSlack } from './types.js';
+
+export interface SignedResponse {
+  status: number;
+  body: string;
+  json?: unknown;
+  /** Wall time until the response arrived (Slack gives up after 3 s). */
+  ms: number;
+  /** For event(): the event_id sent, so a test can redeliver it. */
+  eventId?: string;
+}
+
+export interface RawOptions {
+  contentType?: string;
+  /** Unix seconds to sign with and send (default now). */
+  timestamp?: number;
+  /** Send this X-Slack-Signature verbatim; null omits the header. */
+  signature?: string | null;
+  /** Sign with the wrong secret. */
+  badSignature?: boolean;
+  headers?: Record<string, string>;
+}
+
+// Bolt compares this literally: no charset suffix.
+const FORM = 'application/x-www-form-urlencoded';
+
+export function sign(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export class SlackSender {
+  private readonly url: string;
+  private readonly secret: string;
+  private readonly fake: FakeSlack;
+  private readonly team: string;
+  private readonly apiAppId: string;
+
+  constructor(opts: { url: string; signingSecret: string; fake: FakeSlack; team?: string; apiAppId?: string }) {
+    this.url = opts.url;
+    this.secret = opts.signingSecret;
+    this.fake = opts.fake;
+    this.team = opts.team ?? opts.fake.team;
+    this.apiAppId = opts.apiAppId ?? opts.fake.appId;
+  }
+
+  command(a: { text: string; user?: string; channel?: string; command?: string }): Promise<SignedResponse> {
+    const user = a.user ?? 'U_HUMAN';
+    const channel = a.channel ?? 'C1';
+    const fields = {
+      token: 'verification-token',
+      team_id: this.team,
+      team_domain: 'fake',
+      channel_id: channel,
+      channel_name: channel.startsWith('D') ? 'directmessage' : channel.toLowerCase(),
+      user_id: user,
+      user_name: user.toLowerCase(),
+      command: a.command ?? '/agent',
+      text: a.text,
+      api_app_id: this.apiAppId,
+      is_enterprise_install: 'false',
+      response_url: this.fake.responseUrl(),
+      trigger_id: `${Date.now()}.${mintId('trig')}`,
+    };
+    return this.raw(new URLSearchParams(fields).toString(), { contentType: FORM });
+  }
+
+  async event(
+    event: Record<string, unknown>,
+    o: { eventId?: string; retryNum?: number; retryReason?: string } = {},
+  ): Promise<SignedResponse> {
+    this.recordHumanMessage(event);
+    const eventId = o.eventId ?? mintId('Ev');
+    const envelope = {
+      token: 'verification-token',
+      team_id: this.team,
+      context_team_id: this.team,
+      context_enterprise_id: null,
+      api_app_id: this.apiAppId,
+      event,
+      type: 'event_callback',
+      event_id: eventId,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: this.team,
+          user_id: this.fake.botUserId,
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
+      is_ext_shared_channel: false,
+    };
+    const headers: Record<string, string> = {};
+    if (o.retryNum !== undefined) headers['X-Slack-Retry-Num'] = String(o.retryNum);
+    if (o.retryReason !== undefined) headers['X-Slack-Retry-Reason'] = o.retryReason;
+    const res = await this.raw(JSON.stringify(envelope), { contentType: 'application/json', headers });
+    return { ...res, eventId };
+  }
+
+  action(payload: Record<string, unknown>): Promise<SignedResponse> {
+    const p: Record<string, unknown> = {
+      api_app_id: this.apiAppId,
+      trigger_id: `${Date.now()}.${mintId('trig')}`,
+      ...payload,
+      response_url: payload.response_url ?? this.fake.responseUrl(),
+    };
+    this.fillMessageFromStore(p);
+    return this.raw(new URLSearchParams({ payload: JSON.stringify(p) }).toString(), { contentType: FORM });
+  }
+
+  async raw(body: string, o: RawOptions = {}): Promise<SignedResponse> {
+    const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'Content-Type': o.contentType ?? 'application/json',
+      'X-Slack-Request-Timestamp': String(timestamp),
+      ...o.headers,
+    };
+    const signature =
+      o.signature !== undefined ? o.signature : sign(o.badSignature ? `${this.secret}-wrong` : this.secret, timestamp, body);
+    if (signature !== null) headers['X-Slack-Signature'] = signature;
+    const started = performance.now();
+    const res = await fetch(this.url, { method: 'POST', headers, body, redirect: 'manual' });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, body: text, json, ms };
+  }
+
+  /** Human messages exist in Slack before the bot hears of them; make the fake know them too. */
+  private recordHumanMessage(event: Record<string, unknown>): void {
+    const isHumanMessage =
+      event.type === 'message' &&
+      !event.bot_id &&
+      (event.subtype === undefined || event.subtype === 'file_share' || event.subtype === 'thread_broadcast');
+    if (!(isHumanMessage || event.type === 'app_mention')) return;
+    if (typeof event.channel !== 'string' || typeof event.user !== 'string') return;
+    if (typeof event.ts !== 'string') {
+      event.ts = nextTs();
+      event.event_ts ??= event.ts;
+    }
+    this.fake.addHumanMessage(event.channel, {
+      user: event.user,
+      text: typeof event.text === 'string' ? event.text : '',
+      ts: event.ts as string,
+      thread_ts: typeof event.thread_ts === 'string' ? event.thread_ts : undefined,
+      files: Array.isArray(event.files) ? event.files : undefined,
+      subtype: typeof event.subtype === 'string' ? event.subtype : undefined,
+    });
+  }
+
+  /** `message` in block_actions is the message holding the button: take it from the store. */
+  private fillMessageFromStore(p: Record<string, unknown>): void {
+    const container = p.container as { channel_id?: string; message_ts?: string } | undefined;
+    const message = p.message as Record<string, unknown> | undefined;
+    if (!container?.channel_id || !container.message_ts || !message) return;
+    const stored = this.fake.messages(container.channel_id).find((m) => m.ts === container.message_ts);
+    const fill = {
+      text: stored?.text ?? '',
+      blocks: stored?.blocks ?? [],
+      user: stored?.user ?? this.fake.botUserId,
+      ...(stored ? (stored.bot_id ? { bot_id: stored.bot_id } : {}) : { bot_id: this.fake.botId }),
+    };
+    p.message = { ...fill, ...message };
+  }
+}

@@ -1,0 +1,341 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mintId, nextTs } from './clock.js';
+import { ApiError, METHODS, type World } from './methods.js';
+import { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.js';
+import { MessageStore } from './store.js';
+import type {
+  ApiCall,
+  Args,
+  Failure,
+  FakeSlack,
+  FakeSlackOptions,
+  FakeUpload,
+  FakeUser,
+  StoredMessage,
+} from './types.js';
+
+// Fields web-api JSON-stringifies into one form field (reference §3/§7).
+const JSON_FIELDS = ['blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
+const RESPONSE_URL_MAX_POSTS = 5;
+
+export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const fake = new FakeSlackServer(opts);
+  await fake.listen();
+  return fake;
+}
+
+class FakeSlackServer implements FakeSlack {
+  readonly calls: ApiCall[] = [];
+  readonly responseUrlPosts: Array<{ url: string; body: any }> = [];
+  readonly users = new Map<string, FakeUser>();
+  readonly uploads = new Map<string, FakeUpload>();
+  readonly team: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly appId: string;
+  apiUrl = '';
+
+  private readonly botToken: string;
+  private readonly store = new MessageStore();
+  private readonly statuses = new Map<string, string>();
+  private readonly failures = new Map<string, Array<Failure & { left: number }>>();
+  private readonly responseUrls = new Map<string, number>();
+  private readonly changes = new EventEmitter();
+  private readonly limiter: RateLimiter | undefined;
+  private readonly server: Server;
+  private world!: World;
+
+  constructor(private readonly opts: FakeSlackOptions) {
+    this.botToken = opts.botToken ?? 'xoxb-test';
+    this.team = opts.team ?? 'T1';
+    this.botUserId = opts.botUserId ?? 'U_BOT';
+    this.botId = opts.botId ?? 'B_BOT';
+    this.appId = opts.appId ?? 'A_APP';
+    this.users.set(this.botUserId, { id: this.botUserId, name: 'agent', real_name: 'Agent', is_bot: true });
+    const now = opts.now ?? Date.now;
+    if (opts.enforceRateLimits) this.limiter = new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, now);
+    this.changes.setMaxListeners(0);
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        // A bug in the fake must not look like a Slack answer the bot could handle.
+        console.error('fake slack crashed on', req.url, err);
+        if (!res.headersSent) res.writeHead(599).end(String(err));
+      });
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.apiUrl = `${baseUrl}/api/`;
+    this.world = {
+      team: this.team,
+      botUserId: this.botUserId,
+      botId: this.botId,
+      appId: this.appId,
+      baseUrl,
+      store: this.store,
+      users: this.users,
+      uploads: this.uploads,
+      statuses: this.statuses,
+      now: this.opts.now ?? Date.now,
+      streamLifetimeMs: this.opts.streamLifetimeMs ?? 300_000,
+    };
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  // --- test-facing API ----------------------------------------------------------------
+
+  callsTo(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  get rateLimited(): ApiCall[] {
+    return this.calls.filter((c) => c.status === 429);
+  }
+
+  messages(channel: string): StoredMessage[] {
+    return [...this.store.list(channel)];
+  }
+
+  thread(channel: string, threadTs: string): StoredMessage[] {
+    return this.store.thread(channel, threadTs);
+  }
+
+  addHumanMessage(
+    channel: string,
+    m: { user: string; text: string; thread_ts?: string; files?: unknown[]; ts?: string; subtype?: string },
+  ): StoredMessage {
+    // Idempotent by ts: a redelivered event must not duplicate the message.
+    const existing = m.ts ? this.store.find(channel, m.ts) : undefined;
+    if (existing) return existing;
+    if (!this.users.has(m.user)) this.users.set(m.user, { id: m.user, name: m.user.toLowerCase(), real_name: m.user });
+    const threadTs = m.thread_ts && m.thread_ts !== m.ts ? m.thread_ts : undefined;
+    const stored = this.store.insert(channel, {
+      ts: m.ts ?? nextTs(),
+      user: m.user,
+      text: m.text,
+      thread_ts: threadTs,
+      files: m.files,
+      subtype: m.subtype === 'thread_broadcast' ? undefined : m.subtype,
+      reply_broadcast: m.subtype === 'thread_broadcast' ? true : undefined,
+    });
+    this.changed();
+    return stored;
+  }
+
+  failNext(method: string, failure: Failure): void {
+    const queue = this.failures.get(method) ?? [];
+    queue.push({ ...failure, left: failure.times ?? 1 });
+    this.failures.set(method, queue);
+  }
+
+  setMember(channel: string, isMember: boolean): void {
+    this.store.setMember(channel, isMember);
+  }
+
+  isMember(channel: string): boolean {
+    return this.store.isMember(channel);
+  }
+
+  responseUrl(): string {
+    const id = mintId('R');
+    this.responseUrls.set(id, 0);
+    return `${this.world.baseUrl}/response/${id}`;
+  }
+
+  statusOf(channel: string, threadTs: string): string | undefined {
+    return this.statuses.get(`${channel}:${threadTs}`);
+  }
+
+  nextTs(): string {
+    return nextTs();
+  }
+
+  waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let lastError: unknown;
+      const check = (): boolean => {
+        try {
+          const v = predicate();
+          if (!v) return false;
+          stop();
+          resolve(v);
+          return true;
+        } catch (err) {
+          lastError = err;
+          return false;
+        }
+      };
+      const stop = () => {
+        clearTimeout(timer);
+        this.changes.off('change', check);
+      };
+      const timer = setTimeout(() => {
+        stop();
+        const recent = this.calls
+          .slice(-10)
+          .map((c) => `  ${c.method} → ${c.status} ${c.response.ok ? 'ok' : String(c.response.error)}`)
+          .join('\n');
+        reject(
+          new Error(
+            `fake.waitFor timed out after ${timeoutMs} ms: ${predicate.toString()}` +
+              (lastError ? `\nlast predicate error: ${String(lastError)}` : '') +
+              `\nlast ${Math.min(10, this.calls.length)} of ${this.calls.length} API calls:\n${recent || '  (none)'}`,
+          ),
+        );
+      }, timeoutMs);
+      this.changes.on('change', check);
+      check();
+    });
+  }
+
+  // --- HTTP ---------------------------------------------------------------------------
+
+  private changed(): void {
+    this.changes.emit('change');
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.world.baseUrl);
+    const body = await readBody(req);
+    const contentType = req.headers['content-type'] ?? '';
+    const [, kind, id] = url.pathname.match(/^\/(response|upload)\/([^/]+)$/) ?? [];
+    if (req.method === 'POST' && kind === 'response') return this.onResponseUrl(url.toString(), id!, body, res);
+    if (req.method === 'POST' && kind === 'upload') return this.onUpload(id!, contentType, body, res);
+    const method = url.pathname.match(/\/api\/([A-Za-z0-9_.]+)$/)?.[1];
+    if (!method) return send(res, 404, { ok: false, error: 'unknown_method' });
+    const args = await parseArgs(contentType, body, url.searchParams).catch(() => undefined);
+    if (!args) return send(res, 200, { ok: false, error: 'invalid_json' });
+    const bearer = req.headers.authorization?.match(/^Bearer\s+(\S+)$/)?.[1];
+    const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
+    delete args.token;
+    const call: ApiCall = { method, args, at: Date.now(), status: 200, response: {} };
+    const [status, response, headers] = await this.answer(method, args, token);
+    Object.assign(call, { status, response });
+    this.calls.push(call);
+    send(res, status, response, headers);
+    this.changed();
+  }
+
+  private async answer(
+    method: string,
+    args: Args,
+    token: string | undefined,
+  ): Promise<[number, Record<string, unknown>, Record<string, string>?]> {
+    if (!token) return [200, { ok: false, error: 'not_authed' }];
+    if (token !== this.botToken) return [200, { ok: false, error: 'invalid_auth' }];
+
+    const failure = this.takeFailure(method);
+    if (failure?.hold) await failure.hold.catch(() => undefined);
+    if (failure?.retryAfter !== undefined) return rateLimitedAnswer(failure.retryAfter);
+    if (failure?.status && !failure.afterApply) return [failure.status, { ok: false, error: 'fake_http_error' }];
+    if (failure?.error) return [200, { ok: false, error: failure.error }];
+
+    const wait = this.limiter?.take(this.team, method, args.channel);
+    if (wait !== undefined) return rateLimitedAnswer(wait);
+
+    const handler = METHODS[method];
+    let response: Record<string, unknown>;
+    if (!handler) response = { ok: false, error: 'unknown_method' };
+    else {
+      try {
+        response = handler(this.world, args);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        response = { ok: false, error: err.code, ...err.extra };
+      }
+    }
+    if (failure?.status) return [failure.status, { ok: false, error: 'fake_http_error' }];
+    return [200, response];
+  }
+
+  private takeFailure(method: string): Failure | undefined {
+    const queue = this.failures.get(method);
+    const next = queue?.[0];
+    if (!next) return undefined;
+    next.left -= 1;
+    if (next.left <= 0) queue.shift();
+    return next;
+  }
+
+  private onResponseUrl(url: string, id: string, body: Buffer, res: ServerResponse): void {
+    const used = this.responseUrls.get(id);
+    if (used === undefined || used >= RESPONSE_URL_MAX_POSTS) {
+      send(res, 404, { ok: false, error: used === undefined ? 'invalid_url' : 'used_url' });
+      return;
+    }
+    this.responseUrls.set(id, used + 1);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      send(res, 400, { ok: false, error: 'invalid_json' });
+      return;
+    }
+    this.responseUrlPosts.push({ url, body: parsed });
+    send(res, 200, { ok: true });
+    this.changed();
+  }
+
+  private async onUpload(id: string, contentType: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const upload = this.uploads.get(id);
+    if (!upload) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
+      return;
+    }
+    // web-api POSTs multipart with the bytes in field `body`; raw bodies are accepted too.
+    if (contentType.startsWith('multipart/form-data')) {
+      const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+      const part = form.get('body');
+      upload.content = typeof part === 'string' ? Buffer.from(part) : Buffer.from(await part!.arrayBuffer());
+    } else {
+      upload.content = body;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${upload.content.length}`);
+    this.changed();
+  }
+}
+
+function rateLimitedAnswer(seconds: number): [number, Record<string, unknown>, Record<string, string>] {
+  return [429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(Math.max(0, Math.round(seconds))) }];
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of req) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Form, JSON or multipart bodies plus query args; JSON-valued fields decoded. */
+async function parseArgs(contentType: string, body: Buffer, query: URLSearchParams): Promise<Args> {
+  const args: Args = Object.fromEntries(query);
+  if (contentType.startsWith('application/json')) {
+    Object.assign(args, body.length ? JSON.parse(body.toString('utf8')) : {});
+  } else if (contentType.startsWith('multipart/form-data')) {
+    const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+    for (const [k, v] of form) args[k] = typeof v === 'string' ? v : Buffer.from(await v.arrayBuffer());
+  } else {
+    Object.assign(args, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+  }
+  for (const key of JSON_FIELDS) {
+    const v = args[key];
+    if (typeof v !== 'string') continue;
+    try {
+      args[key] = JSON.parse(v);
+    } catch {
+      // Left as a string: the method reports e.g. invalid_blocks_format.
+    }
+  }
+  return args;
+}
