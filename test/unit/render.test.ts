@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, type ThreadState } from '../../src/bridge/thread-state.js';
+import { renderRootCard, statusLine, STOP_ACTION_ID } from '../../src/render/root-card.js';
+import { sanitizeForSlack } from '../../src/render/sanitize.js';
+import { renderThread } from '../../src/render/thread-view.js';
+import { inputPreview } from '../../src/render/tool-line.js';
+
+const state = (s: Partial<ThreadState>): ThreadState => ({ ...initialState(), ...s });
+
+describe('root card', () => {
+  it('shows who asked, the prompt, the status and a Stop button while live', () => {
+    const card = renderRootCard({ owner: 'U1', prompt: 'fix <it>', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }), stopValue: 'T:C:1' });
+    if (!('blocks' in card)) throw new Error('expected blocks');
+    const json = JSON.stringify(card.blocks);
+    expect(json).toContain('<@U1> asked the agent');
+    expect(json).toContain('fix &lt;it&gt;');
+    expect(json).toContain(STOP_ACTION_ID);
+    expect(statusLine({ owner: 'U1', prompt: '', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }), stopValue: '' }))
+      .toBe(':hourglass_flowing_sand: Running · 2 tool calls · 1.7k tokens');
+  });
+
+  it('drops the Stop button and says who stopped it once stopped', () => {
+    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: state({ phase: 'idle', outcome: 'stopped', stoppedBy: 'i1' }), stoppedByUser: 'U2', stopValue: '' });
+    const json = JSON.stringify(card);
+    expect(json).not.toContain(STOP_ACTION_ID);
+    expect(json).toContain('Stopped by <@U2>');
+  });
+
+  it('shows a bridge failure in plain words', () => {
+    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: initialState(), failure: 'Anthropic rejected the key', stopValue: '' });
+    expect(JSON.stringify(card)).toContain(':x: Failed: Anthropic rejected the key');
+  });
+});
+
+describe('thread view', () => {
+  it('renders text as markdown_text, tool groups compactly, and notices where they happened', () => {
+    const s = state({
+      items: [
+        { kind: 'text', id: 'm1', text: 'Looking.' },
+        { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'npm test' }, status: 'done' }] },
+        { kind: 'text', id: 'm2', text: 'All green.' },
+      ],
+    });
+    const wanted = renderThread(s, [{ key: 'n0', text: ':warning: hm', afterItems: 1 }]);
+    expect(wanted.map((w) => w.key)).toEqual(['text:m1:0', 'notice:n0', 'tools:t1', 'text:m2:0']);
+    expect(wanted[0]!.body).toEqual({ markdown_text: 'Looking.' });
+    expect(JSON.stringify(wanted[2]!.body)).toContain(':white_check_mark: *bash* `npm test`');
+  });
+});
+
+describe('sanitising', () => {
+  it('neutralises broadcasts and masks tokens', () => {
+    const out = sanitizeForSlack('ping <!channel> and @here, key xoxb-123-abc');
+    expect(out).not.toContain('<!channel>');
+    expect(out).not.toMatch(/@here/);
+    expect(out).not.toContain('xoxb-123-abc');
+  });
+  it('previews the telling field of a tool input', () => {
+    expect(inputPreview({ command: 'ls   -la\n/tmp' })).toBe('ls -la /tmp');
+    expect(inputPreview({ file_path: '/a/b.ts', content: 'x' })).toBe('/a/b.ts');
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentEvent } from '../../src/agents/events.js';
+import { fold, initialState, type LocalEvent, type ThreadState } from '../../src/bridge/thread-state.js';
+
+let n = 0;
+const at = () => new Date(Date.UTC(2026, 10, 26, 10, 0, 0, n++)).toISOString();
+const ev = (raw: Record<string, unknown>) => parseAgentEvent({ id: `sevt_${n}`, processed_at: at(), ...raw });
+
+function run(events: Array<ReturnType<typeof ev> | LocalEvent>, from: ThreadState = initialState()): ThreadState {
+  return events.reduce((s, e) => fold(s, e).state, from);
+}
+
+describe('fold', () => {
+  it('folds a normal turn into text, tools, usage and done', () => {
+    const s = run([
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'user.message', id: 'u1', content: [{ type: 'text', text: 'hi' }] }),
+      ev({ type: 'session.status_running' }),
+      ev({ type: 'agent.tool_use', id: 't1', name: 'bash', input: { command: 'ls' } }),
+      ev({ type: 'agent.tool_result', tool_use_id: 't1' }),
+      ev({ type: 'agent.message', id: 'm1', content: [{ type: 'text', text: 'Done.' }] }),
+      ev({ type: 'span.model_request_end', model_usage: { input_tokens: 100, output_tokens: 20 } }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }),
+    ]);
+    expect(s.phase).toBe('idle');
+    expect(s.outcome).toBe('done');
+    expect(s.items).toEqual([
+      { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'ls' }, status: 'done' }] },
+      { kind: 'text', id: 'm1', text: 'Done.' },
+    ]);
+    expect(s.usage).toEqual({ inputTokens: 100, outputTokens: 20 });
+    expect(s.toolCalls).toBe(1);
+  });
+
+  it('does not end a turn on an idle seen before our message was processed', () => {
+    const s = run([
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+    ]);
+    expect(s.phase).toBe('running');
+    expect(s.outcome).toBeUndefined();
+  });
+
+  it('treats the queued and processed echoes of one user message as one message', () => {
+    const s = run([
+      ev({ type: 'user.message', id: 'u1', processed_at: null, content: [] }),
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+    ]);
+    expect(s.queuedUserMessages).toEqual([]);
+    expect(s.phase).toBe('idle');
+  });
+
+  it('remembers that an interrupt ended the turn (the API says only end_turn)', () => {
+    const s = run([
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      { type: 'local.interrupt_sent', id: 'i1' },
+      ev({ type: 'user.interrupt', id: 'i1' }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+    ]);
+    expect(s.outcome).toBe('stopped');
+    expect(s.stoppedBy).toBe('i1');
+    expect(s.interruptId).toBeUndefined();
+  });
+
+  it('keeps the turn open while a custom tool waits, then clears it when answered', () => {
+    const waiting = run([
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      ev({ type: 'agent.custom_tool_use', id: 'c1', name: 'read_thread', input: {} }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'requires_action', event_ids: ['c1'] } }),
+    ]);
+    expect(waiting.phase).toBe('waiting');
+    expect(waiting.pendingCustomTools).toEqual([{ eventId: 'c1', name: 'read_thread', input: {} }]);
+    const answered = run([ev({ type: 'user.custom_tool_result', custom_tool_use_id: 'c1' })], waiting);
+    expect(answered.pendingCustomTools).toEqual([]);
+  });
+
+  it('maps stop reasons and errors to outcomes in words', () => {
+    const exhausted = run([
+      ev({ type: 'session.error', error: { type: 'model_overloaded_error', message: 'busy', retry_status: { type: 'exhausted' } } }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'retries_exhausted' } }),
+    ]);
+    expect(exhausted.outcome).toBe('failed');
+    expect(exhausted.items).toEqual([{ kind: 'error', id: expect.any(String), text: 'The model is overloaded right now: busy' }]);
+
+    const retrying = run([ev({ type: 'session.error', error: { type: 'model_overloaded_error', message: '', retry_status: { type: 'retrying' } } })]);
+    expect(retrying.items).toEqual([]);
+    expect(retrying.detail).toBe('The model is overloaded right now; retrying');
+
+    expect(run([ev({ type: 'session.status_idle', stop_reason: { type: 'budget_reached' } })]).outcome).toBe('budget');
+    expect(run([ev({ type: 'session.status_idle', stop_reason: { type: 'refusal' } })]).outcome).toBe('refused');
+    expect(run([ev({ type: 'session.status_terminated' })]).phase).toBe('terminated');
+  });
+
+  it('logs and ignores unknown or malformed events without changing what is shown', () => {
+    const before = run([ev({ type: 'agent.message', id: 'm1', content: [{ type: 'text', text: 'x' }] })]);
+    const unknown = fold(before, parseAgentEvent({ type: 'agent.future_thing', id: 'z' }));
+    expect(unknown.ignored).toEqual({ type: 'agent.future_thing' });
+    expect(unknown.state.items).toEqual(before.items);
+    const malformed = fold(before, parseAgentEvent({ type: 'agent.tool_use', id: 'z' }));
+    expect(malformed.ignored?.type).toBe('agent.tool_use');
+    expect(malformed.ignored?.problem).toContain('name');
+    expect(fold(before, parseAgentEvent(null)).ignored).toBeDefined();
+  });
+
+  it('is idempotent for a replayed agent message', () => {
+    const m = ev({ type: 'agent.message', id: 'm1', content: [{ type: 'text', text: 'once' }] });
+    expect(run([m, m]).items).toHaveLength(1);
+  });
+});
