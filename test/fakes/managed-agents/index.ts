@@ -1,0 +1,26 @@
+/**
+ * In-process fake of the Claude Managed Agents API (agents, environments, sessions, events + SSE),
+ * faithful enough that the real `@anthropic-ai/sdk` 1.13 client works against it unchanged:
+ *
+ *   const fake = await startFakeManagedAgents();
+ *   const client = new Anthropic({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0 });
+ *
+ * Behaviour follows /work/shared/reference/managed-agents-api.md; choices the reference leaves
+ * open are marked [Inf] where they are made.
+ */
+export { startFakeManagedAgents, type FakeOptions } from './server.js';
+export { defaultScript } from './script.js';
+export { PING_INTERVAL_MS } from './sse.js';
+export type {
+  AgentObj,
+  EnvObj,
+  Event,
+  Failure,
+  FailureMatch,
+  FakeManagedAgents,
+  RecordedRequest,
+  SessionObj,
+  SessionStatus,
+  Turn,
+  TurnScript,
+} from './types.js';
