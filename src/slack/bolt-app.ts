@@ -34,6 +34,9 @@ export function createBoltApp(o: BoltAppOptions): BoltApp {
     botUserId: o.botUserId,
     clientOptions: o.clientOptions,
     logger,
+    // routeMessage filters the bot's own posts itself; Bolt's filter would also hide
+    // them from the middleware that tracks in-flight work (see registerHandlers).
+    ignoreSelf: false,
   };
   if (o.appToken) {
     const app = new App({ ...common, socketMode: true, appToken: o.appToken });

@@ -41,6 +41,13 @@ export type HandlerDeps = {
 export function registerHandlers(app: App, deps: HandlerDeps): void {
   const { bridge, log } = deps;
 
+  // Every inbound request's work is tracked, so shutdown (and tests) can wait for it.
+  app.use(async ({ next }) => {
+    const work = next();
+    deps.track(work);
+    await work;
+  });
+
   app.command('/agent', async ({ ack, body, respond }) => {
     const parsed = SlashCommandSchema.safeParse(body);
     if (!parsed.success) {

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEnv, type Env } from '../../src/config/env.js';
+import { startBot, type RunningBot } from '../../src/bot.js';
+import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
+import { SlackSender, startFakeSlack, type FakeSlack } from '../fakes/slack/index.js';
+import { memoryLogger } from './log-sink.js';
+
+export const SIGNING_SECRET = 'test-signing-secret';
+
+export type Harness = {
+  slack: FakeSlack;
+  agents: FakeManagedAgents;
+  bot: RunningBot;
+  sender: SlackSender;
+  env: Env;
+  logs: ReturnType<typeof memoryLogger>;
+  /** Stop the bot (as a deploy would) and start a new one on the same store and fakes. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/**
+ * The real bot (Bolt HTTP receiver, WebClient, Anthropic SDK, keyv store) against the
+ * two loopback fakes. Nothing inside the bot is mocked.
+ */
+export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+  const slack = await startFakeSlack();
+  const agents = await startFakeManagedAgents();
+  const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
+  const parsed = parseEnv({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    ANTHROPIC_API_KEY: 'test-key',
+    ANTHROPIC_BASE_URL: agents.url,
+    STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...overrides,
+  });
+  if (!parsed.ok) throw new Error(parsed.message);
+  const env = parsed.env;
+  const logs = memoryLogger('debug');
+  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, streamBackoff: { initialMs: 20, maxMs: 100 } });
+  const h: Harness = {
+    slack,
+    agents,
+    env,
+    logs,
+    bot: await boot(),
+    sender: undefined as unknown as SlackSender,
+    async restart() {
+      await h.bot.close();
+      h.bot = await boot();
+      h.sender = new SlackSender({ url: `http://127.0.0.1:${h.bot.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: slack });
+    },
+    async close() {
+      await h.bot.close();
+      await agents.close();
+      await slack.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  h.sender = new SlackSender({ url: `http://127.0.0.1:${h.bot.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: slack });
+  return h;
+}
+
+/** Replies the bot posted in a thread (the root excluded), in order. */
+export function botReplies(slack: FakeSlack, channel: string, threadTs: string) {
+  return slack.thread(channel, threadTs).filter((m) => m.ts !== threadTs && m.bot_id && !m.deleted);
+}
