@@ -30,6 +30,8 @@ export type SteerOutcome = 'not_a_session' | 'sent' | 'failed';
  */
 export class Bridge {
   private readonly runners = new Map<string, SessionRunner>();
+  /** Threads whose session is being created: a reply that arrives meanwhile waits for it. */
+  private readonly starting = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
 
@@ -61,6 +63,17 @@ export class Bridge {
       sentMessages: {},
     };
     await this.deps.records.create(record);
+    const begun = this.beginSession(record, rootTs, req, log);
+    this.starting.set(threadKey(ref), begun);
+    try {
+      return await begun;
+    } finally {
+      this.starting.delete(threadKey(ref));
+    }
+  }
+
+  private async beginSession(record: ThreadRecord, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
+    const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
 
@@ -90,6 +103,7 @@ export class Bridge {
   }
 
   async steer(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
+    await this.starting.get(threadKey(ref));
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     await this.deps.records.indexMessage(ref, msg.ts);
@@ -110,6 +124,7 @@ export class Bridge {
   }
 
   async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {
+    await this.starting.get(threadKey(ref));
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);

@@ -71,7 +71,8 @@ describe('/agent', () => {
     await h.sender.command({ text: 'hello', user: 'U1', channel: 'G9' });
     const answer = await h.slack.waitFor(() => h.slack.responseUrlPosts[0]);
     expect(answer.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/invite') });
-    expect(h.agents.sessions.size).toBe(1);
+    await h.bot.settled();
+    expect([...h.agents.sessions.values()].map((s) => s.metadata.slack_channel)).toEqual(['C2']);
   });
 });
 
