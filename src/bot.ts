@@ -30,11 +30,13 @@ export type BotOptions = {
   slackRetries?: number;
   rootIntervalMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** Key prefix in the store, so tests can share one Redis. */
+  storeNamespace?: string;
 };
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
-  const kv = openStore(env.STORE_URL);
+  const kv = openStore(env.STORE_URL, options.storeNamespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
@@ -107,12 +109,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await bridge.settled();
   };
 
-  return {
-    port,
-    mode: bolt.mode,
-    bridge,
-    settled,
-    async close() {
+  let closing: Promise<void> | undefined;
+  const close = async () => {
       ready = false;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (bolt.mode === 'socket') await bolt.app.stop();
@@ -121,7 +119,13 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       await Promise.allSettled([...background]);
       await kv.disconnect();
       log.info('bot stopped');
-    },
+  };
+  return {
+    port,
+    mode: bolt.mode,
+    bridge,
+    settled,
+    close: () => (closing ??= close()),
   };
 }
 

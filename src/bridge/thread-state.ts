@@ -102,6 +102,7 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       setToolStatus(s, event.tool_use_id, event.result === 'allow' ? 'running' : 'failed');
       return { state: s };
     case 'agent.message': {
+      s.detail = undefined;
       const text = textOf(event.content);
       if (text.trim() !== '' && !s.items.some((i) => i.id === event.id)) s.items.push({ kind: 'text', id: event.id, text });
       return { state: s };
@@ -110,6 +111,7 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       return { state: s };
     case 'agent.tool_use':
     case 'agent.mcp_tool_use':
+      s.detail = undefined;
       addTool(s, {
         eventId: event.id,
         name: event.type === 'agent.mcp_tool_use' ? `${event.mcp_server_name}.${event.name}` : event.name,
@@ -130,8 +132,8 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       setToolStatus(s, event.mcp_tool_use_id, event.is_error ? 'failed' : 'done');
       return { state: s };
     case 'session.status_running':
+      // A retry note stays until the agent makes progress again.
       s.phase = 'running';
-      s.detail = undefined;
       return { state: s };
     case 'session.status_rescheduled':
       s.phase = 'running';

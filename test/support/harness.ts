@@ -17,7 +17,7 @@ export type Harness = {
   env: Env;
   logs: ReturnType<typeof memoryLogger>;
   /** Stop the bot (as a deploy would) and start a new one on the same store and fakes. */
-  restart(): Promise<void>;
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -25,7 +25,7 @@ export type Harness = {
  * The real bot (Bolt HTTP receiver, WebClient, Anthropic SDK, keyv store) against the
  * two loopback fakes. Nothing inside the bot is mocked.
  */
-export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(overrides: Record<string, string> = {}, opts: { storeNamespace?: string } = {}): Promise<Harness> {
   const slack = await startFakeSlack();
   const agents = await startFakeManagedAgents();
   const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
@@ -43,7 +43,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
   if (!parsed.ok) throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, streamBackoff: { initialMs: 20, maxMs: 100 } });
+  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, streamBackoff: { initialMs: 20, maxMs: 100 }, ...opts });
   const h: Harness = {
     slack,
     agents,
@@ -51,8 +51,9 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     logs,
     bot: await boot(),
     sender: undefined as unknown as SlackSender,
-    async restart() {
+    async restart(whileDown) {
       await h.bot.close();
+      await whileDown?.();
       h.bot = await boot();
       h.sender = new SlackSender({ url: `http://127.0.0.1:${h.bot.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: slack });
     },
