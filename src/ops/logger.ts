@@ -10,7 +10,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return pino(
     {
       level,
-      base: { service: 'slack-managed-agents' },
+      base: { service: 'slack-managed-agents', pid: process.pid },
       redact: {
         paths: [
           'token',

@@ -114,3 +114,21 @@ describe('dropped connections and failed writes', () => {
     expect(texts(root.ts).filter((t) => t === 'Exactly once: again')).toHaveLength(1);
   });
 });
+
+describe('sending to the agent', () => {
+  it('a user.message that landed but answered 500 is found in the history, not sent twice', async () => {
+    h = await startHarness();
+    await h.sender.command({ text: 'first', user: 'U1', channel: 'C1' });
+    await h.slack.waitFor(() => rootText().includes('Done'));
+    const root = rootOf()!;
+    const session = [...h.agents.sessions.values()][0]!;
+    h.agents.failNext({ method: 'POST', path: `/v1/sessions/${session.id}/events` }, { status: 500, afterApply: true });
+    await h.sender.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'only once' }));
+    await h.slack.waitFor(() => texts(root.ts).includes('You said: only once') && rootText().includes('Done'));
+    await h.bot.settled();
+    const sends = h.agents.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events'));
+    expect(sends).toHaveLength(2);
+    expect(h.agents.received(session.id).filter((e) => JSON.stringify(e.content).includes('only once'))).toHaveLength(1);
+    expect(texts(root.ts).filter((t) => t === 'You said: only once')).toHaveLength(1);
+  });
+});

@@ -255,7 +255,8 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     let extraHeaders: Record<string, string> = {};
     try {
       const injected = takeFailure(method, url.pathname);
-      if (injected) {
+      const failAfterApply = injected?.afterApply ? injected : undefined;
+      if (injected && !failAfterApply) {
         extraHeaders = injected.headers ?? {};
         const type = injected.errorType ?? defaultErrorType(injected.status);
         throw new ApiError(injected.status, type, injected.message ?? `Injected ${injected.status} ${type}`);
@@ -275,6 +276,11 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
         res,
         requestId,
       });
+      if (failAfterApply) {
+        extraHeaders = failAfterApply.headers ?? {};
+        const type = failAfterApply.errorType ?? defaultErrorType(failAfterApply.status);
+        throw new ApiError(failAfterApply.status, type, failAfterApply.message ?? `Injected ${failAfterApply.status} ${type} after applying`);
+      }
       if (result !== STREAMING) sendJson(res, 200, result, requestId);
     } catch (err) {
       if (res.headersSent) {

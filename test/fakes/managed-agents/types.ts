@@ -101,6 +101,8 @@ export interface Failure {
   headers?: Record<string, string>;
   /** How many matching requests fail; default 1. */
   times?: number;
+  /** Carry the request out first, then answer with the error: a write that landed but looked failed. */
+  afterApply?: boolean;
 }
 
 export type TurnScript = (turn: Turn) => Promise<void>;
