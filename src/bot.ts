@@ -36,7 +36,7 @@ export type BotOptions = {
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
-  const kv = openStore(env.STORE_URL, options.storeNamespace);
+  const kv = await openStore(env.STORE_URL, options.storeNamespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),

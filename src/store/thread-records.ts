@@ -68,16 +68,17 @@ export class ThreadRecords {
 
   /** Read-modify-write under the per-thread lock; returns the record as written. */
   async update(ref: ThreadRef, change: (r: ThreadRecord) => void): Promise<ThreadRecord> {
+    let statusChanged = false;
     const written = await this.mutex.run(threadKey(ref), async () => {
       const current = await this.get(ref);
       if (!current) throw new Error(`no thread record for ${threadKey(ref)}`);
       const next = structuredClone(current);
       change(next);
+      statusChanged = next.status !== current.status;
       await this.kv.set(`thread:${threadKey(ref)}`, next);
       return next;
     });
-    const live = written.status === 'starting' || written.status === 'active';
-    await this.setActive(written, live);
+    if (statusChanged) await this.setActive(written, written.status === 'starting' || written.status === 'active');
     return written;
   }
 
