@@ -99,6 +99,7 @@ export class Bridge {
     const runner = this.runnerFor({ ...record, sessionId });
     const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
     if (!sent.ok) await runner.fail(sent.problem.words);
+    else if (req.promptTs) await this.receipt(ref, req.promptTs);
     return { ok: true, ref, sessionId };
   }
 
@@ -113,14 +114,17 @@ export class Bridge {
       await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
       return 'failed';
     }
-    await this.deps.writer
-      .call('reactions.add', { channel: ref.channel, timestamp: msg.ts, name: 'eyes' })
-      .catch((error: unknown) => {
-        if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) {
-          this.deps.log.warn({ err: error, channel: ref.channel, ts: msg.ts }, 'could not add the receipt reaction');
-        }
-      });
+    await this.receipt(ref, msg.ts);
     return 'sent';
+  }
+
+  /** A small reaction on the human message, so its author sees it reached the agent. */
+  private async receipt(ref: ThreadRef, ts: string): Promise<void> {
+    await this.deps.writer.call('reactions.add', { channel: ref.channel, timestamp: ts, name: 'eyes' }).catch((error: unknown) => {
+      if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) {
+        this.deps.log.warn({ err: error, channel: ref.channel, ts }, 'could not add the receipt reaction');
+      }
+    });
   }
 
   async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {

@@ -94,8 +94,14 @@ export class SessionRunner {
       this.apply([{ type: 'local.user_message_sent', id: eventId }]);
       await this.updateRecord((r) => {
         r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
-        r.status = 'active';
+        if (r.status === 'starting' || r.status === 'failed') {
+          // The session took the message: an earlier bridge failure is history now.
+          r.status = 'active';
+          delete r.failure;
+        }
       });
+      // The turn may have finished while the send was in flight.
+      this.track(this.persistStatus());
       return { ok: true, eventId };
     } catch (error) {
       const problem = describeApiError(error, 'sending the message to the agent');
@@ -229,6 +235,7 @@ export class SessionRunner {
   private async persistStatus(): Promise<void> {
     const phase = this.state.phase;
     const status: ThreadRecord['status'] = phase === 'terminated' ? 'ended' : phase === 'idle' ? 'idle' : 'active';
+    // 'starting' until our first message is accepted (sendMessage reconciles then); 'failed' stays.
     if (status === this.record.status || this.record.status === 'starting' || this.record.status === 'failed') return;
     await this.updateRecord((r) => {
       r.status = status;

@@ -89,6 +89,8 @@ describe('mentions and DMs', () => {
     expect(sent).toHaveLength(1);
     expect(JSON.stringify(sent[0])).toContain('summarise the doc');
     expect(JSON.stringify(sent[0])).not.toContain('U_BOT');
+    const asked = h.slack.messages('C1').find((m) => m.ts === mention.ts);
+    expect(asked?.reactions.map((r) => r.name)).toEqual(['eyes']);
   });
 
   it('starts a session from a mention inside an existing thread and from a DM', async () => {
