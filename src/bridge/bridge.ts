@@ -32,6 +32,8 @@ export class Bridge {
   private readonly runners = new Map<string, SessionRunner>();
   /** Threads whose session is being created: a reply that arrives meanwhile waits for it. */
   private readonly starting = new Map<string, Promise<unknown>>();
+  private readonly evictions = new Set<Promise<unknown>>();
+  private readonly evicting = new WeakSet<SessionRunner>();
 
   constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
 
@@ -97,9 +99,11 @@ export class Bridge {
     });
     log.info({ thread: ref.threadTs, sessionId }, 'session created');
     const runner = this.runnerFor({ ...record, sessionId });
-    const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
-    if (!sent.ok) await runner.fail(sent.problem.words);
-    else if (req.promptTs) await this.receipt(ref, req.promptTs);
+    await runner.busy(async () => {
+      const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
+      if (!sent.ok) await runner.fail(sent.problem.words);
+      else if (req.promptTs) await this.receipt(ref, req.promptTs);
+    });
     return { ok: true, ref, sessionId };
   }
 
@@ -109,13 +113,15 @@ export class Bridge {
     if (!record?.sessionId) return 'not_a_session';
     await this.deps.records.indexMessage(ref, msg.ts);
     const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    const sent = await runner.sendMessage(msg.text, { user: msg.user, ts: msg.ts });
-    if (!sent.ok) {
-      await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
-      return 'failed';
-    }
-    await this.receipt(ref, msg.ts);
-    return 'sent';
+    return runner.busy(async () => {
+      const sent = await runner.sendMessage(msg.text, { user: msg.user, ts: msg.ts });
+      if (!sent.ok) {
+        await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
+        return 'failed';
+      }
+      await this.receipt(ref, msg.ts);
+      return 'sent';
+    });
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */
@@ -158,10 +164,14 @@ export class Bridge {
 
   /** For tests and shutdown: every runner's Slack writes are done. */
   async settled(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.settled()));
+    do {
+      await Promise.all([...this.runners.values()].map((r) => r.settled()));
+      await Promise.all([...this.evictions]);
+    } while (this.evictions.size > 0);
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.evictions]);
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     this.runners.clear();
   }
@@ -170,10 +180,37 @@ export class Bridge {
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = new SessionRunner(record, this.deps);
+      runner = new SessionRunner(record, this.deps, (quiet) => this.evictLater(key, quiet));
       this.runners.set(key, runner);
     }
     return runner;
+  }
+
+  /**
+   * A finished thread keeps no runner in memory: the next reply rebuilds its state from
+   * the session history. Only a runner still quiet after its writes settle is dropped.
+   */
+  private evictLater(key: string, runner: SessionRunner): void {
+    if (this.evicting.has(runner)) return;
+    this.evicting.add(runner);
+    const eviction = runner
+      .settled()
+      .then(async () => {
+        if (!runner.quiet || this.runners.get(key) !== runner) return;
+        this.runners.delete(key);
+        await runner.close();
+      })
+      .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not release an idle session runner'))
+      .finally(() => {
+        this.evictions.delete(eviction);
+        this.evicting.delete(runner);
+      });
+    this.evictions.add(eviction);
+  }
+
+  /** Runners currently held in memory (live or settling threads). */
+  get liveRunners(): number {
+    return this.runners.size;
   }
 
   private async postRoot(req: StartRequest, card: ReturnType<typeof renderRootCard>): Promise<string> {

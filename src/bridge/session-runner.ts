@@ -47,6 +47,8 @@ export class SessionRunner {
   constructor(
     private record: ThreadRecord & { sessionId: string },
     private readonly deps: RunnerDeps,
+    /** Called when the runner holds nothing open, so its owner may drop it. */
+    private readonly onQuiet: (runner: SessionRunner) => void = () => undefined,
   ) {
     this.log = deps.log.child({
       team: record.team,
@@ -59,6 +61,7 @@ export class SessionRunner {
       writer: deps.writer,
       records: deps.records,
       log: this.log,
+      onIdle: () => this.reportIfQuiet(),
       ...(deps.rootIntervalMs !== undefined ? { rootIntervalMs: deps.rootIntervalMs } : {}),
     });
   }
@@ -83,6 +86,18 @@ export class SessionRunner {
     await this.following?.done.catch(() => undefined);
     await Promise.allSettled([...this.background]);
     this.delivery.close();
+  }
+
+  /** Keeps the runner (and its stream) held while a multi-step intent runs. */
+  async busy<T>(work: () => Promise<T>): Promise<T> {
+    this.holds += 1;
+    try {
+      return await work();
+    } finally {
+      this.holds -= 1;
+      this.closeStreamIfQuiet();
+      this.reportIfQuiet();
+    }
   }
 
   /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. */
@@ -110,6 +125,7 @@ export class SessionRunner {
     } finally {
       this.holds -= 1;
       this.closeStreamIfQuiet();
+      this.reportIfQuiet();
     }
   }
 
@@ -130,6 +146,7 @@ export class SessionRunner {
     } finally {
       this.holds -= 1;
       this.closeStreamIfQuiet();
+      this.reportIfQuiet();
     }
   }
 
@@ -155,6 +172,7 @@ export class SessionRunner {
     } finally {
       this.holds -= 1;
       this.closeStreamIfQuiet();
+      this.reportIfQuiet();
     }
   }
 
@@ -202,6 +220,7 @@ export class SessionRunner {
       })
       .finally(() => {
         if (this.following?.abort === abort) this.following = undefined;
+        this.reportIfQuiet();
         failReady(new Error('stream closed before it was ready'));
       });
     this.following = { done, ready, abort };
@@ -251,6 +270,15 @@ export class SessionRunner {
       this.state.queuedUserMessages.length > 0 ||
       this.state.pendingCustomTools.length > 0
     );
+  }
+
+  /** No stream, no caller inside, no tool or write in flight: the state can be rebuilt from history. */
+  get quiet(): boolean {
+    return this.following === undefined && this.holds === 0 && this.background.size === 0 && this.toolsInFlight.size === 0 && this.delivery.idle;
+  }
+
+  private reportIfQuiet(): void {
+    if (this.quiet && !this.lifetime.signal.aborted) this.onQuiet(this);
   }
 
   private closeStreamIfQuiet(): void {
@@ -360,6 +388,9 @@ export class SessionRunner {
   private track(promise: Promise<unknown>): void {
     const tracked = promise.catch((error: unknown) => this.log.error({ err: error }, 'background task failed'));
     this.background.add(tracked);
-    void tracked.finally(() => this.background.delete(tracked));
+    void tracked.finally(() => {
+      this.background.delete(tracked);
+      this.reportIfQuiet();
+    });
   }
 }

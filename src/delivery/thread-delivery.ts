@@ -28,7 +28,7 @@ export class ThreadDelivery {
   constructor(
     private readonly ref: ThreadRef,
     private readonly view: () => ThreadView,
-    private readonly deps: { writer: SlackWriter; records: ThreadRecords; log: Logger; rootIntervalMs?: number },
+    private readonly deps: { writer: SlackWriter; records: ThreadRecords; log: Logger; rootIntervalMs?: number; onIdle?: () => void },
   ) {}
 
   /** Something changed: deliver soon. Calls coalesce into one pass. */
@@ -38,12 +38,18 @@ export class ThreadDelivery {
     this.running ??= this.loop().finally(() => {
       this.running = undefined;
       if (this.dirty && !this.closed) this.request();
+      else if (this.idle) this.deps.onIdle?.();
     });
   }
 
   /** Resolves when everything requested so far has been delivered (or failed and logged). */
   async settled(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /** Nothing in flight and nothing scheduled. */
+  get idle(): boolean {
+    return !this.running && !this.dirty && this.rootTimer === undefined;
   }
 
   close(): void {
@@ -104,7 +110,10 @@ export class ThreadDelivery {
     const wait = this.lastRootEdit + interval - Date.now();
     if (!root.settled && wait > 0) {
       clearTimeout(this.rootTimer);
-      this.rootTimer = setTimeout(() => this.request(), wait);
+      this.rootTimer = setTimeout(() => {
+        this.rootTimer = undefined;
+        this.request();
+      }, wait);
       return;
     }
     this.lastRootEdit = Date.now();

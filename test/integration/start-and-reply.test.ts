@@ -134,6 +134,11 @@ describe('thread replies', () => {
     await h.sender.event(next);
     await h.slack.waitFor(() => botReplies(h.slack, 'C1', rootTs).some((m) => m.markdown_text?.includes('now write docs')));
     expect(h.agents.sessions.size).toBe(1);
+    // A finished thread holds no runner or stream: the next reply rebuilt it from history.
+    await h.slack.waitFor(() => statusText(rootOf('C1')).includes('Done'));
+    await h.bot.settled();
+    expect(h.bot.bridge.liveRunners).toBe(0);
+    await h.agents.waitFor(() => h.agents.openStreams() === 0);
     expect(h.agents.received(sessionId).map((e) => JSON.stringify(e.content))).toEqual([
       expect.stringContaining('first task'),
       expect.stringContaining('also check lint'),
