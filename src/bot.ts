@@ -113,7 +113,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const close = async () => {
       ready = false;
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (bolt.mode === 'socket') await bolt.app.stop();
+      await bolt.stop();
       await bridge.close();
       writer.close();
       await Promise.allSettled([...background]);

@@ -1,10 +1,13 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   SlackSender,
+  SocketSender,
   blockAction,
   humanReply,
   reactionAdded,
@@ -371,5 +374,134 @@ describe('Bolt against the fake', () => {
     } finally {
       await app.stop();
     }
+  });
+});
+
+describe('Socket Mode against the fake', () => {
+  /** A Bolt app on the real SocketModeReceiver; clientPingTimeout 600 → a ping every 200 ms, reconnect after 600 ms. */
+  function socketApp(appToken = fake.appToken) {
+    const receiver = new SocketModeReceiver({
+      appToken,
+      logLevel: LogLevel.ERROR,
+      clientPingTimeout: 600,
+      installerOptions: { clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } } },
+    });
+    const app = new App({ token: TOKEN, botId: 'B_BOT', botUserId: 'U_BOT', receiver, logLevel: LogLevel.ERROR });
+    return { app, receiver };
+  }
+
+  it('apps.connections.open takes only the app token and answers a one-time ws:// URL', async () => {
+    const res = await webClient(fake.appToken).apps.connections.open();
+    expect(res.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/link\?ticket=\S+$/);
+    expect(await slackError(webClient(TOKEN).apps.connections.open())).toBe('not_allowed_token_type');
+    expect(await slackError(webClient('xapp-wrong').apps.connections.open())).toBe('invalid_auth');
+    expect(await slackError(webClient(fake.appToken).chat.postMessage({ channel: 'C1', text: 'x' }))).toBe('not_allowed_token_type');
+
+    const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const ws = new WebSocket(res.url!);
+      ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString())));
+      ws.once('error', reject);
+    });
+    expect(hello).toMatchObject({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A_APP' } });
+    expect(fake.socket.connected()).toBe(1);
+    // The ticket was used: a second connection with it is refused.
+    const status = await new Promise<number>((resolve) => {
+      new WebSocket(res.url!).once('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0)).once('error', () => undefined);
+    });
+    expect(status).toBe(401);
+  });
+
+  it('delivers commands, events and interactions as envelopes and returns the acks', async () => {
+    const { app } = socketApp();
+    const seen: Record<string, any> = {};
+    app.command('/agent', async ({ ack, body }) => {
+      seen.command = body;
+      await ack({ response_type: 'ephemeral', text: `got ${body.text}` });
+    });
+    app.command('/noack', async () => undefined);
+    app.event('message', async ({ body }) => void (seen.event = body));
+    app.action('stop', async ({ ack, body }) => {
+      seen.action = body;
+      await ack();
+    });
+    await app.start();
+    try {
+      expect(fake.socket.connected()).toBe(1);
+      const sender = new SocketSender({ fake });
+
+      const cmd = await sender.command({ text: 'fix CI', user: 'U1', channel: 'C1' });
+      expect(cmd.payload).toEqual({ response_type: 'ephemeral', text: 'got fix CI' });
+      expect(cmd.ms).toBeLessThan(3000);
+      // A JSON object with the form's fields, not form-encoded.
+      expect(seen.command).toMatchObject({ command: '/agent', text: 'fix CI', user_id: 'U1', channel_id: 'C1', team_id: 'T1' });
+      expect(seen.command.response_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
+
+      const root = await client.chat.postMessage({ channel: 'C1', text: 'card' });
+      const ev = await sender.event(humanReply({ channel: 'C1', thread_ts: root.ts!, user: 'U1', text: 'more' }));
+      expect(ev.payload).toEqual({});
+      expect(seen.event).toMatchObject({ type: 'event_callback', event_id: ev.eventId, event: { text: 'more' } });
+      expect(seen.event.authorizations[0]).toMatchObject({ user_id: 'U_BOT', team_id: 'T1' });
+      expect(fake.thread('C1', root.ts!).map((m) => m.text)).toEqual(['card', 'more']);
+
+      const act = await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts!, actionId: 'stop', value: 's1' }));
+      expect(act.payload).toEqual({});
+      expect(seen.action).toMatchObject({ type: 'block_actions', actions: [{ action_id: 'stop' }], message: { text: 'card' } });
+
+      expect(fake.socket.envelopes.map((e) => [e.type, e.accepts_response_payload, e.retry_attempt])).toEqual([
+        ['slash_commands', true, undefined],
+        ['events_api', false, 0],
+        ['interactive', true, undefined],
+      ]);
+      expect(fake.socket.acks.map((a) => a.envelope_id)).toEqual(fake.socket.envelopes.map((e) => e.envelope_id));
+
+      // Socket Mode has no local ack timer: an unacked envelope times out at the fake.
+      await expect(sender.command({ text: 'x', command: '/noack' }, { timeoutMs: 300 })).rejects.toThrow(/no ack for slash_commands/);
+    } finally {
+      await app.stop();
+    }
+    await fake.waitFor(() => fake.socket.connected() === 0);
+  });
+
+  it('answers the client’s pings, and a disconnect makes the client reconnect', async () => {
+    let pongs = 0;
+    const onPong = () => void (pongs += 1);
+    subscribe('undici:websocket:pong', onPong);
+    const { app } = socketApp();
+    await app.start();
+    try {
+      // More than 3 unanswered pings would have made the client drop the connection.
+      await fake.waitFor(() => fake.socket.pings >= 5 && pongs >= 5);
+      expect(fake.socket.closes).toEqual([]);
+
+      fake.socket.disconnect('refresh_requested');
+      await fake.waitFor(() => fake.socket.closes.length === 1 && fake.socket.connected() === 1);
+      expect(fake.socket.closes).toEqual([{ code: 1000, reason: '' }]);
+      expect(fake.callsTo('apps.connections.open')).toHaveLength(2);
+      const ack = await new SocketSender({ fake }).event(reactionAdded({ user: 'U1', reaction: 'eyes', channel: 'C1', ts: '1.000001' }));
+      expect(ack.payload).toEqual({});
+    } finally {
+      unsubscribe('undici:websocket:pong', onPong);
+      await app.stop();
+    }
+    await fake.waitFor(() => fake.socket.connected() === 0);
+  });
+
+  it('fails start() with invalid_auth for a wrong app token', async () => {
+    const { app } = socketApp('xapp-wrong');
+    await expect(app.start()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
+    expect(fake.socket.connected()).toBe(0);
+  });
+
+  it('rejects a send without a connection, and close() drops connections and fails pending acks', async () => {
+    await expect(fake.socket.send('events_api', {})).rejects.toThrow(/no open Socket Mode connection/);
+    const { url } = await webClient(fake.appToken).apps.connections.open();
+    const ws = new WebSocket(url!);
+    await fake.socket.waitForConnection();
+    const failed = expect(fake.socket.send('interactive', { type: 'block_actions' })).rejects.toThrow(/closed before envelope/);
+    const dropped = new Promise<number>((resolve) => ws.once('close', resolve));
+    await fake.close();
+    await failed;
+    expect(await dropped).toBe(1006);
+    fake = await startFakeSlack(); // for afterEach
   });
 });

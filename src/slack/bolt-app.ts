@@ -1,8 +1,14 @@
-import { App, HTTPReceiver } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { RetryOptions, WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../ops/logger.js';
 import { SLACK_EVENTS_PATH } from '../ops/http-server.js';
 import { boltLogger } from './bolt-logger.js';
+
+/**
+ * web-api's retryPolicies.tenRetriesInAboutThirtyMinutes, spelled out: Node's ESM loader
+ * does not see `retryPolicies` as a named export of the CommonJS package.
+ */
+const CONNECT_RETRIES: RetryOptions = { retries: 10, factor: 1.96821, randomize: true };
 
 export type BoltAppOptions = {
   botToken: string;
@@ -19,6 +25,8 @@ export type BoltApp = {
   /** HTTP mode: the listener our own server hands Slack's requests to. */
   httpListener?: HTTPReceiver['requestListener'];
   mode: 'http' | 'socket';
+  /** Socket Mode: resolves once the connection is closed. HTTP mode: nothing to stop. */
+  stop(): Promise<void>;
 };
 
 /**
@@ -39,8 +47,17 @@ export function createBoltApp(o: BoltAppOptions): BoltApp {
     ignoreSelf: false,
   };
   if (o.appToken) {
-    const app = new App({ ...common, socketMode: true, appToken: o.appToken });
-    return { app, mode: 'socket' };
+    const receiver = new SocketModeReceiver({
+      appToken: o.appToken,
+      logger,
+      // The client (re)connects with apps.connections.open through these options, and it
+      // gives up for good on an HTTP or request error. With our retries: 0, one 5xx or
+      // reset during a reconnect (Slack asks for one every few hours) left the bot deaf.
+      installerOptions: { clientOptions: { ...o.clientOptions, retryConfig: CONNECT_RETRIES } },
+    });
+    const app = new App({ ...common, receiver });
+    // receiver.stop() resolves before the close handshake; the client's disconnect() after it.
+    return { app, mode: 'socket', stop: () => receiver.client.disconnect() };
   }
   if (!o.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in HTTP mode');
   const receiver = new HTTPReceiver({
@@ -51,5 +68,5 @@ export function createBoltApp(o: BoltAppOptions): BoltApp {
     logger,
   });
   const app = new App({ ...common, receiver });
-  return { app, httpListener: receiver.requestListener, mode: 'http' };
+  return { app, httpListener: receiver.requestListener, mode: 'http', stop: async () => undefined };
 }

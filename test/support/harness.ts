@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseEnv, type Env } from '../../src/config/env.js';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
-import { SlackSender, startFakeSlack, type FakeSlack } from '../fakes/slack/index.js';
+import { SlackSender, SocketSender, startFakeSlack, type FakeSlack } from '../fakes/slack/index.js';
 import { memoryLogger } from './log-sink.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
@@ -13,7 +13,10 @@ export type Harness = {
   slack: FakeSlack;
   agents: FakeManagedAgents;
   bot: RunningBot;
+  /** HTTP mode: signed requests to the bot's /slack/events. */
   sender: SlackSender;
+  /** Socket Mode: envelopes over the bot's WebSocket to the fake (socketMode: true). */
+  socket: SocketSender;
   env: Env;
   logs: ReturnType<typeof memoryLogger>;
   /** Stop the bot (as a deploy would) and start a new one on the same store and fakes. */
@@ -23,15 +26,20 @@ export type Harness = {
 
 /**
  * The real bot (Bolt HTTP receiver, WebClient, Anthropic SDK, keyv store) against the
- * two loopback fakes. Nothing inside the bot is mocked.
+ * two loopback fakes. Nothing inside the bot is mocked. `socketMode`: the bot gets the
+ * fake's app token and no signing secret, so Bolt runs its SocketModeReceiver instead.
  */
-export async function startHarness(overrides: Record<string, string> = {}, opts: { storeNamespace?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  overrides: Record<string, string> = {},
+  opts: { storeNamespace?: string; socketMode?: boolean } = {},
+): Promise<Harness> {
+  const { socketMode = false, ...botOptions } = opts;
   const slack = await startFakeSlack();
   const agents = await startFakeManagedAgents();
   const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
   const parsed = parseEnv({
     SLACK_BOT_TOKEN: 'xoxb-test',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    ...(socketMode ? { SLACK_APP_TOKEN: slack.appToken } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     SLACK_API_URL: slack.apiUrl,
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: agents.url,
@@ -43,7 +51,7 @@ export async function startHarness(overrides: Record<string, string> = {}, opts:
   if (!parsed.ok) throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, streamBackoff: { initialMs: 20, maxMs: 100 }, ...opts });
+  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, streamBackoff: { initialMs: 20, maxMs: 100 }, ...botOptions });
   const h: Harness = {
     slack,
     agents,
@@ -51,6 +59,7 @@ export async function startHarness(overrides: Record<string, string> = {}, opts:
     logs,
     bot: await boot(),
     sender: undefined as unknown as SlackSender,
+    socket: new SocketSender({ fake: slack }),
     async restart(whileDown) {
       await h.bot.close();
       await whileDown?.();

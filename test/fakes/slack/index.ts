@@ -1,5 +1,5 @@
 export { startFakeSlack } from './web-api.js';
-export { SlackSender, sign, type SignedResponse, type RawOptions } from './sender.js';
+export { SlackSender, SocketSender, sign, type CommandArgs, type SignedResponse, type RawOptions } from './sender.js';
 export * as payloads from './payloads.js';
 export {
   appMention,
@@ -17,12 +17,17 @@ export { DEFAULT_RATE_LIMITS } from './rate-limit.js';
 export { nextTs } from './clock.js';
 export type {
   ApiCall,
+  EnvelopeType,
   Failure,
   FakeSlack,
   FakeSlackOptions,
+  FakeSocket,
   FakeUpload,
   FakeUser,
   MessageMetadata,
   RateLimit,
+  SocketAck,
+  SocketEnvelope,
+  SocketSendOptions,
   StoredMessage,
 } from './types.js';

@@ -14,6 +14,8 @@ export interface World {
   users: Map<string, FakeUser>;
   uploads: Map<string, FakeUpload>;
   statuses: Map<string, string>;
+  /** Tickets minted by apps.connections.open, each good for one WebSocket connection. */
+  socketTickets: Set<string>;
   now(): number;
   streamLifetimeMs: number;
 }
@@ -244,6 +246,13 @@ export const METHODS: Record<string, Handler> = {
       bot_id: w.botId,
       is_enterprise_install: false,
     }),
+
+  // Authorised with the app-level token only (see the router); the ticket opens one connection.
+  'apps.connections.open': (w) => {
+    const ticket = mintId('tk');
+    w.socketTickets.add(ticket);
+    return ok({ url: `${w.baseUrl.replace(/^http/, 'ws')}/link?ticket=${ticket}` });
+  },
 
   'chat.postMessage': (w, a) => {
     const channel = channelArg(a);

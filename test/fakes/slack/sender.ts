@@ -1,7 +1,8 @@
-// Sends what Slack would send to the bot's HTTP endpoint, signed (reference §2).
+// Sends what Slack would send to the bot: signed to its HTTP endpoint (SlackSender,
+// reference §2) or as envelopes over Socket Mode (SocketSender, reference §1).
 import { createHmac } from 'node:crypto';
 import { mintId, nextTs } from './clock.js';
-import type { FakeSlack } from './types.js';
+import type { FakeSlack, SocketAck } from './types.js';
 
 export interface SignedResponse {
   status: number;
@@ -27,6 +28,20 @@ export interface RawOptions {
 // Bolt compares this literally: no charset suffix.
 const FORM = 'application/x-www-form-urlencoded';
 
+export interface CommandArgs {
+  text: string;
+  user?: string;
+  channel?: string;
+  command?: string;
+}
+
+/** Who the inbound payloads are addressed to; defaults from the fake. */
+interface Addressee {
+  fake: FakeSlack;
+  team: string;
+  apiAppId: string;
+}
+
 export function sign(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
@@ -34,66 +49,24 @@ export function sign(secret: string, timestamp: number, body: string): string {
 export class SlackSender {
   private readonly url: string;
   private readonly secret: string;
-  private readonly fake: FakeSlack;
-  private readonly team: string;
-  private readonly apiAppId: string;
+  private readonly to: Addressee;
 
   constructor(opts: { url: string; signingSecret: string; fake: FakeSlack; team?: string; apiAppId?: string }) {
     this.url = opts.url;
     this.secret = opts.signingSecret;
-    this.fake = opts.fake;
-    this.team = opts.team ?? opts.fake.team;
-    this.apiAppId = opts.apiAppId ?? opts.fake.appId;
+    this.to = addressee(opts);
   }
 
-  command(a: { text: string; user?: string; channel?: string; command?: string }): Promise<SignedResponse> {
-    const user = a.user ?? 'U_HUMAN';
-    const channel = a.channel ?? 'C1';
-    const fields = {
-      token: 'verification-token',
-      team_id: this.team,
-      team_domain: 'fake',
-      channel_id: channel,
-      channel_name: channel.startsWith('D') ? 'directmessage' : channel.toLowerCase(),
-      user_id: user,
-      user_name: user.toLowerCase(),
-      command: a.command ?? '/agent',
-      text: a.text,
-      api_app_id: this.apiAppId,
-      is_enterprise_install: 'false',
-      response_url: this.fake.responseUrl(),
-      trigger_id: `${Date.now()}.${mintId('trig')}`,
-    };
-    return this.raw(new URLSearchParams(fields).toString(), { contentType: FORM });
+  command(a: CommandArgs): Promise<SignedResponse> {
+    return this.raw(new URLSearchParams(commandFields(this.to, a)).toString(), { contentType: FORM });
   }
 
   async event(
     event: Record<string, unknown>,
     o: { eventId?: string; retryNum?: number; retryReason?: string } = {},
   ): Promise<SignedResponse> {
-    this.recordHumanMessage(event);
     const eventId = o.eventId ?? mintId('Ev');
-    const envelope = {
-      token: 'verification-token',
-      team_id: this.team,
-      context_team_id: this.team,
-      context_enterprise_id: null,
-      api_app_id: this.apiAppId,
-      event,
-      type: 'event_callback',
-      event_id: eventId,
-      event_time: Math.floor(Date.now() / 1000),
-      authorizations: [
-        {
-          enterprise_id: null,
-          team_id: this.team,
-          user_id: this.fake.botUserId,
-          is_bot: true,
-          is_enterprise_install: false,
-        },
-      ],
-      is_ext_shared_channel: false,
-    };
+    const envelope = eventCallback(this.to, event, eventId);
     const headers: Record<string, string> = {};
     if (o.retryNum !== undefined) headers['X-Slack-Retry-Num'] = String(o.retryNum);
     if (o.retryReason !== undefined) headers['X-Slack-Retry-Reason'] = o.retryReason;
@@ -102,13 +75,7 @@ export class SlackSender {
   }
 
   action(payload: Record<string, unknown>): Promise<SignedResponse> {
-    const p: Record<string, unknown> = {
-      api_app_id: this.apiAppId,
-      trigger_id: `${Date.now()}.${mintId('trig')}`,
-      ...payload,
-      response_url: payload.response_url ?? this.fake.responseUrl(),
-    };
-    this.fillMessageFromStore(p);
+    const p = interaction(this.to, payload);
     return this.raw(new URLSearchParams({ payload: JSON.stringify(p) }).toString(), { contentType: FORM });
   }
 
@@ -134,41 +101,139 @@ export class SlackSender {
     }
     return { status: res.status, body: text, json, ms };
   }
+}
 
-  /** Human messages exist in Slack before the bot hears of them; make the fake know them too. */
-  private recordHumanMessage(event: Record<string, unknown>): void {
-    const isHumanMessage =
-      event.type === 'message' &&
-      !event.bot_id &&
-      (event.subtype === undefined || event.subtype === 'file_share' || event.subtype === 'thread_broadcast');
-    if (!(isHumanMessage || event.type === 'app_mention')) return;
-    if (typeof event.channel !== 'string' || typeof event.user !== 'string') return;
-    if (typeof event.ts !== 'string') {
-      event.ts = nextTs();
-      event.event_ts ??= event.ts;
-    }
-    this.fake.addHumanMessage(event.channel, {
-      user: event.user,
-      text: typeof event.text === 'string' ? event.text : '',
-      ts: event.ts as string,
-      thread_ts: typeof event.thread_ts === 'string' ? event.thread_ts : undefined,
-      files: Array.isArray(event.files) ? event.files : undefined,
-      subtype: typeof event.subtype === 'string' ? event.subtype : undefined,
-    });
+/**
+ * Delivers what Slack would send over a Socket Mode connection (reference §1): the same
+ * payloads as SlackSender, as envelopes on `fake.socket`. Each call resolves with the ack.
+ */
+export class SocketSender {
+  private readonly to: Addressee;
+
+  constructor(opts: { fake: FakeSlack; team?: string; apiAppId?: string }) {
+    this.to = addressee(opts);
   }
 
-  /** `message` in block_actions is the message holding the button: take it from the store. */
-  private fillMessageFromStore(p: Record<string, unknown>): void {
-    const container = p.container as { channel_id?: string; message_ts?: string } | undefined;
-    const message = p.message as Record<string, unknown> | undefined;
-    if (!container?.channel_id || !container.message_ts || !message) return;
-    const stored = this.fake.messages(container.channel_id).find((m) => m.ts === container.message_ts);
-    const fill = {
-      text: stored?.text ?? '',
-      blocks: stored?.blocks ?? [],
-      user: stored?.user ?? this.fake.botUserId,
-      ...(stored ? (stored.bot_id ? { bot_id: stored.bot_id } : {}) : { bot_id: this.fake.botId }),
-    };
-    p.message = { ...fill, ...message };
+  /** Payload: the command fields as a JSON object (not form-encoded, unlike HTTP). */
+  command(a: CommandArgs, o: { timeoutMs?: number } = {}): Promise<SocketAck> {
+    return this.to.fake.socket.send('slash_commands', commandFields(this.to, a), o);
   }
+
+  /** Payload: the whole event_callback body. Reuse `eventId` with `retryAttempt` to redeliver. */
+  async event(
+    event: Record<string, unknown>,
+    o: { eventId?: string; retryAttempt?: number; retryReason?: string; timeoutMs?: number } = {},
+  ): Promise<SocketAck & { eventId: string }> {
+    const eventId = o.eventId ?? mintId('Ev');
+    const send = { retryAttempt: o.retryAttempt, retryReason: o.retryReason, timeoutMs: o.timeoutMs };
+    const ack = await this.to.fake.socket.send('events_api', eventCallback(this.to, event, eventId), send);
+    return { ...ack, eventId };
+  }
+
+  /** Payload: the block_actions object, with `message` and response_url filled in as for HTTP. */
+  action(payload: Record<string, unknown>, o: { timeoutMs?: number } = {}): Promise<SocketAck> {
+    return this.to.fake.socket.send('interactive', interaction(this.to, payload), o);
+  }
+}
+
+// --- payloads shared by both transports (reference §2) ----------------------------------
+
+function addressee(o: { fake: FakeSlack; team?: string; apiAppId?: string }): Addressee {
+  return { fake: o.fake, team: o.team ?? o.fake.team, apiAppId: o.apiAppId ?? o.fake.appId };
+}
+
+/** Slash command fields, as Slack sends them (HTTP: form-encoded; Socket Mode: JSON). */
+function commandFields(to: Addressee, a: CommandArgs): Record<string, string> {
+  const user = a.user ?? 'U_HUMAN';
+  const channel = a.channel ?? 'C1';
+  return {
+    token: 'verification-token',
+    team_id: to.team,
+    team_domain: 'fake',
+    channel_id: channel,
+    channel_name: channel.startsWith('D') ? 'directmessage' : channel.toLowerCase(),
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: a.command ?? '/agent',
+    text: a.text,
+    api_app_id: to.apiAppId,
+    is_enterprise_install: 'false',
+    response_url: to.fake.responseUrl(),
+    trigger_id: `${Date.now()}.${mintId('trig')}`,
+  };
+}
+
+/** The event_callback body; a human message in it is recorded in the fake first. */
+function eventCallback(to: Addressee, event: Record<string, unknown>, eventId: string): Record<string, unknown> {
+  recordHumanMessage(to.fake, event);
+  return {
+    token: 'verification-token',
+    team_id: to.team,
+    context_team_id: to.team,
+    context_enterprise_id: null,
+    api_app_id: to.apiAppId,
+    event,
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: to.team,
+        user_id: to.fake.botUserId,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+  };
+}
+
+/** An interaction payload with trigger_id, response_url and the clicked message filled in. */
+function interaction(to: Addressee, payload: Record<string, unknown>): Record<string, unknown> {
+  const p: Record<string, unknown> = {
+    api_app_id: to.apiAppId,
+    trigger_id: `${Date.now()}.${mintId('trig')}`,
+    ...payload,
+    response_url: payload.response_url ?? to.fake.responseUrl(),
+  };
+  fillMessageFromStore(to.fake, p);
+  return p;
+}
+
+/** Human messages exist in Slack before the bot hears of them; make the fake know them too. */
+function recordHumanMessage(fake: FakeSlack, event: Record<string, unknown>): void {
+  const isHumanMessage =
+    event.type === 'message' &&
+    !event.bot_id &&
+    (event.subtype === undefined || event.subtype === 'file_share' || event.subtype === 'thread_broadcast');
+  if (!(isHumanMessage || event.type === 'app_mention')) return;
+  if (typeof event.channel !== 'string' || typeof event.user !== 'string') return;
+  if (typeof event.ts !== 'string') {
+    event.ts = nextTs();
+    event.event_ts ??= event.ts;
+  }
+  fake.addHumanMessage(event.channel, {
+    user: event.user,
+    text: typeof event.text === 'string' ? event.text : '',
+    ts: event.ts as string,
+    thread_ts: typeof event.thread_ts === 'string' ? event.thread_ts : undefined,
+    files: Array.isArray(event.files) ? event.files : undefined,
+    subtype: typeof event.subtype === 'string' ? event.subtype : undefined,
+  });
+}
+
+/** `message` in block_actions is the message holding the button: take it from the store. */
+function fillMessageFromStore(fake: FakeSlack, p: Record<string, unknown>): void {
+  const container = p.container as { channel_id?: string; message_ts?: string } | undefined;
+  const message = p.message as Record<string, unknown> | undefined;
+  if (!container?.channel_id || !container.message_ts || !message) return;
+  const stored = fake.messages(container.channel_id).find((m) => m.ts === container.message_ts);
+  const fill = {
+    text: stored?.text ?? '',
+    blocks: stored?.blocks ?? [],
+    user: stored?.user ?? fake.botUserId,
+    ...(stored ? (stored.bot_id ? { bot_id: stored.bot_id } : {}) : { bot_id: fake.botId }),
+  };
+  p.message = { ...fill, ...message };
 }

@@ -79,6 +79,8 @@ export interface RateLimit {
 
 export interface FakeSlackOptions {
   botToken?: string;
+  /** App-level token, accepted only by apps.connections.open (default 'xapp-test'). */
+  appToken?: string;
   team?: string;
   botUserId?: string;
   botId?: string;
@@ -117,8 +119,62 @@ export interface FakeSlack {
   statusOf(channel: string, threadTs: string): string | undefined;
   /** Mints a ts from the same clock the fake uses. */
   nextTs(): string;
+  /** Socket Mode: the WebSocket behind apps.connections.open. */
+  readonly socket: FakeSocket;
+  readonly appToken: string;
   readonly team: string;
   readonly botUserId: string;
   readonly botId: string;
   readonly appId: string;
+}
+
+// --- Socket Mode (reference §1 "What the Socket Mode client needs from a fake") ------
+
+export type EnvelopeType = 'events_api' | 'slash_commands' | 'interactive';
+
+/** What the fake sends over the WebSocket, as Slack does. */
+export interface SocketEnvelope {
+  envelope_id: string;
+  type: EnvelopeType;
+  payload: Record<string, unknown>;
+  accepts_response_payload: boolean;
+  retry_attempt?: number;
+  retry_reason?: string;
+}
+
+export interface SocketAck {
+  envelope_id: string;
+  /** The ack body (`{}` for a bare `ack()`); for a command, what the user would see. */
+  payload?: Record<string, unknown>;
+  /** Wall time from sending the envelope to the ack (Slack gives up after 3 s). */
+  ms: number;
+}
+
+export interface SocketSendOptions {
+  retryAttempt?: number;
+  retryReason?: string;
+  /** Reject when no ack arrives within this (default 3000 ms, Slack's window). */
+  timeoutMs?: number;
+}
+
+export interface FakeSocket {
+  /**
+   * Delivers an envelope on the newest open connection; resolves with the bot's ack.
+   * Rejects at once without a connection, and after `timeoutMs` without an ack.
+   */
+  send(type: EnvelopeType, payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketAck>;
+  /** WebSocket connections open now (a connection stops counting once a close frame is exchanged). */
+  connected(): number;
+  /** Resolves with the number of open connections once there is at least one. */
+  waitForConnection(timeoutMs?: number): Promise<number>;
+  /** Sends `{type:'disconnect', reason}` to every connection; the client closes and reconnects. */
+  disconnect(reason?: string): void;
+  /** Every envelope sent, in order. */
+  readonly envelopes: SocketEnvelope[];
+  /** Every ack received (including late or duplicate ones), in order. */
+  readonly acks: SocketAck[];
+  /** Close frames seen from clients (`code` 1006 when the connection just dropped). */
+  readonly closes: Array<{ code: number; reason: string }>;
+  /** Ping frames received from clients (each answered with a pong by ws). */
+  readonly pings: number;
 }

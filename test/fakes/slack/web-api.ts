@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mintId, nextTs } from './clock.js';
 import { ApiError, METHODS, type World } from './methods.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.js';
+import { FakeSocketMode } from './socket.js';
 import { MessageStore } from './store.js';
 import type {
   ApiCall,
@@ -35,9 +36,12 @@ class FakeSlackServer implements FakeSlack {
   readonly botUserId: string;
   readonly botId: string;
   readonly appId: string;
+  readonly appToken: string;
+  readonly socket: FakeSocketMode;
   apiUrl = '';
 
   private readonly botToken: string;
+  private readonly socketTickets = new Set<string>();
   private readonly store = new MessageStore();
   private readonly statuses = new Map<string, string>();
   private readonly failures = new Map<string, Array<Failure & { left: number }>>();
@@ -49,6 +53,7 @@ class FakeSlackServer implements FakeSlack {
 
   constructor(private readonly opts: FakeSlackOptions) {
     this.botToken = opts.botToken ?? 'xoxb-test';
+    this.appToken = opts.appToken ?? 'xapp-test';
     this.team = opts.team ?? 'T1';
     this.botUserId = opts.botUserId ?? 'U_BOT';
     this.botId = opts.botId ?? 'B_BOT';
@@ -64,6 +69,13 @@ class FakeSlackServer implements FakeSlack {
         if (!res.headersSent) res.writeHead(599).end(String(err));
       });
     });
+    this.socket = new FakeSocketMode({
+      appId: this.appId,
+      tickets: this.socketTickets,
+      changed: () => this.changed(),
+      waitFor: (predicate, timeoutMs) => this.waitFor(predicate, timeoutMs),
+    });
+    this.server.on('upgrade', (req, socket, head) => this.socket.upgrade(req, socket, head));
   }
 
   async listen(): Promise<void> {
@@ -80,12 +92,15 @@ class FakeSlackServer implements FakeSlack {
       users: this.users,
       uploads: this.uploads,
       statuses: this.statuses,
+      socketTickets: this.socketTickets,
       now: this.opts.now ?? Date.now,
       streamLifetimeMs: this.opts.streamLifetimeMs ?? 300_000,
     };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // WebSocket connections left the HTTP server's bookkeeping at the upgrade: drop them first.
+    await this.socket.close();
     this.server.closeAllConnections();
     return new Promise((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
   }
@@ -230,7 +245,11 @@ class FakeSlackServer implements FakeSlack {
     token: string | undefined,
   ): Promise<[number, Record<string, unknown>, Record<string, string>?]> {
     if (!token) return [200, { ok: false, error: 'not_authed' }];
-    if (token !== this.botToken) return [200, { ok: false, error: 'invalid_auth' }];
+    // The app-level token opens Socket Mode connections and does nothing else; bot tokens cannot.
+    if (token !== this.botToken && token !== this.appToken) return [200, { ok: false, error: 'invalid_auth' }];
+    if ((token === this.appToken) !== (method === 'apps.connections.open')) {
+      return [200, { ok: false, error: 'not_allowed_token_type' }];
+    }
 
     const failure = this.takeFailure(method);
     if (failure?.hold) await failure.hold.catch(() => undefined);
