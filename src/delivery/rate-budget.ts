@@ -1,0 +1,92 @@
+/**
+ * Slack's published rate tiers as token buckets. Pure: the caller passes the time.
+ * Rates sit ~10% under Slack's so that requests bunched by network jitter still fit.
+ */
+export type Scope = 'workspace' | 'channel';
+export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
+
+export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
+  // "about one message per second per channel, with short bursts"
+  'chat.postMessage': { perMinute: 54, burst: 3, scope: 'channel' },
+  'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
+  // Tier 3
+  'chat.update': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'chat.delete': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'reactions.add': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'conversations.replies': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'conversations.join': { perMinute: 45, burst: 8, scope: 'workspace' },
+  // Tier 2
+  'chat.startStream': { perMinute: 18, burst: 5, scope: 'workspace' },
+  'chat.stopStream': { perMinute: 18, burst: 5, scope: 'workspace' },
+  'reactions.remove': { perMinute: 18, burst: 5, scope: 'workspace' },
+  // Tier 4
+  'chat.appendStream': { perMinute: 90, burst: 8, scope: 'workspace' },
+  'files.getUploadURLExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
+  'files.completeUploadExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
+};
+
+/** Methods without a budget (auth.test, reads we rarely make) are not throttled here. */
+export function budgetFor(method: string): MethodBudget | undefined {
+  return SLACK_BUDGETS[method];
+}
+
+export function bucketKey(method: string, budget: MethodBudget, team: string, channel?: string): string {
+  return budget.scope === 'channel' ? `${team}:${channel ?? '-'}:${method}` : `${team}:${method}`;
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly budget: MethodBudget,
+    now: number,
+  ) {
+    this.tokens = budget.burst;
+    this.updatedAt = now;
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.budget.burst, this.tokens + (elapsed * this.budget.perMinute) / 60_000);
+    this.updatedAt = now;
+  }
+
+  /** Takes a token if one is available now. */
+  take(now: number): boolean {
+    if (now < this.pausedUntil) return false;
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Gives back a token taken for a write that turned out unnecessary. */
+  refund(now: number): void {
+    this.refill(now);
+    this.tokens = Math.min(this.budget.burst, this.tokens + 1);
+  }
+
+  /** When the next token will be there (now if one is). */
+  readyAt(now: number): number {
+    if (now < this.pausedUntil) return this.pausedUntil;
+    this.refill(now);
+    if (this.tokens >= 1) return now;
+    return now + Math.ceil(((1 - this.tokens) * 60_000) / this.budget.perMinute);
+  }
+
+  /** Slack said 429: nothing for this bucket until Retry-After has passed, then one call. */
+  pause(until: number, now: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.tokens = 1;
+    this.updatedAt = Math.max(now, this.pausedUntil);
+  }
+
+  /** Tokens available now (for "can I afford a stream?" decisions). */
+  available(now: number): number {
+    if (now < this.pausedUntil) return 0;
+    this.refill(now);
+    return this.tokens;
+  }
+}
