@@ -8,6 +8,7 @@ import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
 import { SlackWriter } from './delivery/slack-writer.js';
 import { createHttpServer } from './ops/http-server.js';
+import { delay } from './ops/delay.js';
 import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
@@ -29,6 +30,8 @@ export type BotOptions = {
   /** Test knobs; production uses the defaults. */
   slackRetries?: number;
   rootIntervalMs?: number;
+  /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
+  slackBackoffMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
   /** Key prefix in the store, so tests can share one Redis. */
   storeNamespace?: string;
@@ -45,7 +48,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     rejectRateLimitedCalls: true,
     logger: boltLogger(log),
   };
-  const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }));
+  const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
+    ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
+  });
   const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
   if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
@@ -72,6 +77,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     botUserId: identity.user_id,
     target,
     ...(options.rootIntervalMs !== undefined ? { rootIntervalMs: options.rootIntervalMs } : {}),
+    ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
   });
 
@@ -114,9 +120,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       ready = false;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bolt.stop();
+      // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
+      await Promise.race([Promise.allSettled([...background]), delay(10_000).catch(() => undefined)]);
       await bridge.close();
       writer.close();
-      await Promise.allSettled([...background]);
       await kv.disconnect();
       log.info('bot stopped');
   };

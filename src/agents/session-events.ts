@@ -33,6 +33,12 @@ export class SessionEvents {
     private readonly sessionId: string,
     private readonly log: Logger,
     private readonly backoff = { initialMs: 500, maxMs: 10_000 },
+    /**
+     * The SDK swallows the server's heartbeats and never times out an open body, so a
+     * half-open connection would wait forever. After this long without an event the
+     * connection is replaced (catching up through the list makes that free of loss).
+     */
+    private readonly silenceMs = 5 * 60_000,
   ) {}
 
   /** Resolves when onEvents said stop or the signal aborted; throws on a permanent API error. */
@@ -44,6 +50,15 @@ export class SessionEvents {
       const connection = new AbortController();
       const onAbort = () => connection.abort();
       opts.signal.addEventListener('abort', onAbort, { once: true });
+      let silent = false;
+      let watchdog: NodeJS.Timeout | undefined;
+      const resetWatchdog = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          silent = true;
+          connection.abort();
+        }, this.silenceMs);
+      };
       try {
         const stream = await this.client.beta.sessions.events.stream(this.sessionId, {}, { signal: connection.signal });
         const history = await this.history(since, connection.signal);
@@ -53,22 +68,31 @@ export class SessionEvents {
         }
         failures = 0;
         if (this.deliver(history, opts) === 'stop') return;
+        resetWatchdog();
         for await (const raw of stream) {
+          resetWatchdog();
           if (this.deliver([parseAgentEvent(raw)], opts) === 'stop') return;
         }
         this.log.info({ sessionId: this.sessionId }, 'event stream ended; reconnecting');
       } catch (error) {
-        if (opts.signal.aborted || error instanceof APIUserAbortError) return;
-        if (error instanceof APIError && error.status !== undefined && [400, 401, 403, 404].includes(error.status)) throw error;
-        failures += 1;
-        this.log.warn({ sessionId: this.sessionId, err: error, failures }, 'event stream failed; reconnecting');
+        if (opts.signal.aborted) return;
+        if (silent) {
+          this.log.warn({ sessionId: this.sessionId, silenceMs: this.silenceMs }, 'event stream silent too long; reconnecting');
+        } else {
+          if (error instanceof APIUserAbortError) return;
+          if (error instanceof APIError && error.status !== undefined && [400, 401, 403, 404].includes(error.status)) throw error;
+          failures += 1;
+          this.log.warn({ sessionId: this.sessionId, err: error, failures }, 'event stream failed; reconnecting');
+        }
       } finally {
+        clearTimeout(watchdog);
         opts.signal.removeEventListener('abort', onAbort);
         connection.abort();
       }
       since = opts.resumeFrom();
+      // Even a clean end waits a little: a server closing streams at once must not become a busy loop.
       const wait = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.max(0, failures - 1));
-      if (failures > 0) await delay(wait, opts.signal).catch(() => undefined);
+      await delay(wait, opts.signal).catch(() => undefined);
     }
   }
 

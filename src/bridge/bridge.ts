@@ -3,6 +3,7 @@ import { describeApiError } from '../agents/api-errors.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
 import { renderRootCard } from '../render/root-card.js';
+import { escapeMrkdwn } from '../render/sanitize.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
@@ -34,10 +35,37 @@ export class Bridge {
   private readonly starting = new Map<string, Promise<unknown>>();
   private readonly evictions = new Set<Promise<unknown>>();
   private readonly evicting = new WeakSet<SessionRunner>();
+  private closed = false;
 
   constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
 
   async start(req: StartRequest): Promise<StartOutcome> {
+    if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
+    if (!req.threadTs) return this.startFresh(req);
+    // A mention names its thread up front: one racing another in the same thread waits
+    // for it and becomes a reply (the chain is registered before any await).
+    const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
+    const key = threadKey(ref);
+    const previous = this.starting.get(key);
+    const run = (async () => {
+      if (previous) await previous.catch(() => undefined);
+      if ((await this.deps.records.get(ref))?.sessionId) return this.startAsReply(ref, req);
+      return this.startFresh(req);
+    })();
+    this.starting.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.starting.get(key) === run) this.starting.delete(key);
+    }
+  }
+
+  private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
+    const outcome = await this.steerNow(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs });
+    return outcome === 'not_a_session' ? { ok: false, words: 'That thread’s session is gone. Mention me in a new thread.' } : { ok: true, ref };
+  }
+
+  private async startFresh(req: StartRequest): Promise<StartOutcome> {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, state: initialState(), stopValue });
@@ -66,12 +94,13 @@ export class Bridge {
     };
     await this.deps.records.create(record);
     const begun = this.beginSession(record, rootTs, req, log);
-    this.starting.set(threadKey(ref), begun);
-    try {
-      return await begun;
-    } finally {
-      this.starting.delete(threadKey(ref));
+    const key = threadKey(ref);
+    // For /agent the thread is only known now; replies racing session creation wait for it.
+    if (!this.starting.has(key)) {
+      this.starting.set(key, begun);
+      void begun.finally(() => this.starting.get(key) === begun && this.starting.delete(key)).catch(() => undefined);
     }
+    return begun;
   }
 
   private async beginSession(record: ThreadRecord, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
@@ -108,7 +137,11 @@ export class Bridge {
   }
 
   async steer(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
-    await this.starting.get(threadKey(ref));
+    await this.starting.get(threadKey(ref))?.catch(() => undefined);
+    return this.steerNow(ref, msg);
+  }
+
+  private async steerNow(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     await this.deps.records.indexMessage(ref, msg.ts);
@@ -134,14 +167,16 @@ export class Bridge {
   }
 
   async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {
-    await this.starting.get(threadKey(ref));
+    await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
   }
 
+  /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
   async isSessionThread(ref: ThreadRef): Promise<boolean> {
-    return (await this.deps.records.get(ref)) !== undefined;
+    if (this.starting.has(threadKey(ref))) return true;
+    return (await this.deps.records.get(ref))?.sessionId !== undefined;
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up. */
@@ -171,12 +206,15 @@ export class Bridge {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.starting.values()]);
     await Promise.all([...this.evictions]);
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     this.runners.clear();
   }
 
   private runnerFor(record: ThreadRecord & { sessionId: string }): SessionRunner {
+    if (this.closed) throw new Error('bridge closed');
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {
@@ -237,7 +275,7 @@ export class Bridge {
       const card = renderRootCard({ owner: record.owner, prompt: record.prompt, state: initialState(), stopValue: '', failure: words });
       await this.deps.writer.call('chat.update', { channel: record.channel, ts: record.rootTs, ...card });
     }
-    await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${words}` });
+    await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });
   }
 }
 

@@ -21,6 +21,7 @@ export type RunnerDeps = {
   log: Logger;
   botUserId: string;
   rootIntervalMs?: number;
+  retryDelayMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
 };
 
@@ -38,6 +39,12 @@ export class SessionRunner {
   private readonly log: Logger;
   private readonly lifetime = new AbortController();
   private following: { done: Promise<void>; ready: Promise<void>; abort: AbortController } | undefined;
+  /** Every follow loop still winding down, so close() can wait for all of them. */
+  private readonly follows = new Set<Promise<void>>();
+  /** Custom tool calls answered by this runner: never run twice, even before the echo arrives. */
+  private readonly answeredTools = new Set<string>();
+  /** Texts of user.message events seen queued on the stream (not yet in the events list). */
+  private readonly queuedTexts = new Map<string, string>();
   private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
@@ -61,8 +68,12 @@ export class SessionRunner {
       writer: deps.writer,
       records: deps.records,
       log: this.log,
-      onIdle: () => this.reportIfQuiet(),
+      onIdle: () => {
+        this.track(this.persistStatus());
+        this.reportIfQuiet();
+      },
       ...(deps.rootIntervalMs !== undefined ? { rootIntervalMs: deps.rootIntervalMs } : {}),
+      ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
     });
   }
 
@@ -76,15 +87,20 @@ export class SessionRunner {
 
   /** For tests and shutdown: resolves once pending Slack writes are done. */
   async settled(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
-    await this.delivery.settled();
+    // Delivery going idle can start background work (status writes) and vice versa.
+    do {
+      await Promise.allSettled([...this.background]);
+      await this.delivery.settled();
+    } while (this.background.size > 0);
   }
 
   async close(): Promise<void> {
     this.lifetime.abort(new Error('runner closed'));
-    this.following?.abort.abort();
-    await this.following?.done.catch(() => undefined);
+    this.stopFollowing();
+    await Promise.allSettled([...this.follows]);
     await Promise.allSettled([...this.background]);
+    // Let what is already folded reach Slack, but do not hold shutdown hostage to an outage.
+    await Promise.race([this.delivery.settled(), delay(10_000).catch(() => undefined)]);
     this.delivery.close();
   }
 
@@ -101,79 +117,73 @@ export class SessionRunner {
   }
 
   /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. */
-  async sendMessage(text: string, from: { user: string; ts?: string }): Promise<SendOutcome> {
-    this.holds += 1;
-    try {
-      await this.openStream();
-      const eventId = await this.sendUserMessage(text);
-      this.apply([{ type: 'local.user_message_sent', id: eventId }]);
-      await this.updateRecord((r) => {
-        r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
-        if (r.status === 'starting' || r.status === 'failed') {
-          // The session took the message: an earlier bridge failure is history now.
-          r.status = 'active';
-          delete r.failure;
-        }
-      });
-      // The turn may have finished while the send was in flight.
-      this.track(this.persistStatus());
-      return { ok: true, eventId };
-    } catch (error) {
-      const problem = describeApiError(error, 'sending the message to the agent');
-      this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not send user.message');
-      return { ok: false, problem };
-    } finally {
-      this.holds -= 1;
-      this.closeStreamIfQuiet();
-      this.reportIfQuiet();
-    }
+  sendMessage(text: string, from: { user: string; ts?: string }): Promise<SendOutcome> {
+    return this.busy(async () => {
+      try {
+        await this.openStream();
+        const eventId = await this.sendUserMessage(text);
+        this.apply([{ type: 'local.user_message_sent', id: eventId }]);
+        await this.updateRecord((r) => {
+          r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
+          if (r.status === 'starting' || r.status === 'failed') {
+            // The session took the message: an earlier bridge failure is history now.
+            r.status = 'active';
+            delete r.failure;
+          }
+        });
+        // The turn may have finished while the send was in flight.
+        this.track(this.persistStatus());
+        return { ok: true, eventId } as const;
+      } catch (error) {
+        const problem = describeApiError(error, 'sending the message to the agent');
+        this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not send user.message');
+        return { ok: false, problem } as const;
+      }
+    });
   }
 
   /** After a restart: reopen the stream, catch up, and send the prompt if it never went out. */
-  async resume(): Promise<void> {
-    this.holds += 1;
-    try {
-      await this.openStream();
-      const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
-      if (this.record.status === 'starting' && neverSent) {
-        const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });
-        if (!result.ok) await this.fail(result.problem.words);
+  resume(): Promise<void> {
+    return this.busy(async () => {
+      try {
+        await this.delivery.adoptPosted();
+        await this.openStream();
+        const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
+        if (this.record.status === 'starting' && neverSent) {
+          const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });
+          if (!result.ok) await this.fail(result.problem.words);
+        }
+      } catch (error) {
+        const problem = describeApiError(error, 'reconnecting to the session');
+        this.log.error({ err: error, requestId: problem.requestId }, 'could not resume session');
+        await this.fail(problem.words);
       }
-    } catch (error) {
-      const problem = describeApiError(error, 'reconnecting to the session');
-      this.log.error({ err: error, requestId: problem.requestId }, 'could not resume session');
-      await this.fail(problem.words);
-    } finally {
-      this.holds -= 1;
-      this.closeStreamIfQuiet();
-      this.reportIfQuiet();
-    }
+    });
   }
 
-  async interrupt(user: string): Promise<InterruptOutcome> {
-    if (this.record.status !== 'active' && this.record.status !== 'starting') return 'nothing_running';
-    this.holds += 1;
-    try {
-      await this.openStream();
-      if (!isLive(this.state) || this.state.phase === 'starting') return 'nothing_running';
-      if (this.state.interruptId !== undefined) return 'already_stopping';
-      const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] });
-      const id = sent.data?.[0]?.id || `local-${Date.now()}`;
-      await this.updateRecord((r) => {
-        r.interrupts[id] = user;
-      });
-      this.apply([{ type: 'local.interrupt_sent', id }]);
-      this.log.info({ user, interruptId: id }, 'interrupt sent');
-      return 'sent';
-    } catch (error) {
-      const problem = describeApiError(error, 'stopping the agent');
-      this.log.error({ err: error, requestId: problem.requestId }, 'could not send user.interrupt');
-      return { problem };
-    } finally {
-      this.holds -= 1;
-      this.closeStreamIfQuiet();
-      this.reportIfQuiet();
-    }
+  interrupt(user: string): Promise<InterruptOutcome> {
+    if (this.record.status !== 'active' && this.record.status !== 'starting') return Promise.resolve('nothing_running');
+    return this.busy(async (): Promise<InterruptOutcome> => {
+      try {
+        await this.openStream();
+        if (!isLive(this.state) || this.state.phase === 'starting') return 'nothing_running';
+        if (this.state.interruptId !== undefined) return 'already_stopping';
+        const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] });
+        const id = sent.data?.[0]?.id || `local-${Date.now()}`;
+        // Before any await: the echo and the idle may already be folded; fold ignores a late note.
+        this.apply([{ type: 'local.interrupt_sent', id }]);
+        await this.updateRecord((r) => {
+          r.interrupts[id] = user;
+        });
+        this.delivery.request();
+        this.log.info({ user, interruptId: id }, 'interrupt sent');
+        return 'sent';
+      } catch (error) {
+        const problem = describeApiError(error, 'stopping the agent');
+        this.log.error({ err: error, requestId: problem.requestId }, 'could not send user.interrupt');
+        return { problem };
+      }
+    });
   }
 
   /** A problem the bridge hit: said in the thread and on the status line. */
@@ -189,7 +199,7 @@ export class SessionRunner {
   /** A line in the thread from the bridge itself (not the agent). */
   async note(words: string): Promise<void> {
     await this.updateRecord((r) => {
-      r.notices.push({ key: `n${r.notices.length}`, text: `:warning: ${words}`, afterItems: this.state.items.length });
+      r.notices.push({ key: `n${r.notices.length}`, text: words, afterItems: this.state.items.length });
     });
     this.delivery.request();
   }
@@ -220,9 +230,11 @@ export class SessionRunner {
       })
       .finally(() => {
         if (this.following?.abort === abort) this.following = undefined;
+        this.follows.delete(done);
         this.reportIfQuiet();
         failReady(new Error('stream closed before it was ready'));
       });
+    this.follows.add(done);
     this.following = { done, ready, abort };
     return ready;
   }
@@ -234,8 +246,21 @@ export class SessionRunner {
   }
 
   private onEvents(events: AgentEvent[]): BatchVerdict {
+    for (const e of events) {
+      if (e.type === 'user.message' && !e.processed_at) this.queuedTexts.set(e.id, textOf(e.content));
+    }
     this.apply(events);
-    return this.wantsStream() ? 'continue' : 'stop';
+    if (this.wantsStream()) return 'continue';
+    // Forget this stream now, not when its loop has wound down: a send arriving in
+    // between must open a fresh stream rather than trust one that is closing.
+    this.following = undefined;
+    return 'stop';
+  }
+
+  private stopFollowing(): void {
+    const current = this.following;
+    this.following = undefined;
+    current?.abort.abort();
   }
 
   private apply(events: Array<AgentEvent | LocalEvent>): void {
@@ -256,6 +281,9 @@ export class SessionRunner {
     const status: ThreadRecord['status'] = phase === 'terminated' ? 'ended' : phase === 'idle' ? 'idle' : 'active';
     // 'starting' until our first message is accepted (sendMessage reconciles then); 'failed' stays.
     if (status === this.record.status || this.record.status === 'starting' || this.record.status === 'failed') return;
+    // A thread stays in the active set until its last messages are out, so a restart
+    // in between still finishes delivering it.
+    if (status !== 'active' && !this.delivery.idle) return;
     await this.updateRecord((r) => {
       r.status = status;
     });
@@ -274,7 +302,7 @@ export class SessionRunner {
 
   /** No stream, no caller inside, no tool or write in flight: the state can be rebuilt from history. */
   get quiet(): boolean {
-    return this.following === undefined && this.holds === 0 && this.background.size === 0 && this.toolsInFlight.size === 0 && this.delivery.idle;
+    return this.following === undefined && this.follows.size === 0 && this.holds === 0 && this.background.size === 0 && this.toolsInFlight.size === 0 && this.delivery.idle;
   }
 
   private reportIfQuiet(): void {
@@ -282,12 +310,12 @@ export class SessionRunner {
   }
 
   private closeStreamIfQuiet(): void {
-    if (!this.wantsStream()) this.following?.abort.abort();
+    if (!this.wantsStream()) this.stopFollowing();
   }
 
   private answerCustomTools(): void {
     for (const call of this.state.pendingCustomTools) {
-      if (this.toolsInFlight.has(call.eventId)) continue;
+      if (this.toolsInFlight.has(call.eventId) || this.answeredTools.has(call.eventId)) continue;
       this.toolsInFlight.add(call.eventId);
       this.track(
         this.answerCustomTool(call.eventId, call.name, call.input).finally(() => this.toolsInFlight.delete(call.eventId)),
@@ -306,14 +334,25 @@ export class SessionRunner {
       await this.deps.client.beta.sessions.events.send(this.sessionId, {
         events: [{ type: 'user.custom_tool_result', custom_tool_use_id: eventId, content: result.content, is_error: result.is_error }],
       });
+      this.answeredTools.add(eventId);
       this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
     } catch (error) {
       // 400 here means the call was answered already (a retry that landed, or another replica).
-      if (isStatus(error, 400)) return void this.log.warn({ toolUseId: eventId, err: error }, 'custom tool result refused; assuming answered');
+      if (isStatus(error, 400) && (await this.toolAlreadyAnswered(eventId))) {
+        this.answeredTools.add(eventId);
+        return void this.log.warn({ toolUseId: eventId }, 'custom tool was already answered');
+      }
       const problem = describeApiError(error, `answering the ${name} tool`);
       this.log.error({ err: error, requestId: problem.requestId }, 'could not send custom tool result');
       await this.note(problem.words);
     }
+  }
+
+  private async toolAlreadyAnswered(eventId: string): Promise<boolean> {
+    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: ['user.custom_tool_result'], limit: 1000 })) {
+      if (event.type === 'user.custom_tool_result' && event.custom_tool_use_id === eventId) return true;
+    }
+    return false;
   }
 
   /**
@@ -346,6 +385,8 @@ export class SessionRunner {
   }
 
   private async findSentMessage(text: string, known: Set<string>): Promise<string | undefined> {
+    // Mid-run the message is queued: the stream has shown it, the events list has not yet.
+    for (const [id, queued] of this.queuedTexts) if (!known.has(id) && queued === text) return id;
     const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.message'] });
     for (const event of page.data) {
       if (event.type !== 'user.message' || known.has(event.id)) continue;

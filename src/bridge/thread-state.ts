@@ -70,15 +70,15 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
 
   switch (event.type) {
     case 'local.user_message_sent':
-      if (!s.processedUserMessages.includes(event.id) && !s.queuedUserMessages.includes(event.id)) {
-        s.queuedUserMessages.push(event.id);
-      }
-      if (s.phase !== 'running') {
-        s.phase = 'running';
-        s.detail = undefined;
-      }
+      // Already processed (the echo beat the HTTP response): the stream has told the whole story.
+      if (s.processedUserMessages.includes(event.id) || s.queuedUserMessages.includes(event.id)) return { state: s };
+      s.queuedUserMessages.push(event.id);
+      s.phase = 'running';
+      s.detail = undefined;
       return { state: s };
     case 'local.interrupt_sent':
+      // Late note of an interrupt whose turn already ended: nothing to mark.
+      if (s.stoppedBy === event.id || (s.phase !== 'running' && s.phase !== 'waiting')) return { state: s };
       s.interruptId = event.id;
       return { state: s };
     case 'user.message':

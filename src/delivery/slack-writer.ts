@@ -15,10 +15,14 @@ export class SlackCallError extends Error {
   constructor(
     readonly method: string,
     readonly slackError: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { transient?: boolean },
   ) {
     super(`${method} failed: ${slackError}`, options);
+    this.transient = options?.transient ?? false;
   }
+
+  /** Slack was unreachable or busy (retries ran out); the same call may work later. */
+  readonly transient: boolean;
 }
 
 type Args = Record<string, unknown>;
@@ -79,19 +83,25 @@ export class SlackWriter {
   }
 
   private async findPosted(channel: string, threadTs: string, key: string): Promise<string | undefined> {
+    return (await this.postedKeys(channel, threadTs)).get(key);
+  }
+
+  /** Every message this bot posted in a thread, by the key in its metadata. */
+  async postedKeys(channel: string, threadTs: string): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
     let cursor: string | undefined;
     do {
       const page = await this.call<{
         messages?: Array<{ ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } }>;
         response_metadata?: { next_cursor?: string };
       }>('conversations.replies', { channel, ts: threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
-      const hit = page.messages?.find(
-        (m) => m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.key === key,
-      );
-      if (hit?.ts) return hit.ts;
+      for (const m of page.messages ?? []) {
+        const key = m.metadata?.event_payload?.key;
+        if (m.ts && m.metadata?.event_type === METADATA_EVENT_TYPE && typeof key === 'string') found.set(key, m.ts);
+      }
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
-    return undefined;
+    return found;
   }
 
   private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>): Promise<T> {
@@ -111,7 +121,7 @@ export class SlackWriter {
           const seconds = Math.max(1, error.retryAfter);
           this.pausedUntil.set(method, Math.max(this.pausedUntil.get(method) ?? 0, Date.now() + seconds * 1000));
           this.log.warn({ method, retryAfter: seconds, attempt }, 'slack rate limited this method; pausing it');
-          if (attempt >= maxAttempts + 5) throw new SlackCallError(method, 'ratelimited', { cause: error });
+          if (attempt >= maxAttempts + 5) throw new SlackCallError(method, 'ratelimited', { cause: error, transient: true });
           continue;
         }
         if (error instanceof WebAPIPlatformError) {
@@ -119,7 +129,7 @@ export class SlackWriter {
         }
         const transient = error instanceof WebAPIHTTPError || error instanceof WebAPIRequestError;
         if (!transient || attempt >= maxAttempts) {
-          throw new SlackCallError(method, describeTransport(error), { cause: error });
+          throw new SlackCallError(method, describeTransport(error), { cause: error, transient });
         }
         uncertain = true;
         this.log.warn({ method, attempt, err: describeTransport(error) }, 'slack call failed; will retry');

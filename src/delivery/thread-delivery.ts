@@ -23,12 +23,13 @@ export class ThreadDelivery {
   private running: Promise<void> | undefined;
   private lastRootEdit = 0;
   private rootTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     private readonly ref: ThreadRef,
     private readonly view: () => ThreadView,
-    private readonly deps: { writer: SlackWriter; records: ThreadRecords; log: Logger; rootIntervalMs?: number; onIdle?: () => void },
+    private readonly deps: { writer: SlackWriter; records: ThreadRecords; log: Logger; rootIntervalMs?: number; retryDelayMs?: number; onIdle?: () => void },
   ) {}
 
   /** Something changed: deliver soon. Calls coalesce into one pass. */
@@ -49,12 +50,13 @@ export class ThreadDelivery {
 
   /** Nothing in flight and nothing scheduled. */
   get idle(): boolean {
-    return !this.running && !this.dirty && this.rootTimer === undefined;
+    return !this.running && !this.dirty && this.rootTimer === undefined && this.retryTimer === undefined;
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.rootTimer);
+    clearTimeout(this.retryTimer);
   }
 
   private async loop(): Promise<void> {
@@ -90,6 +92,12 @@ export class ThreadDelivery {
         }
       } catch (error) {
         if (!(error instanceof SlackCallError)) throw error;
+        if (error.transient) {
+          // Slack is down or busy: keep it unposted, stop here (order matters), try again later.
+          this.deps.log.warn({ key: message.key, slackError: error.slackError }, 'slack unavailable; will deliver later');
+          this.retryLater();
+          return;
+        }
         // A message Slack refuses (too long, invalid blocks) would be refused forever:
         // record it as handled so the rest of the thread is not held behind it.
         this.deps.log.error({ key: message.key, slackError: error.slackError }, 'slack refused a thread message');
@@ -101,6 +109,29 @@ export class ThreadDelivery {
     }
 
     if (view.root) await this.deliverRoot(view.root, posted['root']?.hash);
+  }
+
+  /**
+   * After a crash between a post and its record: find the bot's keyed posts in the
+   * thread and record them, so they are edited rather than posted again.
+   */
+  async adoptPosted(): Promise<void> {
+    const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
+    const record = await this.deps.records.get(this.ref);
+    const missing = [...found].filter(([key]) => !record?.posted[key]);
+    if (missing.length === 0) return;
+    await this.deps.records.update(this.ref, (r) => {
+      for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
+    });
+    this.deps.log.warn({ keys: missing.map(([k]) => k) }, 'adopted posts that were made but not recorded');
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.request();
+    }, this.deps.retryDelayMs ?? 5000);
   }
 
   private async deliverRoot(root: NonNullable<ThreadView['root']>, postedHash: string | undefined): Promise<void> {
@@ -122,6 +153,7 @@ export class ThreadDelivery {
     } catch (error) {
       if (!(error instanceof SlackCallError)) throw error;
       this.deps.log.error({ slackError: error.slackError }, 'could not update the root card');
+      if (error.transient) this.retryLater();
       return;
     }
     await this.deps.records.update(this.ref, (r) => {

@@ -63,11 +63,8 @@ export function isLive(state: ThreadState): boolean {
 
 export function renderRootCard(input: RootCardInput): SlackBody {
   const prompt = sanitizeForSlack(input.prompt);
-  const shownPrompt = prompt.length > 2500 ? `${prompt.slice(0, 2499)}…` : prompt;
-  const quoted = escapeMrkdwn(shownPrompt)
-    .split('\n')
-    .map((l) => `>${l}`)
-    .join('\n');
+  const quoted = quotePrompt(prompt, SECTION_LIMIT - 200);
+  const shownPrompt = prompt.length > 200 ? `${prompt.slice(0, 199)}…` : prompt;
   const status = statusLine(input);
   const blocks: Array<Record<string, unknown>> = [
     { type: 'section', text: { type: 'mrkdwn', text: `<@${input.owner}> asked the agent:\n${quoted}` } },
@@ -88,8 +85,23 @@ export function renderRootCard(input: RootCardInput): SlackBody {
       ],
     });
   }
-  const fallbackPrompt = shownPrompt.length > 200 ? `${shownPrompt.slice(0, 199)}…` : shownPrompt;
-  return { text: `Agent session for <@${input.owner}>: ${escapeMrkdwn(fallbackPrompt)} (${status})`, blocks };
+  return { text: `Agent session for <@${input.owner}>: ${escapeMrkdwn(shownPrompt)} (${status})`, blocks };
+}
+
+const SECTION_LIMIT = 3000;
+
+/** Escaped and quoted, cut so the result (not the raw prompt) fits Slack's section limit. */
+function quotePrompt(prompt: string, max: number): string {
+  let out = '';
+  for (const line of prompt.split('\n')) {
+    const next = `${out === '' ? '' : '\n'}>${escapeMrkdwn(line)}`;
+    if (out.length + next.length > max) {
+      const room = max - out.length - 4;
+      return room > 10 ? `${out}${next.slice(0, room).replace(/&[a-z]*$/, '')}…` : `${out}\n>…`;
+    }
+    out += next;
+  }
+  return out;
 }
 
 function formatTokens(n: number): string {

@@ -18,7 +18,7 @@ export function renderThread(state: ThreadState, notices: readonly Notice[] = []
   const emitNoticesUpTo = (itemCount: number) => {
     while (pending.length > 0 && pending[0]!.afterItems <= itemCount) {
       const n = pending.shift()!;
-      wanted.push({ key: `notice:${n.key}`, body: { text: n.text } });
+      wanted.push({ key: `notice:${n.key}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(n.text))}` } });
     }
   };
   emitNoticesUpTo(0);

@@ -65,6 +65,24 @@ describe('fold', () => {
     expect(s.interruptId).toBeUndefined();
   });
 
+  it('ignores a late note of an interrupt whose turn already ended, and a late note of a processed message', () => {
+    const ended = run([
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      ev({ type: 'user.interrupt', id: 'i1' }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+      { type: 'local.interrupt_sent', id: 'i1' },
+    ]);
+    expect(ended.interruptId).toBeUndefined();
+    expect(ended.outcome).toBe('stopped');
+    const raced = run([
+      ev({ type: 'user.message', id: 'u2', content: [] }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+      { type: 'local.user_message_sent', id: 'u2' },
+    ]);
+    expect(raced.phase).toBe('idle');
+  });
+
   it('keeps the turn open while a custom tool waits, then clears it when answered', () => {
     const waiting = run([
       ev({ type: 'user.message', id: 'u1', content: [] }),
