@@ -7,6 +7,8 @@ import { resolveAgentTarget } from './agents/defaults.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
 import { SlackWriter } from './delivery/slack-writer.js';
+import { StreamSlots } from './delivery/stream-slots.js';
+import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
 import type { Logger } from './ops/logger.js';
@@ -29,7 +31,11 @@ export type RunningBot = {
 export type BotOptions = {
   /** Test knobs; production uses the defaults. */
   slackRetries?: number;
-  rootIntervalMs?: number;
+  /** Least time between status edits of one running thread (root card, activity). */
+  statusIntervalMs?: number;
+  /** Streams open at once in the workspace (they share one appendStream budget). */
+  maxStreams?: number;
+  textLimits?: Partial<TextLimits>;
   /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
   slackBackoffMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
@@ -76,7 +82,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log,
     botUserId: identity.user_id,
     target,
-    ...(options.rootIntervalMs !== undefined ? { rootIntervalMs: options.rootIntervalMs } : {}),
+    streams: new StreamSlots(options.maxStreams ?? 2),
+    ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
+    ...(options.textLimits ? { textLimits: options.textLimits } : {}),
     ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
   });

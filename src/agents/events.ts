@@ -106,7 +106,22 @@ const ModelRequestEnd = z.object({
 });
 const SessionUsage = z.object({ type: z.literal('session.usage'), ...base, usage: Usage });
 
+/** Live previews (only with event_deltas[]): no id of their own, never in the history. */
+const EventStart = z.object({
+  type: z.literal('event_start'),
+  event: z.object({ type: z.string(), id: z.string() }).loose(),
+});
+const EventDelta = z.object({
+  type: z.literal('event_delta'),
+  event_id: z.string(),
+  delta: z
+    .object({ content: z.object({ type: z.string(), text: z.string().optional() }).loose().optional() })
+    .loose(),
+});
+
 export const KnownEventSchema = z.discriminatedUnion('type', [
+  EventStart,
+  EventDelta,
   UserMessage,
   UserInterrupt,
   UserCustomToolResult,
@@ -127,7 +142,9 @@ export const KnownEventSchema = z.discriminatedUnion('type', [
   ModelRequestEnd,
   SessionUsage,
 ]);
-export type KnownEvent = z.infer<typeof KnownEventSchema>;
+type Parsed = z.infer<typeof KnownEventSchema>;
+/** Previews carry no id; an empty one keeps every event the same shape for dedupe. */
+export type KnownEvent = Parsed extends infer E ? (E extends { id: string } ? E : E & { id: ''; processed_at?: undefined }) : never;
 export type UsageSnapshot = z.infer<typeof Usage>;
 
 /** Events we know exist but deliberately do not render (spans, threads, outcomes…). */
@@ -135,8 +152,6 @@ const QUIET_TYPES = new Set([
   'span.model_request_start',
   'agent.thread_context_compacted',
   'session.updated',
-  'event_start',
-  'event_delta',
   'ping',
 ]);
 
@@ -153,7 +168,7 @@ export function parseAgentEvent(raw: unknown): AgentEvent {
   const { type, id = '', processed_at } = envelope.data;
   if (QUIET_TYPES.has(type)) return { type: 'quiet', original: type, id, processed_at };
   const known = KnownEventSchema.safeParse(raw);
-  if (known.success) return known.data;
+  if (known.success) return ('id' in known.data ? known.data : { ...known.data, id: '' }) as KnownEvent;
   const typeIsKnown = KnownEventSchema.options.some((o) => o.shape.type.value === type);
   return {
     type: 'unknown',

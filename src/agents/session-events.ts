@@ -60,7 +60,7 @@ export class SessionEvents {
         }, this.silenceMs);
       };
       try {
-        const stream = await this.client.beta.sessions.events.stream(this.sessionId, {}, { signal: connection.signal });
+        const stream = await this.client.beta.sessions.events.stream(this.sessionId, { event_deltas: ['agent.message'] }, { signal: connection.signal });
         const history = await this.history(since, connection.signal);
         if (!readyCalled) {
           readyCalled = true;

@@ -88,6 +88,7 @@ export class Bridge {
       status: 'starting',
       createdAt: Date.now(),
       posted: { root: { ts: rootTs, hash: bodyHash(card) } },
+      segments: {},
       notices: [],
       interrupts: {},
       sentMessages: {},

@@ -5,7 +5,9 @@ import { textOf, type AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
-import type { SlackWriter } from '../delivery/slack-writer.js';
+import type { StreamSlots } from '../delivery/stream-slots.js';
+import type { TextLimits } from '../delivery/text-plan.js';
+import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import { delay } from '../ops/delay.js';
 import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
@@ -20,8 +22,10 @@ export type RunnerDeps = {
   tools: ToolRegistry;
   log: Logger;
   botUserId: string;
-  rootIntervalMs?: number;
+  statusIntervalMs?: number;
   retryDelayMs?: number;
+  streams: StreamSlots;
+  textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
 };
 
@@ -68,11 +72,13 @@ export class SessionRunner {
       writer: deps.writer,
       records: deps.records,
       log: this.log,
+      streams: deps.streams,
+      ...(deps.textLimits ? { limits: deps.textLimits } : {}),
       onIdle: () => {
         this.track(this.persistStatus());
         this.reportIfQuiet();
       },
-      ...(deps.rootIntervalMs !== undefined ? { rootIntervalMs: deps.rootIntervalMs } : {}),
+      ...(deps.statusIntervalMs !== undefined ? { statusIntervalMs: deps.statusIntervalMs } : {}),
       ...(deps.retryDelayMs !== undefined ? { retryDelayMs: deps.retryDelayMs } : {}),
     });
   }
@@ -265,6 +271,7 @@ export class SessionRunner {
 
   private apply(events: Array<AgentEvent | LocalEvent>): void {
     const before = this.state.phase;
+    const turnWasOpen = this.state.turnOpen;
     for (const event of events) {
       const { state, ignored } = fold(this.state, event);
       this.state = state;
@@ -274,6 +281,17 @@ export class SessionRunner {
     this.delivery.request();
     this.answerCustomTools();
     if (before !== this.state.phase) this.track(this.persistStatus());
+    if (turnWasOpen && !this.state.turnOpen) this.track(this.markTurnDone());
+  }
+
+  /** A ✅ on the human message that started the turn: its author sees the answer is complete. */
+  private async markTurnDone(): Promise<void> {
+    const ts = this.state.turnStartedBy ? this.record.sentMessages[this.state.turnStartedBy]?.ts : undefined;
+    if (!ts) return;
+    const name = this.state.outcome === 'done' ? 'white_check_mark' : this.state.outcome === 'stopped' ? 'octagonal_sign' : 'warning';
+    await this.deps.writer.call('reactions.add', { channel: this.record.channel, timestamp: ts, name }, 'status').catch((error: unknown) => {
+      if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
+    });
   }
 
   private async persistStatus(): Promise<void> {
@@ -401,12 +419,13 @@ export class SessionRunner {
     const rootTs = record.rootTs;
     return {
       threadTs: record.threadTs,
-      replies: renderThread(this.state, record.notices),
+      blocks: renderThread(this.state, record.notices),
+      settled: !isLive(this.state) || record.failure !== undefined,
+      recipient: { user: record.owner, team: record.team },
       ...(rootTs
         ? {
             root: {
               ts: rootTs,
-              settled: !isLive(this.state) || record.failure !== undefined,
               body: renderRootCard({
                 owner: record.owner,
                 prompt: record.prompt,

@@ -16,9 +16,10 @@ export type ToolLine = {
 };
 
 export type Item =
-  | { kind: 'text'; id: string; text: string }
-  | { kind: 'tools'; id: string; tools: ToolLine[] }
-  | { kind: 'error'; id: string; text: string };
+  | { kind: 'text'; id: string; text: string; turn: number }
+  /** One activity surface per turn, placed where the turn's first tool call happened. */
+  | { kind: 'tools'; id: string; tools: ToolLine[]; turn: number }
+  | { kind: 'error'; id: string; text: string; turn: number };
 
 export type PendingCustomTool = { eventId: string; name: string; input: unknown };
 
@@ -39,6 +40,17 @@ export type ThreadState = {
   pendingCustomTools: PendingCustomTool[];
   toolCalls: number;
   usage: { inputTokens: number; outputTokens: number; cost?: { amount: string; currency: string } };
+  /** Turns are numbered from 1; 0 until the first message is processed. */
+  turn: number;
+  turnOpen: boolean;
+  /** The user.message that started the current (or last) turn, and when (processed_at). */
+  turnStartedBy?: string;
+  turnStartedAt?: string;
+  turnEndedAt?: string;
+  /** Usage when the current turn began, so its own share can be told. */
+  usageAtTurnStart: { inputTokens: number; outputTokens: number };
+  /** The agent.message being written right now (event_deltas), not yet final. */
+  preview?: { id: string; text: string };
   /** processed_at of the newest event folded: where a reconnect catches up from. */
   lastProcessedAt?: string;
   eventsFolded: number;
@@ -52,6 +64,9 @@ export const initialState = (): ThreadState => ({
   pendingCustomTools: [],
   toolCalls: 0,
   usage: { inputTokens: 0, outputTokens: 0 },
+  turn: 0,
+  turnOpen: false,
+  usageAtTurnStart: { inputTokens: 0, outputTokens: 0 },
   eventsFolded: 0,
 });
 
@@ -84,7 +99,16 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'user.message':
       if (event.processed_at) {
         s.queuedUserMessages = s.queuedUserMessages.filter((id) => id !== event.id);
-        if (!s.processedUserMessages.includes(event.id)) s.processedUserMessages.push(event.id);
+        if (s.processedUserMessages.includes(event.id)) return { state: s };
+        s.processedUserMessages.push(event.id);
+        if (!s.turnOpen) {
+          s.turn += 1;
+          s.turnOpen = true;
+          s.turnStartedBy = event.id;
+          s.turnStartedAt = event.processed_at;
+          s.turnEndedAt = undefined;
+          s.usageAtTurnStart = { inputTokens: s.usage.inputTokens, outputTokens: s.usage.outputTokens };
+        }
         s.phase = 'running';
         s.detail = undefined;
       } else if (!s.processedUserMessages.includes(event.id) && !s.queuedUserMessages.includes(event.id)) {
@@ -103,10 +127,17 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       return { state: s };
     case 'agent.message': {
       s.detail = undefined;
+      if (s.preview?.id === event.id) s.preview = undefined;
       const text = textOf(event.content);
-      if (text.trim() !== '' && !s.items.some((i) => i.id === event.id)) s.items.push({ kind: 'text', id: event.id, text });
+      if (text.trim() !== '' && !s.items.some((i) => i.id === event.id)) s.items.push({ kind: 'text', id: event.id, text, turn: s.turn });
       return { state: s };
     }
+    case 'event_start':
+      if (event.event.type === 'agent.message') s.preview = { id: event.event.id, text: '' };
+      return { state: s };
+    case 'event_delta':
+      if (s.preview?.id === event.event_id && event.delta.content?.text) s.preview.text += event.delta.content.text;
+      return { state: s };
     case 'agent.thinking':
       return { state: s };
     case 'agent.tool_use':
@@ -139,10 +170,16 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       s.phase = 'running';
       s.detail = 'a temporary problem on the agent side; retrying';
       return { state: s };
-    case 'session.status_idle':
-      return { state: settleIdle(s, event.stop_reason ?? undefined, event.stop_details?.explanation ?? undefined) };
+    case 'session.status_idle': {
+      const wasOpen = s.turnOpen;
+      const settled = settleIdle(s, event.stop_reason ?? undefined, event.stop_details?.explanation ?? undefined);
+      if (wasOpen && !settled.turnOpen && event.processed_at) settled.turnEndedAt = event.processed_at;
+      return { state: settled };
+    }
     case 'session.status_terminated':
       s.phase = 'terminated';
+      s.turnOpen = false;
+      s.preview = undefined;
       if (s.outcome === undefined || s.interruptId === undefined) s.outcome = s.outcome === 'failed' ? 'failed' : 'done';
       s.queuedUserMessages = [];
       s.interruptId = undefined;
@@ -158,13 +195,15 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       if (retry === 'retrying') {
         s.detail = `${words}; retrying`;
       } else {
-        s.items.push({ kind: 'error', id: event.id, text: words });
+        s.items.push({ kind: 'error', id: event.id, text: words, turn: s.turn });
         s.detail = words;
         if (retry === 'terminal') s.outcome = 'failed';
       }
       return { state: s };
     }
     case 'span.model_request_end':
+      // A request cut short leaves no buffered message: its preview is withdrawn.
+      s.preview = undefined;
       if (event.model_usage) addUsage(s, event.model_usage);
       return { state: s };
     case 'session.usage':
@@ -195,6 +234,8 @@ function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] }
     return s;
   }
   s.phase = 'idle';
+  s.turnOpen = false;
+  s.preview = undefined;
   s.queuedUserMessages = [];
   s.pendingCustomTools = [];
   for (const item of s.items) {
@@ -227,9 +268,9 @@ function addTool(s: ThreadState, line: ToolLine): void {
   const known = s.items.some((i) => i.kind === 'tools' && i.tools.some((t) => t.eventId === line.eventId));
   if (known) return;
   s.toolCalls += 1;
-  const last = s.items.at(-1);
-  if (last?.kind === 'tools') last.tools.push(line);
-  else s.items.push({ kind: 'tools', id: line.eventId, tools: [line] });
+  const surface = s.items.find((i): i is Extract<Item, { kind: 'tools' }> => i.kind === 'tools' && i.turn === s.turn);
+  if (surface) surface.tools.push(line);
+  else s.items.push({ kind: 'tools', id: line.eventId, tools: [line], turn: s.turn });
 }
 
 function setToolStatus(s: ThreadState, eventId: string, status: ToolLine['status']): void {

@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
+import { WriteScheduler, type Priority } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
 
@@ -28,28 +29,33 @@ export class SlackCallError extends Error {
 type Args = Record<string, unknown>;
 
 /**
- * Every Slack write of the process goes through here. The WebClient is built with
+ * Every Slack call of the process goes through here, and through the one write
+ * scheduler (rate budgets per method). The WebClient is built with
  * `rejectRateLimitedCalls` and no retries, so this class decides: a 429 pauses only
  * its own method for Retry-After, and a post that may have landed (5xx, dropped
  * connection) is looked up by its metadata key before it is sent again.
  */
 export class SlackWriter {
-  private readonly pausedUntil = new Map<string, number>();
   private readonly abort = new AbortController();
+
+  readonly scheduler: WriteScheduler;
 
   constructor(
     private readonly client: WebClient,
     private readonly log: Logger,
-    private readonly opts: { maxAttempts?: number; backoffMs?: number } = {},
-  ) {}
+    private readonly opts: { maxAttempts?: number; backoffMs?: number; scheduler?: WriteScheduler; team?: string } = {},
+  ) {
+    this.scheduler = opts.scheduler ?? new WriteScheduler();
+  }
 
   close(): void {
     this.abort.abort(new Error('slack writer closed'));
+    this.scheduler.close();
   }
 
   /** Any idempotent call (update, reactions, reads): retried on 429/5xx/network. */
-  async call<T = Args>(method: string, args: Args): Promise<T> {
-    return this.withRetries<T>(method, args, async () => undefined);
+  async call<T = Args>(method: string, args: Args, priority: Priority = 'content'): Promise<T> {
+    return this.withRetries<T>(method, args, async () => undefined, priority);
   }
 
   /**
@@ -68,7 +74,7 @@ export class SlackWriter {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
       const found = await this.findPosted(channel, threadTs, key);
       return found ? { ts: found } : undefined;
-    });
+    }, 'content');
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
@@ -77,7 +83,7 @@ export class SlackWriter {
   async postTopLevel(channel: string, body: SlackBody): Promise<string> {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', { channel, ...body }, async () => {
       throw new SlackCallError('chat.postMessage', 'outcome_unknown');
-    });
+    }, 'content');
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
@@ -104,12 +110,13 @@ export class SlackWriter {
     return found;
   }
 
-  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>): Promise<T> {
+  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>, priority: Priority): Promise<T> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const backoffMs = this.opts.backoffMs ?? 500;
+    const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
     let uncertain = false;
     for (let attempt = 1; ; attempt++) {
-      await this.waitForMethod(method);
+      await this.scheduler.acquire({ ...lane, priority }, this.abort.signal);
       if (uncertain) {
         const settled = await beforeRetry();
         if (settled !== undefined) return settled;
@@ -119,7 +126,7 @@ export class SlackWriter {
       } catch (error) {
         if (error instanceof WebAPIRateLimitedError) {
           const seconds = Math.max(1, error.retryAfter);
-          this.pausedUntil.set(method, Math.max(this.pausedUntil.get(method) ?? 0, Date.now() + seconds * 1000));
+          this.scheduler.rateLimited(lane, seconds * 1000);
           this.log.warn({ method, retryAfter: seconds, attempt }, 'slack rate limited this method; pausing it');
           if (attempt >= maxAttempts + 5) throw new SlackCallError(method, 'ratelimited', { cause: error, transient: true });
           continue;
@@ -138,11 +145,6 @@ export class SlackWriter {
     }
   }
 
-  private async waitForMethod(method: string): Promise<void> {
-    const until = this.pausedUntil.get(method) ?? 0;
-    const wait = until - Date.now();
-    if (wait > 0) await delay(wait, this.abort.signal);
-  }
 }
 
 function describeTransport(error: unknown): string {

@@ -1,168 +1,392 @@
 import type { Logger } from '../ops/logger.js';
-import { bodyHash, type SlackBody, type WantedMessage } from '../render/slack-message.js';
-import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
+import { bodyHash, type SlackBody } from '../render/slack-message.js';
+import type { ViewBlock } from '../render/thread-view.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
+import type { StreamSlots } from './stream-slots.js';
+import { planText, type Segment, type TextLimits } from './text-plan.js';
 
 export type ThreadView = {
-  /** ts of the root card and the body it should show now. */
-  root?: { ts: string; body: SlackBody; settled: boolean };
-  /** The thread replies, in order. */
-  replies: WantedMessage[];
   /** Where replies go (thread_ts). */
   threadTs: string;
+  /** ts of the root card and the body it should show now. */
+  root?: { ts: string; body: SlackBody };
+  blocks: ViewBlock[];
+  /** Nothing more will change until a human acts: status edits go out at once. */
+  settled: boolean;
+  /** Streams in channels need a recipient (the session owner). */
+  recipient: { user: string; team: string };
+};
+
+export type DeliveryDeps = {
+  writer: SlackWriter;
+  records: ThreadRecords;
+  log: Logger;
+  streams: StreamSlots;
+  /** Least time between two status edits (root card, activity) of one thread while it runs. */
+  statusIntervalMs?: number;
+  retryDelayMs?: number;
+  limits?: Partial<TextLimits>;
+  onIdle?: () => void;
 };
 
 /**
- * Makes the thread look like the view: posts replies not yet posted (in order),
- * edits ones whose content changed, and edits the root card at most once per
- * `rootIntervalMs` unless the view is settled. What was posted is recorded in the
- * store after every write, so a crash repeats nothing that completed.
+ * Makes the thread look like the view, sending only the difference, under the
+ * process-wide write scheduler. Two loops per thread: content (new messages and the
+ * agent's words, streamed or posted) and status (edits of the root card and the
+ * activity surface, merged: each pass renders the latest state). What was delivered
+ * is recorded after every write, so a restart repeats nothing that completed.
  */
 export class ThreadDelivery {
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private lastRootEdit = 0;
-  private rootTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly content: CoalescingLoop;
+  private readonly status: CoalescingLoop;
+  private lastStatusAt = 0;
+  private readonly pendingSince = new Map<string, number>();
+  private streamingBroken = false;
   private closed = false;
 
   constructor(
     private readonly ref: ThreadRef,
     private readonly view: () => ThreadView,
-    private readonly deps: { writer: SlackWriter; records: ThreadRecords; log: Logger; rootIntervalMs?: number; retryDelayMs?: number; onIdle?: () => void },
-  ) {}
+    private readonly deps: DeliveryDeps,
+  ) {
+    const onIdle = () => {
+      if (this.idle) deps.onIdle?.();
+    };
+    this.content = new CoalescingLoop(() => this.deliverContent(), deps.log, onIdle);
+    this.status = new CoalescingLoop(() => this.deliverStatus(), deps.log, onIdle);
+  }
 
-  /** Something changed: deliver soon. Calls coalesce into one pass. */
+  /** Something changed: deliver soon. Calls coalesce into one pass per loop. */
   request(): void {
     if (this.closed) return;
-    this.dirty = true;
-    this.running ??= this.loop().finally(() => {
-      this.running = undefined;
-      if (this.dirty && !this.closed) this.request();
-      else if (this.idle) this.deps.onIdle?.();
-    });
+    this.content.request();
+    this.status.request();
   }
 
-  /** Resolves when everything requested so far has been delivered (or failed and logged). */
-  async settled(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  /** Nothing in flight and nothing scheduled. */
   get idle(): boolean {
-    return !this.running && !this.dirty && this.rootTimer === undefined && this.retryTimer === undefined;
+    return this.content.idle && this.status.idle;
+  }
+
+  async settled(): Promise<void> {
+    do {
+      await this.content.settled();
+      await this.status.settled();
+    } while (this.content.running || this.status.running);
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.rootTimer);
-    clearTimeout(this.retryTimer);
+    this.content.close();
+    this.status.close();
+  }
+
+  /**
+   * After a crash between a post and its record: find the bot's keyed posts in the
+   * thread and record them, so they are edited rather than posted again. Streams left
+   * open are closed with exactly the recorded text (an append may have landed unrecorded).
+   */
+  async adoptPosted(): Promise<void> {
+    const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
+    const record = await this.deps.records.get(this.ref);
+    if (!record) return;
+    const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
+    const open = Object.entries(record.segments).flatMap(([key, segs]) =>
+      segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed ? [{ key, i, seg }] : [])),
+    );
+    for (const { seg } of open) {
+      await this.deps.writer.call('chat.stopStream', { channel: this.ref.channel, ts: seg.ts }).catch(() => undefined);
+      await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + seg.text });
+    }
+    const postedSegments = [...found].filter(([key]) => key.includes('#'));
+    if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
+    await this.deps.records.update(this.ref, (r) => {
+      for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
+      for (const { key, i } of open) r.segments[key]![i]!.closed = true;
+      // A posted text segment whose record was lost: its text is unknown, so it is cleared
+      // and rewritten from the view by the next pass (never posted a second time).
+      for (const [key, ts] of postedSegments) {
+        const [blockKey, n] = key.split('#') as [string, string];
+        const segs = (r.segments[blockKey] ??= []);
+        if (segs.some((s) => s.ts === ts) || Number(n) !== segs.length) continue;
+        // Text that can never match makes the next pass rewrite this message with the right words.
+        segs.push({ ts, mode: 'post', text: '\u0000', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 });
+      }
+    });
+    this.deps.log.warn({ keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length }, 'adopted posts that were made but not recorded');
+  }
+
+  // ---- content: new messages and the agent's words -------------------------------
+
+  private async deliverContent(): Promise<void> {
+    const view = this.view();
+    let record = await this.deps.records.get(this.ref);
+    if (!record) return;
+    for (const block of view.blocks) {
+      if (this.closed) return;
+      if (block.kind === 'message') {
+        if (record.posted[block.key]) continue;
+        const ok = await this.postMessage(view, block.key, block.body);
+        if (!ok) return;
+        record = (await this.deps.records.get(this.ref)) ?? record;
+        continue;
+      }
+      const done = await this.deliverText(view, block, record);
+      if (!done) return;
+      record = (await this.deps.records.get(this.ref)) ?? record;
+    }
+  }
+
+  /** Returns false when later blocks must wait (this block is still being written, or Slack is down). */
+  private async deliverText(view: ThreadView, block: Extract<ViewBlock, { kind: 'text' }>, record: ThreadRecord): Promise<boolean> {
+    let segments = [...(record.segments[block.key] ?? [])];
+    for (let step = 0; step < 50 && !this.closed; step++) {
+      const now = Date.now();
+      const delivered = segments.reduce((n, s) => n + s.text.length, 0);
+      if (block.text.length > delivered) {
+        if (!this.pendingSince.has(block.key)) this.pendingSince.set(block.key, now);
+      } else this.pendingSince.delete(block.key);
+      const action = planText({
+        text: block.text,
+        committed: block.committed,
+        open: block.open,
+        segments,
+        now,
+        pendingSince: this.pendingSince.get(block.key),
+        canStream: !this.streamingBroken && this.deps.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
+        ...(this.deps.limits ? { limits: this.deps.limits } : {}),
+      });
+      const channel = this.ref.channel;
+      try {
+        switch (action.kind) {
+          case 'none':
+            return !block.open || segments.every((s) => s.closed);
+          case 'wait':
+            this.content.wake(action.until - now);
+            return false;
+          case 'start_stream': {
+            // Another thread took the last slot meanwhile: plan again, which posts instead.
+            if (!this.deps.streams.take()) continue;
+            try {
+              const res = await this.deps.writer.call<{ ts?: string }>('chat.startStream', {
+                channel,
+                thread_ts: view.threadTs,
+                recipient_user_id: view.recipient.user,
+                recipient_team_id: view.recipient.team,
+                markdown_text: action.prefix + action.text,
+              });
+              if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
+              segments.push({ ts: res.ts, mode: 'stream', text: action.text, prefix: action.prefix, closed: false, startedAt: now, lastWriteAt: now });
+              await this.deps.records.indexMessage(this.ref, res.ts);
+            } catch (error) {
+              this.deps.streams.release();
+              if (error instanceof SlackCallError && !error.transient) {
+                // Streaming is not available here (scope, workspace, recipient): post instead.
+                this.streamingBroken = true;
+                this.deps.log.warn({ slackError: error.slackError }, 'cannot stream in this thread; posting instead');
+                continue;
+              }
+              throw error;
+            }
+            break;
+          }
+          case 'append': {
+            const seg = segments[action.segment]!;
+            try {
+              await this.deps.writer.call('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text });
+              segments[action.segment] = { ...seg, text: seg.text + action.text, lastWriteAt: now };
+            } catch (error) {
+              segments[action.segment] = await this.recoverStream(seg, error);
+            }
+            break;
+          }
+          case 'stop': {
+            const seg = segments[action.segment]!;
+            const tail = action.text + action.suffix;
+            try {
+              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts, ...(tail ? { markdown_text: tail } : {}) });
+              segments[action.segment] = { ...seg, text: seg.text + action.text, closed: true, lastWriteAt: now };
+            } catch (error) {
+              segments[action.segment] = await this.recoverStream(seg, error, action.text);
+            }
+            this.deps.streams.release();
+            break;
+          }
+          case 'post': {
+            const ts = await this.deps.writer.postOnce(channel, view.threadTs, `${block.key}#${segments.length}`, {
+              markdown_text: action.prefix + action.text + action.suffix,
+            });
+            segments.push({ ts, mode: 'post', text: action.text, prefix: action.prefix, closed: true, startedAt: now, lastWriteAt: now });
+            await this.deps.records.indexMessage(this.ref, ts);
+            break;
+          }
+          case 'rewrite': {
+            const seg = segments[action.segment]!;
+            if (seg.mode === 'stream' && !seg.closed) {
+              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts }).catch(() => undefined);
+              this.deps.streams.release();
+            }
+            await this.deps.writer.call('chat.update', { channel, ts: seg.ts, markdown_text: seg.prefix + action.text + action.suffix });
+            for (const later of segments.slice(action.segment + 1)) {
+              if (later.mode === 'stream' && !later.closed) this.deps.streams.release();
+              await this.deps.writer.call('chat.delete', { channel, ts: later.ts }).catch(() => undefined);
+            }
+            segments = [...segments.slice(0, action.segment), { ...seg, text: action.text, closed: true, lastWriteAt: now }];
+            break;
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof SlackCallError)) throw error;
+        this.deps.log.warn({ key: block.key, slackError: error.slackError, transient: error.transient }, 'could not deliver agent text; will retry');
+        this.content.wake(this.deps.retryDelayMs ?? 5000);
+        return false;
+      }
+      const written = segments;
+      await this.deps.records.update(this.ref, (r) => {
+        r.segments[block.key] = written;
+      });
+    }
+    return false;
+  }
+
+  /** A stream Slack no longer accepts (expired, stopped by the user): put its exact text in place. */
+  private async recoverStream(seg: Segment, error: unknown, extra = ''): Promise<Segment> {
+    if (!(error instanceof SlackCallError) || error.transient) throw error;
+    this.deps.log.warn({ slackError: error.slackError, ts: seg.ts }, 'stream no longer writable; replacing its text');
+    const text = seg.text + extra;
+    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + text });
+    if (!seg.closed && extra === '') this.deps.streams.release();
+    return { ...seg, text, closed: true, lastWriteAt: Date.now() };
+  }
+
+  private async postMessage(view: ThreadView, key: string, body: SlackBody): Promise<boolean> {
+    try {
+      const ts = await this.deps.writer.postOnce(this.ref.channel, view.threadTs, key, body);
+      await this.deps.records.update(this.ref, (r) => {
+        r.posted[key] = { ts, hash: bodyHash(body) };
+      });
+      await this.deps.records.indexMessage(this.ref, ts);
+      return true;
+    } catch (error) {
+      if (!(error instanceof SlackCallError)) throw error;
+      if (error.transient) {
+        this.deps.log.warn({ key, slackError: error.slackError }, 'slack unavailable; will deliver later');
+        this.content.wake(this.deps.retryDelayMs ?? 5000);
+        return false;
+      }
+      // Refused for good (too long, invalid blocks): recorded so the rest is not held behind it.
+      this.deps.log.error({ key, slackError: error.slackError }, 'slack refused a thread message');
+      await this.deps.records.update(this.ref, (r) => {
+        r.posted[key] = { ts: '', hash: bodyHash(body) };
+      });
+      return true;
+    }
+  }
+
+  // ---- status: root card and activity edits, merged --------------------------------
+
+  private async deliverStatus(): Promise<void> {
+    const view = this.view();
+    const record = await this.deps.records.get(this.ref);
+    if (!record) return;
+    const edits: Array<{ key: string; ts: string; body: SlackBody }> = [];
+    for (const block of view.blocks) {
+      if (block.kind !== 'message') continue;
+      const done = record.posted[block.key];
+      if (done?.ts && done.hash !== bodyHash(block.body)) edits.push({ key: block.key, ts: done.ts, body: block.body });
+    }
+    if (view.root && record.posted['root']?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
+    if (edits.length === 0) return;
+    const interval = this.deps.statusIntervalMs ?? 8000;
+    const wait = this.lastStatusAt + interval - Date.now();
+    if (!view.settled && wait > 0) {
+      this.status.wake(wait);
+      return;
+    }
+    this.lastStatusAt = Date.now();
+    for (const edit of edits) {
+      if (this.closed) return;
+      try {
+        await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(edit.body) }, 'status');
+      } catch (error) {
+        if (!(error instanceof SlackCallError)) throw error;
+        this.deps.log.error({ key: edit.key, slackError: error.slackError }, 'could not edit a status message');
+        if (error.transient) this.status.wake(this.deps.retryDelayMs ?? 5000);
+        continue;
+      }
+      await this.deps.records.update(this.ref, (r) => {
+        r.posted[edit.key] = { ts: edit.ts, hash: bodyHash(edit.body) };
+      });
+    }
+  }
+}
+
+/** chat.update keeps fields it is not given: switching body kinds must clear the other. */
+function replaceAll(body: SlackBody): Record<string, unknown> {
+  return 'markdown_text' in body ? body : { ...body, blocks: body.blocks ?? [] };
+}
+
+/**
+ * Runs `pass` whenever requested, one pass at a time; requests during a pass fold into
+ * one more pass. `wake(ms)` schedules a pass later (one timer, owned and cleared here).
+ */
+class CoalescingLoop {
+  private dirty = false;
+  private current: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly log: Logger,
+    private readonly onIdle: () => void,
+  ) {}
+
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  get idle(): boolean {
+    return !this.current && !this.dirty && this.timer === undefined;
+  }
+
+  request(): void {
+    if (this.closed) return;
+    this.dirty = true;
+    this.current ??= this.loop().finally(() => {
+      this.current = undefined;
+      if (this.dirty && !this.closed) this.request();
+      else this.onIdle();
+    });
+  }
+
+  wake(ms: number): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.request();
+    }, Math.max(0, ms));
+  }
+
+  async settled(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private async loop(): Promise<void> {
     while (this.dirty && !this.closed) {
       this.dirty = false;
       try {
-        await this.deliverOnce();
+        await this.pass();
       } catch (error) {
-        this.deps.log.error({ err: error }, 'thread delivery failed');
+        this.log.error({ err: error }, 'thread delivery failed');
       }
     }
   }
-
-  private async deliverOnce(): Promise<void> {
-    const view = this.view();
-    const record = await this.deps.records.get(this.ref);
-    if (!record) return;
-    const posted = { ...record.posted };
-
-    for (const message of view.replies) {
-      if (this.closed) return;
-      const hash = bodyHash(message.body);
-      const done = posted[message.key];
-      if (done?.hash === hash) continue;
-      try {
-        if (!done) {
-          const ts = await this.deps.writer.postOnce(this.ref.channel, view.threadTs, message.key, message.body);
-          posted[message.key] = { ts, hash };
-          await this.deps.records.indexMessage(this.ref, ts);
-        } else if (done.ts) {
-          await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: done.ts, ...emptyOther(message.body) });
-          posted[message.key] = { ts: done.ts, hash };
-        }
-      } catch (error) {
-        if (!(error instanceof SlackCallError)) throw error;
-        if (error.transient) {
-          // Slack is down or busy: keep it unposted, stop here (order matters), try again later.
-          this.deps.log.warn({ key: message.key, slackError: error.slackError }, 'slack unavailable; will deliver later');
-          this.retryLater();
-          return;
-        }
-        // A message Slack refuses (too long, invalid blocks) would be refused forever:
-        // record it as handled so the rest of the thread is not held behind it.
-        this.deps.log.error({ key: message.key, slackError: error.slackError }, 'slack refused a thread message');
-        posted[message.key] = { ts: done?.ts ?? '', hash };
-      }
-      await this.deps.records.update(this.ref, (r) => {
-        r.posted[message.key] = posted[message.key]!;
-      });
-    }
-
-    if (view.root) await this.deliverRoot(view.root, posted['root']?.hash);
-  }
-
-  /**
-   * After a crash between a post and its record: find the bot's keyed posts in the
-   * thread and record them, so they are edited rather than posted again.
-   */
-  async adoptPosted(): Promise<void> {
-    const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
-    const record = await this.deps.records.get(this.ref);
-    const missing = [...found].filter(([key]) => !record?.posted[key]);
-    if (missing.length === 0) return;
-    await this.deps.records.update(this.ref, (r) => {
-      for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
-    });
-    this.deps.log.warn({ keys: missing.map(([k]) => k) }, 'adopted posts that were made but not recorded');
-  }
-
-  private retryLater(): void {
-    if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.request();
-    }, this.deps.retryDelayMs ?? 5000);
-  }
-
-  private async deliverRoot(root: NonNullable<ThreadView['root']>, postedHash: string | undefined): Promise<void> {
-    const hash = bodyHash(root.body);
-    if (hash === postedHash) return;
-    const interval = this.deps.rootIntervalMs ?? 1500;
-    const wait = this.lastRootEdit + interval - Date.now();
-    if (!root.settled && wait > 0) {
-      clearTimeout(this.rootTimer);
-      this.rootTimer = setTimeout(() => {
-        this.rootTimer = undefined;
-        this.request();
-      }, wait);
-      return;
-    }
-    this.lastRootEdit = Date.now();
-    try {
-      await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: root.ts, ...emptyOther(root.body) });
-    } catch (error) {
-      if (!(error instanceof SlackCallError)) throw error;
-      this.deps.log.error({ slackError: error.slackError }, 'could not update the root card');
-      if (error.transient) this.retryLater();
-      return;
-    }
-    await this.deps.records.update(this.ref, (r) => {
-      r.posted['root'] = { ts: root.ts, hash };
-    });
-  }
-}
-
-/** chat.update keeps fields it is not given: switching body kinds must clear the other. */
-function emptyOther(body: SlackBody): Record<string, unknown> {
-  return 'markdown_text' in body ? body : { ...body, blocks: body.blocks ?? [] };
 }

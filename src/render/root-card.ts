@@ -14,12 +14,16 @@ export type RootCardInput = {
   failure?: string;
   /** Button value: tells the action handler which thread to stop. */
   stopValue: string;
+  /** For the elapsed time of a running turn. */
+  now?: number;
 };
 
 /** The status line in words, e.g. "Running · 3 tool calls · 1.2k tokens". */
 export function statusLine(input: RootCardInput): string {
   const { state } = input;
   const facts: string[] = [];
+  const elapsed = turnElapsed(state, input.now);
+  if (elapsed) facts.push(elapsed);
   if (state.toolCalls > 0) facts.push(`${state.toolCalls} tool call${state.toolCalls === 1 ? '' : 's'}`);
   const tokens = state.usage.inputTokens + state.usage.outputTokens;
   if (tokens > 0) facts.push(`${formatTokens(tokens)} tokens`);
@@ -102,6 +106,14 @@ function quotePrompt(prompt: string, max: number): string {
     out += next;
   }
   return out;
+}
+
+function turnElapsed(state: ThreadState, now = Date.now()): string | undefined {
+  if (!state.turnStartedAt) return undefined;
+  const end = state.turnEndedAt ? Date.parse(state.turnEndedAt) : now;
+  const seconds = Math.max(0, Math.round((end - Date.parse(state.turnStartedAt)) / 1000));
+  if (!Number.isFinite(seconds)) return undefined;
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
 }
 
 function formatTokens(n: number): string {

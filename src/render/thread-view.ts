@@ -1,57 +1,89 @@
-import type { ThreadState, Item } from '../bridge/thread-state.js';
+import type { Item, ThreadState } from '../bridge/thread-state.js';
 import type { Notice } from '../store/thread-records.js';
-import { splitMarkdown } from './markdown-split.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
-import type { WantedMessage } from './slack-message.js';
+import type { SlackBody } from './slack-message.js';
 import { renderToolLine } from './tool-line.js';
 
 const LINES_PER_CONTEXT = 10;
 const MAX_TOOL_LINES = 40;
 
 /**
- * The thread's replies, in order, as they should look now. Keys are stable across
- * re-renders (derived from event ids), so delivery posts each once and edits in place.
+ * What the thread should show, in order. A `text` block is a run of the agent's
+ * words (delivery decides whether it streams or posts them, and where messages
+ * split); a `message` block is one Slack message that may be edited in place.
+ * Keys derive from event ids, so they are stable across re-renders and restarts.
  */
-export function renderThread(state: ThreadState, notices: readonly Notice[] = []): WantedMessage[] {
+export type ViewBlock =
+  | { kind: 'message'; key: string; body: SlackBody }
+  | {
+      kind: 'text';
+      key: string;
+      /** Sanitised Markdown: final messages, then the preview being written. */
+      text: string;
+      /** How much of `text` is final (the rest is a live preview that may change). */
+      committed: number;
+      /** May still grow: the last block of a live turn. */
+      open: boolean;
+      turn: number;
+    };
+
+export const MESSAGE_SEPARATOR = '\n\n';
+
+export function renderThread(state: ThreadState, notices: readonly Notice[] = []): ViewBlock[] {
   const pending = [...notices].sort((a, b) => a.afterItems - b.afterItems);
-  const wanted: WantedMessage[] = [];
+  const blocks: ViewBlock[] = [];
+  let text: Extract<ViewBlock, { kind: 'text' }> | undefined;
+  const flush = () => {
+    if (text) blocks.push(text);
+    text = undefined;
+  };
+  const addText = (id: string, words: string, turn: number, final: boolean) => {
+    const clean = sanitizeForSlack(words);
+    if (!text || text.turn !== turn) {
+      flush();
+      text = { kind: 'text', key: `text:${id}`, text: '', committed: 0, open: false, turn };
+    }
+    text.text += (text.text === '' ? '' : MESSAGE_SEPARATOR) + clean;
+    if (final) text.committed = text.text.length;
+  };
   const emitNoticesUpTo = (itemCount: number) => {
     while (pending.length > 0 && pending[0]!.afterItems <= itemCount) {
       const n = pending.shift()!;
-      wanted.push({ key: `notice:${n.key}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(n.text))}` } });
+      flush();
+      blocks.push({ kind: 'message', key: `notice:${n.key}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(n.text))}` } });
     }
   };
   emitNoticesUpTo(0);
   state.items.forEach((item, index) => {
-    wanted.push(...renderItem(item));
+    if (item.kind === 'text') addText(item.id, item.text, item.turn, true);
+    else {
+      flush();
+      blocks.push(renderMessage(item));
+    }
     emitNoticesUpTo(index + 1);
   });
+  if (state.preview && state.preview.text !== '') addText(state.preview.id, state.preview.text, state.turn, false);
+  flush();
   emitNoticesUpTo(Number.POSITIVE_INFINITY);
-  return wanted;
+  const last = blocks.at(-1);
+  if (last?.kind === 'text' && state.turnOpen && last.turn === state.turn) last.open = true;
+  return blocks;
 }
 
-function renderItem(item: Item): WantedMessage[] {
+function renderMessage(item: Exclude<Item, { kind: 'text' }>): Extract<ViewBlock, { kind: 'message' }> {
   switch (item.kind) {
-    case 'text':
-      return splitMarkdown(sanitizeForSlack(item.text)).map((part, i) => ({
-        key: `text:${item.id}:${i}`,
-        body: { markdown_text: part },
-      }));
     case 'tools': {
       const lines = item.tools.map(renderToolLine);
       const hidden = Math.max(0, lines.length - MAX_TOOL_LINES);
       const shown = hidden > 0 ? [`… ${hidden} earlier tool calls`, ...lines.slice(hidden)] : lines;
       const blocks = [];
       for (let i = 0; i < shown.length; i += LINES_PER_CONTEXT) {
-        blocks.push({
-          type: 'context',
-          elements: [{ type: 'mrkdwn', text: shown.slice(i, i + LINES_PER_CONTEXT).join('\n') }],
-        });
+        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: shown.slice(i, i + LINES_PER_CONTEXT).join('\n') }] });
       }
       const fallback = `Tool activity: ${item.tools.map((t) => `${t.name} (${t.status})`).join(', ')}`;
-      return [{ key: `tools:${item.id}`, body: { text: fallback.slice(0, 3000), blocks } }];
+      return { kind: 'message', key: `tools:${item.id}`, body: { text: fallback.slice(0, 3000), blocks } };
     }
     case 'error':
-      return [{ key: `error:${item.id}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(item.text))}` } }];
+      return { kind: 'message', key: `error:${item.id}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(item.text))}` } };
   }
 }

@@ -14,6 +14,16 @@ export const threadKey = (ref: ThreadRef): string => `${ref.team}:${ref.channel}
 const PostedSchema = z.object({ ts: z.string(), hash: z.string() });
 export type Posted = z.infer<typeof PostedSchema>;
 
+const SegmentSchema = z.object({
+  ts: z.string(),
+  mode: z.enum(['stream', 'post']),
+  text: z.string(),
+  prefix: z.string(),
+  closed: z.boolean(),
+  startedAt: z.number(),
+  lastWriteAt: z.number(),
+});
+
 const NoticeSchema = z.object({ key: z.string(), text: z.string(), afterItems: z.number() });
 export type Notice = z.infer<typeof NoticeSchema>;
 
@@ -36,6 +46,8 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   failure: z.string().optional(),
   createdAt: z.number(),
   posted: z.record(z.string(), PostedSchema).default({}),
+  /** Text blocks: the Slack messages (streams or posts) carrying each block's words. */
+  segments: z.record(z.string(), z.array(SegmentSchema)).default({}),
   notices: z.array(NoticeSchema).default([]),
   /** interrupt event id → Slack user who asked for it */
   interrupts: z.record(z.string(), z.string()).default({}),

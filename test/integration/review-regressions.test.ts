@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
 import { ThreadRecords } from '../../src/store/thread-records.js';
 import { appMention, blockAction, humanReply } from '../fakes/slack/index.js';
-import { botReplies, startHarness, type Harness } from '../support/harness.js';
+import { agentText, botReplies, occurrences, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -49,7 +49,8 @@ describe('regressions found in review', () => {
   });
 
   it('after a crash between a post and its record, the restart adopts the post instead of posting again', async () => {
-    h = await startHarness();
+    // Posted (not streamed) text carries a metadata key Slack can be searched for.
+    h = await startHarness({}, { maxStreams: 0 });
     h.agents.onTurn = async (turn) => {
       await turn.message('Posted before the crash.');
       await turn.gate('later');
@@ -65,16 +66,16 @@ describe('regressions found in review', () => {
       const records = new ThreadRecords(kv);
       const ref = { team: 'T1', channel: 'C1', threadTs: root.ts };
       const record = await records.get(ref);
-      const key = Object.keys(record!.posted).find((k) => k.startsWith('text:'))!;
+      const key = Object.keys(record!.segments).find((k) => k.startsWith('text:'))!;
       await records.update(ref, (r) => {
-        delete r.posted[key];
+        delete r.segments[key];
       });
       await kv.disconnect();
     });
     h.agents.release('later');
-    await h.slack.waitFor(() => texts(root.ts).includes('After the restart.') && rootText().includes('Done'));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('After the restart.') && rootText().includes('Done'));
     await h.bot.settled();
-    expect(texts(root.ts)).toEqual(['Posted before the crash.', 'After the restart.']);
+    expect(agentText(h.slack, 'C1', root.ts)).toBe('Posted before the crash.\n\nAfter the restart.');
     expect(h.logs.lines().some((l) => l.msg === 'adopted posts that were made but not recorded')).toBe(true);
   });
 
@@ -92,7 +93,7 @@ describe('regressions found in review', () => {
     await h.sender.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'also do X' }));
     await h.agents.waitFor(() => h.agents.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events')).length >= 2);
     h.agents.release('job');
-    await h.slack.waitFor(() => texts(root.ts).includes('Did: also do X') && rootText().includes('Done'));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Did: also do X') && rootText().includes('Done'));
     await h.bot.settled();
     expect(h.agents.received(session.id).filter((e) => JSON.stringify(e.content).includes('also do X'))).toHaveLength(1);
   });

@@ -31,7 +31,7 @@ export type Harness = {
  */
 export async function startHarness(
   overrides: Record<string, string> = {},
-  opts: { storeNamespace?: string; socketMode?: boolean } = {},
+  opts: { storeNamespace?: string; socketMode?: boolean; maxStreams?: number } = {},
 ): Promise<Harness> {
   const { socketMode = false, ...botOptions } = opts;
   const slack = await startFakeSlack();
@@ -51,7 +51,7 @@ export async function startHarness(
   if (!parsed.ok) throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () => startBot(env, logs.log, { rootIntervalMs: 0, slackBackoffMs: 10, streamBackoff: { initialMs: 20, maxMs: 100 }, ...botOptions });
+  const boot = () => startBot(env, logs.log, { statusIntervalMs: 0, slackBackoffMs: 10, streamBackoff: { initialMs: 20, maxMs: 100 }, ...botOptions });
   const h: Harness = {
     slack,
     agents,
@@ -80,4 +80,16 @@ export async function startHarness(
 /** Replies the bot posted in a thread (the root excluded), in order. */
 export function botReplies(slack: FakeSlack, channel: string, threadTs: string) {
   return slack.thread(channel, threadTs).filter((m) => m.ts !== threadTs && m.bot_id && !m.deleted);
+}
+
+/** Everything the agent said in a thread, as Slack shows it now (text messages joined). */
+export function agentText(slack: FakeSlack, channel: string, threadTs: string): string {
+  return botReplies(slack, channel, threadTs)
+    .map((m) => m.markdown_text)
+    .filter((t): t is string => typeof t === 'string')
+    .join('\n\n');
+}
+
+export function occurrences(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
 }

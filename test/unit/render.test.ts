@@ -33,18 +33,28 @@ describe('root card', () => {
 });
 
 describe('thread view', () => {
-  it('renders text as markdown_text, tool groups compactly, and notices where they happened', () => {
+  it('joins a turn’s words into text blocks, keeps one activity surface per turn, and places notices', () => {
     const s = state({
+      turn: 1,
+      turnOpen: true,
       items: [
-        { kind: 'text', id: 'm1', text: 'Looking.' },
-        { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'npm test' }, status: 'done' }] },
-        { kind: 'text', id: 'm2', text: 'All green.' },
+        { kind: 'text', id: 'm1', text: 'Looking.', turn: 1 },
+        { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'npm test' }, status: 'done' }], turn: 1 },
+        { kind: 'text', id: 'm2', text: 'All green.', turn: 1 },
+        { kind: 'text', id: 'm3', text: 'Shipping.', turn: 1 },
       ],
+      preview: { id: 'm4', text: 'And now <!channel>' },
     });
-    const wanted = renderThread(s, [{ key: 'n0', text: ':warning: hm', afterItems: 1 }]);
-    expect(wanted.map((w) => w.key)).toEqual(['text:m1:0', 'notice:n0', 'tools:t1', 'text:m2:0']);
-    expect(wanted[0]!.body).toEqual({ markdown_text: 'Looking.' });
-    expect(JSON.stringify(wanted[2]!.body)).toContain(':white_check_mark: *bash* `npm test`');
+    const blocks = renderThread(s, [{ key: 'n0', text: 'hm', afterItems: 1 }]);
+    expect(blocks.map((b) => b.key)).toEqual(['text:m1', 'notice:n0', 'tools:t1', 'text:m2']);
+    const last = blocks[3]!;
+    if (last.kind !== 'text') throw new Error('expected text');
+    expect(last.text.startsWith('All green.\n\nShipping.\n\nAnd now ')).toBe(true);
+    expect(last.text).not.toContain('<!channel>');
+    expect(last.committed).toBe('All green.\n\nShipping.'.length);
+    expect(last.open).toBe(true);
+    expect(blocks[0]!.kind === 'text' && blocks[0]!.open).toBe(false);
+    expect(JSON.stringify(blocks[2])).toContain(':white_check_mark: *bash* `npm test`');
   });
 });
 

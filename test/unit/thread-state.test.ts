@@ -25,9 +25,12 @@ describe('fold', () => {
     expect(s.phase).toBe('idle');
     expect(s.outcome).toBe('done');
     expect(s.items).toEqual([
-      { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'ls' }, status: 'done' }] },
-      { kind: 'text', id: 'm1', text: 'Done.' },
+      { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'ls' }, status: 'done' }], turn: 1 },
+      { kind: 'text', id: 'm1', text: 'Done.', turn: 1 },
     ]);
+    expect(s.turn).toBe(1);
+    expect(s.turnOpen).toBe(false);
+    expect(s.turnStartedBy).toBe('u1');
     expect(s.usage).toEqual({ inputTokens: 100, outputTokens: 20 });
     expect(s.toolCalls).toBe(1);
   });
@@ -101,7 +104,7 @@ describe('fold', () => {
       ev({ type: 'session.status_idle', stop_reason: { type: 'retries_exhausted' } }),
     ]);
     expect(exhausted.outcome).toBe('failed');
-    expect(exhausted.items).toEqual([{ kind: 'error', id: expect.any(String), text: 'The model is overloaded right now: busy' }]);
+    expect(exhausted.items).toEqual([{ kind: 'error', id: expect.any(String), text: 'The model is overloaded right now: busy', turn: 0 }]);
 
     const retrying = run([ev({ type: 'session.error', error: { type: 'model_overloaded_error', message: '', retry_status: { type: 'retrying' } } })]);
     expect(retrying.items).toEqual([]);
@@ -121,6 +124,37 @@ describe('fold', () => {
     expect(malformed.ignored?.type).toBe('agent.tool_use');
     expect(malformed.ignored?.problem).toContain('name');
     expect(fold(before, parseAgentEvent(null)).ignored).toBeDefined();
+  });
+
+  it('shows the message being written from deltas, and drops the preview when the final one lands or the request ends', () => {
+    const writing = run([
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      parseAgentEvent({ type: 'event_start', event: { type: 'agent.message', id: 'm1' } }),
+      parseAgentEvent({ type: 'event_delta', event_id: 'm1', delta: { type: 'content_delta', content: { type: 'text', text: 'Hel' } } }),
+      parseAgentEvent({ type: 'event_delta', event_id: 'm1', delta: { type: 'content_delta', content: { type: 'text', text: 'lo' } } }),
+    ]);
+    expect(writing.preview).toEqual({ id: 'm1', text: 'Hello' });
+    const final = run([ev({ type: 'agent.message', id: 'm1', content: [{ type: 'text', text: 'Hello' }] })], writing);
+    expect(final.preview).toBeUndefined();
+    expect(final.items).toEqual([{ kind: 'text', id: 'm1', text: 'Hello', turn: 1 }]);
+    const cut = run([ev({ type: 'span.model_request_end', model_usage: null })], writing);
+    expect(cut.preview).toBeUndefined();
+    expect(cut.items).toEqual([]);
+  });
+
+  it('numbers turns: a steer mid-run stays in the turn, a message after idle opens the next', () => {
+    const s = run([
+      ev({ type: 'user.message', id: 'u1', content: [] }),
+      ev({ type: 'agent.tool_use', id: 't1', name: 'bash', input: {} }),
+      ev({ type: 'user.message', id: 'u2', content: [] }),
+      ev({ type: 'agent.tool_use', id: 't2', name: 'read', input: {} }),
+      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
+      ev({ type: 'user.message', id: 'u3', content: [] }),
+      ev({ type: 'agent.tool_use', id: 't3', name: 'grep', input: {} }),
+    ]);
+    expect(s.turn).toBe(2);
+    expect(s.turnStartedBy).toBe('u3');
+    expect(s.items.map((i) => (i.kind === 'tools' ? `${i.turn}:${i.tools.map((t) => t.name).join(',')}` : i.kind))).toEqual(['1:bash,read', '2:grep']);
   });
 
   it('is idempotent for a replayed agent message', () => {

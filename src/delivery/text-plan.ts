@@ -1,0 +1,144 @@
+/**
+ * How the agent's words reach Slack, decided as data. Pure: given what a text block
+ * should say and what its Slack messages (segments) already say, the next step.
+ * Streams (chat.startStream/appendStream/stopStream) carry live text when the rate
+ * budget allows; otherwise finished text is posted. Either way the words in Slack end
+ * up exactly the block's text, split across messages at paragraph boundaries.
+ */
+export type Segment = {
+  ts: string;
+  mode: 'stream' | 'post';
+  /** The block's text this message carries (decorations excluded). */
+  text: string;
+  /** A reopened code fence when the message starts inside one. */
+  prefix: string;
+  closed: boolean;
+  startedAt: number;
+  lastWriteAt: number;
+};
+
+export type TextPlanInput = {
+  text: string;
+  /** Length of the final part of `text`; beyond it is preview. */
+  committed: number;
+  open: boolean;
+  segments: readonly Segment[];
+  now: number;
+  /** When pending text first appeared (for lingering). */
+  pendingSince: number | undefined;
+  /** A stream may be started now (budget and a free stream slot). */
+  canStream: boolean;
+  limits?: Partial<TextLimits>;
+};
+
+export type TextLimits = {
+  /** Largest text in one message (Slack: 12,000 for markdown_text). */
+  maxSegment: number;
+  /** Roll a stream over well before Slack expires it (~5 min). */
+  maxStreamAgeMs: number;
+  /** Gap between appends to one stream. */
+  flushMs: number;
+  /** Wait this long after text appears before opening a stream (bursts coalesce). */
+  streamLingerMs: number;
+  /** Wait this long to batch finished messages into one post while the turn runs. */
+  postLingerMs: number;
+};
+
+export const DEFAULT_LIMITS: TextLimits = {
+  maxSegment: 10_000,
+  maxStreamAgeMs: 4 * 60_000,
+  flushMs: 1_250,
+  streamLingerMs: 150,
+  postLingerMs: 1_000,
+};
+
+export type TextAction =
+  | { kind: 'none' }
+  | { kind: 'wait'; until: number }
+  | { kind: 'start_stream'; text: string; prefix: string }
+  | { kind: 'append'; segment: number; text: string }
+  | { kind: 'stop'; segment: number; text: string; suffix: string }
+  | { kind: 'post'; text: string; prefix: string; suffix: string }
+  /** The shown text went wrong (a withdrawn preview): make segment `segment` say `text`, drop later ones. */
+  | { kind: 'rewrite'; segment: number; text: string; suffix: string };
+
+export function planText(input: TextPlanInput): TextAction {
+  const limits = { ...DEFAULT_LIMITS, ...input.limits };
+  const { text, segments, now } = input;
+  const delivered = segments.map((s) => s.text).join('');
+
+  if (!text.startsWith(delivered)) {
+    // Find the first segment that no longer matches and make it (and so the rest) right.
+    let start = 0;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      if (!text.startsWith(seg.text, start) || start + seg.text.length > text.length) {
+        const body = cut(text.slice(start), limits.maxSegment);
+        return { kind: 'rewrite', segment: i, text: body, suffix: fenceCloser(seg.prefix + body) };
+      }
+      start += seg.text.length;
+    }
+  }
+
+  const pending = text.slice(delivered.length);
+  const last = segments.at(-1);
+  if (last && last.mode === 'stream' && !last.closed) {
+    const index = segments.length - 1;
+    const room = limits.maxSegment - last.text.length;
+    const tooOld = now - last.startedAt >= limits.maxStreamAgeMs;
+    if (!input.open || tooOld || pending.length > room) {
+      const part = pending.length <= room ? pending : cut(pending, room, true);
+      return { kind: 'stop', segment: index, text: part, suffix: fenceCloser(last.prefix + last.text + part) };
+    }
+    if (pending === '') return { kind: 'none' };
+    const due = last.lastWriteAt + limits.flushMs;
+    return now >= due ? { kind: 'append', segment: index, text: pending } : { kind: 'wait', until: due };
+  }
+
+  if (pending === '') return { kind: 'none' };
+  const prefix = fenceOpenerAt(text, delivered.length);
+  if (input.open && input.canStream) {
+    const due = (input.pendingSince ?? now) + limits.streamLingerMs;
+    if (now < due) return { kind: 'wait', until: due };
+    return { kind: 'start_stream', text: cut(pending, limits.maxSegment), prefix };
+  }
+  // Post path: only final text, never a preview that might still change.
+  const final = text.slice(delivered.length, Math.max(delivered.length, input.committed));
+  if (final === '') return { kind: 'none' };
+  if (input.open) {
+    const due = (input.pendingSince ?? now) + limits.postLingerMs;
+    if (now < due && final.length < limits.maxSegment) return { kind: 'wait', until: due };
+  }
+  const body = cut(final, limits.maxSegment);
+  return { kind: 'post', text: body, prefix, suffix: fenceCloser(prefix + body) };
+}
+
+/**
+ * The longest head of `text` within `max`, ending at a paragraph break, else a line
+ * break, else hard. With `allowEmpty`, nothing rather than a hard cut.
+ */
+export function cut(text: string, max: number, allowEmpty = false): string {
+  if (text.length <= max) return text;
+  const window = text.slice(0, max);
+  const para = window.lastIndexOf('\n\n');
+  if (para > max / 2) return window.slice(0, para + 2);
+  const line = window.lastIndexOf('\n');
+  if (line > max / 2) return window.slice(0, line + 1);
+  return allowEmpty ? '' : window;
+}
+
+const FENCE = /^\s*(```|~~~)/;
+
+/** The fence line open at `offset` in `text`, to reopen a code block in a new message. */
+export function fenceOpenerAt(text: string, offset: number): string {
+  let open: string | undefined;
+  for (const line of text.slice(0, offset).split('\n')) if (FENCE.test(line)) open = open ? undefined : line.trim();
+  return open ? `${open}\n` : '';
+}
+
+/** What closes a message that ends inside a code block. */
+export function fenceCloser(shown: string): string {
+  let open = false;
+  for (const line of shown.split('\n')) if (FENCE.test(line)) open = !open;
+  return open ? '\n```' : '';
+}

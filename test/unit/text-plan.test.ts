@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { cut, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
+
+const seg = (s: Partial<Segment>): Segment => ({ ts: '1.1', mode: 'stream', text: '', prefix: '', closed: false, startedAt: 0, lastWriteAt: 0, ...s });
+const plan = (p: Partial<TextPlanInput>) =>
+  planText({ text: '', committed: 0, open: true, segments: [], now: 10_000, pendingSince: 10_000, canStream: true, ...p });
+
+describe('planText', () => {
+  it('lingers briefly, then opens a stream with all pending text (a burst becomes one call)', () => {
+    expect(plan({ text: 'hello', committed: 5, pendingSince: 9_950 })).toEqual({ kind: 'wait', until: 10_100 });
+    expect(plan({ text: 'hello world', committed: 11, pendingSince: 9_000 })).toEqual({ kind: 'start_stream', text: 'hello world', prefix: '' });
+  });
+
+  it('appends at most once per flush interval, and stops with the rest when the block is done', () => {
+    const open = seg({ text: 'hello', lastWriteAt: 9_500 });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open] })).toEqual({ kind: 'wait', until: 10_750 });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 10_750 })).toEqual({ kind: 'append', segment: 0, text: ' there' });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({ kind: 'stop', segment: 0, text: ' there', suffix: '' });
+    expect(plan({ text: 'hello', committed: 5, segments: [open] })).toEqual({ kind: 'none' });
+  });
+
+  it('rolls a stream over before Slack expires it or it grows past the limit', () => {
+    const old = seg({ text: 'a', startedAt: 0 });
+    expect(plan({ text: 'ab', committed: 2, segments: [old], now: 4 * 60_000 })).toMatchObject({ kind: 'stop', segment: 0 });
+    const big = seg({ text: 'x'.repeat(9_990), startedAt: 9_000 });
+    const action = plan({ text: `${'x'.repeat(9_990)}\n\n${'y'.repeat(50)}`, committed: 10_042, segments: [big] });
+    expect(action).toMatchObject({ kind: 'stop', segment: 0, text: '' });
+  });
+
+  it('without stream budget posts only final text, batched while the turn runs, at once when done', () => {
+    const text = 'Done one.\n\nprev';
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_500 })).toEqual({ kind: 'wait', until: 10_500 });
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 8_000 })).toEqual({ kind: 'post', text: 'Done one.', prefix: '', suffix: '' });
+    expect(plan({ text: 'final', committed: 5, canStream: false, open: false })).toEqual({ kind: 'post', text: 'final', prefix: '', suffix: '' });
+    expect(plan({ text: 'preview only', committed: 0, canStream: false })).toEqual({ kind: 'none' });
+  });
+
+  it('rewrites a message whose shown text went wrong (a withdrawn preview)', () => {
+    const shown = seg({ text: 'I will delete', closed: true, mode: 'post' });
+    expect(plan({ text: 'I will check', committed: 12, segments: [shown], open: false })).toEqual({ kind: 'rewrite', segment: 0, text: 'I will check', suffix: '' });
+  });
+
+  it('reopens a code fence in the next message and closes it in the one that ends inside it', () => {
+    const text = 'Here:\n```ts\nconst a = 1;\nconst b = 2;\n```';
+    const first = 'Here:\n```ts\nconst a = 1;\n';
+    expect(fenceCloser(first)).toBe('\n```');
+    expect(fenceOpenerAt(text, first.length)).toBe('```ts\n');
+    const action = plan({ text, committed: text.length, canStream: false, open: false, segments: [seg({ text: first, closed: true, mode: 'post' })] });
+    expect(action).toEqual({ kind: 'post', text: 'const b = 2;\n```', prefix: '```ts\n', suffix: '' });
+  });
+
+  it('cuts at paragraph, then line boundaries', () => {
+    expect(cut('aaaa\n\nbbbb\ncccc', 12)).toBe('aaaa\n\nbbbb\n');
+    expect(cut('aaaaaa\n\nbb', 9)).toBe('aaaaaa\n\n');
+    expect(cut('abcdefghij', 4)).toBe('abcd');
+    expect(cut('abcdefghij', 4, true)).toBe('');
+  });
+});
