@@ -60,11 +60,26 @@ describe('thread view', () => {
 
 describe('sanitising', () => {
   it('neutralises broadcasts and masks tokens', () => {
-    const out = sanitizeForSlack('ping <!channel> and @here, key xoxb-123-abc');
+    const out = sanitizeForSlack('ping <!channel> and @here, key xoxb-123456789-abcdef');
     expect(out).not.toContain('<!channel>');
     expect(out).not.toMatch(/@here/);
-    expect(out).not.toContain('xoxb-123-abc');
+    expect(out).not.toContain('xoxb-123456789-abcdef');
   });
+  it('masks well-known credential formats and private keys, leaving ordinary text alone', () => {
+    const text = [
+      'slack xoxb-1234567890-abcdefghij',
+      'anthropic sk-ant-api03-abcdefghijklmnop',
+      'github ghp_abcdefghijklmnopqrstuvwxyz0123',
+      'aws AKIAIOSFODNN7EXAMPLE',
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----',
+      'the word skeleton and task-ant- stay',
+    ].join('\n');
+    const out = sanitizeForSlack(text);
+    for (const secret of ['xoxb-1234567890', 'sk-ant-api03', 'ghp_abcdef', 'AKIAIOSFODNN7EXAMPLE', 'MIIEpAIBAAKCAQEA']) expect(out).not.toContain(secret);
+    expect(out).toContain('[redacted private key]');
+    expect(out).toContain('the word skeleton and task-ant- stay');
+  });
+
   it('previews the telling field of a tool input', () => {
     expect(inputPreview({ command: 'ls   -la\n/tmp' })).toBe('ls -la /tmp');
     expect(inputPreview({ file_path: '/a/b.ts', content: 'x' })).toBe('/a/b.ts');
