@@ -36,6 +36,8 @@ export type BotOptions = {
   /** Streams open at once in the workspace (they share one appendStream budget). */
   maxStreams?: number;
   textLimits?: Partial<TextLimits>;
+  /** How long shutdown lets pending Slack writes finish. */
+  closeGraceMs?: number;
   /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
   slackBackoffMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
@@ -85,6 +87,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
     ...(options.textLimits ? { textLimits: options.textLimits } : {}),
+    ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
   });

@@ -24,6 +24,8 @@ export type RunnerDeps = {
   botUserId: string;
   statusIntervalMs?: number;
   retryDelayMs?: number;
+  /** How long close() lets pending Slack writes finish. */
+  closeGraceMs?: number;
   streams: StreamSlots;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
@@ -106,7 +108,7 @@ export class SessionRunner {
     await Promise.allSettled([...this.follows]);
     await Promise.allSettled([...this.background]);
     // Let what is already folded reach Slack, but do not hold shutdown hostage to an outage.
-    await Promise.race([this.delivery.settled(), delay(10_000).catch(() => undefined)]);
+    await Promise.race([this.delivery.settled(), delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined)]);
     this.delivery.close();
   }
 
@@ -139,6 +141,7 @@ export class SessionRunner {
         });
         // The turn may have finished while the send was in flight.
         this.track(this.persistStatus());
+        if (!this.state.turnOpen && this.state.turnStartedBy === eventId) this.track(this.markTurnDone());
         return { ok: true, eventId } as const;
       } catch (error) {
         const problem = describeApiError(error, 'sending the message to the agent');

@@ -79,6 +79,27 @@ export class SlackWriter {
     return result.ts;
   }
 
+  /** A text file into a thread (files.uploadV2: three calls, each under its method's budget). */
+  async uploadText(channel: string, threadTs: string, file: { filename: string; title: string; content: string; comment: string }): Promise<string> {
+    const lane = { team: this.opts.team ?? 'workspace', channel };
+    await this.scheduler.acquire({ ...lane, method: 'files.getUploadURLExternal', priority: 'content' }, this.abort.signal);
+    await this.scheduler.acquire({ ...lane, method: 'files.completeUploadExternal', priority: 'content' }, this.abort.signal);
+    try {
+      const result = (await this.client.files.uploadV2({
+        channel_id: channel,
+        thread_ts: threadTs,
+        filename: file.filename,
+        title: file.title,
+        content: file.content,
+        initial_comment: file.comment,
+      })) as { files?: Array<{ files?: Array<{ id?: string }> }> };
+      return result.files?.[0]?.files?.[0]?.id ?? 'uploaded';
+    } catch (error) {
+      if (error instanceof WebAPIPlatformError) throw new SlackCallError('files.uploadV2', error.data.error, { cause: error });
+      throw new SlackCallError('files.uploadV2', describeTransport(error), { cause: error, transient: true });
+    }
+  }
+
   /** A top-level post (the root card): not retried on an unknown outcome, the caller tells the user. */
   async postTopLevel(channel: string, body: SlackBody): Promise<string> {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', { channel, ...body }, async () => {

@@ -7,7 +7,8 @@
  */
 export type Segment = {
   ts: string;
-  mode: 'stream' | 'post';
+  /** 'file': the rest of an overlong answer, attached as a file. */
+  mode: 'stream' | 'post' | 'file';
   /** The block's text this message carries (decorations excluded). */
   text: string;
   /** A reopened code fence when the message starts inside one. */
@@ -42,6 +43,8 @@ export type TextLimits = {
   streamLingerMs: number;
   /** Wait this long to batch finished messages into one post while the turn runs. */
   postLingerMs: number;
+  /** Messages one block may fill; past them the whole text goes up as a file. */
+  maxSegments: number;
 };
 
 export const DEFAULT_LIMITS: TextLimits = {
@@ -50,6 +53,7 @@ export const DEFAULT_LIMITS: TextLimits = {
   flushMs: 1_250,
   streamLingerMs: 150,
   postLingerMs: 1_000,
+  maxSegments: 3,
 };
 
 export type TextAction =
@@ -59,6 +63,8 @@ export type TextAction =
   | { kind: 'append'; segment: number; text: string }
   | { kind: 'stop'; segment: number; text: string; suffix: string }
   | { kind: 'post'; text: string; prefix: string; suffix: string }
+  /** Too long for a readable thread: attach the block's full text as a file (`rest` is what was not shown). */
+  | { kind: 'attach'; fullText: string; rest: string }
   /** The shown text went wrong (a withdrawn preview): make segment `segment` say `text`, drop later ones. */
   | { kind: 'rewrite'; segment: number; text: string; suffix: string };
 
@@ -96,6 +102,10 @@ export function planText(input: TextPlanInput): TextAction {
   }
 
   if (pending === '') return { kind: 'none' };
+  if (segments.length >= limits.maxSegments) {
+    // Enough messages for one answer: the rest (and all of it) goes up as a file once complete.
+    return input.open ? { kind: 'none' } : { kind: 'attach', fullText: text, rest: pending };
+  }
   const prefix = fenceOpenerAt(text, delivered.length);
   if (input.open && input.canStream) {
     const due = (input.pendingSince ?? now) + limits.streamLingerMs;

@@ -220,6 +220,16 @@ export class ThreadDelivery {
             await this.deps.records.indexMessage(this.ref, ts);
             break;
           }
+          case 'attach': {
+            const id = await this.deps.writer.uploadText(channel, view.threadTs, {
+              filename: 'agent-answer.md',
+              title: 'Full answer',
+              content: action.fullText,
+              comment: `The answer is long (${action.fullText.length.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`,
+            });
+            segments.push({ ts: id, mode: 'file', text: action.rest, prefix: '', closed: true, startedAt: now, lastWriteAt: now });
+            break;
+          }
           case 'rewrite': {
             const seg = segments[action.segment]!;
             if (seg.mode === 'stream' && !seg.closed) {

@@ -16,7 +16,7 @@ export type Posted = z.infer<typeof PostedSchema>;
 
 const SegmentSchema = z.object({
   ts: z.string(),
-  mode: z.enum(['stream', 'post']),
+  mode: z.enum(['stream', 'post', 'file']),
   text: z.string(),
   prefix: z.string(),
   closed: z.boolean(),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseEnv, type Env } from '../../src/config/env.js';
 import { startBot, type RunningBot } from '../../src/bot.js';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
-import { SlackSender, SocketSender, startFakeSlack, type FakeSlack } from '../fakes/slack/index.js';
+import { SlackSender, SocketSender, startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/slack/index.js';
 import { memoryLogger } from './log-sink.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
@@ -31,10 +31,10 @@ export type Harness = {
  */
 export async function startHarness(
   overrides: Record<string, string> = {},
-  opts: { storeNamespace?: string; socketMode?: boolean; maxStreams?: number } = {},
+  opts: { storeNamespace?: string; socketMode?: boolean; maxStreams?: number; slack?: FakeSlackOptions } = {},
 ): Promise<Harness> {
-  const { socketMode = false, ...botOptions } = opts;
-  const slack = await startFakeSlack();
+  const { socketMode = false, slack: slackOptions, ...botOptions } = opts;
+  const slack = await startFakeSlack(slackOptions);
   const agents = await startFakeManagedAgents();
   const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
   const parsed = parseEnv({
@@ -51,7 +51,7 @@ export async function startHarness(
   if (!parsed.ok) throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () => startBot(env, logs.log, { statusIntervalMs: 0, slackBackoffMs: 10, streamBackoff: { initialMs: 20, maxMs: 100 }, ...botOptions });
+  const boot = () => startBot(env, logs.log, { statusIntervalMs: 0, slackBackoffMs: 10, closeGraceMs: 2000, streamBackoff: { initialMs: 20, maxMs: 100 }, ...botOptions });
   const h: Harness = {
     slack,
     agents,
