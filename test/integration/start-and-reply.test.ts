@@ -90,7 +90,7 @@ describe('mentions and DMs', () => {
     expect(JSON.stringify(sent[0])).toContain('summarise the doc');
     expect(JSON.stringify(sent[0])).not.toContain('U_BOT');
     const asked = h.slack.messages('C1').find((m) => m.ts === mention.ts);
-    expect(asked?.reactions.map((r) => r.name)).toEqual(['eyes']);
+    expect(asked?.reactions.map((r) => r.name)).toContain('eyes');
   });
 
   it('starts a session from a mention inside an existing thread and from a DM', async () => {
