@@ -129,6 +129,7 @@ export class Bridge {
     });
     log.info({ thread: ref.threadTs, sessionId }, 'session created');
     const runner = this.runnerFor({ ...record, sessionId });
+    runner.rootJustPosted();
     await runner.busy(async () => {
       const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
       if (!sent.ok) await runner.fail(sent.problem.words);

@@ -112,6 +112,11 @@ export class SessionRunner {
     this.delivery.close();
   }
 
+  /** The root card was posted a moment ago (a new session): no need to edit it at once. */
+  rootJustPosted(): void {
+    this.delivery.deferStatus();
+  }
+
   /** Keeps the runner (and its stream) held while a multi-step intent runs. */
   async busy<T>(work: () => Promise<T>): Promise<T> {
     this.holds += 1;

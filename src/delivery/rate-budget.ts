@@ -7,7 +7,7 @@ export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
 
 export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   // "about one message per second per channel, with short bursts"
-  'chat.postMessage': { perMinute: 54, burst: 3, scope: 'channel' },
+  'chat.postMessage': { perMinute: 60, burst: 3, scope: 'channel' },
   'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 3
   'chat.update': { perMinute: 45, burst: 8, scope: 'workspace' },

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   WebAPIHTTPError,
   WebAPIPlatformError,
@@ -46,6 +47,8 @@ export class SlackWriter {
     private readonly opts: { maxAttempts?: number; backoffMs?: number; scheduler?: WriteScheduler; team?: string } = {},
   ) {
     this.scheduler = opts.scheduler ?? new WriteScheduler();
+    // Every write waiting for its budget listens for shutdown on this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   close(): void {
@@ -54,7 +57,7 @@ export class SlackWriter {
   }
 
   /** Any idempotent call (update, reactions, reads): retried on 429/5xx/network. */
-  async call<T = Args>(method: string, args: Args, priority: Priority = 'content'): Promise<T> {
+  async call<T = Args>(method: string, args: Args, priority: Priority | 'preacquired' = 'content'): Promise<T> {
     return this.withRetries<T>(method, args, async () => undefined, priority);
   }
 
@@ -62,7 +65,7 @@ export class SlackWriter {
    * Post into a thread exactly once per key. When the outcome of an attempt is
    * unknown, the thread is searched for the key before the next attempt.
    */
-  async postOnce(channel: string, threadTs: string, key: string, body: SlackBody): Promise<string> {
+  async postOnce(channel: string, threadTs: string, key: string, body: SlackBody, priority: Priority | 'preacquired' = 'content'): Promise<string> {
     const args = {
       channel,
       thread_ts: threadTs,
@@ -74,7 +77,7 @@ export class SlackWriter {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
       const found = await this.findPosted(channel, threadTs, key);
       return found ? { ts: found } : undefined;
-    }, 'content');
+    }, priority);
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
@@ -131,13 +134,19 @@ export class SlackWriter {
     return found;
   }
 
-  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>, priority: Priority): Promise<T> {
+  /**
+   * `preacquired`: the caller already holds this method's token (it waited for the
+   * budget first, then decided what to send, so the write carries the freshest content).
+   */
+  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>, priority: Priority | 'preacquired'): Promise<T> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const backoffMs = this.opts.backoffMs ?? 500;
     const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
     let uncertain = false;
     for (let attempt = 1; ; attempt++) {
-      await this.scheduler.acquire({ ...lane, priority }, this.abort.signal);
+      if (priority !== 'preacquired' || attempt > 1) {
+        await this.scheduler.acquire({ ...lane, priority: priority === 'preacquired' ? 'content' : priority }, this.abort.signal);
+      }
       if (uncertain) {
         const settled = await beforeRetry();
         if (settled !== undefined) return settled;

@@ -43,8 +43,8 @@ export type TextLimits = {
   streamLingerMs: number;
   /** Wait this long to batch finished messages into one post while the turn runs. */
   postLingerMs: number;
-  /** Messages one block may fill; past them the whole text goes up as a file. */
-  maxSegments: number;
+  /** Characters shown in the thread for one answer; past them the whole text goes up as a file. */
+  overflowAt: number;
 };
 
 export const DEFAULT_LIMITS: TextLimits = {
@@ -52,8 +52,8 @@ export const DEFAULT_LIMITS: TextLimits = {
   maxStreamAgeMs: 4 * 60_000,
   flushMs: 1_250,
   streamLingerMs: 150,
-  postLingerMs: 1_000,
-  maxSegments: 3,
+  postLingerMs: 250,
+  overflowAt: 25_000,
 };
 
 export type TextAction =
@@ -90,7 +90,7 @@ export function planText(input: TextPlanInput): TextAction {
   const last = segments.at(-1);
   if (last && last.mode === 'stream' && !last.closed) {
     const index = segments.length - 1;
-    const room = limits.maxSegment - last.text.length;
+    const room = Math.min(limits.maxSegment - last.text.length, limits.overflowAt - delivered.length);
     const tooOld = now - last.startedAt >= limits.maxStreamAgeMs;
     if (!input.open || tooOld || pending.length > room) {
       const part = pending.length <= room ? pending : cut(pending, room, true);
@@ -102,15 +102,16 @@ export function planText(input: TextPlanInput): TextAction {
   }
 
   if (pending === '') return { kind: 'none' };
-  if (segments.length >= limits.maxSegments) {
-    // Enough messages for one answer: the rest (and all of it) goes up as a file once complete.
+  const room = limits.overflowAt - delivered.length;
+  if (room <= 0 || (pending.length > room && room < limits.maxSegment / 2)) {
+    // A few messages' worth shown: the rest (and all of it) goes up as a file once complete.
     return input.open ? { kind: 'none' } : { kind: 'attach', fullText: text, rest: pending };
   }
   const prefix = fenceOpenerAt(text, delivered.length);
   if (input.open && input.canStream) {
     const due = (input.pendingSince ?? now) + limits.streamLingerMs;
     if (now < due) return { kind: 'wait', until: due };
-    return { kind: 'start_stream', text: cut(pending, limits.maxSegment), prefix };
+    return { kind: 'start_stream', text: cut(pending, Math.min(limits.maxSegment, limits.overflowAt - delivered.length)), prefix };
   }
   // Post path: only final text, never a preview that might still change.
   const final = text.slice(delivered.length, Math.max(delivered.length, input.committed));
@@ -119,7 +120,7 @@ export function planText(input: TextPlanInput): TextAction {
     const due = (input.pendingSince ?? now) + limits.postLingerMs;
     if (now < due && final.length < limits.maxSegment) return { kind: 'wait', until: due };
   }
-  const body = cut(final, limits.maxSegment);
+  const body = cut(final, Math.min(limits.maxSegment, limits.overflowAt - delivered.length));
   return { kind: 'post', text: body, prefix, suffix: fenceCloser(prefix + body) };
 }
 

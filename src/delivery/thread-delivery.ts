@@ -4,7 +4,7 @@ import type { ViewBlock } from '../render/thread-view.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
-import { planText, type Segment, type TextLimits } from './text-plan.js';
+import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
 
 export type ThreadView = {
   /** Where replies go (thread_ts). */
@@ -57,6 +57,11 @@ export class ThreadDelivery {
     this.status = new CoalescingLoop(() => this.deliverStatus(), deps.log, onIdle);
   }
 
+  /** The root card was just posted: its first edit can wait a full status interval. */
+  deferStatus(): void {
+    this.lastStatusAt = Date.now();
+  }
+
   /** Something changed: deliver soon. Calls coalesce into one pass per loop. */
   request(): void {
     if (this.closed) return;
@@ -96,7 +101,7 @@ export class ThreadDelivery {
     );
     for (const { seg } of open) {
       await this.deps.writer.call('chat.stopStream', { channel: this.ref.channel, ts: seg.ts }).catch(() => undefined);
-      await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + seg.text });
+      await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(seg.text) });
     }
     const postedSegments = [...found].filter(([key]) => key.includes('#'));
     if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
@@ -138,24 +143,42 @@ export class ThreadDelivery {
   }
 
   /** Returns false when later blocks must wait (this block is still being written, or Slack is down). */
-  private async deliverText(view: ThreadView, block: Extract<ViewBlock, { kind: 'text' }>, record: ThreadRecord): Promise<boolean> {
-    let segments = [...(record.segments[block.key] ?? [])];
+  private async deliverText(view: ThreadView, first: Extract<ViewBlock, { kind: 'text' }>, record: ThreadRecord): Promise<boolean> {
+    let segments = [...(record.segments[first.key] ?? [])];
+    let block = first;
     for (let step = 0; step < 50 && !this.closed; step++) {
+      // The view moves on while writes wait for their budget: always plan on the latest words.
+      block = this.latest(first.key) ?? block;
       const now = Date.now();
       const delivered = segments.reduce((n, s) => n + s.text.length, 0);
       if (block.text.length > delivered) {
         if (!this.pendingSince.has(block.key)) this.pendingSince.set(block.key, now);
       } else this.pendingSince.delete(block.key);
-      const action = planText({
-        text: block.text,
-        committed: block.committed,
-        open: block.open,
-        segments,
-        now,
-        pendingSince: this.pendingSince.get(block.key),
-        canStream: !this.streamingBroken && this.deps.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
-        ...(this.deps.limits ? { limits: this.deps.limits } : {}),
-      });
+      const plan = () =>
+        planText({
+          text: block.text,
+          committed: block.committed,
+          open: block.open,
+          segments,
+          now: Date.now(),
+          pendingSince: this.pendingSince.get(block.key),
+          canStream: !this.streamingBroken && this.deps.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
+          ...(this.deps.limits ? { limits: this.deps.limits } : {}),
+        });
+      let action = plan();
+      // Wait for the budget first, then decide what to send: a write that waited carries
+      // everything that arrived meanwhile, not what was pending when it started waiting.
+      const method = METHOD_OF[action.kind];
+      if (method) {
+        const lane = { method, team: 'workspace', channel: this.ref.channel };
+        await this.deps.writer.scheduler.acquire({ ...lane, priority: 'content' });
+        block = this.latest(first.key) ?? block;
+        action = plan();
+        if (METHOD_OF[action.kind] !== method) {
+          this.deps.writer.scheduler.refund(lane);
+          continue;
+        }
+      }
       const channel = this.ref.channel;
       try {
         switch (action.kind) {
@@ -168,13 +191,17 @@ export class ThreadDelivery {
             // Another thread took the last slot meanwhile: plan again, which posts instead.
             if (!this.deps.streams.take()) continue;
             try {
-              const res = await this.deps.writer.call<{ ts?: string }>('chat.startStream', {
-                channel,
-                thread_ts: view.threadTs,
-                recipient_user_id: view.recipient.user,
-                recipient_team_id: view.recipient.team,
-                markdown_text: action.prefix + action.text,
-              });
+              const res = await this.deps.writer.call<{ ts?: string }>(
+                'chat.startStream',
+                {
+                  channel,
+                  thread_ts: view.threadTs,
+                  recipient_user_id: view.recipient.user,
+                  recipient_team_id: view.recipient.team,
+                  markdown_text: action.prefix + startOfMessage(action.text),
+                },
+                'preacquired',
+              );
               if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
               segments.push({ ts: res.ts, mode: 'stream', text: action.text, prefix: action.prefix, closed: false, startedAt: now, lastWriteAt: now });
               await this.deps.records.indexMessage(this.ref, res.ts);
@@ -193,7 +220,7 @@ export class ThreadDelivery {
           case 'append': {
             const seg = segments[action.segment]!;
             try {
-              await this.deps.writer.call('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text });
+              await this.deps.writer.call('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text }, 'preacquired');
               segments[action.segment] = { ...seg, text: seg.text + action.text, lastWriteAt: now };
             } catch (error) {
               segments[action.segment] = await this.recoverStream(seg, error);
@@ -204,7 +231,7 @@ export class ThreadDelivery {
             const seg = segments[action.segment]!;
             const tail = action.text + action.suffix;
             try {
-              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts, ...(tail ? { markdown_text: tail } : {}) });
+              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts, ...(tail ? { markdown_text: tail } : {}) }, 'preacquired');
               segments[action.segment] = { ...seg, text: seg.text + action.text, closed: true, lastWriteAt: now };
             } catch (error) {
               segments[action.segment] = await this.recoverStream(seg, error, action.text);
@@ -213,9 +240,13 @@ export class ThreadDelivery {
             break;
           }
           case 'post': {
-            const ts = await this.deps.writer.postOnce(channel, view.threadTs, `${block.key}#${segments.length}`, {
-              markdown_text: action.prefix + action.text + action.suffix,
-            });
+            const ts = await this.deps.writer.postOnce(
+              channel,
+              view.threadTs,
+              `${block.key}#${segments.length}`,
+              { markdown_text: action.prefix + startOfMessage(action.text) + action.suffix },
+              'preacquired',
+            );
             segments.push({ ts, mode: 'post', text: action.text, prefix: action.prefix, closed: true, startedAt: now, lastWriteAt: now });
             await this.deps.records.indexMessage(this.ref, ts);
             break;
@@ -236,7 +267,7 @@ export class ThreadDelivery {
               await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts }).catch(() => undefined);
               this.deps.streams.release();
             }
-            await this.deps.writer.call('chat.update', { channel, ts: seg.ts, markdown_text: seg.prefix + action.text + action.suffix });
+            await this.deps.writer.call('chat.update', { channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(action.text) + action.suffix });
             for (const later of segments.slice(action.segment + 1)) {
               if (later.mode === 'stream' && !later.closed) this.deps.streams.release();
               await this.deps.writer.call('chat.delete', { channel, ts: later.ts }).catch(() => undefined);
@@ -259,12 +290,16 @@ export class ThreadDelivery {
     return false;
   }
 
+  private latest(key: string): Extract<ViewBlock, { kind: 'text' }> | undefined {
+    return this.view().blocks.find((b): b is Extract<ViewBlock, { kind: 'text' }> => b.kind === 'text' && b.key === key);
+  }
+
   /** A stream Slack no longer accepts (expired, stopped by the user): put its exact text in place. */
   private async recoverStream(seg: Segment, error: unknown, extra = ''): Promise<Segment> {
     if (!(error instanceof SlackCallError) || error.transient) throw error;
     this.deps.log.warn({ slackError: error.slackError, ts: seg.ts }, 'stream no longer writable; replacing its text');
     const text = seg.text + extra;
-    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + text });
+    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(text) });
     if (!seg.closed && extra === '') this.deps.streams.release();
     return { ...seg, text, closed: true, lastWriteAt: Date.now() };
   }
@@ -299,13 +334,7 @@ export class ThreadDelivery {
     const view = this.view();
     const record = await this.deps.records.get(this.ref);
     if (!record) return;
-    const edits: Array<{ key: string; ts: string; body: SlackBody }> = [];
-    for (const block of view.blocks) {
-      if (block.kind !== 'message') continue;
-      const done = record.posted[block.key];
-      if (done?.ts && done.hash !== bodyHash(block.body)) edits.push({ key: block.key, ts: done.ts, body: block.body });
-    }
-    if (view.root && record.posted['root']?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
+    const edits = this.statusEdits(view, record);
     if (edits.length === 0) return;
     const interval = this.deps.statusIntervalMs ?? 8000;
     const wait = this.lastStatusAt + interval - Date.now();
@@ -314,10 +343,18 @@ export class ThreadDelivery {
       return;
     }
     this.lastStatusAt = Date.now();
-    for (const edit of edits) {
+    for (const { key } of edits) {
       if (this.closed) return;
+      // Budget first, then the body: an edit that waited shows the state of now (merged).
+      const lane = { method: 'chat.update', team: 'workspace', channel: this.ref.channel };
+      await this.deps.writer.scheduler.acquire({ ...lane, priority: 'status' });
+      const edit = this.statusEdits(this.view(), (await this.deps.records.get(this.ref)) ?? record).find((e) => e.key === key);
+      if (!edit) {
+        this.deps.writer.scheduler.refund(lane);
+        continue;
+      }
       try {
-        await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(edit.body) }, 'status');
+        await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(edit.body) }, 'preacquired');
       } catch (error) {
         if (!(error instanceof SlackCallError)) throw error;
         this.deps.log.error({ key: edit.key, slackError: error.slackError }, 'could not edit a status message');
@@ -329,6 +366,30 @@ export class ThreadDelivery {
       });
     }
   }
+
+  private statusEdits(view: ThreadView, record: ThreadRecord): Array<{ key: string; ts: string; body: SlackBody }> {
+    const edits: Array<{ key: string; ts: string; body: SlackBody }> = [];
+    for (const block of view.blocks) {
+      if (block.kind !== 'message') continue;
+      const done = record.posted[block.key];
+      if (done?.ts && done.hash !== bodyHash(block.body)) edits.push({ key: block.key, ts: done.ts, body: block.body });
+    }
+    if (view.root && record.posted['root']?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
+    return edits;
+  }
+}
+
+/** The Slack method a text step spends its budget on (steps without one pass straight through). */
+const METHOD_OF: Partial<Record<TextAction['kind'], string>> = {
+  start_stream: 'chat.startStream',
+  append: 'chat.appendStream',
+  stop: 'chat.stopStream',
+  post: 'chat.postMessage',
+};
+
+/** A message does not start with the blank line that separated it from the previous one. */
+function startOfMessage(text: string): string {
+  return text.replace(/^\n+/, '');
 }
 
 /** chat.update keeps fields it is not given: switching body kinds must clear the other. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv, type Env } from '../../src/config/env.js';
-import { startBot, type RunningBot } from '../../src/bot.js';
+import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
 import { SlackSender, SocketSender, startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/slack/index.js';
 import { memoryLogger } from './log-sink.js';
@@ -31,7 +31,7 @@ export type Harness = {
  */
 export async function startHarness(
   overrides: Record<string, string> = {},
-  opts: { storeNamespace?: string; socketMode?: boolean; maxStreams?: number; slack?: FakeSlackOptions } = {},
+  opts: { socketMode?: boolean; slack?: FakeSlackOptions } & BotOptions = {},
 ): Promise<Harness> {
   const { socketMode = false, slack: slackOptions, ...botOptions } = opts;
   const slack = await startFakeSlack(slackOptions);

@@ -29,7 +29,7 @@ describe('planText', () => {
 
   it('without stream budget posts only final text, batched while the turn runs, at once when done', () => {
     const text = 'Done one.\n\nprev';
-    expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_500 })).toEqual({ kind: 'wait', until: 10_500 });
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_900 })).toEqual({ kind: 'wait', until: 10_150 });
     expect(plan({ text, committed: 9, canStream: false, pendingSince: 8_000 })).toEqual({ kind: 'post', text: 'Done one.', prefix: '', suffix: '' });
     expect(plan({ text: 'final', committed: 5, canStream: false, open: false })).toEqual({ kind: 'post', text: 'final', prefix: '', suffix: '' });
     expect(plan({ text: 'preview only', committed: 0, canStream: false })).toEqual({ kind: 'none' });

@@ -1,0 +1,249 @@
+/**
+ * npm run bench: the real bot against the loopback fakes with Slack's rate limits
+ * enforced by the fake, beside a naive one-post-per-event bot, in one table.
+ * Sizes can be shrunk for a quick look: BENCH_SCALE=0.2 npm run bench
+ */
+import { startHarness } from '../test/support/harness.js';
+import { startFakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
+import { startFakeSlack } from '../test/fakes/slack/index.js';
+import { NaiveBot } from './naive-bot.js';
+import { percentile, VisibilityTracker, WRITE_METHODS } from './visibility.js';
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+
+type Emit = (text: string) => void;
+type Scenario = {
+  name: string;
+  threads: number;
+  channels: number;
+  pieces: number;
+  windowMs: number;
+  script: (turn: Turn, emit: Emit, index: number) => Promise<void>;
+};
+
+type Result = {
+  writes: number;
+  perSecond: number;
+  rateLimited: number;
+  delivered: number;
+  lost: number;
+  p50: number;
+  p95: number;
+  max: number;
+  seconds: number;
+  peakRssMb: number;
+  cpuUsPerPiece: number;
+};
+
+const scenarios: Scenario[] = [
+  {
+    name: '1 thread, 500-event burst',
+    threads: 1,
+    channels: 1,
+    pieces: 500,
+    windowMs: 30_000,
+    script: async (turn, emit) => {
+      const words = Array.from({ length: 500 }, (_, i) => `w${i} `);
+      words.forEach(emit);
+      await turn.message(words.join(''), { deltas: words });
+    },
+  },
+  {
+    name: '1 thread, a message every 250 ms for 30 s',
+    threads: 1,
+    channels: 1,
+    pieces: Math.round(120 * SCALE) || 1,
+    windowMs: 60_000,
+    script: async (turn, emit) => {
+      for (let i = 0; i < Math.round(120 * SCALE); i++) {
+        const piece = `[s${i}]`;
+        emit(piece);
+        await turn.message(`Step ${i} ${piece}`, { deltas: [`Step ${i} `, piece] });
+        await turn.wait(250);
+      }
+    },
+  },
+  {
+    name: '50 threads in 10 channels, 100 events each',
+    threads: Math.max(2, Math.round(50 * SCALE)),
+    channels: 10,
+    pieces: Math.max(2, Math.round(50 * SCALE)) * 25,
+    windowMs: 90_000,
+    script: async (turn, emit, index) => {
+      await turn.wait((index * 10_000) / Math.max(2, Math.round(50 * SCALE)));
+      for (let i = 0; i < 25; i++) {
+        const piece = `[t${index}m${i}]`;
+        emit(piece);
+        // event_start + 2 deltas + agent.message = 4 events, 25 times.
+        await turn.message(`Part ${i} ${piece}`, { deltas: [`Part ${i} `, piece] });
+        await turn.wait(400);
+      }
+    },
+  },
+  {
+    name: `${Math.round(1000 * SCALE)} sessions, one message a second each`,
+    threads: Math.round(1000 * SCALE),
+    channels: Math.max(1, Math.round(100 * SCALE)),
+    pieces: Math.round(1000 * SCALE) * 20,
+    windowMs: 120_000,
+    script: async (turn, emit, index) => {
+      await turn.wait(index % 1000);
+      for (let i = 0; i < 20; i++) {
+        const piece = `[x${index}m${i}]`;
+        emit(piece);
+        await turn.message(`Tick ${i} ${piece}`, { deltas: [`Tick ${i} ${piece}`] });
+        await turn.wait(1000);
+      }
+    },
+  },
+];
+
+function sampleRss(): { stop: () => number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.round(peak / 1024 / 1024);
+    },
+  };
+}
+
+async function runOurs(sc: Scenario): Promise<Result> {
+  const h = await startHarness({ LOG_LEVEL: process.env.BENCH_DEBUG ? 'debug' : 'silent' }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
+  const tracker = new VisibilityTracker(h.slack);
+  const indexOf = new Map<string, number>();
+  h.agents.onTurn = async (turn) => {
+    const session = h.agents.sessions.get(turn.sessionId)!;
+    const emit = (text: string) => tracker.emit(session.metadata.slack_channel!, session.metadata.slack_thread!, text);
+    await sc.script(turn, emit, indexOf.get(turn.text) ?? 0);
+  };
+  const rss = sampleRss();
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: sc.threads }, async (_, i) => {
+      const prompt = `task ${i}`;
+      indexOf.set(prompt, i);
+      const res = await h.sender.command({ text: prompt, user: 'U1', channel: `C${i % sc.channels}` });
+      if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
+    }),
+  );
+  await tracker.untilAllVisible(sc.pieces, sc.windowMs);
+  const seconds = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  if (process.env.BENCH_DEBUG) {
+    const byChannel = new Map<string, number[]>();
+    for (const c of h.slack.calls) if (c.method === 'chat.postMessage') byChannel.set(String(c.args.channel), [...(byChannel.get(String(c.args.channel)) ?? []), c.at]);
+    for (const [ch, times] of byChannel) process.stderr.write(`${ch}: ${times.length} posts over ${((times.at(-1)! - times[0]!) / 1000).toFixed(1)}s\n`);
+    const methods = new Map<string, number>();
+    for (const c of h.slack.calls) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
+    process.stderr.write(`${JSON.stringify([...methods])}\n`);
+    const t0 = h.slack.calls[0]!.at;
+    process.stderr.write(`C2 posts: ${h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C2').map((c) => `${((c.at - t0) / 1000).toFixed(1)}:${String(c.args.thread_ts ?? 'root').slice(-2)}`).join(' ')}\n`);
+    for (const [t, l] of [...tracker.lagsByThread].slice(0, 12)) process.stderr.write(`${t} ${l.map((x) => (x / 1000).toFixed(1)).join(' ')}\n`);
+    process.stderr.write(`stuck: ${JSON.stringify(tracker.stuck().slice(0, 5))}\n`);
+    const [thread] = tracker.stuck()[0] ?? [];
+    if (thread) {
+      const [channel, ts] = thread.split(':') as [string, string];
+      process.stderr.write(`${JSON.stringify(h.slack.thread(channel, ts).map((m) => [m.ts, m.markdown_text?.slice(0, 80), m.stream?.state]), null, 1)}\n`);
+      process.stderr.write(`${h.logs.text().split('\n').filter((l) => l.includes(ts)).slice(-15).join('\n')}\n`);
+    }
+  }
+  await h.bot.settled();
+  const result = summarise(h.slack.calls, h.slack.rateLimited.length, tracker, sc, seconds, rss.stop(), used);
+  await h.close();
+  return result;
+}
+
+async function runNaive(sc: Scenario): Promise<Result> {
+  const slack = await startFakeSlack({ enforceRateLimits: true });
+  const agents = await startFakeManagedAgents();
+  const setup = new (await import('@anthropic-ai/sdk')).default({ apiKey: 'test-key', baseURL: agents.url, maxRetries: 0 });
+  const agent = await setup.beta.agents.create({ name: 'naive', model: 'claude-sonnet-5-5' });
+  const env = await setup.beta.environments.create({ name: `naive-${Date.now()}` });
+  const bot = new NaiveBot({ slackApiUrl: slack.apiUrl, anthropicUrl: agents.url });
+  const tracker = new VisibilityTracker(slack);
+  const indexOf = new Map<string, number>();
+  agents.onTurn = async (turn) => {
+    const session = agents.sessions.get(turn.sessionId)!;
+    const emit = (text: string) => tracker.emit(session.metadata.slack_channel!, session.metadata.slack_thread!, text);
+    await sc.script(turn, emit, indexOf.get(turn.text) ?? 0);
+  };
+  const rss = sampleRss();
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: sc.threads }, async (_, i) => {
+      const prompt = `task ${i}`;
+      indexOf.set(prompt, i);
+      await bot.start({ agentId: agent.id, environmentId: env.id, channel: `C${i % sc.channels}`, prompt }).catch(() => undefined);
+    }),
+  );
+  await tracker.untilAllVisible(sc.pieces, Math.min(sc.windowMs, 45_000));
+  const seconds = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  await bot.stop();
+  const result = summarise(slack.calls, slack.rateLimited.length, tracker, sc, seconds, rss.stop(), used);
+  await agents.close();
+  await slack.close();
+  return result;
+}
+
+function summarise(
+  calls: ReadonlyArray<{ method: string }>,
+  rateLimited: number,
+  tracker: VisibilityTracker,
+  sc: Scenario,
+  seconds: number,
+  peakRssMb: number,
+  cpu: NodeJS.CpuUsage,
+): Result {
+  const writes = calls.filter((c) => WRITE_METHODS.has(c.method)).length;
+  return {
+    writes,
+    perSecond: writes / seconds,
+    rateLimited,
+    delivered: tracker.lags.length,
+    lost: sc.pieces - tracker.lags.length,
+    p50: percentile(tracker.lags, 50),
+    p95: percentile(tracker.lags, 95),
+    max: tracker.lags.length ? Math.max(...tracker.lags) : Number.NaN,
+    seconds,
+    peakRssMb,
+    cpuUsPerPiece: (cpu.user + cpu.system) / Math.max(1, tracker.emitted),
+  };
+}
+
+const ms = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)}s` : 'n/a');
+const rows: string[][] = [];
+for (const [i, sc] of scenarios.entries()) {
+  if (ONLY && !ONLY.includes(String(i + 1))) continue;
+  for (const [who, run] of [['ours', runOurs], ['naive', runNaive]] as const) {
+    process.stderr.write(`running ${i + 1}. ${sc.name} (${who})…\n`);
+    const r = await run(sc);
+    rows.push([
+      `${i + 1}. ${sc.name}`,
+      who,
+      String(r.writes),
+      r.perSecond.toFixed(2),
+      String(r.rateLimited),
+      `${r.delivered}/${sc.pieces}`,
+      ms(r.p50),
+      ms(r.p95),
+      ms(r.max),
+      String(r.peakRssMb),
+      r.cpuUsPerPiece.toFixed(0),
+    ]);
+  }
+}
+
+const header = ['scenario', 'bot', 'writes', 'writes/s', '429s', 'visible', 'lag p50', 'lag p95', 'lag max', 'RSS MB', 'CPU µs/msg'];
+const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+const line = (cells: string[]) => cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+console.log(`\nSlack delivery under enforced rate limits (scale ${SCALE}; lag = agent emits a piece → Slack shows it)\n`);
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+console.log('\nRSS and CPU are for the whole bench process (bot and both fakes). "visible" counts pieces shown within the window.');
