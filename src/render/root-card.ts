@@ -26,7 +26,8 @@ export function statusLine(input: RootCardInput): string {
   if (elapsed) facts.push(elapsed);
   if (state.toolCalls > 0) facts.push(`${state.toolCalls} tool call${state.toolCalls === 1 ? '' : 's'}`);
   const tokens = state.usage.inputTokens + state.usage.outputTokens;
-  if (tokens > 0) facts.push(`${formatTokens(tokens)} tokens`);
+  const turnTokens = tokens - state.usageAtTurnStart.inputTokens - state.usageAtTurnStart.outputTokens;
+  if (tokens > 0) facts.push(turnTokens > 0 && turnTokens < tokens ? `${formatTokens(tokens)} tokens (${formatTokens(turnTokens)} this turn)` : `${formatTokens(tokens)} tokens`);
   if (state.usage.cost) facts.push(formatCost(state.usage.cost));
   const tail = facts.length > 0 ? ` · ${facts.join(' · ')}` : '';
   return `${headline(input)}${tail}`;
@@ -44,17 +45,17 @@ function headline({ state, stoppedByUser, failure }: RootCardInput): string {
     case 'waiting':
       return ':raised_hand: Waiting for you';
     case 'terminated':
-      return state.outcome === 'failed' ? `:x: Failed${detail}` : ':white_check_mark: Ended';
+      return state.outcome === 'failed' ? `:x: Failed${detail} · the session has ended; start a new one with /agent` : ':white_check_mark: Ended · start a new one with /agent';
     case 'idle':
       switch (state.outcome) {
         case 'stopped':
           return stoppedByUser ? `:octagonal_sign: Stopped by <@${stoppedByUser}>` : ':octagonal_sign: Stopped';
         case 'failed':
-          return `:x: Failed${detail}`;
+          return `:x: Failed${detail} · reply in the thread to try again`;
         case 'refused':
-          return `:no_entry: The model declined${detail}`;
+          return `:no_entry: The model declined${detail} · rephrase and reply to try again`;
         case 'budget':
-          return ':moneybag: Paused: budget reached';
+          return ':moneybag: Paused: the session reached its budget · an admin can raise it, or start a new session';
         default:
           return ':white_check_mark: Done · reply in the thread to continue';
       }
