@@ -1,29 +1,29 @@
 /**
- * Spine latency figures: how fast Slack gets its ack, and how long an agent event
- * takes to become a Slack post. Runs the real bot against the loopback fakes.
- *   npm run bench
+ * Spine latency figures: how fast Slack gets its ack, and how long an agent message
+ * takes to become visible in Slack. Runs the real bot against the loopback fakes.
+ *   npm run bench   (this table first, then bench/run.ts)
  */
 import { startHarness } from '../test/support/harness.js';
+import { percentile, VisibilityTracker } from './visibility.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 40);
 const MESSAGES_PER_TURN = 3;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
 function row(name: string, values: number[]): string {
   const f = (n: number) => n.toFixed(1).padStart(8);
-  return `${name.padEnd(34)}${String(values.length).padStart(6)}${f(percentile(values, 50))}${f(percentile(values, 95))}${f(Math.max(...values))}`;
+  return `${name.padEnd(36)}${String(values.length).padStart(6)}${f(percentile(values, 50))}${f(percentile(values, 95))}${f(Math.max(...values))}`;
 }
 
-const h = await startHarness({ LOG_LEVEL: 'silent', ...(process.env.BENCH_STORE_URL ? { STORE_URL: process.env.BENCH_STORE_URL } : {}) }, { storeNamespace: `bench-${Date.now()}` });
-const emittedAt = new Map<string, number>();
+const h = await startHarness(
+  { LOG_LEVEL: 'silent', ...(process.env.BENCH_STORE_URL ? { STORE_URL: process.env.BENCH_STORE_URL } : {}) },
+  { storeNamespace: `bench-${Date.now()}`, statusIntervalMs: 8_000 },
+);
+const tracker = new VisibilityTracker(h.slack);
 h.agents.onTurn = async (turn) => {
+  const session = h.agents.sessions.get(turn.sessionId)!;
   for (let i = 0; i < MESSAGES_PER_TURN; i++) {
     const text = `${turn.text} / message ${i}`;
-    emittedAt.set(text, Date.now());
+    tracker.emit(session.metadata.slack_channel!, session.metadata.slack_thread!, text);
     await turn.message(text);
   }
 };
@@ -34,21 +34,11 @@ for (let i = 0; i < SESSIONS; i++) {
   if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
   ackMs.push(res.ms);
 }
-await h.slack.waitFor(
-  () => h.slack.callsTo('chat.postMessage').filter((c) => typeof c.args.markdown_text === 'string').length >= SESSIONS * MESSAGES_PER_TURN,
-  60_000,
-);
+await tracker.untilAllVisible(SESSIONS * MESSAGES_PER_TURN, 60_000);
 await h.bot.settled();
-
-const postLag: number[] = [];
-for (const call of h.slack.callsTo('chat.postMessage')) {
-  const text = call.args.markdown_text;
-  const t0 = typeof text === 'string' ? emittedAt.get(text) : undefined;
-  if (t0 !== undefined) postLag.push(call.at - t0);
-}
 await h.close();
 
-console.log(`\nSpine latency (${SESSIONS} sessions started one after another, ${MESSAGES_PER_TURN} agent messages each; ms)\n`);
-console.log(`${'measure'.padEnd(34)}${'n'.padStart(6)}${'p50'.padStart(8)}${'p95'.padStart(8)}${'max'.padStart(8)}`);
+console.log(`\nSpine latency (${SESSIONS} sessions started one after another over 10 channels, ${MESSAGES_PER_TURN} agent messages each; ms)\n`);
+console.log(`${'measure'.padEnd(36)}${'n'.padStart(6)}${'p50'.padStart(8)}${'p95'.padStart(8)}${'max'.padStart(8)}`);
 console.log(row('/agent ack (signed request → 200)', ackMs));
-console.log(row('agent.message → chat.postMessage', postLag));
+console.log(row('agent.message → visible in Slack', tracker.lags));
