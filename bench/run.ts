@@ -4,8 +4,9 @@
  * Sizes can be shrunk for a quick look: BENCH_SCALE=0.2 npm run bench
  */
 import { startHarness } from '../test/support/harness.js';
-import { startFakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
-import { startFakeSlack } from '../test/fakes/slack/index.js';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeManagedAgents, type FakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
+import { startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
 import { NaiveBot } from './naive-bot.js';
 import { percentile, VisibilityTracker, WRITE_METHODS } from './visibility.js';
 
@@ -110,12 +111,20 @@ function sampleRss(): { stop: () => number } {
   };
 }
 
-async function runOurs(sc: Scenario): Promise<Result> {
-  const h = await startHarness({ LOG_LEVEL: process.env.BENCH_DEBUG ? 'debug' : 'silent' }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
-  const tracker = new VisibilityTracker(h.slack);
+/**
+ * Drive one scenario: script the fake agent, start every thread through `startThread`
+ * (the bot under test), and measure until every piece is visible or the window ends.
+ */
+async function measure(
+  sc: Scenario,
+  fakes: { slack: FakeSlack; agents: FakeManagedAgents },
+  startThread: (prompt: string, channel: string) => Promise<void>,
+  windowMs: number,
+): Promise<{ tracker: VisibilityTracker; seconds: number; peakRssMb: number; cpu: NodeJS.CpuUsage }> {
+  const tracker = new VisibilityTracker(fakes.slack);
   const indexOf = new Map<string, number>();
-  h.agents.onTurn = async (turn) => {
-    const session = h.agents.sessions.get(turn.sessionId)!;
+  fakes.agents.onTurn = async (turn) => {
+    const session = fakes.agents.sessions.get(turn.sessionId)!;
     const emit = (text: string) => tracker.emit(session.metadata.slack_channel!, session.metadata.slack_thread!, text);
     await sc.script(turn, emit, indexOf.get(turn.text) ?? 0);
   };
@@ -126,33 +135,26 @@ async function runOurs(sc: Scenario): Promise<Result> {
     Array.from({ length: sc.threads }, async (_, i) => {
       const prompt = `task ${i}`;
       indexOf.set(prompt, i);
-      const res = await h.sender.command({ text: prompt, user: 'U1', channel: `C${i % sc.channels}` });
-      if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
+      await startThread(prompt, `C${i % sc.channels}`);
     }),
   );
-  await tracker.untilAllVisible(sc.pieces, sc.windowMs);
-  const seconds = (Date.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  if (process.env.BENCH_DEBUG) {
-    const byChannel = new Map<string, number[]>();
-    for (const c of h.slack.calls) if (c.method === 'chat.postMessage') byChannel.set(String(c.args.channel), [...(byChannel.get(String(c.args.channel)) ?? []), c.at]);
-    for (const [ch, times] of byChannel) process.stderr.write(`${ch}: ${times.length} posts over ${((times.at(-1)! - times[0]!) / 1000).toFixed(1)}s\n`);
-    const methods = new Map<string, number>();
-    for (const c of h.slack.calls) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
-    process.stderr.write(`${JSON.stringify([...methods])}\n`);
-    const t0 = h.slack.calls[0]!.at;
-    process.stderr.write(`C2 posts: ${h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === 'C2').map((c) => `${((c.at - t0) / 1000).toFixed(1)}:${String(c.args.thread_ts ?? 'root').slice(-2)}`).join(' ')}\n`);
-    for (const [t, l] of [...tracker.lagsByThread].slice(0, 12)) process.stderr.write(`${t} ${l.map((x) => (x / 1000).toFixed(1)).join(' ')}\n`);
-    process.stderr.write(`stuck: ${JSON.stringify(tracker.stuck().slice(0, 5))}\n`);
-    const [thread] = tracker.stuck()[0] ?? [];
-    if (thread) {
-      const [channel, ts] = thread.split(':') as [string, string];
-      process.stderr.write(`${JSON.stringify(h.slack.thread(channel, ts).map((m) => [m.ts, m.markdown_text?.slice(0, 80), m.stream?.state]), null, 1)}\n`);
-      process.stderr.write(`${h.logs.text().split('\n').filter((l) => l.includes(ts)).slice(-15).join('\n')}\n`);
-    }
-  }
+  await tracker.untilAllVisible(sc.pieces, windowMs);
+  return { tracker, seconds: (Date.now() - started) / 1000, cpu: process.cpuUsage(cpu), peakRssMb: rss.stop() };
+}
+
+async function runOurs(sc: Scenario): Promise<Result> {
+  const h = await startHarness({ LOG_LEVEL: 'silent' }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
+  const m = await measure(
+    sc,
+    h,
+    async (prompt, channel) => {
+      const res = await h.sender.command({ text: prompt, user: 'U1', channel });
+      if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
+    },
+    sc.windowMs,
+  );
   await h.bot.settled();
-  const result = summarise(h.slack.calls, h.slack.rateLimited.length, tracker, sc, seconds, rss.stop(), used);
+  const result = summarise(h.slack.calls, h.slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await h.close();
   return result;
 }
@@ -160,32 +162,20 @@ async function runOurs(sc: Scenario): Promise<Result> {
 async function runNaive(sc: Scenario): Promise<Result> {
   const slack = await startFakeSlack({ enforceRateLimits: true });
   const agents = await startFakeManagedAgents();
-  const setup = new (await import('@anthropic-ai/sdk')).default({ apiKey: 'test-key', baseURL: agents.url, maxRetries: 0 });
+  const setup = new Anthropic({ apiKey: 'test-key', baseURL: agents.url, maxRetries: 0 });
   const agent = await setup.beta.agents.create({ name: 'naive', model: 'claude-sonnet-5-5' });
   const env = await setup.beta.environments.create({ name: `naive-${Date.now()}` });
   const bot = new NaiveBot({ slackApiUrl: slack.apiUrl, anthropicUrl: agents.url });
-  const tracker = new VisibilityTracker(slack);
-  const indexOf = new Map<string, number>();
-  agents.onTurn = async (turn) => {
-    const session = agents.sessions.get(turn.sessionId)!;
-    const emit = (text: string) => tracker.emit(session.metadata.slack_channel!, session.metadata.slack_thread!, text);
-    await sc.script(turn, emit, indexOf.get(turn.text) ?? 0);
-  };
-  const rss = sampleRss();
-  const cpu = process.cpuUsage();
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: sc.threads }, async (_, i) => {
-      const prompt = `task ${i}`;
-      indexOf.set(prompt, i);
-      await bot.start({ agentId: agent.id, environmentId: env.id, channel: `C${i % sc.channels}`, prompt }).catch(() => undefined);
-    }),
+  const m = await measure(
+    sc,
+    { slack, agents },
+    async (prompt, channel) => {
+      await bot.start({ agentId: agent.id, environmentId: env.id, channel, prompt }).catch(() => undefined);
+    },
+    Math.min(sc.windowMs, 45_000),
   );
-  await tracker.untilAllVisible(sc.pieces, Math.min(sc.windowMs, 45_000));
-  const seconds = (Date.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
   await bot.stop();
-  const result = summarise(slack.calls, slack.rateLimited.length, tracker, sc, seconds, rss.stop(), used);
+  const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await agents.close();
   await slack.close();
   return result;

@@ -11,7 +11,6 @@ export class VisibilityTracker {
   private readonly threadOfTs = new Map<string, string>();
   private seenCalls = 0;
   readonly lags: number[] = [];
-  readonly lagsByThread = new Map<string, number[]>();
   emitted = 0;
 
   constructor(private readonly slack: FakeSlack) {}
@@ -23,11 +22,6 @@ export class VisibilityTracker {
     list.push({ text, emittedAt: Date.now(), thread });
     this.pending.set(thread, list);
     this.emitted += 1;
-  }
-
-  /** Threads with pieces never shown, and how many (for BENCH_DEBUG). */
-  stuck(): Array<[string, number, string]> {
-    return [...this.pending].filter(([, l]) => l.length > 0).map(([t, l]) => [t, l.length, l[0]!.text]);
   }
 
   get outstanding(): number {
@@ -72,9 +66,7 @@ export class VisibilityTracker {
       .map((m) => m.markdown_text ?? '')
       .join('\n');
     while (list.length > 0 && shown.includes(list[0]!.text)) {
-      const lag = Math.max(0, at - list.shift()!.emittedAt);
-      this.lags.push(lag);
-      this.lagsByThread.set(thread, [...(this.lagsByThread.get(thread) ?? []), lag]);
+      this.lags.push(Math.max(0, at - list.shift()!.emittedAt));
     }
   }
 }
