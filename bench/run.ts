@@ -4,9 +4,13 @@
  * Sizes can be shrunk for a quick look: BENCH_SCALE=0.2 npm run bench
  */
 import { startHarness } from '../test/support/harness.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeManagedAgents, type FakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
-import { startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
+import { SlackSender, startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
 import { NaiveBot } from './naive-bot.js';
 import { percentile, VisibilityTracker, WRITE_METHODS } from './visibility.js';
 
@@ -153,10 +157,103 @@ async function runOurs(sc: Scenario): Promise<Result> {
     },
     sc.windowMs,
   );
-  // No settled(): with a thousand threads the last root-card edits alone take minutes of budget.
+  // Small runs count every write, root edits included; with a thousand threads the last
+  // root-card edits alone take minutes of budget, so those are counted up to now.
+  if (sc.threads <= 50) await h.bot.settled();
   const result = summarise(h.slack.calls, h.slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await h.close();
   return result;
+}
+
+/**
+ * The bot as users run it (`node dist/src/main.js`, production defaults) in its own
+ * process, so its memory and CPU are its own: read from /proc at the end.
+ */
+async function runOursAlone(sc: Scenario): Promise<Result> {
+  const slack = await startFakeSlack({ enforceRateLimits: true });
+  const agents = await startFakeManagedAgents();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-bot-'));
+  const child = spawn('node', ['dist/src/main.js'], {
+    env: {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: 'bench-secret',
+      SLACK_API_URL: slack.apiUrl,
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: agents.url,
+      STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    // LOG_LEVEL=warn hides "bot is ready": find the port from /proc instead once it listens.
+    child.once('exit', (code) => reject(new Error(`bot exited with ${code}`)));
+    const poll = setInterval(() => {
+      void fetch(`http://127.0.0.1:${listeningPort(child.pid!) ?? 0}/healthz`).then(
+        (r) => {
+          if (r.ok) {
+            clearInterval(poll);
+            resolve(listeningPort(child.pid!)!);
+          }
+        },
+        () => undefined,
+      );
+    }, 200);
+  });
+  const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: 'bench-secret', fake: slack });
+  const before = procStat(child.pid!);
+  const m = await measure(
+    sc,
+    { slack, agents },
+    async (prompt, channel) => {
+      const res = await sender.command({ text: prompt, user: 'U1', channel });
+      if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
+    },
+    sc.windowMs,
+  );
+  const after = procStat(child.pid!);
+  const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, after.peakRssMb, {
+    user: (after.cpuTicks - before.cpuTicks) * 10_000,
+    system: 0,
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  await agents.close();
+  await slack.close();
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+function procStat(pid: number): { peakRssMb: number; cpuTicks: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { peakRssMb: Math.round(hwm / 1024), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+function listeningPort(pid: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const link = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(m[1]!);
+  }
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && inodes.has(cols[9]!)) return parseInt(cols[1]!.split(':')[1]!, 16);
+    }
+  }
+  return undefined;
 }
 
 async function runNaive(sc: Scenario): Promise<Result> {
@@ -210,7 +307,8 @@ const ms = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)}s` : 'n
 const rows: string[][] = [];
 for (const [i, sc] of scenarios.entries()) {
   if (ONLY && !ONLY.includes(String(i + 1))) continue;
-  for (const [who, run] of [['ours', runOurs], ['naive', runNaive]] as const) {
+  const bots = i === 3 ? ([['ours (own process)', runOursAlone], ['naive', runNaive]] as const) : ([['ours', runOurs], ['naive', runNaive]] as const);
+  for (const [who, run] of bots) {
     process.stderr.write(`running ${i + 1}. ${sc.name} (${who})…\n`);
     const r = await run(sc);
     rows.push([
@@ -236,4 +334,6 @@ console.log(`\nSlack delivery under enforced rate limits (scale ${SCALE}; lag = 
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log('\nRSS and CPU are for the whole bench process (bot and both fakes). "visible" counts pieces shown within the window.');
+console.log('\nRSS and CPU: scenarios 1-3 measure the whole bench process (bot and both fakes, and the naive bot);');
+console.log('scenario 4 "ours" runs the bot alone in its own process (node dist/src/main.js) and reads its peak RSS (VmHWM) and CPU from /proc.');
+console.log('"visible" counts pieces shown within the window; writes include root and status edits.');
