@@ -4,6 +4,7 @@ import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
 import { renderRootCard } from '../render/root-card.js';
 import { escapeMrkdwn } from '../render/sanitize.js';
+import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
@@ -209,8 +210,8 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.starting.values()]);
-    await Promise.all([...this.evictions]);
+    const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
+    await Promise.race([Promise.allSettled([...this.starting.values(), ...this.evictions]), grace]);
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     this.runners.clear();
   }

@@ -106,9 +106,11 @@ export class SessionRunner {
     this.lifetime.abort(new Error('runner closed'));
     this.stopFollowing();
     await Promise.allSettled([...this.follows]);
-    await Promise.allSettled([...this.background]);
-    // Let what is already folded reach Slack, but do not hold shutdown hostage to an outage.
-    await Promise.race([this.delivery.settled(), delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined)]);
+    // Let what is already folded reach Slack, but do not hold shutdown hostage to an
+    // outage or to a long rate-limit queue: whatever still waits is abandoned (and
+    // redone from the record and history by the next start).
+    const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
+    await Promise.race([Promise.allSettled([...this.background, this.delivery.settled()]), grace]);
     this.delivery.close();
   }
 
