@@ -11,6 +11,7 @@ import { StreamSlots } from './delivery/stream-slots.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
+import { TaskSet } from './ops/task-set.js';
 import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
@@ -92,12 +93,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
   });
 
-  const background = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    const tracked = work.catch((error: unknown) => log.error({ err: error }, 'background work failed'));
-    background.add(tracked);
-    void tracked.finally(() => background.delete(tracked));
-  };
+  const background = new TaskSet(log);
+  const track = (work: Promise<unknown>) => background.add(work);
 
   const bolt = createBoltApp({
     botToken: env.SLACK_BOT_TOKEN,
@@ -122,7 +119,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   track(bridge.resumeActive());
 
   const settled = async () => {
-    while (background.size > 0) await Promise.allSettled([...background]);
+    await background.settled();
     await bridge.settled();
   };
 
@@ -132,7 +129,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bolt.stop();
       // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
-      await Promise.race([Promise.allSettled([...background]), delay(10_000).catch(() => undefined)]);
+      await Promise.race([Promise.allSettled(background.current()), delay(10_000).catch(() => undefined)]);
       await bridge.close();
       writer.close();
       await kv.disconnect();

@@ -9,6 +9,7 @@ import type { StreamSlots } from '../delivery/stream-slots.js';
 import type { TextLimits } from '../delivery/text-plan.js';
 import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import { delay } from '../ops/delay.js';
+import { TaskSet } from '../ops/task-set.js';
 import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
@@ -55,7 +56,7 @@ export class SessionRunner {
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
   private readonly toolsInFlight = new Set<string>();
-  private readonly background = new Set<Promise<unknown>>();
+  private readonly background: TaskSet;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -69,6 +70,7 @@ export class SessionRunner {
       thread: record.threadTs,
       sessionId: record.sessionId,
     });
+    this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff);
     this.delivery = new ThreadDelivery(record, () => this.view(), {
       writer: deps.writer,
@@ -97,7 +99,7 @@ export class SessionRunner {
   async settled(): Promise<void> {
     // Delivery going idle can start background work (status writes) and vice versa.
     do {
-      await Promise.allSettled([...this.background]);
+      await this.background.settled();
       await this.delivery.settled();
     } while (this.background.size > 0);
   }
@@ -110,7 +112,7 @@ export class SessionRunner {
     // outage or to a long rate-limit queue: whatever still waits is abandoned (and
     // redone from the record and history by the next start).
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
-    await Promise.race([Promise.allSettled([...this.background, this.delivery.settled()]), grace]);
+    await Promise.race([Promise.allSettled([...this.background.current(), this.delivery.settled()]), grace]);
     this.delivery.close();
   }
 
@@ -456,11 +458,6 @@ export class SessionRunner {
   }
 
   private track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((error: unknown) => this.log.error({ err: error }, 'background task failed'));
-    this.background.add(tracked);
-    void tracked.finally(() => {
-      this.background.delete(tracked);
-      this.reportIfQuiet();
-    });
+    this.background.add(promise);
   }
 }
