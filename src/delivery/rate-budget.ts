@@ -1,12 +1,13 @@
 /**
  * Slack's published rate tiers as token buckets. Pure: the caller passes the time.
- * Rates sit ~10% under Slack's so that requests bunched by network jitter still fit.
+ * Rates sit ~10% under Slack's, or (chat.postMessage) at its rate with a smaller burst,
+ * so that requests bunched by network jitter still fit.
  */
 export type Scope = 'workspace' | 'channel';
 export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
 
 export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
-  // "about one message per second per channel, with short bursts"
+  // "about one message per second per channel, with short bursts": our burst of 3 stays under Slack's
   'chat.postMessage': { perMinute: 60, burst: 3, scope: 'channel' },
   'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 3

@@ -182,7 +182,3 @@ function describeTransport(error: unknown): string {
   if (error instanceof WebAPIRequestError) return `request_error: ${error.original.message}`;
   return error instanceof Error ? error.message : String(error);
 }
-
-export function slackErrorCode(error: unknown): string | undefined {
-  return error instanceof SlackCallError ? error.slackError : undefined;
-}

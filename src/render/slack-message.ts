@@ -5,8 +5,6 @@ export type SlackBody =
   | { markdown_text: string }
   | { text: string; blocks?: ReadonlyArray<Record<string, unknown>> };
 
-export type WantedMessage = { key: string; body: SlackBody };
-
 export function bodyHash(body: SlackBody): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 22);
 }
