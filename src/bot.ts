@@ -44,6 +44,8 @@ export type BotOptions = {
   streamBackoff?: { initialMs: number; maxMs: number };
   /** Key prefix in the store, so tests can share one Redis. */
   storeNamespace?: string;
+  /** How long an ask_user question waits for a person (default 24 h). */
+  questionTimeoutMs?: number;
 };
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -85,7 +87,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log,
     botUserId: identity.user_id,
     target,
+    approversFor: () => env.APPROVERS,
     streams: new StreamSlots(options.maxStreams ?? 2),
+    ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
     ...(options.textLimits ? { textLimits: options.textLimits } : {}),
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),

@@ -7,7 +7,7 @@ import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { SessionRunner, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
+import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 
 export type StartRequest = {
   team: string;
@@ -24,7 +24,10 @@ export type StartOutcome =
   | { ok: true; ref: ThreadRef; sessionId?: string }
   | { ok: false; words: string };
 
-export type SteerOutcome = 'not_a_session' | 'sent' | 'failed';
+export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
+
+export type DecisionOutcome = DecideOutcome | 'not_a_session' | { notAllowed: string };
+export type QuestionOutcome = 'answered' | 'not_open' | 'not_a_session' | { notAllowed: string };
 
 /**
  * The intents Slack input turns into (start, steer, interrupt), and the registry of
@@ -38,7 +41,13 @@ export class Bridge {
   private readonly evicting = new WeakSet<SessionRunner>();
   private closed = false;
 
-  constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
+  constructor(
+    private readonly deps: RunnerDeps & {
+      target: AgentTarget;
+      /** People besides a session's owner who may approve its tool calls and answer its questions. */
+      approversFor?: (record: ThreadRecord) => readonly string[];
+    },
+  ) {}
 
   async start(req: StartRequest): Promise<StartOutcome> {
     if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
@@ -93,6 +102,8 @@ export class Bridge {
       notices: [],
       interrupts: {},
       sentMessages: {},
+      decisions: {},
+      answers: {},
     };
     await this.deps.records.create(record);
     const begun = this.beginSession(record, rootTs, req, log);
@@ -149,7 +160,17 @@ export class Bridge {
     if (!record?.sessionId) return 'not_a_session';
     await this.deps.records.indexMessage(ref, msg.ts);
     const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    return runner.busy(async () => {
+    return runner.busy(async (): Promise<SteerOutcome> => {
+      // While the agent waits on a question, a reply is its answer, not a new instruction.
+      const question = await runner.openQuestion().catch(() => undefined);
+      if (question) {
+        if (!this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+        const answered = await runner.answer(question, { user: msg.user, text: msg.text });
+        if (answered === 'answered') {
+          await this.receipt(ref, msg.ts);
+          return 'answered';
+        }
+      }
       const sent = await runner.sendMessage(msg.text, { user: msg.user, ts: msg.ts });
       if (!sent.ok) {
         await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
@@ -158,6 +179,40 @@ export class Bridge {
       await this.receipt(ref, msg.ts);
       return 'sent';
     });
+  }
+
+  /** Approve or deny a tool call: only the owner and the profile's approvers may. */
+  async decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
+    await this.starting.get(threadKey(ref))?.catch(() => undefined);
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    if (!this.mayDecide(record, decision.user)) return { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
+  }
+
+  /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
+  async mayDecideIn(ref: ThreadRef, user: string): Promise<true | { notAllowed: string } | 'not_a_session'> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    return this.mayDecide(record, user) ? true : { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+  }
+
+  /** A button answer to an ask_user question. */
+  async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string }): Promise<QuestionOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    if (!this.mayDecide(record, from.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).answer(eventId, from);
+  }
+
+  private mayDecide(record: ThreadRecord, user: string): boolean {
+    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user);
+  }
+
+  private whoMayDecide(record: ThreadRecord, what: string): string {
+    const approvers = (this.deps.approversFor?.(record) ?? []).filter((u) => u !== record.owner);
+    const others = approvers.length > 0 ? ` and the approvers (${approvers.map((u) => `<@${u}>`).join(', ')})` : '';
+    return `Only <@${record.owner}>, who started this session,${others} can ${what}.`;
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */

@@ -14,7 +14,7 @@ import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
 import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
-import { fold, initialState, type LocalEvent, type ThreadState } from './thread-state.js';
+import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
 
 export type RunnerDeps = {
   client: AgentsClient;
@@ -30,7 +30,12 @@ export type RunnerDeps = {
   streams: StreamSlots;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** How long an ask_user question waits for an answer before the agent is told nobody answered. */
+  questionTimeoutMs?: number;
 };
+
+export type DecideOutcome = 'sent' | 'not_pending' | { problem: ApiProblem };
+export type AnswerOutcome = 'answered' | 'not_open';
 
 export type SendOutcome = { ok: true; eventId: string } | { ok: false; problem: ApiProblem };
 export type InterruptOutcome = 'sent' | 'nothing_running' | 'already_stopping' | { problem: ApiProblem };
@@ -56,7 +61,14 @@ export class SessionRunner {
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
   private readonly toolsInFlight = new Set<string>();
+  /** ask_user calls waiting for a person, by custom_tool_use event id. */
+  private readonly answerWaiters = new Map<string, (answer: { user: string; text: string }) => void>();
+  /** Confirmations being sent, by tool_use event id, and those the API has taken. */
+  private readonly decisionsInFlight = new Set<string>();
+  private readonly decisionsSent = new Set<string>();
   private readonly background: TaskSet;
+  /** Custom tool runs: apart from `background`, because one may wait hours for a person (ask_user). */
+  private readonly toolRuns: TaskSet;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -71,6 +83,7 @@ export class SessionRunner {
       sessionId: record.sessionId,
     });
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
+    this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff);
     this.delivery = new ThreadDelivery(record, () => this.view(), {
       writer: deps.writer,
@@ -112,7 +125,7 @@ export class SessionRunner {
     // outage or to a long rate-limit queue: whatever still waits is abandoned (and
     // redone from the record and history by the next start).
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
-    await Promise.race([Promise.allSettled([...this.background.current(), this.delivery.settled()]), grace]);
+    await Promise.race([Promise.allSettled([...this.background.current(), ...this.toolRuns.current(), this.delivery.settled()]), grace]);
     this.delivery.close();
   }
 
@@ -204,6 +217,51 @@ export class SessionRunner {
     });
   }
 
+  /**
+   * A person's Approve/Deny for a tool call. The decision is recorded before it is
+   * sent, so a restart in between sends it then (and the card already shows it).
+   */
+  decide(eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecideOutcome> {
+    return this.busy(async (): Promise<DecideOutcome> => {
+      try {
+        await this.openStream();
+      } catch (error) {
+        return { problem: describeApiError(error, 'reading the session') };
+      }
+      const pending = pendingApprovals(this.state).some((a) => a.id === eventId);
+      if (!pending || this.record.decisions[eventId]) return 'not_pending';
+      await this.updateRecord((r) => {
+        r.decisions[eventId] = { user: decision.user, result: decision.result, ...(decision.reason ? { reason: decision.reason } : {}), at: Date.now() };
+      });
+      this.delivery.request();
+      this.log.info({ toolUseId: eventId, user: decision.user, result: decision.result }, 'tool call decided');
+      const problem = await this.sendDecision(eventId);
+      return problem ? { problem } : 'sent';
+    });
+  }
+
+  /** The oldest question still open (history loaded first), if any: replies answer it rather than steer. */
+  openQuestion(): Promise<string | undefined> {
+    return this.busy(async () => {
+      await this.openStream();
+      return openQuestions(this.state).find((q) => !this.record.answers[q.id])?.id;
+    });
+  }
+
+  answer(eventId: string, from: { user: string; text: string }): Promise<AnswerOutcome> {
+    return this.busy(async () => {
+      await this.openStream();
+      if (!openQuestions(this.state).some((q) => q.id === eventId) || this.record.answers[eventId]) return 'not_open';
+      await this.updateRecord((r) => {
+        r.answers[eventId] = { user: from.user, text: from.text, at: Date.now() };
+      });
+      this.delivery.request();
+      this.log.info({ toolUseId: eventId, user: from.user }, 'question answered');
+      this.answerWaiters.get(eventId)?.(from);
+      return 'answered';
+    });
+  }
+
   /** A problem the bridge hit: said in the thread and on the status line. */
   async fail(words: string): Promise<void> {
     await this.note(words);
@@ -292,6 +350,7 @@ export class SessionRunner {
     if (events.length === 0) return;
     this.delivery.request();
     this.answerCustomTools();
+    this.sendRecordedDecisions();
     if (before !== this.state.phase) this.track(this.persistStatus());
     if (turnWasOpen && !this.state.turnOpen) this.track(this.markTurnDone());
   }
@@ -347,9 +406,7 @@ export class SessionRunner {
     for (const call of this.state.pendingCustomTools) {
       if (this.toolsInFlight.has(call.eventId) || this.answeredTools.has(call.eventId)) continue;
       this.toolsInFlight.add(call.eventId);
-      this.track(
-        this.answerCustomTool(call.eventId, call.name, call.input).finally(() => this.toolsInFlight.delete(call.eventId)),
-      );
+      this.toolRuns.add(this.answerCustomTool(call.eventId, call.name, call.input).finally(() => this.toolsInFlight.delete(call.eventId)));
     }
   }
 
@@ -357,9 +414,18 @@ export class SessionRunner {
     const result = await this.deps.tools.run(
       name,
       input,
-      { ref: this.ref, threadTs: this.record.threadTs, slack: this.deps.writer, botUserId: this.deps.botUserId, signal: this.lifetime.signal },
+      {
+        ref: this.ref,
+        threadTs: this.record.threadTs,
+        slack: this.deps.writer,
+        botUserId: this.deps.botUserId,
+        signal: this.lifetime.signal,
+        awaitAnswer: () => this.awaitAnswer(eventId),
+      },
       this.log.child({ tool: name, toolUseId: eventId }),
     );
+    // Shutting down is not the tool's failure: the next start runs it again.
+    if (this.lifetime.signal.aborted) return;
     try {
       await this.deps.client.beta.sessions.events.send(this.sessionId, {
         events: [{ type: 'user.custom_tool_result', custom_tool_use_id: eventId, content: result.content, is_error: result.is_error }],
@@ -383,6 +449,82 @@ export class SessionRunner {
       if (event.type === 'user.custom_tool_result' && event.custom_tool_use_id === eventId) return true;
     }
     return false;
+  }
+
+  private async toolAlreadyConfirmed(eventId: string): Promise<boolean> {
+    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: ['user.tool_confirmation'], limit: 1000 })) {
+      if (event.type === 'user.tool_confirmation' && event.tool_use_id === eventId) return true;
+    }
+    return false;
+  }
+
+  /** The answer recorded for a question, or the first one given from now on (bounded by the question timeout). */
+  private awaitAnswer(eventId: string): Promise<{ user: string; text: string }> {
+    const known = this.record.answers[eventId];
+    if (known) return Promise.resolve({ user: known.user, text: known.text });
+    const timeoutMs = this.deps.questionTimeoutMs ?? 24 * 60 * 60 * 1000;
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.lifetime.signal.removeEventListener('abort', onAbort);
+        this.answerWaiters.delete(eventId);
+      };
+      const onAbort = () => {
+        finish();
+        reject(new Error('the bot is shutting down'));
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`nobody answered within ${describeDuration(timeoutMs)}; continue without the answer or ask again later`));
+      }, timeoutMs);
+      this.lifetime.signal.addEventListener('abort', onAbort, { once: true });
+      this.answerWaiters.set(eventId, (answer) => {
+        finish();
+        resolve(answer);
+      });
+    });
+  }
+
+  /** Decisions recorded but not yet taken by the API (a restart in between, or a failed send). */
+  private sendRecordedDecisions(): void {
+    for (const approval of pendingApprovals(this.state)) {
+      if (!this.record.decisions[approval.id] || this.decisionsInFlight.has(approval.id) || this.decisionsSent.has(approval.id)) continue;
+      this.track(this.sendDecision(approval.id));
+    }
+  }
+
+  /** Sends one recorded decision; returns the problem when the API did not take it. */
+  private async sendDecision(eventId: string): Promise<ApiProblem | undefined> {
+    const decision = this.record.decisions[eventId];
+    if (!decision || this.decisionsInFlight.has(eventId) || this.decisionsSent.has(eventId)) return undefined;
+    this.decisionsInFlight.add(eventId);
+    try {
+      await this.deps.client.beta.sessions.events.send(this.sessionId, {
+        events: [
+          decision.result === 'allow'
+            ? { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'allow' }
+            : { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'deny', ...(decision.reason ? { deny_message: decision.reason } : {}) },
+        ],
+      });
+      this.decisionsSent.add(eventId);
+      return undefined;
+    } catch (error) {
+      // 400 after a retried send: the first attempt landed (or another replica sent it).
+      if (isStatus(error, 400) && (await this.toolAlreadyConfirmed(eventId).catch(() => false))) {
+        this.decisionsSent.add(eventId);
+        return undefined;
+      }
+      const problem = describeApiError(error, 'sending the decision to the agent');
+      this.log.error({ err: error, toolUseId: eventId, requestId: problem.requestId }, 'could not send tool confirmation');
+      // Forget the decision so the buttons come back and someone can try again.
+      await this.updateRecord((r) => {
+        delete r.decisions[eventId];
+      });
+      this.delivery.request();
+      return problem;
+    } finally {
+      this.decisionsInFlight.delete(eventId);
+    }
   }
 
   /**
@@ -431,7 +573,7 @@ export class SessionRunner {
     const rootTs = record.rootTs;
     return {
       threadTs: record.threadTs,
-      blocks: renderThread(this.state, record.notices),
+      blocks: renderThread(this.state, record.notices, { owner: record.owner, decisions: record.decisions, answers: record.answers }),
       settled: !isLive(this.state) || record.failure !== undefined,
       recipient: { user: record.owner, team: record.team },
       ...(rootTs
@@ -460,4 +602,10 @@ export class SessionRunner {
   private track(promise: Promise<unknown>): void {
     this.background.add(promise);
   }
+}
+
+function describeDuration(ms: number): string {
+  if (ms >= 3_600_000) return `${Math.round(ms / 3_600_000)} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.max(1, Math.round(ms / 1000))} s`;
 }

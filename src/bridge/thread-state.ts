@@ -1,5 +1,6 @@
 import type { AgentEvent, UsageSnapshot } from '../agents/events.js';
 import { textOf } from '../agents/events.js';
+import { ASK_USER, AskUserInput } from '../agents/tools/ask-user.js';
 
 /**
  * What a thread shows, folded from the session's events. Pure data: rendering and
@@ -19,7 +20,11 @@ export type Item =
   | { kind: 'text'; id: string; text: string; turn: number }
   /** One activity surface per turn, placed where the turn's first tool call happened. */
   | { kind: 'tools'; id: string; tools: ToolLine[]; turn: number }
-  | { kind: 'error'; id: string; text: string; turn: number };
+  | { kind: 'error'; id: string; text: string; turn: number }
+  /** A tool call waiting for a person's Approve/Deny (`evaluated_permission: ask`). */
+  | { kind: 'approval'; id: string; name: string; input: unknown; turn: number; state: 'pending' | 'allowed' | 'denied' | 'expired' }
+  /** An ask_user question to the thread; closed once its tool result is sent (or the turn ends). */
+  | { kind: 'question'; id: string; question: string; choices: string[]; turn: number; open: boolean };
 
 export type PendingCustomTool = { eventId: string; name: string; input: unknown };
 
@@ -55,6 +60,14 @@ export type ThreadState = {
   lastProcessedAt?: string;
   eventsFolded: number;
 };
+
+/** Tool calls still waiting for a person's decision, oldest first. */
+export const pendingApprovals = (s: ThreadState): Array<Extract<Item, { kind: 'approval' }>> =>
+  s.items.filter((i): i is Extract<Item, { kind: 'approval' }> => i.kind === 'approval' && i.state === 'pending');
+
+/** ask_user questions still waiting for an answer, oldest first. */
+export const openQuestions = (s: ThreadState): Array<Extract<Item, { kind: 'question' }>> =>
+  s.items.filter((i): i is Extract<Item, { kind: 'question' }> => i.kind === 'question' && i.open);
 
 export const initialState = (): ThreadState => ({
   phase: 'starting',
@@ -120,10 +133,14 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       return { state: s };
     case 'user.custom_tool_result':
       s.pendingCustomTools = s.pendingCustomTools.filter((t) => t.eventId !== event.custom_tool_use_id);
+      for (const item of s.items) if (item.kind === 'question' && item.id === event.custom_tool_use_id) item.open = false;
       setToolStatus(s, event.custom_tool_use_id, event.is_error ? 'failed' : 'done');
       return { state: s };
     case 'user.tool_confirmation':
       setToolStatus(s, event.tool_use_id, event.result === 'allow' ? 'running' : 'failed');
+      for (const item of s.items) {
+        if (item.kind === 'approval' && item.id === event.tool_use_id) item.state = event.result === 'allow' ? 'allowed' : 'denied';
+      }
       return { state: s };
     case 'agent.message': {
       s.detail = undefined;
@@ -149,11 +166,20 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
         input: event.input,
         status: event.evaluated_permission === 'ask' ? 'waiting' : event.evaluated_permission === 'deny' ? 'failed' : 'running',
       });
+      if (event.evaluated_permission === 'ask' && !s.items.some((i) => i.kind === 'approval' && i.id === event.id)) {
+        const name = event.type === 'agent.mcp_tool_use' ? `${event.mcp_server_name}.${event.name}` : event.name;
+        s.items.push({ kind: 'approval', id: event.id, name, input: event.input, turn: s.turn, state: 'pending' });
+      }
       return { state: s };
     case 'agent.custom_tool_use':
       addTool(s, { eventId: event.id, name: event.name, input: event.input, status: 'running' });
       if (!s.pendingCustomTools.some((t) => t.eventId === event.id)) {
         s.pendingCustomTools.push({ eventId: event.id, name: event.name, input: event.input });
+      }
+      if (event.name === ASK_USER && !s.items.some((i) => i.kind === 'question' && i.id === event.id)) {
+        // Invalid input gets no question: the tool answers it with is_error instead.
+        const asked = AskUserInput.safeParse(event.input);
+        if (asked.success) s.items.push({ kind: 'question', id: event.id, question: asked.data.question, choices: asked.data.choices ?? [], turn: s.turn, open: true });
       }
       return { state: s };
     case 'agent.tool_result':
@@ -240,6 +266,8 @@ function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] }
   s.pendingCustomTools = [];
   for (const item of s.items) {
     if (item.kind === 'tools') for (const t of item.tools) if (t.status === 'running' || t.status === 'waiting') t.status = 'failed';
+    if (item.kind === 'approval' && item.state === 'pending') item.state = 'expired';
+    if (item.kind === 'question') item.open = false;
   }
   switch (stop?.type) {
     case 'retries_exhausted':

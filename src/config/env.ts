@@ -45,6 +45,13 @@ export const EnvSchema = z
       .min(0, 'expected a port from 0 to 65535')
       .max(65535, 'expected a port from 0 to 65535')
       .default(3000),
+    /** Slack user ids who may approve tool calls and answer questions in every session, besides its owner. */
+    APPROVERS: z
+      .string()
+      .trim()
+      .default('')
+      .transform((v) => v.split(/[\s,]+/).filter((id) => id !== ''))
+      .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected Slack user ids such as U012ABCDEF, separated by commas'))),
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((env, ctx) => {

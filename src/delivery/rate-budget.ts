@@ -10,6 +10,8 @@ export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   // "about one message per second per channel, with short bursts": our burst of 3 stays under Slack's
   'chat.postMessage': { perMinute: 60, burst: 3, scope: 'channel' },
   'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
+  // Tier 4; a trigger_id lives 3 s, so the dialog must never wait behind thread writes.
+  'views.open': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 3
   'chat.update': { perMinute: 45, burst: 8, scope: 'workspace' },
   'chat.delete': { perMinute: 45, burst: 8, scope: 'workspace' },

@@ -1,5 +1,7 @@
 import type { Item, ThreadState } from '../bridge/thread-state.js';
-import type { Notice } from '../store/thread-records.js';
+import type { Answer, Decision, Notice } from '../store/thread-records.js';
+import { renderApproval } from './approval-card.js';
+import { renderQuestion } from './question-card.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
 import { renderToolLine } from './tool-line.js';
@@ -29,7 +31,12 @@ export type ViewBlock =
 
 export const MESSAGE_SEPARATOR = '\n\n';
 
-export function renderThread(state: ThreadState, notices: readonly Notice[] = []): ViewBlock[] {
+/** What people did in the thread that the event history does not say (who decided, who answered). */
+export type PeopleInput = { owner: string; decisions: Readonly<Record<string, Decision>>; answers: Readonly<Record<string, Answer>> };
+
+const NOBODY: PeopleInput = { owner: '', decisions: {}, answers: {} };
+
+export function renderThread(state: ThreadState, notices: readonly Notice[] = [], people: PeopleInput = NOBODY): ViewBlock[] {
   const pending = [...notices].sort((a, b) => a.afterItems - b.afterItems);
   const blocks: ViewBlock[] = [];
   let text: Extract<ViewBlock, { kind: 'text' }> | undefined;
@@ -58,7 +65,7 @@ export function renderThread(state: ThreadState, notices: readonly Notice[] = []
     if (item.kind === 'text') addText(item.id, item.text, item.turn, true);
     else {
       flush();
-      blocks.push(renderMessage(item));
+      blocks.push(renderMessage(item, people));
     }
     emitNoticesUpTo(index + 1);
   });
@@ -70,7 +77,7 @@ export function renderThread(state: ThreadState, notices: readonly Notice[] = []
   return blocks;
 }
 
-function renderMessage(item: Exclude<Item, { kind: 'text' }>): Extract<ViewBlock, { kind: 'message' }> {
+function renderMessage(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput): Extract<ViewBlock, { kind: 'message' }> {
   switch (item.kind) {
     case 'tools': {
       const lines = item.tools.map(renderToolLine);
@@ -85,5 +92,9 @@ function renderMessage(item: Exclude<Item, { kind: 'text' }>): Extract<ViewBlock
     }
     case 'error':
       return { kind: 'message', key: `error:${item.id}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(item.text))}` } };
+    case 'approval':
+      return { kind: 'message', key: `approval:${item.id}`, body: renderApproval(item, people.decisions[item.id], people.owner) };
+    case 'question':
+      return { kind: 'message', key: `question:${item.id}`, body: renderQuestion(item, people.answers[item.id], people.owner) };
   }
 }

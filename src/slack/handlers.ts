@@ -4,6 +4,9 @@ import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../render/approval-card.js';
+import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
+import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
 import type { SeenOnce } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
@@ -14,6 +17,7 @@ import {
   ReactionAddedSchema,
   SlashCommandSchema,
   teamOfEnvelope,
+  ViewSubmissionSchema,
 } from './inbound.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 
@@ -96,7 +100,11 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         return;
       case 'steer':
         log.info(logCtx, 'thread reply → agent');
-        deps.track(bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts }));
+        deps.track(
+          bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts }).then(async (outcome) => {
+            if (typeof outcome === 'object') await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text: outcome.notAllowed });
+          }),
+        );
         return;
       case 'start':
         log.info(logCtx, 'mention/DM → new session');
@@ -153,6 +161,129 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       })(),
     );
   });
+
+  app.action(APPROVE_ACTION_ID, async ({ ack, body }) => {
+    await ack();
+    const target = await actionTarget(deps, body, 'approve');
+    if (!target) return;
+    deps.track(
+      bridge.decide(target.ref, target.value, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
+    );
+  });
+
+  // Deny opens a dialog for the reason; the decision is made when it is submitted.
+  app.action(DENY_ACTION_ID, async ({ ack, body }) => {
+    await ack();
+    const target = await actionTarget(deps, body, 'deny');
+    if (!target) return;
+    const allowed = await bridge.mayDecideIn(target.ref, target.user);
+    if (allowed !== true) {
+      const text = allowed === 'not_a_session' ? 'I could not find the session for this button.' : allowed.notAllowed;
+      return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
+    }
+    try {
+      await deps.writer.call('views.open', { trigger_id: target.triggerId, view: denyDialog(target.ref, target.value, target.toolName) });
+    } catch (error) {
+      // An expired trigger (Slack gives 3 s) should not lose the Deny: decide without a reason.
+      log.warn({ err: error, user: target.user }, 'could not open the deny dialog; denying without a reason');
+      const outcome = await bridge.decide(target.ref, target.value, { user: target.user, result: 'deny' });
+      await tellDecisionOutcome(deps, target, outcome);
+    }
+  });
+
+  app.view(DENY_DIALOG_CALLBACK_ID, async ({ ack, body }) => {
+    await ack();
+    const parsed = ViewSubmissionSchema.safeParse(body);
+    const dialog = parsed.success ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values) : { ok: false as const };
+    if (!parsed.success || !dialog.ok) return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
+    const user = parsed.data.user.id;
+    const target = { ref: dialog.ref, user };
+    deps.track(
+      bridge
+        .decide(dialog.ref, dialog.eventId, { user, result: 'deny', ...(dialog.reason ? { reason: dialog.reason } : {}) })
+        .then((outcome) => tellDecisionOutcome(deps, target, outcome)),
+    );
+  });
+
+  app.action(new RegExp(`^${ANSWER_ACTION_PREFIX}`), async ({ ack, body }) => {
+    await ack();
+    const target = await actionTarget(deps, body, 'answer');
+    if (!target) return;
+    const choice = parseChoice(target.value);
+    const text = target.label;
+    if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
+    deps.track(
+      bridge.answer(target.ref, choice.eventId, { user: target.user, text }).then(async (outcome) => {
+        const words =
+          typeof outcome === 'object'
+            ? outcome.notAllowed
+            : outcome === 'not_open'
+              ? 'That question has already been answered or closed.'
+              : outcome === 'not_a_session'
+                ? 'I could not find the session for this button.'
+                : undefined;
+        if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
+      }),
+    );
+  });
+}
+
+/** `label`: the pressed button's text as the person saw it; `toolName`: read back from an approval card. */
+type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string; toolName?: string };
+
+/** The thread, person and button value of a click on one of our thread messages. */
+async function actionTarget(deps: HandlerDeps, body: unknown, what: string): Promise<ActionTarget | undefined> {
+  const parsed = BlockActionSchema.safeParse(body);
+  if (!parsed.success) return void deps.log.warn({ problem: describeZodError(parsed.error), what }, 'unreadable button click');
+  const a = parsed.data;
+  const action = a.actions[0]!;
+  const team = a.team?.id ?? a.user.team_id;
+  const channel = a.channel?.id ?? a.container?.channel_id;
+  const messageTs = a.container?.message_ts ?? a.message?.ts;
+  if (!team || !channel || !messageTs || !action.value) return void deps.log.warn({ what }, 'button click without team, channel, message or value');
+  const threadTs = a.container?.thread_ts ?? a.message?.thread_ts;
+  const candidate = threadTs ? { team, channel, threadTs } : undefined;
+  const ref = candidate && (await deps.bridge.isSessionThread(candidate)) ? candidate : await findThread(deps, team, channel, messageTs);
+  if (!ref) {
+    await ephemeral(deps, { channel, user: a.user.id, text: 'I could not find the session for this button.' });
+    return undefined;
+  }
+  const toolName = a.message?.text ? /use (\S+) and needs approval/.exec(a.message.text)?.[1] : undefined;
+  return {
+    ref,
+    user: a.user.id,
+    value: action.value,
+    ...(action.text ? { label: action.text.text } : {}),
+    ...(a.trigger_id ? { triggerId: a.trigger_id } : {}),
+    ...(toolName ? { toolName } : {}),
+  };
+}
+
+function parseChoice(value: string): { eventId: string; index: number } | undefined {
+  try {
+    const raw = JSON.parse(value) as { e?: unknown; i?: unknown };
+    return typeof raw.e === 'string' && typeof raw.i === 'number' ? { eventId: raw.e, index: raw.i } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function tellDecisionOutcome(
+  deps: HandlerDeps,
+  target: { ref: ThreadRef; user: string },
+  outcome: Awaited<ReturnType<Bridge['decide']>>,
+): Promise<void> {
+  const text =
+    outcome === 'sent'
+      ? undefined
+      : outcome === 'not_pending'
+        ? 'That tool call has already been decided or is no longer waiting.'
+        : outcome === 'not_a_session'
+          ? 'I could not find the session for this button.'
+          : 'notAllowed' in outcome
+            ? outcome.notAllowed
+            : `Your decision did not reach the agent: ${outcome.problem.words}`;
+  if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
 async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {

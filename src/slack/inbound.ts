@@ -58,11 +58,32 @@ export const BlockActionSchema = z
       .object({ message_ts: z.string().optional(), channel_id: z.string().optional(), thread_ts: z.string().optional() })
       .loose()
       .optional(),
-    message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).loose().optional(),
-    actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() }).loose()).min(1),
+    trigger_id: z.string().optional(),
+    message: z.object({ ts: z.string(), thread_ts: z.string().optional(), text: z.string().optional() }).loose().optional(),
+    actions: z
+      .array(z.object({ action_id: z.string(), value: z.string().optional(), text: z.object({ text: z.string() }).loose().optional() }).loose())
+      .min(1),
   })
   .loose();
 export type BlockAction = z.infer<typeof BlockActionSchema>;
+
+export const ViewSubmissionSchema = z
+  .object({
+    type: z.literal('view_submission'),
+    user: z.object({ id: z.string(), team_id: z.string().optional() }).loose(),
+    team: z.object({ id: z.string() }).loose().nullable().optional(),
+    view: z
+      .object({
+        callback_id: z.string(),
+        private_metadata: z.string().default(''),
+        state: z
+          .object({ values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullable().optional() }).loose())) })
+          .loose()
+          .optional(),
+      })
+      .loose(),
+  })
+  .loose();
 
 export function teamOfEnvelope(body: z.infer<typeof EventEnvelopeSchema>, eventTeam?: string): string | undefined {
   return body.authorizations?.[0]?.team_id ?? body.team_id ?? eventTeam;

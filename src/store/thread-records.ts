@@ -27,6 +27,17 @@ const SegmentSchema = z.object({
 const NoticeSchema = z.object({ key: z.string(), text: z.string(), afterItems: z.number() });
 export type Notice = z.infer<typeof NoticeSchema>;
 
+const DecisionSchema = z.object({
+  user: z.string(),
+  result: z.enum(['allow', 'deny']),
+  reason: z.string().optional(),
+  at: z.number(),
+});
+export type Decision = z.infer<typeof DecisionSchema>;
+
+const AnswerSchema = z.object({ user: z.string(), text: z.string(), at: z.number() });
+export type Answer = z.infer<typeof AnswerSchema>;
+
 /**
  * Everything about one thread that is not in the session's own event history:
  * who owns it, where its messages are, and what has already been posted (so a
@@ -53,6 +64,10 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   interrupts: z.record(z.string(), z.string()).default({}),
   /** user.message event id → the Slack message that carried it */
   sentMessages: z.record(z.string(), z.object({ user: z.string(), ts: z.string().optional() })).default({}),
+  /** Tool confirmations decided by people (tool_use event id → who, what, when), written before they are sent. */
+  decisions: z.record(z.string(), DecisionSchema).default({}),
+  /** ask_user answers (custom_tool_use event id → who answered what), written before the tool result is sent. */
+  answers: z.record(z.string(), AnswerSchema).default({}),
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 

@@ -9,6 +9,11 @@ export type ToolContext = {
   slack: SlackWriter;
   botUserId: string;
   signal: AbortSignal;
+  /**
+   * For tools that put a question to the thread: resolves with the first answer from
+   * someone allowed to give it; rejects when nobody answers in time or the bot stops.
+   */
+  awaitAnswer(): Promise<{ user: string; text: string }>;
 };
 
 /** A tool the agent calls and this bot executes; input is validated before `run`. */

@@ -2,9 +2,10 @@ import type { Logger } from '../../ops/logger.js';
 import { SlackCallError } from '../../delivery/slack-writer.js';
 import type { CustomTool, ToolContext, ToolResult } from './custom-tool.js';
 import { readThread } from './read-thread.js';
+import { askUser } from './ask-user.js';
 
 /** Every tool the bot implements. Adding one: a file beside this one and a line here. */
-export const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<any>> = [readThread];
+export const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<any>> = [readThread, askUser];
 
 export class ToolRegistry {
   private readonly byName: Map<string, CustomTool<unknown>>;

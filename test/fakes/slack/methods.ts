@@ -1,6 +1,6 @@
 import { mintId, nextTs } from './clock.js';
 import type { MessageStore } from './store.js';
-import type { Args, FakeUpload, FakeUser, MessageMetadata, StoredMessage } from './types.js';
+import type { Args, FakeUpload, FakeUser, FakeView, MessageMetadata, StoredMessage } from './types.js';
 
 /** Everything a method handler may read or change. */
 export interface World {
@@ -16,6 +16,9 @@ export interface World {
   statuses: Map<string, string>;
   /** Tickets minted by apps.connections.open, each good for one WebSocket connection. */
   socketTickets: Set<string>;
+  /** trigger_id → when it was minted and for whom; each is good once, for 3 s. */
+  triggers: Map<string, { at: number; user?: string }>;
+  views: Map<string, FakeView>;
   now(): number;
   streamLifetimeMs: number;
 }
@@ -428,6 +431,41 @@ export const METHODS: Record<string, Handler> = {
   'assistant.threads.setTitle': () => ok(),
   'agents.sessions.setStatus': () => ok(),
   'agents.sessions.rename': () => ok(),
+
+  'views.open': (w, a) => {
+    const trigger = str(a.trigger_id) ?? fail('invalid_arguments', '[ERROR] missing required field: trigger_id');
+    const minted = w.triggers.get(trigger) ?? fail('invalid_trigger_id');
+    w.triggers.delete(trigger);
+    if (w.now() - minted.at > 3000) fail('expired_trigger_id');
+    const v = a.view;
+    if (!v || typeof v !== 'object') fail('invalid_arguments', '[ERROR] missing required field: view');
+    const view = v as Record<string, unknown>;
+    if (view.type !== 'modal') fail('invalid_arguments', '[ERROR] must be one of modal, home [json-pointer:/view/type]');
+    const title = view.title as { type?: unknown; text?: unknown } | undefined;
+    if (title?.type !== 'plain_text' || typeof title.text !== 'string' || title.text.length > 24) {
+      fail('invalid_arguments', '[ERROR] must be a plain_text object of at most 24 characters [json-pointer:/view/title]');
+    }
+    const blocks = view.blocks;
+    if (!Array.isArray(blocks) || blocks.length > 100) fail('invalid_arguments', '[ERROR] must provide an array of at most 100 blocks [json-pointer:/view/blocks]');
+    const metadata = typeof view.private_metadata === 'string' ? view.private_metadata : '';
+    if (metadata.length > 3000) fail('invalid_arguments', '[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]');
+    const opened: FakeView = {
+      id: mintId('V'),
+      team_id: w.team,
+      app_id: w.appId,
+      bot_id: w.botId,
+      type: 'modal',
+      callback_id: typeof view.callback_id === 'string' ? view.callback_id : '',
+      private_metadata: metadata,
+      title,
+      blocks: blocks as Array<Record<string, unknown>>,
+      state: { values: {} },
+      hash: `${Math.floor(w.now() / 1000)}.${mintId('h')}`,
+      ...(minted.user ? { user: minted.user } : {}),
+    };
+    w.views.set(opened.id, opened);
+    return ok({ view: opened });
+  },
 
   'files.getUploadURLExternal': (w, a) => {
     const filename = str(a.filename) ?? fail('invalid_arguments', '[ERROR] missing required field: filename');

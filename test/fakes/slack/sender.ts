@@ -79,6 +79,12 @@ export class SlackSender {
     return this.raw(new URLSearchParams({ payload: JSON.stringify(p) }).toString(), { contentType: FORM });
   }
 
+  /** The person who opened a modal presses its submit button, with these input values. */
+  submitView(viewId: string, values: Record<string, Record<string, string>>, user?: string): Promise<SignedResponse> {
+    const p = viewSubmission(this.to, viewId, values, user);
+    return this.raw(new URLSearchParams({ payload: JSON.stringify(p) }).toString(), { contentType: FORM });
+  }
+
   async raw(body: string, o: RawOptions = {}): Promise<SignedResponse> {
     const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = {
@@ -191,14 +197,39 @@ function eventCallback(to: Addressee, event: Record<string, unknown>, eventId: s
 
 /** An interaction payload with trigger_id, response_url and the clicked message filled in. */
 function interaction(to: Addressee, payload: Record<string, unknown>): Record<string, unknown> {
+  const user = (payload.user as { id?: string } | undefined)?.id;
   const p: Record<string, unknown> = {
     api_app_id: to.apiAppId,
-    trigger_id: `${Date.now()}.${mintId('trig')}`,
     ...payload,
+    // Slack mints a fresh trigger per interaction; the fake must know it for views.open.
+    trigger_id: to.fake.mintTrigger(user),
     response_url: payload.response_url ?? to.fake.responseUrl(),
   };
   fillMessageFromStore(to.fake, p);
   return p;
+}
+
+/** A view_submission as Slack sends it: the stored view with the inputs' state filled in. */
+function viewSubmission(to: Addressee, viewId: string, values: Record<string, Record<string, string>>, userId?: string): Record<string, unknown> {
+  const view = to.fake.views.get(viewId);
+  if (!view) throw new Error(`fake slack: no open view ${viewId}`);
+  const user = userId ?? view.user ?? 'U_HUMAN';
+  const state: Record<string, Record<string, unknown>> = {};
+  for (const [block, actions] of Object.entries(values)) {
+    state[block] = Object.fromEntries(Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }]));
+  }
+  return {
+    type: 'view_submission',
+    team: { id: to.team, domain: 'fake' },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: to.team },
+    api_app_id: to.apiAppId,
+    token: 'verification-token',
+    trigger_id: to.fake.mintTrigger(user),
+    view: { ...view, state: { values: state } },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
 }
 
 /** Human messages exist in Slack before the bot hears of them; make the fake know them too. */
@@ -236,4 +267,14 @@ function fillMessageFromStore(fake: FakeSlack, p: Record<string, unknown>): void
     ...(stored ? (stored.bot_id ? { bot_id: stored.bot_id } : {}) : { bot_id: fake.botId }),
   };
   p.message = { ...fill, ...message };
+  // Slack sends the pressed button's own label (and block id) with the action.
+  const buttons = (fill.blocks as Array<{ block_id?: string; elements?: Array<{ action_id?: string; text?: unknown }> }>).flatMap((b) =>
+    (b.elements ?? []).map((e) => ({ ...e, block_id: b.block_id })),
+  );
+  const actions = p.actions as Array<Record<string, unknown>> | undefined;
+  for (const action of actions ?? []) {
+    const button = buttons.find((e) => e.action_id === action.action_id);
+    if (button?.text) action.text = button.text;
+    if (button?.block_id) action.block_id = button.block_id;
+  }
 }

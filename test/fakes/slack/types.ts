@@ -44,6 +44,23 @@ export interface FakeUser {
   is_bot?: boolean;
 }
 
+/** A modal opened with views.open, kept so a test can submit it as a person would. */
+export interface FakeView {
+  id: string;
+  team_id: string;
+  app_id: string;
+  bot_id: string;
+  type: 'modal';
+  callback_id: string;
+  private_metadata: string;
+  title: unknown;
+  blocks: Array<Record<string, unknown>>;
+  state: { values: Record<string, Record<string, unknown>> };
+  hash: string;
+  /** Who the trigger belonged to (the person who clicked). */
+  user?: string;
+}
+
 export interface FakeUpload {
   id: string;
   filename: string;
@@ -112,6 +129,10 @@ export interface FakeSlack {
   isMember(channel: string): boolean;
   responseUrlPosts: Array<{ url: string; body: any }>;
   responseUrl(): string;
+  /** A trigger_id as Slack mints one per interaction: good once, for 3 s. */
+  mintTrigger(user?: string): string;
+  /** Modals opened with views.open, by view id. */
+  readonly views: Map<string, FakeView>;
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   users: Map<string, FakeUser>;
   uploads: Map<string, FakeUpload>;

@@ -13,12 +13,13 @@ import type {
   FakeSlack,
   FakeSlackOptions,
   FakeUpload,
+  FakeView,
   FakeUser,
   StoredMessage,
 } from './types.js';
 
 // Fields web-api JSON-stringifies into one form field (reference §3/§7).
-const JSON_FIELDS = ['blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
+const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
 
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
@@ -42,6 +43,8 @@ class FakeSlackServer implements FakeSlack {
 
   private readonly botToken: string;
   private readonly socketTickets = new Set<string>();
+  private readonly triggers = new Map<string, { at: number; user?: string }>();
+  readonly views = new Map<string, FakeView>();
   private readonly store = new MessageStore();
   private readonly statuses = new Map<string, string>();
   private readonly failures = new Map<string, Array<Failure & { left: number }>>();
@@ -93,6 +96,8 @@ class FakeSlackServer implements FakeSlack {
       uploads: this.uploads,
       statuses: this.statuses,
       socketTickets: this.socketTickets,
+      triggers: this.triggers,
+      views: this.views,
       now: this.opts.now ?? Date.now,
       streamLifetimeMs: this.opts.streamLifetimeMs ?? 300_000,
     };
@@ -163,6 +168,12 @@ class FakeSlackServer implements FakeSlack {
     const id = mintId('R');
     this.responseUrls.set(id, 0);
     return `${this.world.baseUrl}/response/${id}`;
+  }
+
+  mintTrigger(user?: string): string {
+    const id = `${Math.floor(this.world.now() / 1000)}.${mintId('trig')}`;
+    this.triggers.set(id, { at: this.world.now(), ...(user ? { user } : {}) });
+    return id;
   }
 
   statusOf(channel: string, threadTs: string): string | undefined {

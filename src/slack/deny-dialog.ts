@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ThreadRefSchema, type ThreadRef } from '../store/thread-records.js';
+
+export const DENY_DIALOG_CALLBACK_ID = 'deny_reason';
+const REASON_BLOCK = 'reason';
+const REASON_ACTION = 'reason_input';
+
+/** What the dialog carries through Slack and back (private_metadata is ours, but still parsed). */
+const DenyDialogMetadata = ThreadRefSchema.extend({ eventId: z.string().min(1) });
+
+/** The modal a Deny opens: the reason becomes the deny_message the agent reads. */
+export function denyDialog(ref: ThreadRef, eventId: string, toolName: string | undefined) {
+  return {
+    type: 'modal',
+    callback_id: DENY_DIALOG_CALLBACK_ID,
+    private_metadata: JSON.stringify({ ...ref, eventId }),
+    title: { type: 'plain_text', text: 'Deny tool call' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: REASON_BLOCK,
+        optional: true,
+        label: { type: 'plain_text', text: toolName ? `Why deny ${toolName}? The agent reads this.` : 'Why? The agent reads this.' },
+        element: { type: 'plain_text_input', action_id: REASON_ACTION, multiline: true, max_length: 1000 },
+      },
+    ],
+  };
+}
+
+export function readDenyDialog(
+  privateMetadata: string,
+  values: Record<string, Record<string, { value?: string | null | undefined }>> | undefined,
+): { ok: true; ref: ThreadRef; eventId: string; reason?: string } | { ok: false } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(privateMetadata);
+  } catch {
+    return { ok: false };
+  }
+  const parsed = DenyDialogMetadata.safeParse(raw);
+  if (!parsed.success) return { ok: false };
+  const { eventId, ...ref } = parsed.data;
+  const reason = values?.[REASON_BLOCK]?.[REASON_ACTION]?.value?.trim();
+  return { ok: true, ref, eventId, ...(reason ? { reason } : {}) };
+}
