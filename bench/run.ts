@@ -187,6 +187,17 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The bot logs to stdout: an undrained pipe fills up and blocks its writes (and so the bot).
+  const logged = new Map<string, number>();
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? 'unparsed';
+      logged.set(msg, (logged.get(msg) ?? 0) + 1);
+    }
+  });
   const port = await new Promise<number>((resolve, reject) => {
     // LOG_LEVEL=warn hides "bot is ready": find the port from /proc instead once it listens.
     child.once('exit', (code) => reject(new Error(`bot exited with ${code}`)));
@@ -221,6 +232,10 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+  if (logged.size > 0) {
+    const top = [...logged].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([msg, n]) => `${n}× ${msg}`);
+    process.stderr.write(`  bot warnings/errors (top): ${top.join('; ')}\n`);
+  }
   await agents.close();
   await slack.close();
   rmSync(dir, { recursive: true, force: true });

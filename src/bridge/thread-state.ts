@@ -24,7 +24,9 @@ export type Item =
   /** A tool call waiting for a person's Approve/Deny (`evaluated_permission: ask`). */
   | { kind: 'approval'; id: string; name: string; input: unknown; turn: number; state: 'pending' | 'allowed' | 'denied' | 'expired' }
   /** An ask_user question to the thread; closed once its tool result is sent (or the turn ends). */
-  | { kind: 'question'; id: string; question: string; choices: string[]; turn: number; open: boolean };
+  | { kind: 'question'; id: string; question: string; choices: string[]; turn: number; open: boolean }
+  /** What a finished turn used, as known when it ended (later usage events do not change it). */
+  | { kind: 'usage'; id: string; turn: number; inputTokens: number; outputTokens: number; seconds?: number; sessionCost?: { amount: string; currency: string } };
 
 export type PendingCustomTool = { eventId: string; name: string; input: unknown };
 
@@ -45,6 +47,12 @@ export type ThreadState = {
   pendingCustomTools: PendingCustomTool[];
   toolCalls: number;
   usage: { inputTokens: number; outputTokens: number; cost?: { amount: string; currency: string } };
+  /**
+   * The two cumulative sources of usage: per-request spans summed, and the session's own
+   * snapshots. Either may lag the other (a snapshot mid-request, a span after a snapshot),
+   * so `usage` shows the larger of each; adding both would count a request twice.
+   */
+  usageSources: { spans: { inputTokens: number; outputTokens: number }; snapshot: { inputTokens: number; outputTokens: number } };
   /** Turns are numbered from 1; 0 until the first message is processed. */
   turn: number;
   turnOpen: boolean;
@@ -77,6 +85,7 @@ export const initialState = (): ThreadState => ({
   pendingCustomTools: [],
   toolCalls: 0,
   usage: { inputTokens: 0, outputTokens: 0 },
+  usageSources: { spans: { inputTokens: 0, outputTokens: 0 }, snapshot: { inputTokens: 0, outputTokens: 0 } },
   turn: 0,
   turnOpen: false,
   usageAtTurnStart: { inputTokens: 0, outputTokens: 0 },
@@ -199,7 +208,10 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'session.status_idle': {
       const wasOpen = s.turnOpen;
       const settled = settleIdle(s, event.stop_reason ?? undefined, event.stop_details?.explanation ?? undefined);
-      if (wasOpen && !settled.turnOpen && event.processed_at) settled.turnEndedAt = event.processed_at;
+      if (wasOpen && !settled.turnOpen) {
+        if (event.processed_at) settled.turnEndedAt = event.processed_at;
+        addTurnUsage(settled);
+      }
       return { state: settled };
     }
     case 'session.status_terminated':
@@ -233,11 +245,12 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
       if (event.model_usage) addUsage(s, event.model_usage);
       return { state: s };
     case 'session.usage':
-      s.usage = {
-        inputTokens: event.usage.input_tokens ?? s.usage.inputTokens,
-        outputTokens: event.usage.output_tokens ?? s.usage.outputTokens,
-        ...(event.usage.list_cost ? { cost: event.usage.list_cost } : s.usage.cost ? { cost: s.usage.cost } : {}),
+      s.usageSources.snapshot = {
+        inputTokens: event.usage.input_tokens ?? s.usageSources.snapshot.inputTokens,
+        outputTokens: event.usage.output_tokens ?? s.usageSources.snapshot.outputTokens,
       };
+      if (event.usage.list_cost) s.usage.cost = event.usage.list_cost;
+      showUsage(s);
       return { state: s };
     case 'quiet':
       return { state: s };
@@ -292,6 +305,22 @@ function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] }
   return s;
 }
 
+function addTurnUsage(s: ThreadState): void {
+  const inputTokens = s.usage.inputTokens - s.usageAtTurnStart.inputTokens;
+  const outputTokens = s.usage.outputTokens - s.usageAtTurnStart.outputTokens;
+  if (s.turn === 0 || inputTokens + outputTokens === 0 || s.items.some((i) => i.kind === 'usage' && i.turn === s.turn)) return;
+  const seconds = s.turnStartedAt && s.turnEndedAt ? Math.round((Date.parse(s.turnEndedAt) - Date.parse(s.turnStartedAt)) / 1000) : undefined;
+  s.items.push({
+    kind: 'usage',
+    id: `turn${s.turn}`,
+    turn: s.turn,
+    inputTokens,
+    outputTokens,
+    ...(seconds !== undefined && Number.isFinite(seconds) && seconds >= 0 ? { seconds } : {}),
+    ...(s.usage.cost ? { sessionCost: s.usage.cost } : {}),
+  });
+}
+
 function addTool(s: ThreadState, line: ToolLine): void {
   const known = s.items.some((i) => i.kind === 'tools' && i.tools.some((t) => t.eventId === line.eventId));
   if (known) return;
@@ -310,8 +339,15 @@ function setToolStatus(s: ThreadState, eventId: string, status: ToolLine['status
 }
 
 function addUsage(s: ThreadState, u: UsageSnapshot): void {
-  s.usage.inputTokens += u.input_tokens ?? 0;
-  s.usage.outputTokens += u.output_tokens ?? 0;
+  s.usageSources.spans.inputTokens += u.input_tokens ?? 0;
+  s.usageSources.spans.outputTokens += u.output_tokens ?? 0;
+  showUsage(s);
+}
+
+function showUsage(s: ThreadState): void {
+  const { spans, snapshot } = s.usageSources;
+  s.usage.inputTokens = Math.max(spans.inputTokens, snapshot.inputTokens);
+  s.usage.outputTokens = Math.max(spans.outputTokens, snapshot.outputTokens);
 }
 
 function maxIso(a: string | undefined, b: string): string {

@@ -1,4 +1,5 @@
 import type { ThreadState } from '../bridge/thread-state.js';
+import { formatCost, formatTokens, turnElapsed } from './figures.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
 
@@ -107,22 +108,4 @@ function quotePrompt(prompt: string, max: number): string {
     out += next;
   }
   return out;
-}
-
-function turnElapsed(state: ThreadState, now = Date.now()): string | undefined {
-  if (!state.turnStartedAt) return undefined;
-  const end = state.turnEndedAt ? Date.parse(state.turnEndedAt) : now;
-  const seconds = Math.max(0, Math.round((end - Date.parse(state.turnStartedAt)) / 1000));
-  if (!Number.isFinite(seconds)) return undefined;
-  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
-}
-
-function formatTokens(n: number): string {
-  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
-}
-
-function formatCost(cost: { amount: string; currency: string }): string {
-  const cents = Number(cost.amount);
-  if (!Number.isFinite(cents)) return '';
-  return cost.currency === 'USD' ? `$${(cents / 100).toFixed(2)}` : `${(cents / 100).toFixed(2)} ${cost.currency}`;
 }

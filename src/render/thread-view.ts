@@ -5,6 +5,7 @@ import { renderQuestion } from './question-card.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
 import { renderToolLine } from './tool-line.js';
+import { formatCost, formatSeconds, formatTokens } from './figures.js';
 
 const LINES_PER_CONTEXT = 10;
 const MAX_TOOL_LINES = 40;
@@ -96,5 +97,12 @@ function renderMessage(item: Exclude<Item, { kind: 'text' }>, people: PeopleInpu
       return { kind: 'message', key: `approval:${item.id}`, body: renderApproval(item, people.decisions[item.id], people.owner) };
     case 'question':
       return { kind: 'message', key: `question:${item.id}`, body: renderQuestion(item, people.answers[item.id], people.owner) };
+    case 'usage': {
+      const facts = [`${formatTokens(item.inputTokens)} tokens in`, `${formatTokens(item.outputTokens)} out`];
+      if (item.seconds !== undefined) facts.push(formatSeconds(item.seconds));
+      if (item.sessionCost) facts.push(`session so far ${formatCost(item.sessionCost)}`);
+      const line = `Turn ${item.turn} · ${facts.join(' · ')}`;
+      return { kind: 'message', key: `usage:${item.id}`, body: { text: line, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:bar_chart: ${line}` }] }] } };
+    }
   }
 }

@@ -123,10 +123,22 @@ describe('the agent’s words, live', () => {
     h.agents.release('finish');
   });
 
-  it('marks the message that started a turn with ✅ when the turn is done', async () => {
+  it('ends a turn with a ✅ on the message that started it and one short usage line', async () => {
     h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.usage({ input_tokens: 1200, output_tokens: 300 });
+      await turn.message(`Answer to ${turn.text}`);
+    };
     const mention = appMention({ channel: 'C1', user: 'U1', text: '<@U_BOT> hi' });
     await h.sender.event(mention);
     await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === mention.ts)?.reactions.some((r) => r.name === 'white_check_mark'));
+    const usageLines = () => botReplies(h.slack, 'C1', mention.ts).filter((m) => String(m.text).startsWith('Turn '));
+    await h.slack.waitFor(() => usageLines().length === 1);
+    expect(usageLines()[0]!.text).toMatch(/^Turn 1 · 1\.2k tokens in · 300 out · \d+s$/);
+    // The line comes after the agent's words.
+    const replies = botReplies(h.slack, 'C1', mention.ts);
+    expect(replies.findIndex((m) => m.markdown_text?.includes('Answer to'))).toBeLessThan(replies.indexOf(usageLines()[0]!));
+    await h.bot.settled();
+    expect(usageLines()).toHaveLength(1);
   });
 });

@@ -27,6 +27,7 @@ describe('fold', () => {
     expect(s.items).toEqual([
       { kind: 'tools', id: 't1', tools: [{ eventId: 't1', name: 'bash', input: { command: 'ls' }, status: 'done' }], turn: 1 },
       { kind: 'text', id: 'm1', text: 'Done.', turn: 1 },
+      { kind: 'usage', id: 'turn1', turn: 1, inputTokens: 100, outputTokens: 20, seconds: 0 },
     ]);
     expect(s.turn).toBe(1);
     expect(s.turnOpen).toBe(false);
@@ -160,5 +161,26 @@ describe('fold', () => {
   it('is idempotent for a replayed agent message', () => {
     const m = ev({ type: 'agent.message', id: 'm1', content: [{ type: 'text', text: 'once' }] });
     expect(run([m, m]).items).toHaveLength(1);
+  });
+
+  it('counts usage once whichever source comes first, and gives each turn its own usage line', () => {
+    const snapshot = (input: number, output: number) => ev({ type: 'session.usage', usage: { input_tokens: input, output_tokens: output } });
+    const spanEnd = (input: number, output: number) => ev({ type: 'span.model_request_end', model_usage: { input_tokens: input, output_tokens: output } });
+    const idle = () => ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null });
+    const turn = (id: string) => [
+      { type: 'local.user_message_sent', id } as const,
+      ev({ type: 'user.message', id, content: [{ type: 'text', text: id }] }),
+    ];
+    // Snapshot mid-request, then the span for the same request: 100/10, not 200/20.
+    const one = run([...turn('u1'), snapshot(100, 10), spanEnd(100, 10), idle()]);
+    expect(one.usage).toMatchObject({ inputTokens: 100, outputTokens: 10 });
+    // Span first, snapshot later (with cost): still counted once.
+    const two = run([...turn('u2'), spanEnd(50, 5), ev({ type: 'session.usage', usage: { input_tokens: 150, output_tokens: 15, list_cost: { amount: '12', currency: 'USD' } } }), idle()], one);
+    expect(two.usage).toEqual({ inputTokens: 150, outputTokens: 15, cost: { amount: '12', currency: 'USD' } });
+    const lines = two.items.filter((i) => i.kind === 'usage');
+    expect(lines.map((l) => l.kind === 'usage' && [l.turn, l.inputTokens, l.outputTokens, l.sessionCost?.amount])).toEqual([
+      [1, 100, 10, undefined],
+      [2, 50, 5, '12'],
+    ]);
   });
 });
