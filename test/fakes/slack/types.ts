@@ -67,7 +67,7 @@ export interface FakeHostedFile {
 
 export interface FakeDownload {
   fileId: string;
-  /** Whether the request carried the bot token (otherwise it got the HTML login page). */
+  /** Whether the request carried the bot token with files:read (otherwise it got the HTML login page). */
   authorized: boolean;
 }
 
@@ -138,6 +138,11 @@ export interface FakeSlack {
   addFile(f: { name: string; content: Buffer | string; mimetype?: string; size?: number; user?: string }): Record<string, unknown>;
   /** Every GET of a hosted file's url_private(_download), in order. */
   readonly downloads: FakeDownload[];
+  /**
+   * Whether the bot token has `files:read` (default true). Without it Slack serves the HTML
+   * login page for url_private_download even to the right token.
+   */
+  filesRead: boolean;
   /** Current assistant.threads.setStatus text; cleared by a bot reply in the thread, as in Slack. */
   statusOf(channel: string, threadTs: string): string | undefined;
   /** Mints a ts from the same clock the fake uses. */

@@ -38,6 +38,7 @@ class FakeSlackServer implements FakeSlack {
   readonly users = new Map<string, FakeUser>();
   readonly uploads = new Map<string, FakeUpload>();
   readonly downloads: FakeDownload[] = [];
+  filesRead = true;
   private readonly hosted = new Map<string, FakeHostedFile>();
   readonly team: string;
   readonly botUserId: string;
@@ -354,7 +355,7 @@ class FakeSlackServer implements FakeSlack {
    */
   private onDownload(id: string, req: IncomingMessage, res: ServerResponse): void {
     const file = this.hosted.get(id);
-    const authorized = req.headers.authorization === `Bearer ${this.botToken}`;
+    const authorized = req.headers.authorization === `Bearer ${this.botToken}` && this.filesRead;
     this.downloads.push({ fileId: id, authorized });
     if (!authorized) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LOGIN_PAGE);
