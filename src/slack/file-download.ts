@@ -35,6 +35,11 @@ export async function downloadSharedFile(url: string, opts: DownloadOptions): Pr
     await res.body?.cancel().catch(() => undefined);
     return { ok: false, problem: { kind: 'http', status: res.status } };
   }
+  const wantsHtml = opts.expectedMime === 'text/html';
+  if (!wantsHtml && (res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html')) {
+    await res.body?.cancel().catch(() => undefined);
+    return { ok: false, problem: { kind: 'login_page' } };
+  }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > opts.maxBytes) {
     await res.body?.cancel().catch(() => undefined);
@@ -42,9 +47,8 @@ export async function downloadSharedFile(url: string, opts: DownloadOptions): Pr
   }
   const read = await readCapped(res, opts.maxBytes);
   if (!read.ok) return read;
-  const wantsHtml = opts.expectedMime === 'text/html';
-  const servedHtml = (res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html');
-  if (!wantsHtml && (servedHtml || looksLikeHtml(read.bytes))) return { ok: false, problem: { kind: 'login_page' } };
+  // A sign-in page served under another content type is still a sign-in page.
+  if (!wantsHtml && looksLikeHtml(read.bytes)) return { ok: false, problem: { kind: 'login_page' } };
   return read;
 }
 
