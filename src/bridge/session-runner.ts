@@ -178,6 +178,8 @@ export class SessionRunner {
       try {
         await this.delivery.adoptPosted();
         await this.openStream();
+        // A turn that ended while the bot was down still shares its files (files, issue 4).
+        if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
         if (this.record.status === 'starting' && neverSent) {
           const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });

@@ -155,6 +155,28 @@ describe('files the agent writes are shared in the thread', () => {
     expect(h.slack.callsTo('files.completeUploadExternal')).toHaveLength(1);
   });
 
+  it('a turn that ended while the bot was down still shares its files once the bot is back', async () => {
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Working.');
+      await turn.gate('bot-is-down');
+      await turn.writeOutput('late.txt', 'late', { mimeType: 'text/plain' });
+      await turn.message('Finished.');
+    };
+    await h.sender.command({ text: 'go', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id));
+    await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).some((m) => m.markdown_text === 'Working.'));
+    await h.bot.settled();
+    const session = [...h.agents.sessions.values()][0]!;
+    await h.restart(async () => {
+      h.agents.release('bot-is-down');
+      await h.agents.waitFor(() => h.agents.events(session.id).some((e) => e.type === 'session.status_idle'));
+    });
+    await h.slack.waitFor(() => uploadsInThread(root.ts).length === 1);
+    await h.bot.settled();
+    expect(uploadsInThread(root.ts)[0]!.text).toContain('`late.txt` (4 B)');
+    expect(h.slack.callsTo('files.completeUploadExternal')).toHaveLength(1);
+  });
+
   it('a crash after sharing but before recording it: the restart finds the files in the thread and does not share again', async () => {
     h.agents.onTurn = async (turn) => {
       if (turn.text.includes('write')) await turn.writeOutput('out.txt', 'hello', { mimeType: 'text/plain' });
