@@ -6,6 +6,7 @@ import { createAgentsClient } from './agents/client.js';
 import { resolveAgentTarget } from './agents/defaults.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
+import { FileIntake } from './bridge/file-intake.js';
 import { SlackWriter } from './delivery/slack-writer.js';
 import { StreamSlots } from './delivery/stream-slots.js';
 import type { TextLimits } from './delivery/text-plan.js';
@@ -46,6 +47,8 @@ export type BotOptions = {
   storeNamespace?: string;
   /** How long an ask_user question waits for a person (default 24 h). */
   questionTimeoutMs?: number;
+  /** Waits before listing a turn's output files again when none show yet. */
+  outputRetryDelaysMs?: readonly number[];
 };
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -79,6 +82,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   log.info(target, 'agent target');
 
   const records = new ThreadRecords(kv);
+  const intake = new FileIntake({
+    client,
+    writer,
+    log: log.child({ component: 'file-intake' }),
+    slackToken: env.SLACK_BOT_TOKEN,
+    // A Slack stand-in (SLACK_API_URL) serves its files from its own origin.
+    slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
+  });
   const bridge = new Bridge({
     client,
     writer,
@@ -88,6 +99,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     botUserId: identity.user_id,
     target,
     approversFor: () => env.APPROVERS,
+    intake,
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -95,6 +107,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
+    ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
   });
 
   const background = new TaskSet(log);

@@ -8,6 +8,8 @@ import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
+import type { SharedFile } from '../slack/shared-files.js';
+import type { FileIntake } from './file-intake.js';
 
 export type StartRequest = {
   team: string;
@@ -18,7 +20,12 @@ export type StartRequest = {
   threadTs?: string;
   /** The human message that asked, when there is one (gets receipts). */
   promptTs?: string;
+  /** Files shared with that message (files, issue 4). */
+  files?: readonly SharedFile[];
 };
+
+/** A human message in a session thread. */
+export type SteerMessage = { user: string; text: string; ts: string; files?: readonly SharedFile[] };
 
 export type StartOutcome =
   | { ok: true; ref: ThreadRef; sessionId?: string }
@@ -44,6 +51,7 @@ export class Bridge {
   constructor(
     private readonly deps: RunnerDeps & {
       target: AgentTarget;
+      intake: FileIntake;
       /** People besides a session's owner who may approve its tool calls and answer its questions. */
       approversFor?: (record: ThreadRecord) => readonly string[];
     },
@@ -71,7 +79,7 @@ export class Bridge {
   }
 
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
-    const outcome = await this.steerNow(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs });
+    const outcome = await this.steerNow(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) });
     return outcome === 'not_a_session' ? { ok: false, words: 'That thread’s session is gone. Mention me in a new thread.' } : { ok: true, ref };
   }
 
@@ -143,19 +151,20 @@ export class Bridge {
     const runner = this.runnerFor({ ...record, sessionId });
     runner.rootJustPosted();
     await runner.busy(async () => {
-      const sent = await runner.sendMessage(req.prompt, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) });
+      const input = await this.deps.intake.prepare({ sessionId, channel: ref.channel, threadTs: ref.threadTs, user: req.user, text: req.prompt, ...(req.files ? { files: req.files } : {}) });
+      const sent = await runner.sendMessage(input.text, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) }, input.blocks);
       if (!sent.ok) await runner.fail(sent.problem.words);
       else if (req.promptTs) await this.receipt(ref, req.promptTs);
     });
     return { ok: true, ref, sessionId };
   }
 
-  async steer(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
+  async steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     return this.steerNow(ref, msg);
   }
 
-  private async steerNow(ref: ThreadRef, msg: { user: string; text: string; ts: string }): Promise<SteerOutcome> {
+  private async steerNow(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     await this.deps.records.indexMessage(ref, msg.ts);
@@ -171,7 +180,8 @@ export class Bridge {
           return 'answered';
         }
       }
-      const sent = await runner.sendMessage(msg.text, { user: msg.user, ts: msg.ts });
+      const input = await this.deps.intake.prepare({ sessionId: runner.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: msg.user, text: msg.text, ...(msg.files ? { files: msg.files } : {}) });
+      const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
       if (!sent.ok) {
         await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
         return 'failed';

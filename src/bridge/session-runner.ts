@@ -15,6 +15,8 @@ import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
 import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
 import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
+import type { FileBlock } from './file-intake.js';
+import { OutputFiles } from './output-files.js';
 
 export type RunnerDeps = {
   client: AgentsClient;
@@ -32,6 +34,8 @@ export type RunnerDeps = {
   streamBackoff?: { initialMs: number; maxMs: number };
   /** How long an ask_user question waits for an answer before the agent is told nobody answered. */
   questionTimeoutMs?: number;
+  /** Waits before listing a turn's output files again when none show yet (files, issue 4). */
+  outputRetryDelaysMs?: readonly number[];
 };
 
 export type DecideOutcome = 'sent' | 'not_pending' | { problem: ApiProblem };
@@ -69,6 +73,8 @@ export class SessionRunner {
   private readonly background: TaskSet;
   /** Custom tool runs: apart from `background`, because one may wait hours for a person (ask_user). */
   private readonly toolRuns: TaskSet;
+  /** Files the agent writes, shared in the thread at each turn end (files, issue 4). */
+  private readonly outputs: OutputFiles;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -85,6 +91,12 @@ export class SessionRunner {
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff);
+    this.outputs = new OutputFiles(
+      { client: deps.client, writer: deps.writer, records: deps.records, log: this.log, ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}) },
+      this.ref,
+      record.sessionId,
+      this.lifetime.signal,
+    );
     this.delivery = new ThreadDelivery(record, () => this.view(), {
       writer: deps.writer,
       records: deps.records,
@@ -146,12 +158,12 @@ export class SessionRunner {
     }
   }
 
-  /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. */
-  sendMessage(text: string, from: { user: string; ts?: string }): Promise<SendOutcome> {
+  /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. `files`: image/document blocks after the text. */
+  sendMessage(text: string, from: { user: string; ts?: string }, files: readonly FileBlock[] = []): Promise<SendOutcome> {
     return this.busy(async () => {
       try {
         await this.openStream();
-        const eventId = await this.sendUserMessage(text);
+        const eventId = await this.sendUserMessage(text, files);
         this.apply([{ type: 'local.user_message_sent', id: eventId }]);
         await this.updateRecord((r) => {
           r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
@@ -179,6 +191,8 @@ export class SessionRunner {
       try {
         await this.delivery.adoptPosted();
         await this.openStream();
+        // A turn that ended while the bot was down still shares its files (files, issue 4).
+        if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
         if (this.record.status === 'starting' && neverSent) {
           const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });
@@ -352,7 +366,17 @@ export class SessionRunner {
     this.answerCustomTools();
     this.sendRecordedDecisions();
     if (before !== this.state.phase) this.track(this.persistStatus());
-    if (turnWasOpen && !this.state.turnOpen) this.track(this.markTurnDone());
+    if (turnWasOpen && !this.state.turnOpen) {
+      this.track(this.markTurnDone());
+      this.track(this.shareOutputs());
+    }
+  }
+
+  /** After the turn's words are out, the files it wrote follow (files, issue 4). */
+  private async shareOutputs(): Promise<void> {
+    const usedTools = this.state.items.some((i) => i.kind === 'tools' && i.turn === this.state.turn);
+    await this.delivery.settled();
+    await this.outputs.deliver(usedTools);
   }
 
   /** A ✅ on the human message that started the turn: its author sees the answer is complete. */
@@ -531,13 +555,13 @@ export class SessionRunner {
    * The SDK would retry a 5xx by itself and could post the message twice. Sends go
    * out once; after an unknown outcome the history is checked before trying again.
    */
-  private async sendUserMessage(text: string): Promise<string> {
+  private async sendUserMessage(text: string, files: readonly FileBlock[]): Promise<string> {
     const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
     for (let attempt = 1; ; attempt++) {
       try {
         const sent = await this.deps.client.beta.sessions.events.send(
           this.sessionId,
-          { events: [{ type: 'user.message', content: [{ type: 'text', text }] }] },
+          { events: [{ type: 'user.message', content: [{ type: 'text', text }, ...files] }] },
           { maxRetries: 0 },
         );
         const id = sent.data?.[0]?.id;

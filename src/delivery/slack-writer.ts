@@ -103,6 +103,59 @@ export class SlackWriter {
     }
   }
 
+  /**
+   * Step 1 and 2 of files.uploadV2 for one file: a Slack file id and the bytes behind it.
+   * Nothing is shared yet, so the caller can record the id before the file appears anywhere.
+   */
+  async reserveUpload(file: { filename: string; bytes: Buffer }): Promise<string> {
+    const got = await this.call<{ upload_url?: string; file_id?: string }>('files.getUploadURLExternal', {
+      filename: file.filename,
+      length: file.bytes.length,
+    });
+    if (!got.upload_url || !got.file_id) throw new SlackCallError('files.getUploadURLExternal', 'no_upload_url');
+    // Not a Web API method: no rate tier, just the upload host. As web-api does, a multipart `body` field.
+    const form = new FormData();
+    form.append('body', new Blob([file.bytes]), file.filename);
+    let status: number;
+    try {
+      const res = await fetch(got.upload_url, { method: 'POST', body: form, signal: this.abort.signal });
+      status = res.status;
+      await res.body?.cancel().catch(() => undefined);
+    } catch (error) {
+      throw new SlackCallError('files.upload', describeTransport(error), { cause: error, transient: true });
+    }
+    if (status !== 200) throw new SlackCallError('files.upload', `http_${status}`, { transient: status >= 500 });
+    return got.file_id;
+  }
+
+  /**
+   * Step 3: shares reserved files in a thread, in one message with `comment`. Like
+   * postOnce, an attempt with an unknown outcome is followed by a look in the thread for
+   * the files before anything is sent again.
+   */
+  async completeUploadsOnce(channel: string, threadTs: string, files: Array<{ id: string; title: string }>, comment: string): Promise<void> {
+    const args = { channel_id: channel, thread_ts: threadTs, files, initial_comment: comment };
+    await this.withRetries<unknown>('files.completeUploadExternal', args, async () => {
+      const shared = await this.filesInThread(channel, threadTs);
+      return files.every((f) => shared.has(f.id)) ? {} : undefined;
+    }, 'content');
+  }
+
+  /** Ids of every file shared in a thread (by anyone). */
+  async filesInThread(channel: string, threadTs: string): Promise<Set<string>> {
+    const found = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await this.call<{ messages?: Array<{ files?: Array<{ id?: string }> }>; response_metadata?: { next_cursor?: string } }>(
+        'conversations.replies',
+        { channel, ts: threadTs, limit: 200, ...(cursor ? { cursor } : {}) },
+      );
+      for (const m of page.messages ?? []) for (const f of m.files ?? []) if (f.id) found.add(f.id);
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return found;
+  }
+
   /** A top-level post (the root card): not retried on an unknown outcome, the caller tells the user. */
   async postTopLevel(channel: string, body: SlackBody): Promise<string> {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', { channel, ...body }, async () => {

@@ -20,6 +20,7 @@ import {
   ViewSubmissionSchema,
 } from './inbound.js';
 import { isStopReaction, routeMessage } from './route-message.js';
+import { readSharedFiles } from './shared-files.js';
 
 export const USAGE = [
   '*Usage:* `/agent <what the agent should do>`',
@@ -94,6 +95,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!(await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) return;
     const user = m.user!;
     const logCtx = { team, channel: m.channel, thread: route.threadTs, user };
+    // Files shared with the message go with it (files, issue 4).
+    const { files, unreadable } = readSharedFiles(m.files);
+    if (unreadable > 0) log.warn({ ...logCtx, unreadable }, 'message carried file objects I could not read');
     switch (route.kind) {
       case 'usage':
         await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE });
@@ -101,7 +105,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       case 'steer':
         log.info(logCtx, 'thread reply → agent');
         deps.track(
-          bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts }).then(async (outcome) => {
+          bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts, files }).then(async (outcome) => {
             if (typeof outcome === 'object') await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text: outcome.notAllowed });
           }),
         );
@@ -110,7 +114,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         log.info(logCtx, 'mention/DM → new session');
         deps.track(
           bridge
-            .start({ team, channel: m.channel, user, prompt: route.text, threadTs: route.threadTs, promptTs: m.ts })
+            .start({ team, channel: m.channel, user, prompt: route.text, threadTs: route.threadTs, promptTs: m.ts, files })
             .then(async (outcome) => {
               if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
             }),

@@ -6,6 +6,9 @@ export type MessageRoute =
   | { kind: 'start'; threadTs: string; text: string }
   | { kind: 'usage'; threadTs: string };
 
+/** The words of a message that only shares files (the file list follows for the agent). */
+export const FILES_ONLY = '(shared files, no message)';
+
 const HUMAN_SUBTYPES = new Set<string | undefined>([undefined, 'file_share', 'thread_broadcast']);
 
 /**
@@ -22,12 +25,12 @@ export function routeMessage(m: MessageEvent, botUserId: string, threadIsSession
   const mentioned = m.type === 'app_mention' || m.text.includes(mention);
   const text = m.text.split(mention).join('').replace(/^[\s,:]+/, '').trim();
   if (m.thread_ts && threadIsSession) {
-    return text === '' && !m.files?.length ? { kind: 'ignore', reason: 'empty reply' } : { kind: 'steer', threadTs: m.thread_ts, text: text || '(attached files)' };
+    return text === '' && !m.files?.length ? { kind: 'ignore', reason: 'empty reply' } : { kind: 'steer', threadTs: m.thread_ts, text: text || FILES_ONLY };
   }
   const direct = m.channel_type === 'im';
   if (!mentioned && !direct) return { kind: 'ignore', reason: 'not for the bot' };
-  if (text === '') return { kind: 'usage', threadTs: m.thread_ts ?? m.ts };
-  return { kind: 'start', threadTs: m.thread_ts ?? m.ts, text };
+  if (text === '' && !m.files?.length) return { kind: 'usage', threadTs: m.thread_ts ?? m.ts };
+  return { kind: 'start', threadTs: m.thread_ts ?? m.ts, text: text || FILES_ONLY };
 }
 
 /** `:octagonal_sign:` with or without a skin tone (never has one, but Slack suffixes are cheap to strip). */

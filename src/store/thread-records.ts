@@ -24,6 +24,19 @@ const SegmentSchema = z.object({
   lastWriteAt: z.number(),
 });
 
+/**
+ * One file the agent wrote, by Files API id. `reserved`: bytes are at Slack under
+ * `slackFileId` but the file may not be shared yet (a crash here is settled by looking
+ * for that id in the thread); `shared`: in the thread; `skipped`: only listed (too large,
+ * over the count, or not downloadable).
+ */
+const OutputSchema = z.object({
+  name: z.string(),
+  state: z.enum(['reserved', 'shared', 'skipped']),
+  slackFileId: z.string().optional(),
+});
+export type OutputRecord = z.infer<typeof OutputSchema>;
+
 const NoticeSchema = z.object({ key: z.string(), text: z.string(), afterItems: z.number() });
 export type Notice = z.infer<typeof NoticeSchema>;
 
@@ -68,6 +81,8 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   decisions: z.record(z.string(), DecisionSchema).default({}),
   /** ask_user answers (custom_tool_use event id → who answered what), written before the tool result is sent. */
   answers: z.record(z.string(), AnswerSchema).default({}),
+  /** Files the agent wrote and what became of them (absent in records from before files). */
+  outputs: z.record(z.string(), OutputSchema).optional(),
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 

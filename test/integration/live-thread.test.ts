@@ -131,12 +131,12 @@ describe('the agent’s words, live', () => {
     };
     const mention = appMention({ channel: 'C1', user: 'U1', text: '<@U_BOT> hi' });
     await h.sender.event(mention);
-    await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === mention.ts)?.reactions.some((r) => r.name === 'white_check_mark'));
-    const usageLines = () => botReplies(h.slack, 'C1', mention.ts).filter((m) => String(m.text).startsWith('Turn '));
+    await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === String(mention.ts))?.reactions.some((r) => r.name === 'white_check_mark'));
+    const usageLines = () => botReplies(h.slack, 'C1', String(mention.ts)).filter((m) => String(m.text).startsWith('Turn '));
     await h.slack.waitFor(() => usageLines().length === 1);
     expect(usageLines()[0]!.text).toMatch(/^Turn 1 · 1\.2k tokens in · 300 out · \d+s$/);
     // The line comes after the agent's words.
-    const replies = botReplies(h.slack, 'C1', mention.ts);
+    const replies = botReplies(h.slack, 'C1', String(mention.ts));
     expect(replies.findIndex((m) => m.markdown_text?.includes('Answer to'))).toBeLessThan(replies.indexOf(usageLines()[0]!));
     await h.bot.settled();
     expect(usageLines()).toHaveLength(1);

@@ -18,6 +18,7 @@ export type {
   Failure,
   FailureMatch,
   FakeManagedAgents,
+  FileObj,
   RecordedRequest,
   SessionObj,
   SessionStatus,

@@ -1,4 +1,5 @@
 /** The scriptable agent: the Turn object handed to `fake.onTurn`, plus gates and the default script. */
+import type { FileStore } from './files.js';
 import type { SessionRuntime, TurnState } from './session.js';
 import type { Event, Turn, TurnScript } from './types.js';
 import { abortError, isObject, newId } from './util.js';
@@ -42,7 +43,7 @@ export class Gates {
   }
 }
 
-export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event, gates: Gates): Turn {
+export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event, gates: Gates, files: FileStore): Turn {
   const live = (): void => {
     if (ctx.ended) throw abortError();
   };
@@ -65,7 +66,15 @@ export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event
   return {
     sessionId: session.obj.id,
     text: textOf(message.content),
+    content: Array.isArray(message.content) ? structuredClone(message.content) : [],
+    resources: structuredClone(session.obj.resources),
     signal: ctx.signal,
+
+    async writeOutput(filename, content, opts) {
+      live();
+      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+      return files.writeOutput(session.obj.id, filename, bytes, opts?.mimeType ?? 'application/octet-stream', opts?.hiddenForLists ?? 0);
+    },
 
     async message(text, opts) {
       live();

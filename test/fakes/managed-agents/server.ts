@@ -2,7 +2,9 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FileStore } from './files.js';
 import { forwardOnly, paginate, readPageQuery } from './pagination.js';
+import { addResource, deleteResource, findResource, resolveResource } from './resources.js';
 import { Gates, defaultScript, makeTurn } from './script.js';
 import { SessionRuntime, type SessionHost } from './session.js';
 import { SseConnection } from './sse.js';
@@ -11,6 +13,7 @@ import type { Failure, FailureMatch, FakeManagedAgents, RecordedRequest, Session
 import {
   ApiError,
   badRequest,
+  conflict,
   defaultErrorType,
   isObject,
   newId,
@@ -28,10 +31,20 @@ const DELTA_TYPES = new Set(['agent.message', 'agent.thinking']);
 /** Returned by a route that took over the response (SSE). */
 const STREAMING = Symbol('streaming');
 
+/** A route answer that is raw bytes, not JSON (file download). */
+class RawBody {
+  constructor(
+    readonly bytes: Buffer,
+    readonly contentType: string,
+  ) {}
+}
+
 interface Ctx {
   params: string[];
   query: URLSearchParams;
   body: Json;
+  /** The undecoded body (multipart uploads). */
+  raw: Buffer;
   req: IncomingMessage;
   res: ServerResponse;
   requestId: string;
@@ -58,6 +71,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
 
   const agents = new AgentStore();
   const envs = new EnvironmentStore();
+  const files = new FileStore();
   const sessions = new Map<string, SessionObj>();
   const runtimes = new Map<string, SessionRuntime>();
   const requests: RecordedRequest[] = [];
@@ -73,7 +87,8 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       fake.scriptErrors.push(err);
       console.error('[fake-managed-agents] onTurn script threw:', err);
     },
-    makeTurn: (session, ctx, message) => makeTurn(session, ctx, message, gates),
+    makeTurn: (session, ctx, message) => makeTurn(session, ctx, message, gates, files),
+    fileMime: (id) => (files.has(id) ? files.get(id).mime_type : undefined),
   };
 
   const runtime = (id: string): SessionRuntime => {
@@ -98,15 +113,20 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       }
     });
     const ts = now();
+    const id = newId('sesn');
+    const resources: unknown[] = [];
+    for (const [i, r] of (optionalArray(body, 'resources') ?? []).entries()) {
+      resources.push(resolveResource(r, `resources[${i}]`, files, id, resources));
+    }
     const obj: SessionObj = {
-      id: newId('sesn'),
+      id,
       type: 'session',
       status: 'idle', // sessions start idle, and no event announces it
       title: typeof body.title === 'string' ? body.title : null,
       agent,
       environment_id: env.id,
       metadata: { ...((body.metadata as Record<string, string> | undefined) ?? {}) },
-      resources: (optionalArray(body, 'resources') ?? []).map(resolveResource),
+      resources,
       vault_ids: (optionalArray(body, 'vault_ids') ?? []).map(String),
       usage: {},
       stats: { active_seconds: 0, duration_seconds: 0 },
@@ -228,6 +248,57 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       },
     },
     { method: 'GET', pattern: new RegExp(`^/v1/sessions/${ID}/events/stream$`), handler: openStream },
+
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/v1/sessions/${ID}/resources$`),
+      handler: ({ params, query }) => {
+        const all = runtime(params[0] as string).obj.resources;
+        const pq = readPageQuery(query, { limit: 20, order: 'asc' });
+        return forwardOnly(paginate(all, (r) => all.indexOf(r), pq));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/v1/sessions/${ID}/resources$`),
+      handler: ({ params, body }) => {
+        const rt = runtime(params[0] as string);
+        if (rt.obj.archived_at || rt.obj.status === 'terminated') throw conflict(`Session ${rt.obj.id} is ${rt.obj.archived_at ? 'archived' : 'terminated'}`);
+        if (rt.env.config.type === 'self_hosted') throw badRequest('file and github_repository resources are not supported in self_hosted environments');
+        return addResource(rt.obj, body, files);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/v1/sessions/${ID}/resources/${ID}$`),
+      handler: ({ params }) => findResource(runtime(params[0] as string).obj, params[1] as string),
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^/v1/sessions/${ID}/resources/${ID}$`),
+      handler: ({ params }) => deleteResource(runtime(params[0] as string).obj, params[1] as string),
+    },
+
+    { method: 'POST', pattern: /^\/v1\/files$/, handler: ({ raw, req }) => files.upload(raw, String(req.headers['content-type'] ?? '')) },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/files$/,
+      handler: ({ query, req }) => {
+        // Docs: listing a session's outputs needs the managed-agents beta; the plain Files API needs none.
+        if (query.get('scope_id') !== null && !hasBeta(req)) throw badRequest(`scope_id requires the 'anthropic-beta: ${BETA}' header`);
+        return files.list(query);
+      },
+    },
+    { method: 'GET', pattern: new RegExp(`^/v1/files/${ID}$`), handler: ({ params }) => files.get(params[0] as string) },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/v1/files/${ID}/content$`),
+      handler: ({ params }) => {
+        const { bytes, mimeType } = files.content(params[0] as string);
+        return new RawBody(bytes, mimeType);
+      },
+    },
+    { method: 'DELETE', pattern: new RegExp(`^/v1/files/${ID}$`), handler: ({ params }) => files.delete(params[0] as string) },
   ];
 
   // ---------------------------------------------------------------------------------------------
@@ -238,13 +309,14 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
+    const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/form-data');
     let body: unknown;
     let bodyError: string | undefined;
-    if (raw.length > 0) {
+    if (raw.length > 0 && !multipart) {
       try {
-        body = JSON.parse(raw);
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
-        body = raw;
+        body = raw.toString('utf8');
         bodyError = 'Request body is not valid JSON';
       }
     }
@@ -268,20 +340,26 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       const match = findRoute(method, url.pathname);
       if (bodyError) throw badRequest(bodyError);
       if (method === 'POST' && body !== undefined && !isObject(body)) throw badRequest('Request body must be a JSON object');
-      const result = match.route.handler({
+      const answer = match.route.handler({
         params: match.params,
         query: url.searchParams,
         body: isObject(body) ? body : {},
+        raw,
         req,
         res,
         requestId,
       });
+      // Only uploads answer asynchronously; everything else stays synchronous (see session.ts).
+      const result = answer instanceof Promise ? await answer : answer;
       if (failAfterApply) {
         extraHeaders = failAfterApply.headers ?? {};
         const type = failAfterApply.errorType ?? defaultErrorType(failAfterApply.status);
         throw new ApiError(failAfterApply.status, type, failAfterApply.message ?? `Injected ${failAfterApply.status} ${type} after applying`);
       }
-      if (result !== STREAMING) sendJson(res, 200, result, requestId);
+      if (result instanceof RawBody) {
+        res.writeHead(200, { 'content-type': result.contentType, 'content-length': String(result.bytes.length), 'request-id': requestId });
+        res.end(result.bytes);
+      } else if (result !== STREAMING) sendJson(res, 200, result, requestId);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -341,6 +419,10 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     requests,
     onTurn: defaultScript,
     scriptErrors: [],
+    get files() {
+      return files.all;
+    },
+    fileBytes: (id) => files.bytesOf(id),
 
     // Copies, so a test holding a result cannot corrupt the log the API serves.
     events: (id) => [...knownRuntime(id).log],
@@ -443,11 +525,11 @@ function hasBeta(req: IncomingMessage): boolean {
   return values.includes(BETA);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -455,48 +537,4 @@ function readBody(req: IncomingMessage): Promise<string> {
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'request-id': requestId });
   res.end(JSON.stringify(body));
-}
-
-function resolveResource(r: unknown, i: number): unknown {
-  const where = `resources[${i}]`;
-  if (!isObject(r)) throw badRequest(`${where}: expected an object`);
-  const ts = now();
-  switch (r.type) {
-    case 'file': {
-      const fileId = requireString(r, 'file_id', where);
-      const mount = typeof r.mount_path === 'string' ? r.mount_path : fileId;
-      return {
-        id: newId('sesrsc'),
-        type: 'file',
-        // The session mounts its own copy, which has a different file id.
-        file_id: newId('file'),
-        mount_path: mount.startsWith('/') ? mount : `/mnt/session/uploads/${mount}`,
-        created_at: ts,
-        updated_at: ts,
-      };
-    }
-    case 'github_repository': {
-      const url = requireString(r, 'url', where);
-      const repo = url.replace(/\.git$/, '').split('/').pop() ?? 'repo';
-      // authorization_token is deliberately never echoed.
-      return {
-        id: newId('sesrsc'),
-        type: 'github_repository',
-        url,
-        mount_path: typeof r.mount_path === 'string' ? r.mount_path : `/workspace/${repo}`,
-        checkout: r.checkout ?? null,
-        created_at: ts,
-        updated_at: ts,
-      };
-    }
-    case 'memory_store':
-      return {
-        type: 'memory_store',
-        memory_store_id: requireString(r, 'memory_store_id', where),
-        access: r.access ?? 'read_write',
-        instructions: r.instructions ?? null,
-      };
-    default:
-      throw badRequest(`${where}.type: unknown resource type ${JSON.stringify(r.type)}`);
-  }
 }

@@ -15,6 +15,8 @@ export interface SessionHost {
   changed(): void;
   scriptError(err: unknown): void;
   makeTurn(session: SessionRuntime, ctx: TurnState, message: Event): Turn;
+  /** The MIME type of a Files API file, or undefined when there is no such file. */
+  fileMime(id: string): string | undefined;
 }
 
 type PendingKind = 'custom' | 'confirm';
@@ -163,7 +165,7 @@ export class SessionRuntime {
     };
     switch (e.type) {
       case 'user.message':
-        validateContent(e.content, `${where}.content`);
+        validateContent(e.content, `${where}.content`, (id) => this.host.fileMime(id));
         return;
       case 'user.custom_tool_result':
         answerKey('custom_tool_use_id', 'custom', 'agent.custom_tool_use');
@@ -181,7 +183,7 @@ export class SessionRuntime {
         if (this.env.config.type !== 'self_hosted') throw badRequest(`${where}: user.tool_result is only valid in self_hosted environments`);
         return;
       case 'system.message': {
-        validateContent(e.content, `${where}.content`);
+        validateContent(e.content, `${where}.content`, (id) => this.host.fileMime(id));
         const prev = all[i - 1];
         const follows = isObject(prev) && ['user.message', 'user.custom_tool_result', 'user.tool_result'].includes(String(prev.type));
         if (i !== all.length - 1 || !follows) {
@@ -452,11 +454,44 @@ export class SessionRuntime {
   }
 }
 
-function validateContent(content: unknown, where: string): void {
+const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+const DOCUMENT_TYPES = new Set(['application/pdf', 'text/plain']);
+
+function validateContent(content: unknown, where: string, fileMime: (id: string) => string | undefined): void {
   if (!Array.isArray(content) || content.length === 0) throw badRequest(`${where}: expected a non-empty array of content blocks`);
   content.forEach((block, j) => {
     if (!isObject(block) || typeof block.type !== 'string') throw badRequest(`${where}[${j}].type: required`);
     if (block.type === 'text' && typeof block.text !== 'string') throw badRequest(`${where}[${j}].text: expected a string`);
     if (!['text', 'image', 'document'].includes(block.type)) throw badRequest(`${where}[${j}].type: unsupported block '${block.type}'`);
+    if (block.type !== 'text') validateSource(block.type as 'image' | 'document', block.source, `${where}[${j}].source`, fileMime);
   });
+}
+
+/** Image/document sources (reference §3): base64, url, text (documents), or a Files API file. */
+function validateSource(kind: 'image' | 'document', source: unknown, where: string, fileMime: (id: string) => string | undefined): void {
+  if (!isObject(source) || typeof source.type !== 'string') throw badRequest(`${where}.type: required`);
+  const allowed = kind === 'image' ? IMAGE_TYPES : DOCUMENT_TYPES;
+  switch (source.type) {
+    case 'file': {
+      if (typeof source.file_id !== 'string' || source.file_id === '') throw badRequest(`${where}.file_id: expected a non-empty string`);
+      const mime = fileMime(source.file_id);
+      if (mime === undefined) throw badRequest(`${where}.file_id: file not found: ${source.file_id}`);
+      // [Inf] the file's type must suit the block, as with base64 media types.
+      if (!allowed.has(mime)) throw badRequest(`${where}: a ${mime} file cannot be used as an ${kind} block`);
+      return;
+    }
+    case 'base64':
+      if (typeof source.data !== 'string' || typeof source.media_type !== 'string' || !allowed.has(source.media_type)) {
+        throw badRequest(`${where}: base64 sources need data and a supported media_type`);
+      }
+      return;
+    case 'url':
+      if (typeof source.url !== 'string') throw badRequest(`${where}.url: expected a string`);
+      return;
+    case 'text':
+      if (kind !== 'document' || typeof source.data !== 'string') throw badRequest(`${where}: text sources are for documents, with data`);
+      return;
+    default:
+      throw badRequest(`${where}.type: unknown source type '${source.type}'`);
+  }
 }

@@ -80,6 +80,19 @@ export interface SessionObj {
   archived_at: string | null;
 }
 
+/** Files API `FileMetadata` (reference §2.7). */
+export interface FileObj {
+  id: string;
+  type: 'file';
+  filename: string;
+  mime_type: string;
+  size_bytes: number;
+  created_at: string;
+  downloadable?: boolean;
+  expires_at?: string;
+  scope?: { type: 'session'; id: string };
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -117,6 +130,16 @@ export interface Turn {
   sessionId: string;
   /** Text blocks of the user.message processed in this turn, joined with "\n". */
   text: string;
+  /** Every content block of that user.message (text, image, document), as sent. */
+  content: unknown[];
+  /** The session's resources when the turn started (file mounts with their copy's file_id and mount_path). */
+  resources: unknown[];
+  /**
+   * The agent writes a file to /mnt/session/outputs/: a downloadable file scoped to the session,
+   * listed by `files.list({scope_id})`. `hiddenForLists`: that many scoped list requests miss it
+   * first, as outputs appear a moment after the idle event (reference §2.7).
+   */
+  writeOutput(filename: string, content: string | Uint8Array, opts?: { mimeType?: string; hiddenForLists?: number }): Promise<FileObj>;
   /** Aborted when the turn ends early: user.interrupt, exhausted/terminal error, delete/archive, close(). */
   signal: AbortSignal;
   message(text: string, opts?: { deltas?: string[] }): Promise<void>;
@@ -151,6 +174,9 @@ export interface FakeManagedAgents {
   received(sessionId: string): Event[];
   requests: RecordedRequest[];
   onTurn: TurnScript;
+  /** Every Files API file (uploads, outputs, session copies), by id. */
+  readonly files: Map<string, FileObj>;
+  fileBytes(id: string): Buffer | undefined;
   /** Not used: previews are driven per connection by `event_deltas[]` (kept for interface compatibility). */
   streamDeltas?: boolean;
   /** Errors thrown by `onTurn` scripts (other than aborts); each also ends its turn with retries_exhausted. */

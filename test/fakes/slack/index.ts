@@ -22,6 +22,8 @@ export type {
   FakeSlack,
   FakeSlackOptions,
   FakeSocket,
+  FakeDownload,
+  FakeHostedFile,
   FakeUpload,
   FakeUser,
   MessageMetadata,

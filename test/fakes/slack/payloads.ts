@@ -30,6 +30,8 @@ interface HumanArgs {
   text: string;
   ts?: string;
   team?: string;
+  /** File objects (from `fake.addFile`): the message then carries `files` and `upload: true`. */
+  files?: unknown[];
 }
 
 function humanMessage(a: HumanArgs & { thread_ts?: string; subtype?: string; parent_user_id?: string }): Event {
@@ -47,7 +49,10 @@ function humanMessage(a: HumanArgs & { thread_ts?: string; subtype?: string; par
     event_ts: ts,
     team: a.team ?? TEAM,
     client_msg_id: randomUUID(),
+    ...(a.files?.length ? { files: a.files, upload: true, display_as_bot: false } : {}),
   };
+  // A message that shares files is a `file_share` message (app_mention keeps no subtype).
+  if (a.files?.length && !a.subtype) e.subtype = 'file_share';
   return e;
 }
 
@@ -72,6 +77,7 @@ export function appMention(a: HumanArgs & { thread_ts?: string; botUserId?: stri
   const m = humanMessage({ ...a, text });
   delete m.channel_type;
   delete m.parent_user_id;
+  delete m.subtype;
   return { ...m, type: 'app_mention' };
 }
 

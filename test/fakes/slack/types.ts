@@ -72,6 +72,22 @@ export interface FakeUpload {
   thread_ts?: string;
 }
 
+/** A file a human shared, served at its `url_private_download` to the bot token only. */
+export interface FakeHostedFile {
+  id: string;
+  name: string;
+  mimetype: string;
+  content: Buffer;
+  /** Overrides the `size` the file object claims (Slack reports it; tests can lie to test limits). */
+  size?: number;
+}
+
+export interface FakeDownload {
+  fileId: string;
+  /** Whether the request carried the bot token with files:read (otherwise it got the HTML login page). */
+  authorized: boolean;
+}
+
 export interface Failure {
   /** Answer HTTP 200 `{ok:false, error}`. */
   error?: string;
@@ -136,6 +152,18 @@ export interface FakeSlack {
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   users: Map<string, FakeUser>;
   uploads: Map<string, FakeUpload>;
+  /**
+   * Registers a file a human shares; returns the file object as message events carry it
+   * (`id, name, mimetype, size, url_private, url_private_download, …`), ready for `files: [...]`.
+   */
+  addFile(f: { name: string; content: Buffer | string; mimetype?: string; size?: number; user?: string }): Record<string, unknown>;
+  /** Every GET of a hosted file's url_private(_download), in order. */
+  readonly downloads: FakeDownload[];
+  /**
+   * Whether the bot token has `files:read` (default true). Without it Slack serves the HTML
+   * login page for url_private_download even to the right token.
+   */
+  filesRead: boolean;
   /** Current assistant.threads.setStatus text; cleared by a bot reply in the thread, as in Slack. */
   statusOf(channel: string, threadTs: string): string | undefined;
   /** Mints a ts from the same clock the fake uses. */

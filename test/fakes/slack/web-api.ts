@@ -12,6 +12,8 @@ import type {
   Failure,
   FakeSlack,
   FakeSlackOptions,
+  FakeDownload,
+  FakeHostedFile,
   FakeUpload,
   FakeView,
   FakeUser,
@@ -21,6 +23,9 @@ import type {
 // Fields web-api JSON-stringifies into one form field (reference §3/§7).
 const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
+const LOGIN_PAGE =
+  '<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>Slack</title></head>' +
+  '<body><form id="signin_form" action="/" method="post"><h1>Sign in to your workspace</h1></form></body></html>';
 
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const fake = new FakeSlackServer(opts);
@@ -33,6 +38,9 @@ class FakeSlackServer implements FakeSlack {
   readonly responseUrlPosts: Array<{ url: string; body: any }> = [];
   readonly users = new Map<string, FakeUser>();
   readonly uploads = new Map<string, FakeUpload>();
+  readonly downloads: FakeDownload[] = [];
+  filesRead = true;
+  private readonly hosted = new Map<string, FakeHostedFile>();
   readonly team: string;
   readonly botUserId: string;
   readonly botId: string;
@@ -150,6 +158,42 @@ class FakeSlackServer implements FakeSlack {
     return stored;
   }
 
+  addFile(f: { name: string; content: Buffer | string; mimetype?: string; size?: number; user?: string }): Record<string, unknown> {
+    const id = mintId('F');
+    const content = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+    const file: FakeHostedFile = { id, name: f.name, mimetype: f.mimetype ?? 'application/octet-stream', content, ...(f.size !== undefined ? { size: f.size } : {}) };
+    this.hosted.set(id, file);
+    const path = `${this.world.baseUrl}/files-pri/${this.team}-${id}`;
+    const name = encodeURIComponent(f.name);
+    return {
+      id,
+      created: Math.floor(Date.now() / 1000),
+      timestamp: Math.floor(Date.now() / 1000),
+      name: f.name,
+      title: f.name,
+      mimetype: file.mimetype,
+      filetype: f.name.includes('.') ? f.name.split('.').pop()!.toLowerCase() : 'binary',
+      pretty_type: file.mimetype,
+      user: f.user ?? 'U1',
+      user_team: this.team,
+      editable: false,
+      size: f.size ?? content.length,
+      mode: 'hosted',
+      is_external: false,
+      external_type: '',
+      is_public: false,
+      public_url_shared: false,
+      display_as_bot: false,
+      username: '',
+      url_private: `${path}/${name}`,
+      url_private_download: `${path}/download/${name}`,
+      permalink: `${this.world.baseUrl}/files/${f.user ?? 'U1'}/${id}/${name}`,
+      is_starred: false,
+      has_rich_preview: false,
+      file_access: 'visible',
+    };
+  }
+
   failNext(method: string, failure: Failure): void {
     const queue = this.failures.get(method) ?? [];
     queue.push({ ...failure, left: failure.times ?? 1 });
@@ -232,6 +276,8 @@ class FakeSlackServer implements FakeSlack {
     const url = new URL(req.url ?? '/', this.world.baseUrl);
     const body = await readBody(req);
     const contentType = req.headers['content-type'] ?? '';
+    const hostedId = url.pathname.match(/^\/files-pri\/[^/-]+-([^/]+)\//)?.[1];
+    if (req.method === 'GET' && hostedId) return this.onDownload(hostedId, req, res);
     const [, kind, id] = url.pathname.match(/^\/(response|upload)\/([^/]+)$/) ?? [];
     if (req.method === 'POST' && kind === 'response') return this.onResponseUrl(url.toString(), id!, body, res);
     if (req.method === 'POST' && kind === 'upload') return this.onUpload(id!, contentType, body, res);
@@ -311,6 +357,24 @@ class FakeSlackServer implements FakeSlack {
     }
     this.responseUrlPosts.push({ url, body: parsed });
     send(res, 200, { ok: true });
+    this.changed();
+  }
+
+  /**
+   * Like files.slack.com: the bytes for the bot token, and for anything else a 200 HTML
+   * login page (not a 401), which a careless client would take for the file.
+   */
+  private onDownload(id: string, req: IncomingMessage, res: ServerResponse): void {
+    const file = this.hosted.get(id);
+    const authorized = req.headers.authorization === `Bearer ${this.botToken}` && this.filesRead;
+    this.downloads.push({ fileId: id, authorized });
+    if (!authorized) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LOGIN_PAGE);
+    } else if (!file) {
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html><body>File not found</body></html>');
+    } else {
+      res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.content.length) }).end(file.content);
+    }
     this.changed();
   }
 
