@@ -1,4 +1,4 @@
-import type { AgentTarget } from '../agents/defaults.js';
+import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
@@ -18,6 +18,8 @@ export type StartRequest = {
   threadTs?: string;
   /** The human message that asked, when there is one (gets receipts). */
   promptTs?: string;
+  /** `--profile NAME` from the prompt, if given ('' when the flag had no name). */
+  profile?: string;
 };
 
 export type StartOutcome =
@@ -38,7 +40,7 @@ export class Bridge {
   private readonly evicting = new WeakSet<SessionRunner>();
   private closed = false;
 
-  constructor(private readonly deps: RunnerDeps & { target: AgentTarget }) {}
+  constructor(private readonly deps: RunnerDeps) {}
 
   async start(req: StartRequest): Promise<StartOutcome> {
     if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
@@ -68,8 +70,12 @@ export class Bridge {
 
   private async startFresh(req: StartRequest): Promise<StartOutcome> {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
+    // Decided before anything is posted: an unknown profile gets an answer, not a session.
+    const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
+    if (!choice.ok) return { ok: false, words: choice.words };
+    const target = choice.target;
     const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
-    const card = renderRootCard({ owner: req.user, prompt: req.prompt, state: initialState(), stopValue });
+    const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState(), stopValue });
     let rootTs: string;
     try {
       rootTs = await this.postRoot(req, card);
@@ -85,6 +91,8 @@ export class Bridge {
       owner: req.user,
       prompt: req.prompt,
       ...(req.promptTs ? { promptTs: req.promptTs } : {}),
+      ...(target.profile !== undefined ? { profile: target.profile } : {}),
+      ...(target.agentVersion !== undefined ? { agentVersion: target.agentVersion } : {}),
       rootTs,
       status: 'starting',
       createdAt: Date.now(),
@@ -95,7 +103,7 @@ export class Bridge {
       sentMessages: {},
     };
     await this.deps.records.create(record);
-    const begun = this.beginSession(record, rootTs, req, log);
+    const begun = this.beginSession(record, target, rootTs, req, log);
     const key = threadKey(ref);
     // For /agent the thread is only known now; replies racing session creation wait for it.
     if (!this.starting.has(key)) {
@@ -105,7 +113,7 @@ export class Bridge {
     return begun;
   }
 
-  private async beginSession(record: ThreadRecord, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
+  private async beginSession(record: ThreadRecord, target: SessionTarget, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
@@ -113,8 +121,10 @@ export class Bridge {
     let sessionId: string;
     try {
       const session = await this.deps.client.beta.sessions.create({
-        agent: this.deps.target.agentId,
-        environment_id: this.deps.target.environmentId,
+        // A profile's session pins the version provisioning saw, so a later edit of the
+        // file never changes an agent under a running conversation.
+        agent: target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId,
+        environment_id: target.environmentId,
         title: req.prompt.slice(0, 200),
         metadata: { slack_team: req.team, slack_channel: req.channel, slack_thread: ref.threadTs, slack_user: req.user },
       });
@@ -128,7 +138,7 @@ export class Bridge {
     await this.deps.records.update(ref, (r) => {
       r.sessionId = sessionId;
     });
-    log.info({ thread: ref.threadTs, sessionId }, 'session created');
+    log.info({ thread: ref.threadTs, sessionId, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion }, 'session created');
     const runner = this.runnerFor({ ...record, sessionId });
     runner.rootJustPosted();
     await runner.busy(async () => {
@@ -275,7 +285,7 @@ export class Bridge {
       r.status = 'failed';
     });
     if (record.rootTs) {
-      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, state: initialState(), stopValue: '', failure: words });
+      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, profile: record.profile, state: initialState(), stopValue: '', failure: words });
       await this.deps.writer.call('chat.update', { channel: record.channel, ts: record.rootTs, ...card });
     }
     await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });

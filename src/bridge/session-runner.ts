@@ -3,6 +3,7 @@ import type { AgentsClient } from '../agents/client.js';
 import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
 import { textOf, type AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
+import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
 import type { StreamSlots } from '../delivery/stream-slots.js';
@@ -30,6 +31,8 @@ export type RunnerDeps = {
   streams: StreamSlots;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
+  profiles: AgentProfiles;
 };
 
 export type SendOutcome = { ok: true; eventId: string } | { ok: false; problem: ApiProblem };
@@ -441,6 +444,7 @@ export class SessionRunner {
               body: renderRootCard({
                 owner: record.owner,
                 prompt: record.prompt,
+                profile: record.profile,
                 state: this.state,
                 stopValue: threadKey(record),
                 ...(stoppedByUser ? { stoppedByUser } : {}),
