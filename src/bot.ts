@@ -27,6 +27,8 @@ export type RunningBot = {
   port: number;
   mode: 'http' | 'socket';
   bridge: Bridge;
+  /** Which agent sessions run, and each profile's approvers (`approversFor`). */
+  profiles: AgentProfiles;
   /** Resolves once handler work started so far and its Slack writes are done (tests). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -154,6 +156,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     port,
     mode: bolt.mode,
     bridge,
+    profiles,
     settled,
     close: () => (closing ??= close()),
   };
