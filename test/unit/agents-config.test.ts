@@ -150,3 +150,14 @@ describe('AGENTS_CONFIG in the environment', () => {
     expect(r).toEqual({ ok: false, message: expect.stringContaining('AGENT_ID is invalid: cannot be combined with AGENTS_CONFIG') });
   });
 });
+
+describe('the README', () => {
+  it('shows a profiles file the bot accepts', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Agent profiles'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toBeDefined();
+    const r = parseAgentsConfig(yaml!, 'README', ['read_thread']);
+    expect(r.ok ? 'ok' : r.lines).toBe('ok');
+  });
+});
