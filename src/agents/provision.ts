@@ -39,7 +39,8 @@ export async function provisionProfiles(deps: { client: AgentsClient; tools: Too
   const changes: ProvisionChange[] = [];
 
   const environmentsByName = new Map<string, Environment>();
-  for await (const env of client.beta.environments.list()) environmentsByName.set(env.name, env);
+  // Archived ones too: their names stay taken, and creating one would only fail with a 409.
+  for await (const env of client.beta.environments.list({ include_archived: true })) environmentsByName.set(env.name, env);
   const ourAgents = new Map<string, Agent[]>();
   for await (const agent of client.beta.agents.list()) {
     const profile = agent.metadata[META.profile];
@@ -62,6 +63,8 @@ export async function provisionProfiles(deps: { client: AgentsClient; tools: Too
       throw new ProvisionError(
         `environment "${name}" (${existing.id}) exists but was not created by this bot; give profile "${profile.name}" another environment name`,
       );
+    } else if (existing.archived_at) {
+      throw new ProvisionError(`environment "${name}" (${existing.id}) is archived and its name cannot be reused; give profile "${profile.name}" another environment name`);
     } else if (existing.metadata[META.hash] === hash) {
       change = { kind: 'environment', name, id: existing.id, action: 'unchanged' };
     } else {

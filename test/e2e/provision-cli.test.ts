@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function provision(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url, AGENTS_CONFIG: file };
+  const env: NodeJS.ProcessEnv = { ...process.env, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url, AGENTS_CONFIG: file };
   delete env.LOG_LEVEL;
   try {
     const { stdout, stderr } = await run('node', [join(BUILD, 'src/provision.js')], { env });

@@ -135,4 +135,10 @@ describe('provisioning the profiles file', () => {
     await expect(provision(FILE('m'))).rejects.toThrow(ProvisionError);
     await expect(provision(FILE('m'))).rejects.toThrow(/environment "research-env" \(env_\w+\) exists but was not created by this bot/);
   });
+
+  it('says so when an environment it made was archived, instead of failing on the taken name', async () => {
+    const first = await provision(FILE('m'));
+    await client.beta.environments.archive(first.profiles.get('research')!.environmentId);
+    await expect(provision(FILE('m'))).rejects.toThrow(/environment "research-env" \(env_\w+\) is archived and its name cannot be reused/);
+  });
 });

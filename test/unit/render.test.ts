@@ -100,7 +100,7 @@ describe('sanitising', () => {
 describe('root card profile label', () => {
   it('names the profile only when the session has one', () => {
     const base = { owner: 'U1', prompt: 'hi', state: initialState(), stopValue: 'k' };
-    expect(JSON.stringify(renderRootCard({ ...base, profile: 'research' }).blocks)).toContain('<@U1> asked the agent (profile `research`):');
-    expect(JSON.stringify(renderRootCard(base).blocks)).toContain('<@U1> asked the agent:');
+    expect(JSON.stringify(renderRootCard({ ...base, profile: 'research' }))).toContain('<@U1> asked the agent (profile `research`):');
+    expect(JSON.stringify(renderRootCard(base))).toContain('<@U1> asked the agent:');
   });
 });
