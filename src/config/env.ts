@@ -18,59 +18,62 @@ const url = (what: string) =>
  * The process environment, parsed once at start-up. Names are part of the product's
  * interface (README, manifest, Dockerfile, other tools): change none of them lightly.
  */
-const EnvFields = z.object({
-  SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, 'expected a bot token starting with xoxb-'),
-  SLACK_SIGNING_SECRET: optionalString,
-  SLACK_APP_TOKEN: optionalString.pipe(
-    z.string().regex(/^xapp-/, 'expected an app-level token starting with xapp-').optional(),
-  ),
-  SLACK_API_URL: url('an http(s) URL such as https://slack.com/api/').optional(),
-  ANTHROPIC_API_KEY: z.string().trim().min(1, 'expected an Anthropic API key'),
-  ANTHROPIC_BASE_URL: url('an http(s) URL such as https://api.anthropic.com').optional(),
-  AGENT_ID: optionalString.pipe(z.string().regex(/^agent_/, 'expected an agent id starting with agent_').optional()),
-  ENVIRONMENT_ID: optionalString.pipe(
-    z.string().regex(/^env_/, 'expected an environment id starting with env_').optional(),
-  ),
-  STORE_URL: z
-    .string()
-    .trim()
-    .default('sqlite://data/bot.sqlite')
-    .refine((v) => /^(sqlite|redis|rediss):\/\/.+/.test(v), {
-      message: 'expected sqlite://path/to/file.sqlite or redis://host:port',
-    }),
-  PORT: z.coerce
-    .number({ message: 'expected a TCP port number' })
-    .int('expected a whole number')
-    .min(0, 'expected a port from 0 to 65535')
-    .max(65535, 'expected a port from 0 to 65535')
-    .default(3000),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  /** Path of the agent profiles file (agents.example.yml); replaces AGENT_ID/ENVIRONMENT_ID. */
-  AGENTS_CONFIG: optionalString,
-});
-
-export const EnvSchema = EnvFields.superRefine((env, ctx) => {
-  if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['SLACK_SIGNING_SECRET'],
-      message: 'required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)',
-    });
-  }
-  // Both would leave it unclear which agent runs: refuse instead of picking one.
-  for (const name of ['AGENT_ID', 'ENVIRONMENT_ID'] as const) {
-    if (env.AGENTS_CONFIG && env[name]) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be combined with AGENTS_CONFIG (the profiles file names the agents); unset one' });
+export const EnvSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, 'expected a bot token starting with xoxb-'),
+    SLACK_SIGNING_SECRET: optionalString,
+    SLACK_APP_TOKEN: optionalString.pipe(
+      z.string().regex(/^xapp-/, 'expected an app-level token starting with xapp-').optional(),
+    ),
+    SLACK_API_URL: url('an http(s) URL such as https://slack.com/api/').optional(),
+    ANTHROPIC_API_KEY: z.string().trim().min(1, 'expected an Anthropic API key'),
+    ANTHROPIC_BASE_URL: url('an http(s) URL such as https://api.anthropic.com').optional(),
+    AGENT_ID: optionalString.pipe(z.string().regex(/^agent_/, 'expected an agent id starting with agent_').optional()),
+    ENVIRONMENT_ID: optionalString.pipe(
+      z.string().regex(/^env_/, 'expected an environment id starting with env_').optional(),
+    ),
+    STORE_URL: z
+      .string()
+      .trim()
+      .default('sqlite://data/bot.sqlite')
+      .refine((v) => /^(sqlite|redis|rediss):\/\/.+/.test(v), {
+        message: 'expected sqlite://path/to/file.sqlite or redis://host:port',
+      }),
+    PORT: z.coerce
+      .number({ message: 'expected a TCP port number' })
+      .int('expected a whole number')
+      .min(0, 'expected a port from 0 to 65535')
+      .max(65535, 'expected a port from 0 to 65535')
+      .default(3000),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Path of the agent profiles file (agents.example.yml); replaces AGENT_ID/ENVIRONMENT_ID. */
+    AGENTS_CONFIG: optionalString,
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)',
+      });
     }
-  }
-});
+    // Both would leave it unclear which agent runs: refuse instead of picking one.
+    for (const name of ['AGENT_ID', 'ENVIRONMENT_ID'] as const) {
+      if (env.AGENTS_CONFIG && env[name]) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be combined with AGENTS_CONFIG (the profiles file names the agents); unset one' });
+      }
+    }
+  });
 
 export type Env = z.infer<typeof EnvSchema>;
 
 export type EnvResult = { ok: true; env: Env } | { ok: false; message: string };
 
 /** What `npm run provision` needs: the API and the profiles file, no Slack. */
-export const ProvisionEnvSchema = EnvFields.pick({ ANTHROPIC_API_KEY: true, ANTHROPIC_BASE_URL: true, LOG_LEVEL: true }).extend({
+export const ProvisionEnvSchema = z.object({
+  ANTHROPIC_API_KEY: EnvSchema.shape.ANTHROPIC_API_KEY,
+  ANTHROPIC_BASE_URL: EnvSchema.shape.ANTHROPIC_BASE_URL,
+  LOG_LEVEL: EnvSchema.shape.LOG_LEVEL,
   AGENTS_CONFIG: z.string({ message: 'expected the path of the agent profiles file' }).trim().min(1, 'expected the path of the agent profiles file'),
 });
 export type ProvisionEnv = z.infer<typeof ProvisionEnvSchema>;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAgentsConfig } from '../../src/config/load-agents-file.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv, parseProvisionEnv } from '../../src/config/env.js';
 
 const TOOLS = ['read_thread', 'ask_user'];
 const parse = (text: string, tools: readonly string[] = TOOLS) => parseAgentsConfig(text, 'agents.yml', tools);
@@ -159,5 +159,18 @@ describe('the README', () => {
     expect(yaml).toBeDefined();
     const r = parseAgentsConfig(yaml!, 'README', ['read_thread']);
     expect(r.ok ? 'ok' : r.lines).toBe('ok');
+  });
+});
+
+describe('the provision command environment', () => {
+  it('needs only the API key and the profiles file', () => {
+    expect(parseProvisionEnv({ ANTHROPIC_API_KEY: 'k', AGENTS_CONFIG: 'agents.yml' })).toEqual({
+      ok: true,
+      env: { ANTHROPIC_API_KEY: 'k', AGENTS_CONFIG: 'agents.yml', LOG_LEVEL: 'info' },
+    });
+    expect(parseProvisionEnv({ ANTHROPIC_API_KEY: 'k' })).toEqual({
+      ok: false,
+      message: 'Configuration error: AGENTS_CONFIG is missing: expected the path of the agent profiles file',
+    });
   });
 });
