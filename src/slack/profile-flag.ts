@@ -1,9 +1,9 @@
 /**
  * `--profile NAME rest` or `--profile=NAME rest` at the very start of a prompt: the name
- * (a dash that autocorrect turned into — or – counts too)
  * and the prompt without the flag. Only a leading flag counts, so a prompt that merely
  * mentions `--profile` further on reaches the agent untouched. A flag without a name
- * gives `profile: ''`, which the caller answers instead of guessing.
+ * gives `profile: ''`, which the caller answers instead of guessing. Clients that
+ * autocorrect `--` into a dash (— or –) are forgiven.
  */
 export function splitProfileFlag(text: string): { profile?: string; text: string } {
   const m = /^\s*(?:--|—|–)profile(?:=(\S*)|\s+(\S+)|\s*$)\s*/.exec(text);

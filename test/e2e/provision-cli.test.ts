@@ -9,9 +9,9 @@ import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed
 const run = promisify(execFile);
 
 /**
- * The provision CLI as `npm run provision` runs it (`node <build>/src/provision.js`),
- * compiled into its own directory so it never races `npm start`'s build of dist/ in the
- * e2e test running beside it.
+ * The provision CLI as `npm run provision` runs it (`node <build>/src/provision.js`), and
+ * the bot's entry refusing a broken file, compiled into their own directory so they never
+ * race `npm start`'s build of dist/ in the e2e test running beside them.
  */
 const BUILD = `.provision-test-${process.pid}`;
 let fake: FakeManagedAgents;
@@ -63,5 +63,28 @@ describe('npm run provision', () => {
     const broken = await provision(file);
     expect(broken).toMatchObject({ code: 1, stdout: '' });
     expect(broken.stderr).toBe(`${file}:3:40: profiles.solo.agent.modle: unknown key (check the spelling; see agents.example.yml)\n`);
+  });
+
+  it('the bot refuses to start on a broken file: the problems on stderr, exit code 1, nothing created', async () => {
+    const file = join(dir, 'broken.yml');
+    writeFileSync(file, 'default_profile: nope\nprofiles:\n  solo:\n    agent: { model: claude-sonnet-5-5 }\n');
+    const before = fake.requests.length;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: 'secret',
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: fake.url,
+      STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      AGENTS_CONFIG: file,
+    };
+    const result = await run('node', [join(BUILD, 'src/main.js')], { env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(result).toEqual({ code: 1, stderr: `${file}:1:1: default_profile: no profile named "nope" (profiles: solo)\n` });
+    expect(fake.requests.length).toBe(before);
   });
 });
