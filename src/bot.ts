@@ -2,8 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from './config/env.js';
+import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.js';
 import { createAgentsClient } from './agents/client.js';
 import { resolveAgentTarget } from './agents/defaults.js';
+import { AgentProfiles } from './agents/profiles.js';
+import { provisionProfiles } from './agents/provision.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
 import { FileIntake } from './bridge/file-intake.js';
@@ -25,6 +28,8 @@ export type RunningBot = {
   port: number;
   mode: 'http' | 'socket';
   bridge: Bridge;
+  /** Which agent sessions run, and each profile's approvers (`approversFor`). */
+  profiles: AgentProfiles;
   /** Resolves once handler work started so far and its Slack writes are done (tests). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +58,11 @@ export type BotOptions = {
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
+  const tools = new ToolRegistry();
+  // A broken profiles file stops the start before anything is opened or created.
+  const agentsConfig = env.AGENTS_CONFIG ? await loadAgentsConfig(env.AGENTS_CONFIG, tools.tools.map((t) => t.name)) : undefined;
+  if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
+
   const kv = await openStore(env.STORE_URL, options.storeNamespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const clientOptions: WebClientOptions = {
@@ -70,16 +80,23 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
 
   const client = createAgentsClient({ apiKey: env.ANTHROPIC_API_KEY, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) });
-  const tools = new ToolRegistry();
-  const target = await resolveAgentTarget({
-    client,
-    kv,
-    tools,
-    log,
-    ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
-    ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
-  });
-  log.info(target, 'agent target');
+  let profiles: AgentProfiles;
+  if (agentsConfig) {
+    const provisioned = await provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, agentsConfig.config);
+    profiles = AgentProfiles.fromConfig(agentsConfig.config, provisioned.profiles);
+    log.info({ file: agentsConfig.config.file, profiles: Object.fromEntries(provisioned.profiles) }, 'agent profiles');
+  } else {
+    const target = await resolveAgentTarget({
+      client,
+      kv,
+      tools,
+      log,
+      ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
+      ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
+    });
+    log.info(target, 'agent target');
+    profiles = AgentProfiles.fixed(target);
+  }
 
   const records = new ThreadRecords(kv);
   const intake = new FileIntake({
@@ -97,8 +114,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     tools,
     log,
     botUserId: identity.user_id,
-    target,
-    approversFor: () => env.APPROVERS,
+    profiles,
+    approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
     intake,
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
@@ -156,6 +173,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     port,
     mode: bolt.mode,
     bridge,
+    profiles,
     settled,
     close: () => (closing ??= close()),
   };

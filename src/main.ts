@@ -1,4 +1,5 @@
 import { parseEnv } from './config/env.js';
+import { AgentsConfigError } from './config/load-agents-file.js';
 import { createLogger } from './ops/logger.js';
 import { startBot } from './bot.js';
 
@@ -31,6 +32,12 @@ try {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (error) {
+  if (error instanceof AgentsConfigError) {
+    // The file's own problems, one per line, are the whole message: no stack to wade through.
+    log.fatal({ problems: error.lines }, 'the agent profiles file is invalid');
+    process.stderr.write(`${error.lines.join('\n')}\n`);
+    process.exit(1);
+  }
   log.fatal({ err: error }, 'could not start');
   process.stderr.write(`Could not start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

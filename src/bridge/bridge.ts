@@ -1,4 +1,4 @@
-import type { AgentTarget } from '../agents/defaults.js';
+import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
@@ -22,6 +22,8 @@ export type StartRequest = {
   promptTs?: string;
   /** Files shared with that message (files, issue 4). */
   files?: readonly SharedFile[];
+  /** `--profile NAME` from the prompt, if given ('' when the flag had no name). */
+  profile?: string;
 };
 
 /** A human message in a session thread. */
@@ -50,7 +52,6 @@ export class Bridge {
 
   constructor(
     private readonly deps: RunnerDeps & {
-      target: AgentTarget;
       intake: FileIntake;
       /** People besides a session's owner who may approve its tool calls and answer its questions. */
       approversFor?: (record: ThreadRecord) => readonly string[];
@@ -85,8 +86,12 @@ export class Bridge {
 
   private async startFresh(req: StartRequest): Promise<StartOutcome> {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
+    // Decided before anything is posted: an unknown profile gets an answer, not a session.
+    const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
+    if (!choice.ok) return { ok: false, words: choice.words };
+    const target = choice.target;
     const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
-    const card = renderRootCard({ owner: req.user, prompt: req.prompt, state: initialState(), stopValue });
+    const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState(), stopValue });
     let rootTs: string;
     try {
       rootTs = await this.postRoot(req, card);
@@ -102,6 +107,8 @@ export class Bridge {
       owner: req.user,
       prompt: req.prompt,
       ...(req.promptTs ? { promptTs: req.promptTs } : {}),
+      ...(target.profile !== undefined ? { profile: target.profile } : {}),
+      ...(target.agentVersion !== undefined ? { agentVersion: target.agentVersion } : {}),
       rootTs,
       status: 'starting',
       createdAt: Date.now(),
@@ -114,7 +121,7 @@ export class Bridge {
       answers: {},
     };
     await this.deps.records.create(record);
-    const begun = this.beginSession(record, rootTs, req, log);
+    const begun = this.beginSession(record, target, rootTs, req, log);
     const key = threadKey(ref);
     // For /agent the thread is only known now; replies racing session creation wait for it.
     if (!this.starting.has(key)) {
@@ -124,7 +131,7 @@ export class Bridge {
     return begun;
   }
 
-  private async beginSession(record: ThreadRecord, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
+  private async beginSession(record: ThreadRecord, target: SessionTarget, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
@@ -132,8 +139,10 @@ export class Bridge {
     let sessionId: string;
     try {
       const session = await this.deps.client.beta.sessions.create({
-        agent: this.deps.target.agentId,
-        environment_id: this.deps.target.environmentId,
+        // A profile's session pins the version provisioning saw, so a later edit of the
+        // file never changes an agent under a running conversation.
+        agent: target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId,
+        environment_id: target.environmentId,
         title: req.prompt.slice(0, 200),
         metadata: { slack_team: req.team, slack_channel: req.channel, slack_thread: ref.threadTs, slack_user: req.user },
       });
@@ -147,7 +156,7 @@ export class Bridge {
     await this.deps.records.update(ref, (r) => {
       r.sessionId = sessionId;
     });
-    log.info({ thread: ref.threadTs, sessionId }, 'session created');
+    log.info({ thread: ref.threadTs, sessionId, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion }, 'session created');
     const runner = this.runnerFor({ ...record, sessionId });
     runner.rootJustPosted();
     await runner.busy(async () => {
@@ -340,7 +349,7 @@ export class Bridge {
       r.status = 'failed';
     });
     if (record.rootTs) {
-      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, state: initialState(), stopValue: '', failure: words });
+      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, profile: record.profile, state: initialState(), stopValue: '', failure: words });
       await this.deps.writer.call('chat.update', { channel: record.channel, ts: record.rootTs, ...card });
     }
     await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });

@@ -3,6 +3,7 @@ import type { AgentsClient } from '../agents/client.js';
 import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
 import { textOf, type AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
+import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
 import type { StreamSlots } from '../delivery/stream-slots.js';
@@ -36,6 +37,8 @@ export type RunnerDeps = {
   questionTimeoutMs?: number;
   /** Waits before listing a turn's output files again when none show yet (files, issue 4). */
   outputRetryDelaysMs?: readonly number[];
+  /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
+  profiles: AgentProfiles;
 };
 
 export type DecideOutcome = 'sent' | 'not_pending' | { problem: ApiProblem };
@@ -607,6 +610,7 @@ export class SessionRunner {
               body: renderRootCard({
                 owner: record.owner,
                 prompt: record.prompt,
+                profile: record.profile,
                 state: this.state,
                 stopValue: threadKey(record),
                 ...(stoppedByUser ? { stoppedByUser } : {}),

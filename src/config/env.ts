@@ -53,6 +53,8 @@ export const EnvSchema = z
       .transform((v) => v.split(/[\s,]+/).filter((id) => id !== ''))
       .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected Slack user ids such as U012ABCDEF, separated by commas'))),
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Path of the agent profiles file (agents.example.yml); replaces AGENT_ID/ENVIRONMENT_ID. */
+    AGENTS_CONFIG: optionalString,
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -62,15 +64,38 @@ export const EnvSchema = z
         message: 'required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)',
       });
     }
+    // Both would leave it unclear which agent runs: refuse instead of picking one.
+    for (const name of ['AGENT_ID', 'ENVIRONMENT_ID'] as const) {
+      if (env.AGENTS_CONFIG && env[name]) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be combined with AGENTS_CONFIG (the profiles file names the agents); unset one' });
+      }
+    }
   });
 
 export type Env = z.infer<typeof EnvSchema>;
 
 export type EnvResult = { ok: true; env: Env } | { ok: false; message: string };
 
+/** What `npm run provision` needs: the API and the profiles file, no Slack. */
+export const ProvisionEnvSchema = z.object({
+  ANTHROPIC_API_KEY: EnvSchema.shape.ANTHROPIC_API_KEY,
+  ANTHROPIC_BASE_URL: EnvSchema.shape.ANTHROPIC_BASE_URL,
+  LOG_LEVEL: EnvSchema.shape.LOG_LEVEL,
+  AGENTS_CONFIG: z.string({ message: 'expected the path of the agent profiles file' }).trim().min(1, 'expected the path of the agent profiles file'),
+});
+export type ProvisionEnv = z.infer<typeof ProvisionEnvSchema>;
+
 /** Errors are values here: main() prints the one line and exits. */
 export function parseEnv(source: Record<string, string | undefined>): EnvResult {
-  const result = EnvSchema.safeParse(source);
+  return parseWith(EnvSchema, source);
+}
+
+export function parseProvisionEnv(source: Record<string, string | undefined>): { ok: true; env: ProvisionEnv } | { ok: false; message: string } {
+  return parseWith(ProvisionEnvSchema, source);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, source: Record<string, string | undefined>): { ok: true; env: T } | { ok: false; message: string } {
+  const result = schema.safeParse(source);
   if (result.success) return { ok: true, env: result.data };
   const lines = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';

@@ -17,6 +17,8 @@ export type RootCardInput = {
   stopValue: string;
   /** For the elapsed time of a running turn. */
   now?: number;
+  /** The session's agent profile; shown only when a profiles file is in use (else absent). */
+  profile?: string | undefined;
 };
 
 /** The status line in words, e.g. "Running · 3 tool calls · 1.2k tokens". */
@@ -73,7 +75,7 @@ export function renderRootCard(input: RootCardInput): SlackBody {
   const shownPrompt = prompt.length > 200 ? `${prompt.slice(0, 199)}…` : prompt;
   const status = statusLine(input);
   const blocks: Array<Record<string, unknown>> = [
-    { type: 'section', text: { type: 'mrkdwn', text: `<@${input.owner}> asked the agent:\n${quoted}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `<@${input.owner}> asked the agent${profileLabel(input.profile)}:\n${quoted}` } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: status }] },
   ];
   if (isLive(input.state) && !input.failure) {
@@ -95,6 +97,8 @@ export function renderRootCard(input: RootCardInput): SlackBody {
 }
 
 const SECTION_LIMIT = 3000;
+
+const profileLabel = (profile: string | undefined): string => (profile ? ` (profile \`${escapeMrkdwn(profile)}\`)` : '');
 
 /** Escaped and quoted, cut so the result (not the raw prompt) fits Slack's section limit. */
 function quotePrompt(prompt: string, max: number): string {

@@ -19,6 +19,7 @@ import {
   teamOfEnvelope,
   ViewSubmissionSchema,
 } from './inbound.js';
+import { splitProfileFlag } from './profile-flag.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 
@@ -26,6 +27,7 @@ export const USAGE = [
   '*Usage:* `/agent <what the agent should do>`',
   'I open a thread for the session. Reply in the thread to steer the agent, or to continue once it is done.',
   'Stop it with the Stop button or an :octagonal_sign: reaction.',
+  'If this bot has agent profiles, `/agent --profile NAME <task>` picks one.',
 ].join('\n');
 
 export type HandlerDeps = {
@@ -61,14 +63,15 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       return;
     }
     const cmd = parsed.data;
-    const prompt = cmd.text.trim();
+    const { profile, text } = splitProfileFlag(cmd.text);
+    const prompt = text.trim();
     if (prompt === '') {
       await ack({ response_type: 'ephemeral', text: USAGE });
       return;
     }
     await ack();
     deps.track(
-      bridge.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt }).then(async (outcome) => {
+      bridge.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) }).then(async (outcome) => {
         if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
       }),
     );
@@ -110,16 +113,19 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           }),
         );
         return;
-      case 'start':
+      case 'start': {
         log.info(logCtx, 'mention/DM → new session');
+        const { profile, text } = splitProfileFlag(route.text);
+        if (text === '') return void (await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE }));
         deps.track(
           bridge
-            .start({ team, channel: m.channel, user, prompt: route.text, threadTs: route.threadTs, promptTs: m.ts, files })
+            .start({ team, channel: m.channel, user, prompt: text, threadTs: route.threadTs, promptTs: m.ts, files, ...(profile !== undefined ? { profile } : {}) })
             .then(async (outcome) => {
               if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
             }),
         );
         return;
+      }
     }
   };
 

@@ -64,6 +64,9 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   promptTs: z.string().optional(),
   rootTs: z.string().optional(),
   sessionId: z.string().optional(),
+  /** The agent profile the session runs (only with a profiles file) and the agent version it is pinned to. */
+  profile: z.string().optional(),
+  agentVersion: z.number().int().optional(),
   /** 'starting' until the first user.message is accepted by the API. */
   status: z.enum(['starting', 'active', 'idle', 'ended', 'failed']),
   /** A problem the bridge itself hit (API error), shown on the status line. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv, type Env } from '../../src/config/env.js';
@@ -18,6 +18,8 @@ export type Harness = {
   /** Socket Mode: envelopes over the bot's WebSocket to the fake (socketMode: true). */
   socket: SocketSender;
   env: Env;
+  /** Where `agentsConfig` was written (AGENTS_CONFIG); rewrite it and restart to change profiles. */
+  agentsConfigPath: string;
   logs: ReturnType<typeof memoryLogger>;
   /** Stop the bot (as a deploy would) and start a new one on the same store and fakes. */
   restart(whileDown?: () => Promise<void>): Promise<void>;
@@ -28,15 +30,19 @@ export type Harness = {
  * The real bot (Bolt HTTP receiver, WebClient, Anthropic SDK, keyv store) against the
  * two loopback fakes. Nothing inside the bot is mocked. `socketMode`: the bot gets the
  * fake's app token and no signing secret, so Bolt runs its SocketModeReceiver instead.
+ * `agentsConfig`: YAML of an agent profiles file, written to a temporary file that
+ * AGENTS_CONFIG then names.
  */
 export async function startHarness(
   overrides: Record<string, string> = {},
-  opts: { socketMode?: boolean; slack?: FakeSlackOptions } & BotOptions = {},
+  opts: { socketMode?: boolean; slack?: FakeSlackOptions; agentsConfig?: string } & BotOptions = {},
 ): Promise<Harness> {
-  const { socketMode = false, slack: slackOptions, ...botOptions } = opts;
+  const { socketMode = false, slack: slackOptions, agentsConfig, ...botOptions } = opts;
   const slack = await startFakeSlack(slackOptions);
   const agents = await startFakeManagedAgents();
   const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
+  const agentsConfigPath = join(dir, 'agents.yml');
+  if (agentsConfig !== undefined) writeFileSync(agentsConfigPath, agentsConfig);
   const parsed = parseEnv({
     SLACK_BOT_TOKEN: 'xoxb-test',
     ...(socketMode ? { SLACK_APP_TOKEN: slack.appToken } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
@@ -46,6 +52,7 @@ export async function startHarness(
     STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
     PORT: '0',
     LOG_LEVEL: 'debug',
+    ...(agentsConfig !== undefined ? { AGENTS_CONFIG: agentsConfigPath } : {}),
     ...overrides,
   });
   if (!parsed.ok) throw new Error(parsed.message);
@@ -56,6 +63,7 @@ export async function startHarness(
     slack,
     agents,
     env,
+    agentsConfigPath,
     logs,
     bot: await boot(),
     sender: undefined as unknown as SlackSender,

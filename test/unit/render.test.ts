@@ -96,3 +96,11 @@ describe('sanitising', () => {
     expect(inputPreview({ file_path: '/a/b.ts', content: 'x' })).toBe('/a/b.ts');
   });
 });
+
+describe('root card profile label', () => {
+  it('names the profile only when the session has one', () => {
+    const base = { owner: 'U1', prompt: 'hi', state: initialState(), stopValue: 'k' };
+    expect(JSON.stringify(renderRootCard({ ...base, profile: 'research' }))).toContain('<@U1> asked the agent (profile `research`):');
+    expect(JSON.stringify(renderRootCard(base))).toContain('<@U1> asked the agent:');
+  });
+});

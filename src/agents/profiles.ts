@@ -1,0 +1,64 @@
+import type { AgentsConfig } from '../config/agents-file.js';
+import { chooseProfile } from './choose-profile.js';
+import type { AgentTarget } from './defaults.js';
+import type { ProvisionedProfile } from './provision.js';
+
+/** What one session is created with. `agentVersion` pins it; `profile` is absent without a profiles file. */
+export type SessionTarget = { agentId: string; agentVersion?: number; environmentId: string; profile?: string };
+
+export type TargetChoice = { ok: true; target: SessionTarget } | { ok: false; words: string };
+
+/**
+ * The agent a new session runs, chosen per request. Without AGENTS_CONFIG there is one
+ * fixed target (AGENT_ID/ENVIRONMENT_ID or the remembered defaults) and no profiles; with
+ * it, the provisioned profiles. Also where other parts ask about a profile (approvers).
+ */
+export class AgentProfiles {
+  private constructor(
+    private readonly fixedTarget: AgentTarget | undefined,
+    private readonly config: AgentsConfig | undefined,
+    private readonly provisioned: ReadonlyMap<string, ProvisionedProfile>,
+  ) {}
+
+  static fixed(target: AgentTarget): AgentProfiles {
+    return new AgentProfiles(target, undefined, new Map());
+  }
+
+  static fromConfig(config: AgentsConfig, provisioned: ReadonlyMap<string, ProvisionedProfile>): AgentProfiles {
+    for (const name of Object.keys(config.profiles)) {
+      if (!provisioned.has(name)) throw new Error(`profile ${name} was not provisioned`);
+    }
+    return new AgentProfiles(undefined, config, provisioned);
+  }
+
+  /** True when a profiles file is in use (the root card then names the profile). */
+  get configured(): boolean {
+    return this.config !== undefined;
+  }
+
+  get names(): string[] {
+    return this.config ? Object.keys(this.config.profiles) : [];
+  }
+
+  /** `requested` is the `--profile` value, if the person gave one ('' for a flag without a name). */
+  choose(req: { channel: string; requested?: string | undefined }): TargetChoice {
+    if (!this.config) {
+      if (req.requested !== undefined) return { ok: false, words: 'This bot has no agent profiles configured, so `--profile` cannot be used here.' };
+      return { ok: true, target: { ...this.fixedTarget! } };
+    }
+    const choice = chooseProfile(req, { names: this.names, channels: this.config.channels, defaultProfile: this.config.defaultProfile });
+    if (!choice.ok) return choice;
+    const p = this.provisioned.get(choice.profile)!;
+    return { ok: true, target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: choice.profile } };
+  }
+
+  /**
+   * Slack users besides the session owner who may approve tool calls in threads of this
+   * profile. Empty without profiles, for an unknown profile (e.g. removed from the file
+   * since the thread started) and for threads that predate profiles (`undefined`).
+   */
+  approversFor(profile: string | undefined): string[] {
+    if (profile === undefined || !this.config) return [];
+    return [...(this.config.profiles[profile]?.approvers ?? [])];
+  }
+}
