@@ -165,4 +165,39 @@ describe('tool approvals', () => {
     expect(h.slack.callsTo('chat.postEphemeral')).toEqual([]);
     expect(JSON.stringify(cardFor(rootTs, eventIds[0]!)!.blocks)).toContain('approved by <@U1>');
   });
+
+  it('a profile’s approvers may decide in that profile’s sessions and nowhere else', async () => {
+    h = await startHarness({}, {
+      agentsConfig: `
+default_profile: general
+profiles:
+  general:
+    agent: { model: claude-sonnet-5-5 }
+  ops:
+    agent: { model: claude-sonnet-5-5 }
+    approvers: [UOPS]
+`,
+    });
+    h.agents.onTurn = async (turn) => {
+      await turn.confirmToolUse('bash', { command: 'kubectl rollout restart' });
+      await turn.message('Restarted.');
+    };
+    const root = async (text: string) => {
+      await h.sender.command({ text, user: 'U1', channel: 'C1' });
+      return h.slack.waitFor(() => h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id && JSON.stringify(m.blocks).includes(text.replace(/^--profile \S+ /, ''))));
+    };
+    const general = await root('restart general');
+    const generalCard = await h.slack.waitFor(() => cards(general.ts).find(hasButtons));
+    const ops = await root('--profile ops restart ops');
+    const opsCard = await h.slack.waitFor(() => cards(ops.ts).find(hasButtons));
+
+    await click('UOPS', general.ts, generalCard, 'approve_tool', keyOf(generalCard).slice('approval:'.length));
+    await h.slack.waitFor(() => h.slack.callsTo('chat.postEphemeral').length === 1);
+    expect(String(h.slack.callsTo('chat.postEphemeral')[0]!.args.text)).toContain('Only <@U1>');
+
+    await click('UOPS', ops.ts, opsCard, 'approve_tool', keyOf(opsCard).slice('approval:'.length));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', ops.ts).includes('Restarted.'));
+    expect(JSON.stringify(cardFor(ops.ts, keyOf(opsCard).slice('approval:'.length))!.blocks)).toContain('approved by <@UOPS>');
+    expect(hasButtons(cardFor(general.ts, keyOf(generalCard).slice('approval:'.length)))).toBe(true);
+  });
 });
