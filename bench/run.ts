@@ -184,6 +184,8 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
       STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
       PORT: '0',
       LOG_LEVEL: 'warn',
+      // For experiments only (e.g. heap flags); the published figures use none.
+      ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS } : {}),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -194,7 +196,8 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? 'unparsed';
+      const method = /"method":"([^"]*)"/.exec(line)?.[1];
+      const msg = (/"msg":"([^"]*)"/.exec(line)?.[1] ?? 'unparsed') + (method ? ` (${method})` : '');
       logged.set(msg, (logged.get(msg) ?? 0) + 1);
     }
   });
@@ -225,6 +228,11 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
     sc.windowMs,
   );
   const after = procStat(child.pid!);
+  if (slack.rateLimited.length > 0) {
+    const by = new Map<string, number>();
+    for (const c of slack.rateLimited) by.set(c.method, (by.get(c.method) ?? 0) + 1);
+    process.stderr.write(`  429s by method: ${[...by].map(([m, n]) => `${m} ${n}`).join(', ')}\n`);
+  }
   const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, after.peakRssMb, {
     user: (after.cpuTicks - before.cpuTicks) * 10_000,
     system: 0,
@@ -324,6 +332,7 @@ for (const [i, sc] of scenarios.entries()) {
   if (ONLY && !ONLY.includes(String(i + 1))) continue;
   const bots = i === 3 ? ([['ours (own process)', runOursAlone], ['naive', runNaive]] as const) : ([['ours', runOurs], ['naive', runNaive]] as const);
   for (const [who, run] of bots) {
+    if (process.env.BENCH_OURS_ONLY && who === 'naive') continue;
     process.stderr.write(`running ${i + 1}. ${sc.name} (${who})…\n`);
     const r = await run(sc);
     rows.push([

@@ -15,7 +15,7 @@ import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
 import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
-import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
+import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
 
@@ -360,7 +360,7 @@ export class SessionRunner {
     const before = this.state.phase;
     const turnWasOpen = this.state.turnOpen;
     for (const event of events) {
-      const { state, ignored } = fold(this.state, event);
+      const { state, ignored } = foldInPlace(this.state, event);
       this.state = state;
       if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
     }

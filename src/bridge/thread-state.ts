@@ -101,7 +101,15 @@ export type FoldResult = { state: ThreadState; ignored?: { type: string; problem
 
 /** fold(state, event) → state. Never throws; returns what it ignored for the log. */
 export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): FoldResult {
-  const s: ThreadState = structuredClone(previous);
+  return foldInPlace(structuredClone(previous), event);
+}
+
+/**
+ * The same fold, writing into `s`. For the one owner of a live state (the session runner):
+ * a copy per event made the old versions of a thousand threads' states garbage that
+ * outlived the young generation, and the process's memory grew with it.
+ */
+export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): FoldResult {
   if ('processed_at' in event && event.processed_at) s.lastProcessedAt = maxIso(s.lastProcessedAt, event.processed_at);
   if (!event.type.startsWith('local.')) s.eventsFolded += 1;
 

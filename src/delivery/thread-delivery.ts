@@ -456,7 +456,9 @@ class CoalescingLoop {
       try {
         await this.pass();
       } catch (error) {
-        this.log.error({ err: error }, 'thread delivery failed');
+        // At shutdown the writer aborts what waits for budget: the next start finishes it.
+        if (this.closed) this.log.debug({ err: error }, 'thread delivery stopped by shutdown');
+        else this.log.error({ err: error }, 'thread delivery failed');
       }
     }
   }

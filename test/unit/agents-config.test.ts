@@ -13,7 +13,7 @@ const linesOf = (text: string, tools?: readonly string[]) => {
 
 describe('the agent profiles file', () => {
   it('accepts the committed example, with defaults filled in', () => {
-    const r = parseAgentsConfig(readFileSync('agents.example.yml', 'utf8'), 'agents.example.yml', ['read_thread']);
+    const r = parseAgentsConfig(readFileSync('agents.example.yml', 'utf8'), 'agents.example.yml', TOOLS);
     if (!r.ok) throw new Error(r.lines.join('\n'));
     expect(r.config.defaultProfile).toBe('general');
     expect(r.config.channels).toEqual({ C0123RESEARCH: 'research' });
