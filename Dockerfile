@@ -25,4 +25,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node is PID 1 and gets SIGTERM itself (npm start would not pass it on).
-CMD ["node", "dist/src/main.js"]
+# The heap cap as in `npm start` (see README, Memory); raise it with your own CMD for more sessions.
+CMD ["node", "--max-old-space-size=256", "dist/src/main.js"]

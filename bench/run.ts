@@ -173,7 +173,10 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
   const slack = await startFakeSlack({ enforceRateLimits: true });
   const agents = await startFakeManagedAgents();
   const dir = mkdtempSync(join(tmpdir(), 'bench-bot-'));
-  const child = spawn('node', ['dist/src/main.js'], {
+  // The bot exactly as `npm start` runs it (its node flags included), minus the build.
+  const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const [command, ...args] = startScript.split(/\s+/);
+  const child = spawn(command!, args, {
     env: {
       PATH: process.env.PATH,
       SLACK_BOT_TOKEN: 'xoxb-test',
