@@ -247,9 +247,14 @@ export class SessionRunner {
       }
       const pending = pendingApprovals(this.state).some((a) => a.id === eventId);
       if (!pending || this.record.decisions[eventId]) return 'not_pending';
+      // Two clicks at once: the record (under its lock) keeps the first; the second is told so.
+      let first = false;
       await this.updateRecord((r) => {
+        if (r.decisions[eventId]) return;
+        first = true;
         r.decisions[eventId] = { user: decision.user, result: decision.result, ...(decision.reason ? { reason: decision.reason } : {}), at: Date.now() };
       });
+      if (!first) return 'not_pending';
       this.delivery.request();
       this.log.info({ toolUseId: eventId, user: decision.user, result: decision.result }, 'tool call decided');
       const problem = await this.sendDecision(eventId);
@@ -269,9 +274,13 @@ export class SessionRunner {
     return this.busy(async () => {
       await this.openStream();
       if (!openQuestions(this.state).some((q) => q.id === eventId) || this.record.answers[eventId]) return 'not_open';
+      let first = false;
       await this.updateRecord((r) => {
+        if (r.answers[eventId]) return;
+        first = true;
         r.answers[eventId] = { user: from.user, text: from.text, at: Date.now() };
       });
+      if (!first) return 'not_open';
       this.delivery.request();
       this.log.info({ toolUseId: eventId, user: from.user }, 'question answered');
       this.answerWaiters.get(eventId)?.(from);

@@ -1,14 +1,15 @@
 /**
  * Slack's published rate tiers as token buckets. Pure: the caller passes the time.
- * Rates sit ~10% under Slack's, or (chat.postMessage) at its rate with a smaller burst,
- * so that requests bunched by network jitter still fit.
+ * Rates sit ~10% under Slack's, so that requests bunched by network jitter or event-loop
+ * lag still fit: at a sustained full rate Slack's bucket is empty, and any request that
+ * arrives a little early is a 429 (seen with postMessage at exactly 1/s in 1000 threads).
  */
 export type Scope = 'workspace' | 'channel';
 export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
 
 export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
-  // "about one message per second per channel, with short bursts": our burst of 3 stays under Slack's
-  'chat.postMessage': { perMinute: 60, burst: 3, scope: 'channel' },
+  // "about one message per second per channel, with short bursts"
+  'chat.postMessage': { perMinute: 54, burst: 3, scope: 'channel' },
   'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 4; a trigger_id lives 3 s, so the dialog must never wait behind thread writes.
   'views.open': { perMinute: 90, burst: 10, scope: 'workspace' },

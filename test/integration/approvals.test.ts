@@ -200,4 +200,23 @@ profiles:
     expect(JSON.stringify(cardFor(ops.ts, keyOf(opsCard).slice('approval:'.length))!.blocks)).toContain('approved by <@UOPS>');
     expect(hasButtons(cardFor(general.ts, keyOf(generalCard).slice('approval:'.length)))).toBe(true);
   });
+
+  it('two people deciding at the same moment: the first decision is sent, the other is told it was decided', async () => {
+    h = await startHarness({ APPROVERS: 'U3' });
+    h.agents.onTurn = async (turn) => {
+      const answer = await turn.confirmToolUse('bash', { command: 'make release' });
+      await turn.message(`Release ${answer.result}ed.`);
+    };
+    const { rootTs, sessionId, eventIds } = await startAndWaitForCards(1);
+    const card = cardFor(rootTs, eventIds[0]!)!;
+    await Promise.all([click('U1', rootTs, card, 'approve_tool', eventIds[0]!), click('U3', rootTs, card, 'approve_tool', eventIds[0]!)]);
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', rootTs).includes('Release allowed.'));
+    await h.bot.settled();
+    expect(confirmations(sessionId)).toHaveLength(1);
+    const told = h.slack.callsTo('chat.postEphemeral').map((c) => [c.args.user, String(c.args.text)]);
+    expect(told).toHaveLength(1);
+    expect(told[0]![1]).toContain('already been decided');
+    const decider = told[0]![0] === 'U1' ? 'U3' : 'U1';
+    expect(JSON.stringify(cardFor(rootTs, eventIds[0]!)!.blocks)).toContain(`approved by <@${decider}>`);
+  });
 });
