@@ -41,6 +41,9 @@ type Result = {
   cpuUsPerPiece: number;
 };
 
+/** Every real turn reports its usage, so every turn here ends with its usage line too. */
+const TURN_USAGE = { input_tokens: 1200, output_tokens: 400 };
+
 const scenarios: Scenario[] = [
   {
     name: '1 thread, 500-event burst',
@@ -49,6 +52,7 @@ const scenarios: Scenario[] = [
     pieces: 500,
     windowMs: 30_000,
     script: async (turn, emit) => {
+      await turn.usage(TURN_USAGE);
       const words = Array.from({ length: 500 }, (_, i) => `w${i} `);
       words.forEach(emit);
       await turn.message(words.join(''), { deltas: words });
@@ -61,6 +65,7 @@ const scenarios: Scenario[] = [
     pieces: Math.round(120 * SCALE) || 1,
     windowMs: 60_000,
     script: async (turn, emit) => {
+      await turn.usage(TURN_USAGE);
       for (let i = 0; i < Math.round(120 * SCALE); i++) {
         const piece = `[s${i}]`;
         emit(piece);
@@ -76,6 +81,7 @@ const scenarios: Scenario[] = [
     pieces: Math.max(2, Math.round(50 * SCALE)) * 25,
     windowMs: 90_000,
     script: async (turn, emit, index) => {
+      await turn.usage(TURN_USAGE);
       await turn.wait((index * 10_000) / Math.max(2, Math.round(50 * SCALE)));
       for (let i = 0; i < 25; i++) {
         const piece = `[t${index}m${i}]`;
@@ -93,6 +99,7 @@ const scenarios: Scenario[] = [
     pieces: Math.round(1000 * SCALE) * 20,
     windowMs: 60_000,
     script: async (turn, emit, index) => {
+      await turn.usage(TURN_USAGE);
       await turn.wait(index % 1000);
       for (let i = 0; i < 20; i++) {
         const piece = `[x${index}m${i}]`;
