@@ -50,7 +50,8 @@ export type TextLimits = {
 export const DEFAULT_LIMITS: TextLimits = {
   maxSegment: 10_000,
   maxStreamAgeMs: 4 * 60_000,
-  flushMs: 1_250,
+  // With the turn's root and usage writes, one thread stays under one write a second.
+  flushMs: 1_400,
   streamLingerMs: 150,
   postLingerMs: 250,
   overflowAt: 25_000,

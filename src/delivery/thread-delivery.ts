@@ -131,7 +131,7 @@ export class ThreadDelivery {
       if (this.closed) return;
       if (block.kind === 'message') {
         if (record.posted[block.key]) continue;
-        const ok = await this.postMessage(view, block.key, block.body);
+        const ok = await this.postMessage(view, block.key, block.body, block.priority ?? 'content');
         if (!ok) return;
         record = (await this.deps.records.get(this.ref)) ?? record;
         continue;
@@ -304,9 +304,9 @@ export class ThreadDelivery {
     return { ...seg, text, closed: true, lastWriteAt: Date.now() };
   }
 
-  private async postMessage(view: ThreadView, key: string, body: SlackBody): Promise<boolean> {
+  private async postMessage(view: ThreadView, key: string, body: SlackBody, priority: 'content' | 'status'): Promise<boolean> {
     try {
-      const ts = await this.deps.writer.postOnce(this.ref.channel, view.threadTs, key, body);
+      const ts = await this.deps.writer.postOnce(this.ref.channel, view.threadTs, key, body, priority);
       await this.deps.records.update(this.ref, (r) => {
         r.posted[key] = { ts, hash: bodyHash(body) };
       });

@@ -17,7 +17,8 @@ const MAX_TOOL_LINES = 40;
  * Keys derive from event ids, so they are stable across re-renders and restarts.
  */
 export type ViewBlock =
-  | { kind: 'message'; key: string; body: SlackBody }
+  /** `status`: a summary (the usage line) that yields Slack budget to other threads' words. */
+  | { kind: 'message'; key: string; body: SlackBody; priority?: 'status' }
   | {
       kind: 'text';
       key: string;
@@ -102,7 +103,12 @@ function renderMessage(item: Exclude<Item, { kind: 'text' }>, people: PeopleInpu
       if (item.seconds !== undefined) facts.push(formatSeconds(item.seconds));
       if (item.sessionCost) facts.push(`session so far ${formatCost(item.sessionCost)}`);
       const line = `Turn ${item.turn} · ${facts.join(' · ')}`;
-      return { kind: 'message', key: `usage:${item.id}`, body: { text: line, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:bar_chart: ${line}` }] }] } };
+      return {
+        kind: 'message',
+        key: `usage:${item.id}`,
+        priority: 'status',
+        body: { text: line, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:bar_chart: ${line}` }] }] },
+      };
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cut, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
+import { cut, DEFAULT_LIMITS, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
 
 const seg = (s: Partial<Segment>): Segment => ({ ts: '1.1', mode: 'stream', text: '', prefix: '', closed: false, startedAt: 0, lastWriteAt: 0, ...s });
 const plan = (p: Partial<TextPlanInput>) =>
@@ -13,8 +13,8 @@ describe('planText', () => {
 
   it('appends at most once per flush interval, and stops with the rest when the block is done', () => {
     const open = seg({ text: 'hello', lastWriteAt: 9_500 });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open] })).toEqual({ kind: 'wait', until: 10_750 });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 10_750 })).toEqual({ kind: 'append', segment: 0, text: ' there' });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open] })).toEqual({ kind: 'wait', until: 9_500 + DEFAULT_LIMITS.flushMs });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 9_500 + DEFAULT_LIMITS.flushMs })).toEqual({ kind: 'append', segment: 0, text: ' there' });
     expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({ kind: 'stop', segment: 0, text: ' there', suffix: '' });
     expect(plan({ text: 'hello', committed: 5, segments: [open] })).toEqual({ kind: 'none' });
   });
