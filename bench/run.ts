@@ -242,6 +242,10 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
     const by = new Map<string, number>();
     for (const c of slack.rateLimited) by.set(c.method, (by.get(c.method) ?? 0) + 1);
     process.stderr.write(`  429s by method: ${[...by].map(([m, n]) => `${m} ${n}`).join(', ')}\n`);
+    const t0 = slack.calls[0]?.at ?? 0;
+    const when = slack.rateLimited.map((c) => ((c.at - t0) / 1000).toFixed(1));
+    const channels = new Set(slack.rateLimited.map((c) => String(c.args.channel)));
+    process.stderr.write(`  429s at s: ${when.slice(0, 8).join(' ')} … ${when.slice(-3).join(' ')}; in ${channels.size} channels\n`);
   }
   const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, after.peakRssMb, {
     user: (after.cpuTicks - before.cpuTicks) * 10_000,

@@ -188,8 +188,12 @@ export class ThreadDelivery {
             this.content.wake(action.until - now);
             return false;
           case 'start_stream': {
-            // Another thread took the last slot meanwhile: plan again, which posts instead.
-            if (!this.deps.streams.take()) continue;
+            // Another thread took the last slot meanwhile: give the token back and plan
+            // again, which posts instead.
+            if (!this.deps.streams.take()) {
+              this.deps.writer.scheduler.refund({ method: 'chat.startStream', team: 'workspace', channel });
+              continue;
+            }
             try {
               const res = await this.deps.writer.call<{ ts?: string }>(
                 'chat.startStream',
