@@ -70,6 +70,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // Our SlackWriter decides about retries and 429s; the client must not do it twice.
     retryConfig: { retries: options.slackRetries ?? 0 },
     rejectRateLimitedCalls: true,
+    // The client's own queue (100 by default) would hold writes that already waited for
+    // their budget and then release them in a bunch, which Slack answers with 429s (seen
+    // at 1,000 sessions). The write scheduler paces writes; this only bounds a pile-up.
+    maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
