@@ -8,8 +8,10 @@ export type Scope = 'workspace' | 'channel';
 export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
 
 export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
-  // "about one message per second per channel, with short bursts"
-  'chat.postMessage': { perMinute: 54, burst: 3, scope: 'channel' },
+  // "about one message per second per channel, with short bursts". A burst of 2, not more:
+  // posts delayed on the way arrive together, and Slack's bucket starts at the first one it
+  // sees (a burst of 3 drew one 429 per channel when 1,000 sessions started at once).
+  'chat.postMessage': { perMinute: 54, burst: 2, scope: 'channel' },
   'chat.postEphemeral': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 4; a trigger_id lives 3 s, so the dialog must never wait behind thread writes.
   'views.open': { perMinute: 90, burst: 10, scope: 'workspace' },

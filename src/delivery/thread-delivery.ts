@@ -315,6 +315,9 @@ export class ThreadDelivery {
         r.posted[key] = { ts, hash: bodyHash(body) };
       });
       await this.deps.records.indexMessage(this.ref, ts);
+      // The message may have changed while its post waited for budget (a question closed,
+      // a tool finished): the status pass edits it to what the view says now.
+      this.status.request();
       return true;
     } catch (error) {
       if (!(error instanceof SlackCallError)) throw error;
