@@ -29,6 +29,13 @@ export class SlackCallError extends Error {
 
 type Args = Record<string, unknown>;
 
+/** The fields of a conversations.replies message this writer reads. */
+type ThreadReply = {
+  ts?: string;
+  files?: Array<{ id?: string }>;
+  metadata?: { event_type?: string; event_payload?: { key?: unknown } };
+};
+
 /**
  * Every Slack call of the process goes through here, and through the one write
  * scheduler (rate budgets per method). The WebClient is built with
@@ -144,15 +151,7 @@ export class SlackWriter {
   /** Ids of every file shared in a thread (by anyone). */
   async filesInThread(channel: string, threadTs: string): Promise<Set<string>> {
     const found = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await this.call<{ messages?: Array<{ files?: Array<{ id?: string }> }>; response_metadata?: { next_cursor?: string } }>(
-        'conversations.replies',
-        { channel, ts: threadTs, limit: 200, ...(cursor ? { cursor } : {}) },
-      );
-      for (const m of page.messages ?? []) for (const f of m.files ?? []) if (f.id) found.add(f.id);
-      cursor = page.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    for await (const m of this.replies(channel, threadTs, {})) for (const f of m.files ?? []) if (f.id) found.add(f.id);
     return found;
   }
 
@@ -172,19 +171,27 @@ export class SlackWriter {
   /** Every message this bot posted in a thread, by the key in its metadata. */
   async postedKeys(channel: string, threadTs: string): Promise<Map<string, string>> {
     const found = new Map<string, string>();
+    for await (const m of this.replies(channel, threadTs, { include_all_metadata: true })) {
+      const key = m.metadata?.event_payload?.key;
+      if (m.ts && m.metadata?.event_type === METADATA_EVENT_TYPE && typeof key === 'string') found.set(key, m.ts);
+    }
+    return found;
+  }
+
+  /** Every message of a thread, page by page (conversations.replies with its cursor). */
+  private async *replies(channel: string, threadTs: string, extra: Args): AsyncGenerator<ThreadReply> {
     let cursor: string | undefined;
     do {
-      const page = await this.call<{
-        messages?: Array<{ ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } }>;
-        response_metadata?: { next_cursor?: string };
-      }>('conversations.replies', { channel, ts: threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
-      for (const m of page.messages ?? []) {
-        const key = m.metadata?.event_payload?.key;
-        if (m.ts && m.metadata?.event_type === METADATA_EVENT_TYPE && typeof key === 'string') found.set(key, m.ts);
-      }
+      const page = await this.call<{ messages?: ThreadReply[]; response_metadata?: { next_cursor?: string } }>('conversations.replies', {
+        channel,
+        ts: threadTs,
+        ...extra,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      yield* page.messages ?? [];
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
-    return found;
   }
 
   /**
