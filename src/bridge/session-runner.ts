@@ -470,7 +470,7 @@ export class SessionRunner {
       this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
     } catch (error) {
       // 400 here means the call was answered already (a retry that landed, or another replica).
-      if (isStatus(error, 400) && (await this.toolAlreadyAnswered(eventId))) {
+      if (isStatus(error, 400) && (await this.alreadyAnswered('user.custom_tool_result', eventId))) {
         this.answeredTools.add(eventId);
         return void this.log.warn({ toolUseId: eventId }, 'custom tool was already answered');
       }
@@ -480,15 +480,10 @@ export class SessionRunner {
     }
   }
 
-  private async toolAlreadyAnswered(eventId: string): Promise<boolean> {
-    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: ['user.custom_tool_result'], limit: 1000 })) {
+  /** Whether the history already holds our answer to a tool call (a retried send that had landed). */
+  private async alreadyAnswered(kind: 'user.custom_tool_result' | 'user.tool_confirmation', eventId: string): Promise<boolean> {
+    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: [kind], limit: 1000 })) {
       if (event.type === 'user.custom_tool_result' && event.custom_tool_use_id === eventId) return true;
-    }
-    return false;
-  }
-
-  private async toolAlreadyConfirmed(eventId: string): Promise<boolean> {
-    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: ['user.tool_confirmation'], limit: 1000 })) {
       if (event.type === 'user.tool_confirmation' && event.tool_use_id === eventId) return true;
     }
     return false;
@@ -546,7 +541,7 @@ export class SessionRunner {
       return undefined;
     } catch (error) {
       // 400 after a retried send: the first attempt landed (or another replica sent it).
-      if (isStatus(error, 400) && (await this.toolAlreadyConfirmed(eventId).catch(() => false))) {
+      if (isStatus(error, 400) && (await this.alreadyAnswered('user.tool_confirmation', eventId).catch(() => false))) {
         this.decisionsSent.add(eventId);
         return undefined;
       }
