@@ -155,21 +155,11 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 
   app.action(STOP_ACTION_ID, async ({ ack, body }) => {
     await ack();
-    const parsed = BlockActionSchema.safeParse(body);
-    if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable stop action');
-    const a = parsed.data;
-    const team = a.team?.id ?? a.user.team_id;
-    const channel = a.channel?.id ?? a.container?.channel_id;
-    const messageTs = a.container?.message_ts ?? a.message?.ts;
-    if (!team || !channel || !messageTs) return void log.warn('stop action without team, channel or message');
-    deps.track(
-      (async () => {
-        const ref = await findThread(deps, team, channel, messageTs);
-        if (!ref) return ephemeral(deps, { channel, user: a.user.id, text: 'I could not find the session for this button.' });
-        const outcome = await bridge.interrupt(ref, a.user.id);
-        await tellInterruptOutcome(deps, ref, a.user.id, outcome);
-      })(),
-    );
+    // The button's value is not needed: the message it sits on names the thread.
+    const target = await actionTarget(deps, body, 'stop', { needsValue: false });
+    if (!target) return;
+    const outcome = await bridge.interrupt(target.ref, target.user);
+    await tellInterruptOutcome(deps, target.ref, target.user, outcome);
   });
 
   app.action(APPROVE_ACTION_ID, async ({ ack, body }) => {
@@ -242,7 +232,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string; toolName?: string };
 
 /** The thread, person and button value of a click on one of our thread messages. */
-async function actionTarget(deps: HandlerDeps, body: unknown, what: string): Promise<ActionTarget | undefined> {
+async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
   const parsed = BlockActionSchema.safeParse(body);
   if (!parsed.success) return void deps.log.warn({ problem: describeZodError(parsed.error), what }, 'unreadable button click');
   const a = parsed.data;
@@ -250,7 +240,7 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string): Pro
   const team = a.team?.id ?? a.user.team_id;
   const channel = a.channel?.id ?? a.container?.channel_id;
   const messageTs = a.container?.message_ts ?? a.message?.ts;
-  if (!team || !channel || !messageTs || !action.value) return void deps.log.warn({ what }, 'button click without team, channel, message or value');
+  if (!team || !channel || !messageTs || (o.needsValue && !action.value)) return void deps.log.warn({ what }, 'button click without team, channel, message or value');
   const threadTs = a.container?.thread_ts ?? a.message?.thread_ts;
   const candidate = threadTs ? { team, channel, threadTs } : undefined;
   const ref = candidate && (await deps.bridge.isSessionThread(candidate)) ? candidate : await findThread(deps, team, channel, messageTs);
@@ -262,7 +252,7 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string): Pro
   return {
     ref,
     user: a.user.id,
-    value: action.value,
+    value: action.value ?? '',
     ...(action.text ? { label: action.text.text } : {}),
     ...(a.trigger_id ? { triggerId: a.trigger_id } : {}),
     ...(toolName ? { toolName } : {}),
