@@ -78,11 +78,11 @@ function clip(text: string): string {
 
 /**
  * The preview as a code block that fits one section after escaping. A fence inside the
- * preview would end the block early, and a backtick against the closing fence would
- * lengthen it: a zero-width space breaks both.
+ * preview would end the block early, and a backtick against a fence would lengthen
+ * it: a zero-width space keeps any two backticks apart.
  */
 function codeBlock(text: string): string {
-  const safe = sanitizeForSlack(text).replace(/```/g, '`\u200b``').replace(/^`/, '\u200b`').replace(/`$/, '`\u200b');
+  const safe = sanitizeForSlack(text).replace(/`(?=`)/g, '`\u200b').replace(/^`/, '\u200b`').replace(/`$/, '`\u200b');
   const body = fitMrkdwn(safe, SLACK_LIMITS.sectionText - 2 * FENCE.length);
   return FENCE + (body === '' ? ' ' : body) + FENCE;
 }

@@ -10,12 +10,16 @@ export const ANSWER_ACTION_PREFIX = 'answer_question:';
 
 type Question = Extract<Item, { kind: 'question' }>;
 
-/** A long question spreads over this many sections at most, within this many characters. */
-const QUESTION_SECTIONS = 2;
-const QUESTION_CHARS = 4500;
-/** Each choice, and all of them, as listed above the buttons when one is too long for a label. */
-const CHOICE_CHARS = 400;
-const CHOICES_CHARS = 2500;
+/**
+ * A long question spreads over this many sections at most, within this many characters
+ * after escaping; each choice, and all of them, as listed above the buttons when one is
+ * too long for a label. ask_user's own limits (5,000 and 300) fit in full unless
+ * escaping grows them; the card stays under CARD_BUDGET.blocksText either way.
+ */
+const QUESTION_SECTIONS = 3;
+const QUESTION_CHARS = 5400;
+const CHOICE_CHARS = 300;
+const CHOICES_CHARS = 1700;
 
 /** The agent's ask_user question; its buttons go once it is answered or closed. */
 export function renderQuestion(item: Question, answer: Answer | undefined, owner: string): SlackBody {
@@ -26,7 +30,8 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
   ).map(section);
   if (answer) {
     const by = `\n— <@${answer.user}> ${when(answer.at)}`;
-    const said = cutEscaped(`>${escapeMrkdwn(sanitizeForSlack(answer.text)).replace(/\n/g, '\n>')}`, SLACK_LIMITS.sectionText - by.length);
+    const room = CARD_BUDGET.blocksText - asked.reduce((n, b) => n + b.text.text.length, 0);
+    const said = cutEscaped(`>${escapeMrkdwn(sanitizeForSlack(answer.text)).replace(/\n/g, '\n>')}`, Math.min(SLACK_LIMITS.sectionText, room) - by.length);
     return { text: fallback(`Answered: ${item.question}`), blocks: [...asked, section(said + by)] };
   }
   if (!item.open) return { text: fallback(`Unanswered: ${item.question}`), blocks: [...asked, context('_This question was closed without an answer._')] };

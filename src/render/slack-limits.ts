@@ -130,7 +130,7 @@ export function splitEscaped(text: string, max: number, pieces: number): string[
       break;
     }
     let end = safeEnd(rest, max);
-    const line = rest.lastIndexOf('\n', end);
+    const line = rest.lastIndexOf('\n', end - 1);
     if (line > max / 2) end = line + 1;
     if (end <= 0) end = Math.min(rest.length, max);
     out.push(rest.slice(0, end));
