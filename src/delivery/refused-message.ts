@@ -23,8 +23,8 @@ export function isContentRefusal(error: unknown): error is SlackCallError {
 }
 
 export type FallbackOutcome<T> =
-  /** `plainness` 0: the plain section with the same buttons; 1: the plain text line alone. */
-  | { kind: 'shown'; value: T; body: SlackBody; plainness: number }
+  /** What stands in: the plain section with the same buttons, or the plain text line alone. */
+  | { kind: 'shown'; value: T; body: SlackBody; shown: 'plain_with_buttons' | 'plain_line' }
   /** Slack refused every plainer version too. */
   | { kind: 'refused'; slackError: string }
   /** Slack could not be reached for a fallback: the whole write may be tried again later. */
@@ -37,9 +37,10 @@ export type FallbackOutcome<T> =
  */
 export async function writeFallback<T>(body: SlackBody, write: (body: SlackBody) => Promise<T>): Promise<FallbackOutcome<T>> {
   let slackError = 'refused';
-  for (const [plainness, fallback] of fallbackBodies(body).entries()) {
+  for (const fallback of fallbackBodies(body)) {
     try {
-      return { kind: 'shown', value: await write(fallback), body: fallback, plainness };
+      const shown = 'blocks' in fallback && fallback.blocks?.length ? 'plain_with_buttons' : 'plain_line';
+      return { kind: 'shown', value: await write(fallback), body: fallback, shown };
     } catch (error) {
       if (!(error instanceof SlackCallError)) throw error;
       if (error.transient) return { kind: 'unavailable', error };

@@ -339,8 +339,7 @@ export class ThreadDelivery {
         return false;
       }
       const ts = fallback?.kind === 'shown' ? fallback.value : '';
-      const shown = fallback?.kind === 'shown' ? (fallback.plainness === 0 ? 'plain_with_buttons' : 'plain_line') : 'nothing';
-      this.deps.log.error({ key, slackError: error.slackError, shown }, 'slack refused a thread message');
+      this.deps.log.error({ key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'slack refused a thread message');
       await this.deps.records.update(this.ref, (r) => {
         r.posted[key] = { ts, hash: bodyHash(body) };
       });
@@ -382,8 +381,7 @@ export class ThreadDelivery {
         const fallback = isContentRefusal(error)
           ? await writeFallback(edit.body, (b) => this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(b) }, 'status'))
           : undefined;
-        const shown = fallback?.kind === 'shown' ? (fallback.plainness === 0 ? 'plain_with_buttons' : 'plain_line') : 'nothing';
-        this.deps.log.error({ key: edit.key, slackError: error.slackError, shown }, 'could not edit a status message');
+        this.deps.log.error({ key: edit.key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'could not edit a status message');
         if (fallback?.kind !== 'shown') {
           if (error.transient || fallback?.kind === 'unavailable') this.status.wake(this.deps.retryDelayMs ?? 5000);
           continue;

@@ -29,14 +29,14 @@ describe('writing a plainer version of a refused message', () => {
   it('shows the plain text with the same buttons when Slack takes it', async () => {
     const { sent, write } = writes('1.000002');
     const outcome = await writeFallback(card, write);
-    expect(outcome).toMatchObject({ kind: 'shown', value: '1.000002', plainness: 0 });
+    expect(outcome).toMatchObject({ kind: 'shown', value: '1.000002', shown: 'plain_with_buttons' });
     expect(sent).toHaveLength(1);
     expect(JSON.stringify(sent[0])).toContain('"block_id":"approval:e1"');
   });
 
   it('falls back to the plain line when the buttons are refused too, and gives up after that', async () => {
     const second = writes(refused(), '1.000003');
-    expect(await writeFallback(card, second.write)).toMatchObject({ kind: 'shown', value: '1.000003', plainness: 1 });
+    expect(await writeFallback(card, second.write)).toMatchObject({ kind: 'shown', value: '1.000003', shown: 'plain_line' });
     expect(second.sent[1]).toEqual({ text: expect.stringContaining('The agent wants to use bash and needs approval') });
     const none = writes(refused(), refused('msg_too_long'));
     expect(await writeFallback(card, none.write)).toEqual({ kind: 'refused', slackError: 'msg_too_long' });

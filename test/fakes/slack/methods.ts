@@ -475,6 +475,8 @@ export const METHODS: Record<string, Handler> = {
       requireMember(w, channel);
       const thread_ts = threadRoot(w, channel, a.thread_ts);
       const files = uploads.map((u) => Object.assign(u, { channel, thread_ts }));
+      // The comment becomes the text of the message that shares the files.
+      if (a.initial_comment !== undefined) checked({ text: a.initial_comment }, { requireContent: false });
       postAsBot(w, channel, {
         text: str(a.initial_comment) ?? '',
         blocks: a.blocks === undefined ? undefined : validateBlocks(a.blocks),
