@@ -1,6 +1,7 @@
 import type { ThreadState } from '../bridge/thread-state.js';
 import { formatCost, formatTokens, turnElapsed } from './figures.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
+import { withinLimits } from './fallback.js';
 import type { SlackBody } from './slack-message.js';
 import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS } from './slack-limits.js';
 
@@ -70,7 +71,12 @@ export function isLive(state: ThreadState): boolean {
   return state.phase === 'starting' || state.phase === 'running' || state.phase === 'waiting';
 }
 
+/** The root card, within Slack's limits whatever the prompt and status say (else its plain fallback, Stop kept). */
 export function renderRootCard(input: RootCardInput): SlackBody {
+  return withinLimits(rootCard(input));
+}
+
+function rootCard(input: RootCardInput): SlackBody {
   const prompt = sanitizeForSlack(input.prompt);
   const asked = `<@${input.owner}> asked the agent${profileLabel(input.profile)}:\n`;
   const quoted = quotePrompt(prompt, SLACK_LIMITS.sectionText - asked.length);

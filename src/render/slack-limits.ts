@@ -17,9 +17,10 @@ export const SLACK_LIMITS = {
   /** All `markdown` blocks of one message together. */
   markdownBlocksTotal: 12_000,
   /**
-   * Text across all blocks of one message: undocumented. Slack answered
-   * `msg_blocks_too_long` near 13,200 characters with every per-block limit respected,
-   * and a maintainer spoke of "12,000 text characters with a buffer for block containers".
+   * Text across all blocks of one message: undocumented. Slack answers
+   * `msg_blocks_too_long` from about 12,000 characters of text with every per-block limit
+   * respected (slackapi/bolt-js#2509, #2867: "12,000 text characters with a buffer for
+   * block containers").
    */
   blocksTextTotal: 12_000,
   /** Any text composition object (section text, context element). */
