@@ -151,6 +151,15 @@ describe('fake Slack Web API (real WebClient)', () => {
     await add();
   });
 
+  it('failNext match: only a call whose arguments match fails; the others pass', async () => {
+    fake.failNext('chat.postMessage', { error: 'invalid_blocks', match: (a) => JSON.stringify(a.blocks ?? []).includes('approve') });
+    await client.chat.postMessage({ channel: 'C1', text: 'plain' });
+    const card = { channel: 'C1', text: 'card', blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' } }] }] };
+    expect(await slackError(client.chat.postMessage(card))).toBe('invalid_blocks');
+    await client.chat.postMessage(card);
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['plain', 'card']);
+  });
+
   it('failNext hold: the call waits until the test releases it', async () => {
     let release!: () => void;
     fake.failNext('chat.postMessage', { hold: new Promise<void>((r) => (release = r)) });
@@ -250,6 +259,84 @@ describe('fake Slack Web API (real WebClient)', () => {
     await expect(fake.waitFor(() => fake.callsTo('chat.delete').length > 0, 20)).rejects.toThrow(
       /timed out after 20 ms[\s\S]*chat.postMessage → 200 ok/,
     );
+  });
+});
+
+describe('fake Slack Block Kit limits (real WebClient)', () => {
+  const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+  const button = (b: Record<string, unknown>) => ({ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'ok' }, ...b }] });
+  const refused = async (blocks: unknown[], method: 'postMessage' | 'update' | 'postEphemeral' = 'postMessage') => {
+    const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'base' });
+    const args = { channel: 'C1', text: 'fallback', blocks } as never;
+    if (method === 'update') return slackError(client.chat.update({ ...(args as object), ts: ts! } as never));
+    if (method === 'postEphemeral') return slackError(client.chat.postEphemeral({ ...(args as object), user: 'U1' } as never));
+    return slackError(client.chat.postMessage(args));
+  };
+  const accepted = (blocks: unknown[]) => client.chat.postMessage({ channel: 'C1', text: 'fallback', blocks } as never);
+
+  it('takes every limit up to its documented size and refuses one character more', async () => {
+    const cases: Array<[string, (n: number) => unknown[], number]> = [
+      ['section text', (n) => [section('x'.repeat(n))], 3000],
+      ['section field', (n) => [{ type: 'section', fields: [{ type: 'mrkdwn', text: 'x'.repeat(n) }] }], 2000],
+      ['context element', (n) => [{ type: 'context', elements: [{ type: 'mrkdwn', text: 'x'.repeat(n) }] }], 3000],
+      ['header', (n) => [{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(n) } }], 150],
+      ['button text', (n) => [button({ text: { type: 'plain_text', text: 'x'.repeat(n) } })], 75],
+      ['button value', (n) => [button({ value: 'x'.repeat(n) })], 2000],
+      ['action_id', (n) => [button({ action_id: 'x'.repeat(n) })], 255],
+      ['block_id', (n) => [{ ...section('x'), block_id: 'x'.repeat(n) }], 255],
+      ['accessibility_label', (n) => [button({ accessibility_label: 'x'.repeat(n) })], 75],
+      ['blocks per message', (n) => Array.from({ length: n }, () => ({ type: 'divider' })), 50],
+      ['context elements', (n) => [{ type: 'context', elements: Array.from({ length: n }, () => ({ type: 'mrkdwn', text: 'x' })) }], 10],
+      ['actions elements', (n) => [{ type: 'actions', elements: Array.from({ length: n }, (_, i) => ({ type: 'button', action_id: `a${i}`, text: { type: 'plain_text', text: 'x' } })) }], 25],
+    ];
+    for (const [what, make, limit] of cases) {
+      await expect(accepted(make(limit)), what).resolves.toMatchObject({ ok: true });
+      expect(await refused(make(limit + 1)), what).toBe('invalid_blocks');
+    }
+  });
+
+  it('counts escaped mrkdwn as sent and an emoji as two, and refuses empty, mistyped and duplicate parts', async () => {
+    expect(await refused([section('&amp;'.repeat(601))])).toBe('invalid_blocks');
+    expect(await refused([section('😀'.repeat(1501))])).toBe('invalid_blocks');
+    await accepted([section('😀'.repeat(1500))]);
+    expect(await refused([section('')])).toBe('invalid_blocks');
+    expect(await refused([button({ text: { type: 'mrkdwn', text: 'bold' } })])).toBe('invalid_blocks');
+    expect(await refused([button({ style: 'loud' })])).toBe('invalid_blocks');
+    expect(await refused([{ type: 'no_such_block' }])).toBe('invalid_blocks');
+    expect(await refused([{ ...section('a'), block_id: 'b' }, { ...section('b'), block_id: 'b' }])).toBe('invalid_blocks');
+    const twice = { type: 'button', action_id: 'same', text: { type: 'plain_text', text: 'x' } };
+    expect(await refused([{ type: 'actions', elements: [twice, twice] }])).toBe('invalid_blocks');
+    expect(await refused([{ type: 'markdown', text: 'x'.repeat(6001) }, { type: 'markdown', text: 'x'.repeat(6000) }])).toBe('invalid_blocks');
+    // Every block within its own limit, too much text in all: Slack's undocumented total.
+    expect(await refused(Array.from({ length: 5 }, () => section('x'.repeat(2500))))).toBe('msg_blocks_too_long');
+    const err = (await client.chat.postMessage({ channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] } as never).catch((e: unknown) => e)) as {
+      data?: { response_metadata?: { messages?: string[] } };
+    };
+    expect(err.data?.response_metadata?.messages).toEqual(['[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]']);
+  });
+
+  it('checks chat.update and chat.postEphemeral as it checks chat.postMessage, and message text sizes', async () => {
+    expect(await refused([section('x'.repeat(3001))], 'update')).toBe('invalid_blocks');
+    expect(await refused([section('x'.repeat(3001))], 'postEphemeral')).toBe('invalid_blocks');
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', text: 'x'.repeat(40_001) }))).toBe('msg_too_long');
+    await client.chat.postMessage({ channel: 'C1', text: 'x'.repeat(40_000) });
+  });
+
+  it('checks a modal’s title, buttons, label and input length in views.open', async () => {
+    const view = (patch: Record<string, unknown> = {}, input: Record<string, unknown> = {}) => ({
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text: 'Deny tool call' },
+      submit: { type: 'plain_text' as const, text: 'Deny' },
+      blocks: [{ type: 'input', block_id: 'r', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'i', max_length: 1000 }, ...input }],
+      ...patch,
+    });
+    const open = (v: unknown) => client.views.open({ trigger_id: fake.mintTrigger('U1'), view: v as never });
+    await expect(open(view())).resolves.toMatchObject({ ok: true });
+    expect(await slackError(open(view({ title: { type: 'plain_text', text: 'x'.repeat(25) } })))).toBe('invalid_arguments');
+    expect(await slackError(open(view({ submit: { type: 'plain_text', text: 'x'.repeat(25) } })))).toBe('invalid_arguments');
+    expect(await slackError(open(view({}, { label: { type: 'plain_text', text: 'x'.repeat(2001) } })))).toBe('invalid_arguments');
+    expect(await slackError(open(view({}, { element: { type: 'plain_text_input', action_id: 'i', max_length: 3001 } })))).toBe('invalid_arguments');
+    await expect(open(view({}, { label: { type: 'plain_text', text: 'x'.repeat(2000) } }))).resolves.toMatchObject({ ok: true });
   });
 });
 

@@ -217,7 +217,7 @@ export class Bridge {
   }
 
   /** A button answer to an ask_user question. */
-  async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string }): Promise<QuestionOutcome> {
+  async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     if (!this.mayDecide(record, from.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };

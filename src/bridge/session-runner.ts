@@ -270,10 +270,13 @@ export class SessionRunner {
     });
   }
 
-  answer(eventId: string, from: { user: string; text: string }): Promise<AnswerOutcome> {
+  answer(eventId: string, said: { user: string; text: string; choice?: number }): Promise<AnswerOutcome> {
     return this.busy(async () => {
       await this.openStream();
-      if (!openQuestions(this.state).some((q) => q.id === eventId) || this.record.answers[eventId]) return 'not_open';
+      const question = openQuestions(this.state).find((q) => q.id === eventId);
+      if (!question || this.record.answers[eventId]) return 'not_open';
+      // A button's label may be cut to fit Slack: the agent gets the whole choice it offered.
+      const from = { user: said.user, text: (said.choice !== undefined ? question.choices[said.choice] : undefined) ?? said.text };
       let first = false;
       await this.updateRecord((r) => {
         if (r.answers[eventId]) return;

@@ -1,6 +1,6 @@
 import { formatBytes } from '../agents/attachments.js';
 import type { OutputFile } from '../agents/files-api.js';
-import { escapeMrkdwn } from '../render/sanitize.js';
+import { CARD_BUDGET, fitMrkdwn } from '../render/slack-limits.js';
 import type { OutputRecord } from '../store/thread-records.js';
 
 export const OUTPUT_LIMITS = {
@@ -30,12 +30,26 @@ export function planOutputs(listed: readonly OutputFile[], known: Readonly<Recor
   return plan;
 }
 
-/** The short list posted with the files. */
+/** A file name as listed: a path-like name the agent chose may be any length. */
+const NAME_CHARS = 120;
+
+/**
+ * The short list posted with the files: one line each, as many as fit a readable
+ * message; the rest are counted. Names are escaped before they are cut.
+ */
 export function outputComment(attached: readonly OutputFile[], skipped: OutputPlan['skip']): string {
+  const total = attached.length + skipped.length;
+  const name = (f: OutputFile) => `\`${fitMrkdwn(f.filename.replace(/`/g, "'"), NAME_CHARS)}\``;
   const lines = [
-    `:package: The agent produced ${attached.length + skipped.length === 1 ? 'a file' : `${attached.length + skipped.length} files`}:`,
-    ...attached.map((f) => `• \`${escapeMrkdwn(f.filename)}\` (${formatBytes(f.size)})`),
-    ...skipped.map((s) => `• \`${escapeMrkdwn(s.file.filename)}\` (${formatBytes(s.file.size)}), not attached: ${s.reason}`),
+    ...attached.map((f) => `• ${name(f)} (${formatBytes(f.size)})`),
+    ...skipped.map((s) => `• ${name(s.file)} (${formatBytes(s.file.size)}), not attached: ${s.reason}`),
   ];
-  return lines.join('\n');
+  let out = `:package: The agent produced ${total === 1 ? 'a file' : `${total} files`}:`;
+  for (const [i, line] of lines.entries()) {
+    const more = `\n… and ${lines.length - i} more`;
+    const room = i === lines.length - 1 ? 0 : `\n… and ${lines.length - i - 1} more`.length;
+    if (out.length + 1 + line.length + room > CARD_BUDGET.plainText) return out + more;
+    out += `\n${line}`;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
+import { isContentRefusal, writeFallback } from './refused-message.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
 import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
@@ -326,11 +327,23 @@ export class ThreadDelivery {
         this.content.wake(this.deps.retryDelayMs ?? 5000);
         return false;
       }
-      // Refused for good (too long, invalid blocks): recorded so the rest is not held behind it.
-      this.deps.log.error({ key, slackError: error.slackError }, 'slack refused a thread message');
+      // Refused for good (too long, invalid blocks): a plainer version with the same buttons
+      // stands in; only when Slack takes none is it recorded as not shown, so the rest is not
+      // held behind it.
+      const fallback = isContentRefusal(error)
+        ? await writeFallback(body, (b) => this.deps.writer.postOnce(this.ref.channel, view.threadTs, key, b, priority))
+        : undefined;
+      if (fallback?.kind === 'unavailable') {
+        this.deps.log.warn({ key, slackError: fallback.error.slackError }, 'slack unavailable; will deliver later');
+        this.content.wake(this.deps.retryDelayMs ?? 5000);
+        return false;
+      }
+      const ts = fallback?.kind === 'shown' ? fallback.value : '';
+      this.deps.log.error({ key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'slack refused a thread message');
       await this.deps.records.update(this.ref, (r) => {
-        r.posted[key] = { ts: '', hash: bodyHash(body) };
+        r.posted[key] = { ts, hash: bodyHash(body) };
       });
+      if (ts) await this.deps.records.indexMessage(this.ref, ts);
       return true;
     }
   }
@@ -364,9 +377,15 @@ export class ThreadDelivery {
         await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(edit.body) }, 'preacquired');
       } catch (error) {
         if (!(error instanceof SlackCallError)) throw error;
-        this.deps.log.error({ key: edit.key, slackError: error.slackError }, 'could not edit a status message');
-        if (error.transient) this.status.wake(this.deps.retryDelayMs ?? 5000);
-        continue;
+        // Refused content: the message shows a plainer version of the new state, buttons kept.
+        const fallback = isContentRefusal(error)
+          ? await writeFallback(edit.body, (b) => this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(b) }, 'status'))
+          : undefined;
+        this.deps.log.error({ key: edit.key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'could not edit a status message');
+        if (fallback?.kind !== 'shown') {
+          if (error.transient || fallback?.kind === 'unavailable') this.status.wake(this.deps.retryDelayMs ?? 5000);
+          continue;
+        }
       }
       await this.deps.records.update(this.ref, (r) => {
         r.posted[edit.key] = { ts: edit.ts, hash: bodyHash(edit.body) };

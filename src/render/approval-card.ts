@@ -2,34 +2,44 @@ import type { Item } from '../bridge/thread-state.js';
 import type { Decision } from '../store/thread-records.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
+import { cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS } from './slack-limits.js';
 
 export const APPROVE_ACTION_ID = 'approve_tool';
 export const DENY_ACTION_ID = 'deny_tool';
 
 type Approval = Extract<Item, { kind: 'approval' }>;
 
+/** Raw characters of a tool input worth reading in a card; escaping may grow them, cut again after. */
 const PREVIEW_CHARS = 1500;
+/** A tool or MCP name is short; one that is not is cut so the card keeps its words. */
+const NAME_CHARS = 200;
+/** A deny reason shown on the card (the agent gets all of it). */
+const REASON_CHARS = 1500;
+const FENCE = '```';
 
 /**
  * One message per tool call that needs a person's yes or no. The buttons carry only
  * the tool_use event id: who may decide is checked when a button is pressed.
  */
 export function renderApproval(item: Approval, decision: Decision | undefined, owner: string): SlackBody {
-  const tool = `*${escapeMrkdwn(item.name)}*`;
+  const tool = `*${fitMrkdwn(item.name, NAME_CHARS)}*`;
+  const name = cutPlain(item.name, NAME_CHARS);
   const preview = { type: 'section', text: { type: 'mrkdwn', text: codeBlock(describeInput(item.input)) } };
   // A recorded decision shows at once, before the API echoes the confirmation back.
   const decided = decision ?? (item.state === 'allowed' ? { result: 'allow' as const } : item.state === 'denied' ? { result: 'deny' as const } : undefined);
   if (decided) {
     const by = 'user' in decided ? ` by <@${decided.user}> ${when(decided.at)}` : '';
     const head = decided.result === 'allow' ? `:white_check_mark: ${tool} approved${by}` : `:no_entry: ${tool} denied${by}`;
-    const reason = 'reason' in decided && decided.reason ? `\n>${escapeMrkdwn(sanitizeForSlack(decided.reason)).replace(/\n/g, '\n>')}` : '';
-    return { text: `${item.name} ${decided.result === 'allow' ? 'approved' : 'denied'}`, blocks: [section(head + reason), preview] };
+    // Quoted line by line: each `>` added counts, so the quote is cut after it is built.
+    const quoted = 'reason' in decided && decided.reason ? `\n>${escapeMrkdwn(sanitizeForSlack(decided.reason)).replace(/\n/g, '\n>')}` : '';
+    const reason = cutEscaped(quoted, Math.min(REASON_CHARS, SLACK_LIMITS.sectionText - head.length));
+    return { text: `${name} ${decided.result === 'allow' ? 'approved' : 'denied'}`, blocks: [section(head + reason), preview] };
   }
   if (item.state === 'expired') {
-    return { text: `${item.name}: no decision`, blocks: [section(`:hourglass: ${tool} was not decided before the turn ended.`), preview] };
+    return { text: `${name}: no decision`, blocks: [section(`:hourglass: ${tool} was not decided before the turn ended.`), preview] };
   }
   return {
-    text: `The agent wants to use ${item.name} and needs approval`,
+    text: `The agent wants to use ${name} and needs approval`,
     blocks: [
       section(`:raised_hand: The agent wants to use ${tool}. Approve?`),
       preview,
@@ -63,12 +73,18 @@ export function describeInput(input: unknown): string {
 }
 
 function clip(text: string): string {
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
+  return cutPlain(text, PREVIEW_CHARS);
 }
 
+/**
+ * The preview as a code block that fits one section after escaping. A fence inside the
+ * preview would end the block early, and a backtick against a fence would lengthen
+ * it: a zero-width space keeps any two backticks apart.
+ */
 function codeBlock(text: string): string {
-  // A fence inside the preview would end the block early; a zero-width space breaks it.
-  return '```' + escapeMrkdwn(sanitizeForSlack(text)).replace(/```/g, '`\u200b``') + '```';
+  const safe = sanitizeForSlack(text).replace(/`(?=`)/g, '`\u200b').replace(/^`/, '\u200b`').replace(/`$/, '`\u200b');
+  const body = fitMrkdwn(safe, SLACK_LIMITS.sectionText - 2 * FENCE.length);
+  return FENCE + (body === '' ? ' ' : body) + FENCE;
 }
 
 function section(text: string) {

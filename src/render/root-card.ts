@@ -1,7 +1,9 @@
 import type { ThreadState } from '../bridge/thread-state.js';
 import { formatCost, formatTokens, turnElapsed } from './figures.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
+import { withinLimits } from './fallback.js';
 import type { SlackBody } from './slack-message.js';
+import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS } from './slack-limits.js';
 
 export const STOP_ACTION_ID = 'stop_session';
 
@@ -37,8 +39,8 @@ export function statusLine(input: RootCardInput): string {
 }
 
 function headline({ state, stoppedByUser, failure }: RootCardInput): string {
-  if (failure) return `:x: Failed: ${escapeMrkdwn(failure)}`;
-  const detail = state.detail ? ` (${escapeMrkdwn(state.detail)})` : '';
+  if (failure) return `:x: Failed: ${fitMrkdwn(failure, FAILURE_CHARS)}`;
+  const detail = state.detail ? ` (${fitMrkdwn(state.detail, DETAIL_CHARS)})` : '';
   if (state.interruptId !== undefined && (state.phase === 'running' || state.phase === 'waiting')) return ':octagonal_sign: Stopping…';
   switch (state.phase) {
     case 'starting':
@@ -69,13 +71,19 @@ export function isLive(state: ThreadState): boolean {
   return state.phase === 'starting' || state.phase === 'running' || state.phase === 'waiting';
 }
 
+/** The root card, within Slack's limits whatever the prompt and status say (else its plain fallback, Stop kept). */
 export function renderRootCard(input: RootCardInput): SlackBody {
+  return withinLimits(rootCard(input));
+}
+
+function rootCard(input: RootCardInput): SlackBody {
   const prompt = sanitizeForSlack(input.prompt);
-  const quoted = quotePrompt(prompt, SECTION_LIMIT - 200);
-  const shownPrompt = prompt.length > 200 ? `${prompt.slice(0, 199)}…` : prompt;
-  const status = statusLine(input);
+  const asked = `<@${input.owner}> asked the agent${profileLabel(input.profile)}:\n`;
+  const quoted = quotePrompt(prompt, SLACK_LIMITS.sectionText - asked.length);
+  const shownPrompt = cutPlain(prompt, 200);
+  const status = cutEscaped(statusLine(input), SLACK_LIMITS.contextElementText);
   const blocks: Array<Record<string, unknown>> = [
-    { type: 'section', text: { type: 'mrkdwn', text: `<@${input.owner}> asked the agent${profileLabel(input.profile)}:\n${quoted}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: asked + quoted } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: status }] },
   ];
   if (isLive(input.state) && !input.failure) {
@@ -93,23 +101,17 @@ export function renderRootCard(input: RootCardInput): SlackBody {
       ],
     });
   }
-  return { text: `Agent session for <@${input.owner}>: ${escapeMrkdwn(shownPrompt)} (${status})`, blocks };
+  return { text: cutEscaped(`Agent session for <@${input.owner}>: ${escapeMrkdwn(shownPrompt)} (${status})`, CARD_BUDGET.fallbackText), blocks };
 }
 
-const SECTION_LIMIT = 3000;
+/** What the API or the bridge said went wrong, and the status detail: a line, not a page. */
+const FAILURE_CHARS = 500;
+const DETAIL_CHARS = 300;
+const PROFILE_CHARS = 80;
 
-const profileLabel = (profile: string | undefined): string => (profile ? ` (profile \`${escapeMrkdwn(profile)}\`)` : '');
+const profileLabel = (profile: string | undefined): string => (profile ? ` (profile \`${fitMrkdwn(profile, PROFILE_CHARS)}\`)` : '');
 
 /** Escaped and quoted, cut so the result (not the raw prompt) fits Slack's section limit. */
 function quotePrompt(prompt: string, max: number): string {
-  let out = '';
-  for (const line of prompt.split('\n')) {
-    const next = `${out === '' ? '' : '\n'}>${escapeMrkdwn(line)}`;
-    if (out.length + next.length > max) {
-      const room = max - out.length - 4;
-      return room > 10 ? `${out}${next.slice(0, room).replace(/&[a-z]*$/, '')}…` : `${out}\n>…`;
-    }
-    out += next;
-  }
-  return out;
+  return cutEscaped(`>${escapeMrkdwn(prompt).replace(/\n/g, '\n>')}`, max);
 }

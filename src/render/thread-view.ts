@@ -2,10 +2,12 @@ import type { Item, ThreadState } from '../bridge/thread-state.js';
 import type { Answer, Decision, Notice } from '../store/thread-records.js';
 import { renderApproval } from './approval-card.js';
 import { renderQuestion } from './question-card.js';
-import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
+import { sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
 import { renderToolLine } from './tool-line.js';
 import { formatCost, formatSeconds, formatTokens } from './figures.js';
+import { withinLimits } from './fallback.js';
+import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS } from './slack-limits.js';
 
 const LINES_PER_CONTEXT = 10;
 const MAX_TOOL_LINES = 40;
@@ -59,7 +61,7 @@ export function renderThread(state: ThreadState, notices: readonly Notice[] = []
     while (pending.length > 0 && pending[0]!.afterItems <= itemCount) {
       const n = pending.shift()!;
       flush();
-      blocks.push({ kind: 'message', key: `notice:${n.key}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(n.text))}` } });
+      blocks.push({ kind: 'message', key: `notice:${n.key}`, body: warning(n.text) });
     }
   };
   emitNoticesUpTo(0);
@@ -79,21 +81,39 @@ export function renderThread(state: ThreadState, notices: readonly Notice[] = []
   return blocks;
 }
 
+/** A line from the bridge or the API, as a plain message that fits whatever it says. */
+function warning(text: string): SlackBody {
+  return { text: `:warning: ${fitMrkdwn(sanitizeForSlack(text), CARD_BUDGET.plainText - 10)}` };
+}
+
+/** The newest tool lines that fit one card: older ones are counted, not shown. */
+function toolBlocks(lines: readonly string[]): Array<Record<string, unknown>> {
+  let hidden = Math.max(0, lines.length - MAX_TOOL_LINES);
+  const size = (from: number) => lines.slice(from).reduce((n, l) => n + l.length + 1, 0);
+  while (hidden < lines.length - 1 && size(hidden) > CARD_BUDGET.blocksText - 100) hidden++;
+  const shown = hidden > 0 ? [`… ${hidden} earlier tool calls`, ...lines.slice(hidden)] : [...lines];
+  const blocks = [];
+  for (let i = 0; i < shown.length; i += LINES_PER_CONTEXT) {
+    const text = cutEscaped(shown.slice(i, i + LINES_PER_CONTEXT).join('\n'), SLACK_LIMITS.contextElementText);
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+  }
+  return blocks;
+}
+
 function renderMessage(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput): Extract<ViewBlock, { kind: 'message' }> {
+  const rendered = renderBody(item, people);
+  return { ...rendered, body: withinLimits(rendered.body) };
+}
+
+function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput): Extract<ViewBlock, { kind: 'message' }> {
   switch (item.kind) {
     case 'tools': {
-      const lines = item.tools.map(renderToolLine);
-      const hidden = Math.max(0, lines.length - MAX_TOOL_LINES);
-      const shown = hidden > 0 ? [`… ${hidden} earlier tool calls`, ...lines.slice(hidden)] : lines;
-      const blocks = [];
-      for (let i = 0; i < shown.length; i += LINES_PER_CONTEXT) {
-        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: shown.slice(i, i + LINES_PER_CONTEXT).join('\n') }] });
-      }
-      const fallback = `Tool activity: ${item.tools.map((t) => `${t.name} (${t.status})`).join(', ')}`;
-      return { kind: 'message', key: `tools:${item.id}`, body: { text: fallback.slice(0, 3000), blocks } };
+      const blocks = toolBlocks(item.tools.map(renderToolLine));
+      const fallback = `Tool activity: ${item.tools.map((t) => `${cutPlain(t.name, 60)} (${t.status})`).join(', ')}`;
+      return { kind: 'message', key: `tools:${item.id}`, body: { text: cutPlain(fallback, CARD_BUDGET.fallbackText), blocks } };
     }
     case 'error':
-      return { kind: 'message', key: `error:${item.id}`, body: { text: `:warning: ${escapeMrkdwn(sanitizeForSlack(item.text))}` } };
+      return { kind: 'message', key: `error:${item.id}`, body: warning(item.text) };
     case 'approval':
       return { kind: 'message', key: `approval:${item.id}`, body: renderApproval(item, people.decisions[item.id], people.owner) };
     case 'question':

@@ -1,5 +1,6 @@
 import type { ToolLine } from '../bridge/thread-state.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
+import { cutEscaped, cutPlain, fitMrkdwn } from './slack-limits.js';
 
 const STATUS_MARK: Record<ToolLine['status'], string> = {
   running: ':hourglass_flowing_sand:',
@@ -7,6 +8,10 @@ const STATUS_MARK: Record<ToolLine['status'], string> = {
   done: ':white_check_mark:',
   failed: ':x:',
 };
+
+/** A tool line's parts after escaping: ten lines fit one context element with room to spare. */
+const NAME_CHARS = 60;
+const PREVIEW_CHARS = 160;
 
 /** The most telling field of a tool's input, shortened to one line. */
 export function inputPreview(input: unknown, max = 80): string {
@@ -20,12 +25,12 @@ export function inputPreview(input: unknown, max = 80): string {
 }
 
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return cutPlain(text.replace(/\s+/g, ' ').trim(), max);
 }
 
+/** One line of the activity message, at most ~250 characters whatever the tool's name and input. */
 export function renderToolLine(tool: ToolLine): string {
   const preview = inputPreview(tool.input);
-  const shown = preview ? ` \`${escapeMrkdwn(sanitizeForSlack(preview)).replace(/`/g, "'")}\`` : '';
-  return `${STATUS_MARK[tool.status]} *${escapeMrkdwn(tool.name)}*${shown}`;
+  const shown = preview ? ` \`${cutEscaped(escapeMrkdwn(sanitizeForSlack(preview)).replace(/`/g, "'"), PREVIEW_CHARS)}\`` : '';
+  return `${STATUS_MARK[tool.status]} *${fitMrkdwn(tool.name, NAME_CHARS)}*${shown}`;
 }

@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { cutPlain } from '../render/slack-limits.js';
 import { ThreadRefSchema, type ThreadRef } from '../store/thread-records.js';
 
 export const DENY_DIALOG_CALLBACK_ID = 'deny_reason';
 const REASON_BLOCK = 'reason';
 const REASON_ACTION = 'reason_input';
+/** What a person may write (Slack's plain_text_input allows up to 3,000). */
+const REASON_MAX = 1000;
 
 /** What the dialog carries through Slack and back (private_metadata is ours, but still parsed). */
 const DenyDialogMetadata = ThreadRefSchema.extend({ eventId: z.string().min(1) });
@@ -22,8 +25,8 @@ export function denyDialog(ref: ThreadRef, eventId: string, toolName: string | u
         type: 'input',
         block_id: REASON_BLOCK,
         optional: true,
-        label: { type: 'plain_text', text: toolName ? `Why deny ${toolName}? The agent reads this.` : 'Why? The agent reads this.' },
-        element: { type: 'plain_text_input', action_id: REASON_ACTION, multiline: true, max_length: 1000 },
+        label: { type: 'plain_text', text: toolName ? `Why deny ${cutPlain(toolName, 200)}? The agent reads this.` : 'Why? The agent reads this.' },
+        element: { type: 'plain_text_input', action_id: REASON_ACTION, multiline: true, max_length: REASON_MAX },
       },
     ],
   };

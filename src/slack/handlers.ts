@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../render/approval-card.js';
 import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
+import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
 import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
 import type { SeenOnce } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
@@ -213,7 +214,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const text = target.label;
     if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
     deps.track(
-      bridge.answer(target.ref, choice.eventId, { user: target.user, text }).then(async (outcome) => {
+      bridge.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
         const words =
           typeof outcome === 'object'
             ? outcome.notAllowed
@@ -326,6 +327,6 @@ async function ephemeral(
   m: { channel: string; user: string; threadTs?: string | undefined; text: string },
 ): Promise<void> {
   await deps.writer
-    .call('chat.postEphemeral', { channel: m.channel, user: m.user, text: m.text, ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })
+    .call('chat.postEphemeral', { channel: m.channel, user: m.user, text: cutPlain(m.text, CARD_BUDGET.plainText), ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })
     .catch((error: unknown) => deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not send an ephemeral reply'));
 }

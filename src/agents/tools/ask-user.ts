@@ -4,9 +4,10 @@ import { defineTool } from './custom-tool.js';
 export const ASK_USER = 'ask_user';
 
 export const AskUserInput = z.object({
-  question: z.string().trim().min(1).max(2000).describe('The question, in one or two sentences.'),
+  // As long as a question card shows in full; a longer input is answered with is_error.
+  question: z.string().trim().min(1).max(5000).describe('The question, in one or two sentences.'),
   choices: z
-    .array(z.string().trim().min(1).max(75))
+    .array(z.string().trim().min(1).max(300))
     .min(2)
     .max(5)
     .optional()

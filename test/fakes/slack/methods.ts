@@ -1,3 +1,4 @@
+import { checkMessage, checkView } from '../../../src/render/block-kit-check.js';
 import { mintId, nextTs } from './clock.js';
 import type { MessageStore } from './store.js';
 import type { Args, FakeUpload, FakeUser, FakeView, MessageMetadata, StoredMessage } from './types.js';
@@ -40,7 +41,6 @@ const fail = (code: string, ...messages: string[]): never => {
 };
 
 const MAX_MARKDOWN = 12_000;
-const MAX_TEXT = 40_000;
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -80,40 +80,31 @@ function channelInfo(w: World, id: string): Record<string, unknown> {
 
 // --- message content ------------------------------------------------------------------
 
+/**
+ * Slack's Block Kit limits, checked by the same validator the bot's render tests use
+ * (src/render/block-kit-check.ts): a message Slack would refuse is refused here, with
+ * Slack's error code and a `[json-pointer:…]` message.
+ */
+function checked(args: Parameters<typeof checkMessage>[0], opts?: { requireContent?: boolean }): void {
+  const problem = checkMessage(args, opts);
+  if (problem) fail(problem.error, problem.message);
+}
+
 function validateBlocks(blocks: unknown): unknown[] {
-  if (!Array.isArray(blocks)) return fail('invalid_blocks_format', '[ERROR] blocks must be a JSON array');
-  if (blocks.length > 50) fail('invalid_blocks', '[ERROR] no more than 50 items allowed [json-pointer:/blocks]');
-  let markdownChars = 0;
-  blocks.forEach((b: any, i) => {
-    if (typeof b !== 'object' || b === null || typeof b.type !== 'string') {
-      fail('invalid_blocks', `[ERROR] missing required field: type [json-pointer:/blocks/${i}]`);
-    }
-    if (b.type === 'section' && typeof b.text?.text === 'string' && b.text.text.length > 3000) {
-      fail('invalid_blocks', `[ERROR] must be less than 3001 characters [json-pointer:/blocks/${i}/text/text]`);
-    }
-    if (b.type === 'markdown') markdownChars += String(b.text ?? '').length;
-  });
-  if (markdownChars > MAX_MARKDOWN) fail('invalid_blocks', '[ERROR] markdown blocks exceed 12000 characters');
-  return blocks;
+  checked({ blocks }, { requireContent: false });
+  return blocks as unknown[];
 }
 
 type Content = Pick<StoredMessage, 'text' | 'blocks' | 'attachments' | 'markdown_text'>;
 
 /** text / blocks / attachments, or markdown_text alone (Slack refuses the mix). */
 function content(a: Args): Partial<Content> {
+  checked({ text: a.text, blocks: a.blocks, markdown_text: a.markdown_text, attachments: a.attachments });
   const markdown = str(a.markdown_text);
-  if (markdown !== undefined) {
-    if (a.text !== undefined || a.blocks !== undefined) {
-      fail('invalid_arguments', '[ERROR] markdown_text cannot be used with text or blocks');
-    }
-    if (markdown.length > MAX_MARKDOWN) fail('msg_too_long');
-    return { markdown_text: markdown, text: markdown };
-  }
+  if (markdown !== undefined) return { markdown_text: markdown, text: markdown };
   const text = typeof a.text === 'string' ? a.text : undefined;
-  if (text !== undefined && text.length > MAX_TEXT) fail('msg_too_long');
-  const blocks = a.blocks === undefined ? undefined : validateBlocks(a.blocks);
+  const blocks = a.blocks === undefined ? undefined : (a.blocks as unknown[]);
   const attachments = Array.isArray(a.attachments) ? a.attachments : undefined;
-  if (!text && !blocks?.length && !attachments?.length) fail('no_text');
   return { text, blocks, attachments };
 }
 
@@ -441,14 +432,11 @@ export const METHODS: Record<string, Handler> = {
     if (!v || typeof v !== 'object') fail('invalid_arguments', '[ERROR] missing required field: view');
     const view = v as Record<string, unknown>;
     if (view.type !== 'modal') fail('invalid_arguments', '[ERROR] must be one of modal, home [json-pointer:/view/type]');
-    const title = view.title as { type?: unknown; text?: unknown } | undefined;
-    if (title?.type !== 'plain_text' || typeof title.text !== 'string' || title.text.length > 24) {
-      fail('invalid_arguments', '[ERROR] must be a plain_text object of at most 24 characters [json-pointer:/view/title]');
-    }
+    const problem = checkView(view);
+    if (problem) fail(problem.error, problem.message);
+    const title = view.title;
     const blocks = view.blocks;
-    if (!Array.isArray(blocks) || blocks.length > 100) fail('invalid_arguments', '[ERROR] must provide an array of at most 100 blocks [json-pointer:/view/blocks]');
     const metadata = typeof view.private_metadata === 'string' ? view.private_metadata : '';
-    if (metadata.length > 3000) fail('invalid_arguments', '[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]');
     const opened: FakeView = {
       id: mintId('V'),
       team_id: w.team,
@@ -487,6 +475,8 @@ export const METHODS: Record<string, Handler> = {
       requireMember(w, channel);
       const thread_ts = threadRoot(w, channel, a.thread_ts);
       const files = uploads.map((u) => Object.assign(u, { channel, thread_ts }));
+      // The comment becomes the text of the message that shares the files.
+      if (a.initial_comment !== undefined) checked({ text: a.initial_comment }, { requireContent: false });
       postAsBot(w, channel, {
         text: str(a.initial_comment) ?? '',
         blocks: a.blocks === undefined ? undefined : validateBlocks(a.blocks),

@@ -101,6 +101,8 @@ export interface Failure {
   afterApply?: boolean;
   /** Hold the call until this settles, then answer as the other fields say (normally if none). */
   hold?: Promise<unknown>;
+  /** Applies only to calls whose arguments match (e.g. the first approval card); others pass untouched. */
+  match?: (args: Args) => boolean;
 }
 
 /** Token bucket per workspace × method (× channel when `perChannel`). */

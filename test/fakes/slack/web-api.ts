@@ -308,7 +308,7 @@ class FakeSlackServer implements FakeSlack {
       return [200, { ok: false, error: 'not_allowed_token_type' }];
     }
 
-    const failure = this.takeFailure(method);
+    const failure = this.takeFailure(method, args);
     if (failure?.hold) await failure.hold.catch(() => undefined);
     if (failure?.retryAfter !== undefined) return rateLimitedAnswer(failure.retryAfter);
     if (failure?.status && !failure.afterApply) return [failure.status, { ok: false, error: 'fake_http_error' }];
@@ -332,12 +332,13 @@ class FakeSlackServer implements FakeSlack {
     return [200, response];
   }
 
-  private takeFailure(method: string): Failure | undefined {
+  private takeFailure(method: string, args: Args): Failure | undefined {
     const queue = this.failures.get(method);
-    const next = queue?.[0];
+    const index = queue?.findIndex((f) => !f.match || f.match(args)) ?? -1;
+    const next = index >= 0 ? queue![index] : undefined;
     if (!next) return undefined;
     next.left -= 1;
-    if (next.left <= 0) queue.shift();
+    if (next.left <= 0) queue!.splice(index, 1);
     return next;
   }
 
