@@ -19,7 +19,8 @@ import { TaskSet } from './ops/task-set.js';
 import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
-import { registerHandlers } from './slack/handlers.js';
+import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
+import { LISTENED, registerHandlers } from './slack/handlers.js';
 import { openStore } from './store/open-store.js';
 import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords } from './store/thread-records.js';
@@ -147,9 +148,20 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log.error({ err: error }, 'slack listener error');
   });
   registerHandlers(bolt.app, { bridge, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  const edge = new InboundEdge({
+    listened: LISTENED,
+    writer,
+    log: log.child({ component: 'inbound' }),
+    track,
+    ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+    // A Slack stand-in (SLACK_API_URL) serves response URLs from its own origin.
+    responseOrigins: [...SLACK_RESPONSE_ORIGINS, ...(env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [])],
+  });
+  if (bolt.socketClient) edge.guardSocket(bolt.socketClient);
 
   let ready = false;
-  const server = createHttpServer({ isReady: () => ready, log, ...(bolt.httpListener ? { slack: bolt.httpListener } : {}) });
+  const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
+  const server = createHttpServer({ isReady: () => ready, log, ...(slackEndpoint ? { slack: slackEndpoint } : {}) });
   const port = await listen(server, env.PORT);
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;

@@ -13,6 +13,7 @@ import {
   BlockActionSchema,
   describeZodError,
   EventEnvelopeSchema,
+  type Listened,
   MessageEventSchema,
   ReactionAddedSchema,
   SlashCommandSchema,
@@ -39,6 +40,17 @@ export type HandlerDeps = {
   botUserId: string;
   /** Background work started by handlers after the ack; awaited on shutdown and in tests. */
   track: (work: Promise<unknown>) => void;
+};
+
+/**
+ * The commands, buttons and views registerHandlers listens to (its events: EVENT_SCHEMAS in
+ * inbound.ts). InboundEdge answers everything else itself, so keep this in step with the
+ * app.command / app.action / app.view calls below.
+ */
+export const LISTENED: Listened = {
+  commands: ['/agent'],
+  actions: (id) => id === STOP_ACTION_ID || id === APPROVE_ACTION_ID || id === DENY_ACTION_ID || id.startsWith(ANSWER_ACTION_PREFIX),
+  views: [DENY_DIALOG_CALLBACK_ID],
 };
 
 /**
