@@ -65,20 +65,24 @@ function answerAfterError(res: ServerResponse, log: Logger, error: unknown): voi
 
 class BodyTooLarge extends Error {}
 
+/**
+ * The body, up to `limit` bytes. A larger one is read to its end (up to four times the
+ * limit) and then refused, so the sender gets its 413 instead of a reset connection.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > 4 * limit) {
         reject(new BodyTooLarge());
         req.destroy();
         return;
       }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }
