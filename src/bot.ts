@@ -22,6 +22,8 @@ import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
 import { openStore } from './store/open-store.js';
+import { startPruner, type PassOutcome } from './store/pruner.js';
+import { DAY_MS } from './store/retention.js';
 import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords } from './store/thread-records.js';
 
@@ -31,6 +33,8 @@ export type RunningBot = {
   bridge: Bridge;
   /** Which agent sessions run, and each profile's approvers (`approversFor`). */
   profiles: AgentProfiles;
+  /** The store's prune pass running now or last (tests). */
+  lastPrune(): Promise<PassOutcome | undefined>;
   /** Resolves once handler work started so far and its Slack writes are done (tests). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -103,7 +107,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles = AgentProfiles.fixed(target);
   }
 
-  const records = new ThreadRecords(kv);
+  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
   const intake = new FileIntake({
     client,
     writer,
@@ -167,6 +171,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   track(bridge.resumeActive());
+  const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });
 
   const settled = async () => {
     await background.settled();
@@ -181,6 +186,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
       await Promise.race([Promise.allSettled(background.current()), delay(10_000).catch(() => undefined)]);
       await bridge.close();
+      await pruner.close();
       writer.close();
       await kv.disconnect();
       log.info('bot stopped');
@@ -191,6 +197,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     bridge,
     profiles,
     settled,
+    lastPrune: () => pruner.lastPass(),
     close: () => (closing ??= close()),
   };
 }
