@@ -129,6 +129,16 @@ describe('inbound fuzz over Socket Mode', () => {
 });
 
 describe('requests the bot cannot handle get an answer', () => {
+  it('over Socket Mode, a command it does not know is answered in the ack, and a click it cannot read by response_url', async () => {
+    h = await startHarness({}, { socketMode: true });
+    const ack = await h.socket.command({ text: 'hi', command: '/other', user: 'U1' });
+    expect(ack.payload).toEqual({ response_type: 'ephemeral', text: WORDS.unknownCommand });
+    const click = await h.socket.action({ type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'stop_session', value: null }], channel: null });
+    expect(click.payload).toEqual({});
+    await h.bot.settled();
+    expect(h.slack.responseUrlPosts.map((p) => p.body.text)).toEqual([WORDS.unreadableClick]);
+  });
+
   it('a command or click it cannot read or does not know is acknowledged and the person is told privately', async () => {
     h = await startHarness();
     const form = 'application/x-www-form-urlencoded';
