@@ -19,8 +19,11 @@ import { TaskSet } from './ops/task-set.js';
 import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
-import { registerHandlers } from './slack/handlers.js';
+import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
+import { LISTENED, registerHandlers } from './slack/handlers.js';
 import { openStore } from './store/open-store.js';
+import { startPruner, type PassOutcome } from './store/pruner.js';
+import { DAY_MS } from './store/retention.js';
 import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords } from './store/thread-records.js';
 
@@ -30,6 +33,8 @@ export type RunningBot = {
   bridge: Bridge;
   /** Which agent sessions run, and each profile's approvers (`approversFor`). */
   profiles: AgentProfiles;
+  /** The store's prune pass running now or last (tests). */
+  lastPrune(): Promise<PassOutcome | undefined>;
   /** Resolves once handler work started so far and its Slack writes are done (tests). */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -102,7 +107,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles = AgentProfiles.fixed(target);
   }
 
-  const records = new ThreadRecords(kv);
+  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
   const intake = new FileIntake({
     client,
     writer,
@@ -147,14 +152,26 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log.error({ err: error }, 'slack listener error');
   });
   registerHandlers(bolt.app, { bridge, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  const edge = new InboundEdge({
+    listened: LISTENED,
+    writer,
+    log: log.child({ component: 'inbound' }),
+    track,
+    ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+    // A Slack stand-in (SLACK_API_URL) serves response URLs from its own origin.
+    responseOrigins: [...SLACK_RESPONSE_ORIGINS, ...(env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [])],
+  });
+  if (bolt.socketClient) edge.guardSocket(bolt.socketClient);
 
   let ready = false;
-  const server = createHttpServer({ isReady: () => ready, log, ...(bolt.httpListener ? { slack: bolt.httpListener } : {}) });
+  const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
+  const server = createHttpServer({ isReady: () => ready, log, ...(slackEndpoint ? { slack: slackEndpoint } : {}) });
   const port = await listen(server, env.PORT);
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   track(bridge.resumeActive());
+  const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });
 
   const settled = async () => {
     await background.settled();
@@ -169,6 +186,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
       await Promise.race([Promise.allSettled(background.current()), delay(10_000).catch(() => undefined)]);
       await bridge.close();
+      await pruner.close();
       writer.close();
       await kv.disconnect();
       log.info('bot stopped');
@@ -179,6 +197,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     bridge,
     profiles,
     settled,
+    lastPrune: () => pruner.lastPass(),
     close: () => (closing ??= close()),
   };
 }

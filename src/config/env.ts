@@ -53,6 +53,13 @@ export const EnvSchema = z
       .transform((v) => v.split(/[\s,]+/).filter((id) => id !== ''))
       .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected Slack user ids such as U012ABCDEF, separated by commas'))),
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    /** Days the store keeps the record of a session after it last ran; then it is pruned. */
+    RECORD_RETENTION_DAYS: z.coerce
+      .number({ message: 'expected a number of days' })
+      .int('expected a whole number of days')
+      .min(1, 'expected at least 1 day')
+      .max(3650, 'expected at most 3650 days')
+      .default(30),
     /** Path of the agent profiles file (agents.example.yml); replaces AGENT_ID/ENVIRONMENT_ID. */
     AGENTS_CONFIG: optionalString,
   })

@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parse as parseQuery } from 'node:querystring';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -7,11 +6,14 @@ const BODY_LIMIT = 4 * 1024 * 1024;
 
 type SlackListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Decides about one buffered request before Bolt: hand it on, or answer it here. */
+export type SlackGate = (raw: Buffer, headers: IncomingHttpHeaders) => { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
+
 /**
  * The process's one HTTP server: /healthz for Docker and orchestrators, and (in HTTP
- * mode) Slack's endpoint, whose body is read and checked here before Bolt sees it.
+ * mode) Slack's endpoint, whose body is read and checked (`gate`) before Bolt sees it.
  */
-export function createHttpServer(opts: { isReady: () => boolean; slack?: SlackListener; log: Logger }): Server {
+export function createHttpServer(opts: { isReady: () => boolean; slack?: { listener: SlackListener; gate: SlackGate }; log: Logger }): Server {
   return createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -21,7 +23,7 @@ export function createHttpServer(opts: { isReady: () => boolean; slack?: SlackLi
       return;
     }
     if (path === SLACK_EVENTS_PATH && req.method === 'POST' && opts.slack) {
-      void forwardToSlack(req, res, opts.slack, opts.log);
+      forwardToSlack(req, res, opts.slack, opts.log).catch((error: unknown) => answerAfterError(res, opts.log, error));
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });
@@ -29,7 +31,7 @@ export function createHttpServer(opts: { isReady: () => boolean; slack?: SlackLi
   });
 }
 
-async function forwardToSlack(req: IncomingMessage, res: ServerResponse, slack: SlackListener, log: Logger): Promise<void> {
+async function forwardToSlack(req: IncomingMessage, res: ServerResponse, slack: { listener: SlackListener; gate: SlackGate }, log: Logger): Promise<void> {
   let raw: Buffer;
   try {
     raw = await readBody(req, BODY_LIMIT);
@@ -40,64 +42,47 @@ async function forwardToSlack(req: IncomingMessage, res: ServerResponse, slack: 
     res.end();
     return;
   }
-  const problem = bodyProblem(raw, req.headers['content-type']);
-  if (problem) {
-    log.warn({ path: SLACK_EVENTS_PATH, problem }, 'rejected inbound body before Bolt');
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: false, error: 'invalid_body' }));
+  const decision = slack.gate(raw, req.headers);
+  if (decision.kind === 'reply') {
+    res.writeHead(decision.status, decision.body ? { 'content-type': 'application/json' } : {});
+    res.end(decision.body ? JSON.stringify(decision.body) : undefined);
     return;
   }
   // Bolt reuses a body that is already buffered on `rawBody` instead of reading the stream.
   Object.assign(req, { rawBody: raw });
-  try {
-    slack(req, res);
-  } catch (error) {
-    log.error({ err: error }, 'slack request handler threw');
-    if (!res.headersSent) res.writeHead(500);
-    res.end();
-  }
+  slack.listener(req, res);
 }
 
 /**
- * Bolt 5.1 reads `body.ssl_check` outside any try: a signed JSON `null` would kill the
- * process. Anything that is not an object (or a form whose payload is not one) stops here.
+ * A request Slack signed was received; whatever broke on our side, Slack gets a 2xx: it
+ * retries a 5xx and turns off the app's events when too many fail.
  */
-export function bodyProblem(raw: Buffer, contentType: string | undefined): string | undefined {
-  const text = raw.toString('utf8');
-  if (contentType === 'application/x-www-form-urlencoded') {
-    const form = parseQuery(text);
-    if (typeof form.payload !== 'string') return undefined;
-    return isObjectJson(form.payload) ? undefined : 'form payload is not a JSON object';
-  }
-  return isObjectJson(text) ? undefined : 'body is not a JSON object';
-}
-
-function isObjectJson(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    // Malformed JSON is Bolt's to answer (400, inside its try).
-    return true;
-  }
+function answerAfterError(res: ServerResponse, log: Logger, error: unknown): void {
+  log.error({ err: error }, 'slack request handler threw');
+  if (!res.headersSent) res.writeHead(200);
+  res.end();
 }
 
 class BodyTooLarge extends Error {}
 
+/**
+ * The body, up to `limit` bytes. A larger one is read to its end (up to four times the
+ * limit) and then refused, so the sender gets its 413 instead of a reset connection.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > 4 * limit) {
         reject(new BodyTooLarge());
         req.destroy();
         return;
       }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }

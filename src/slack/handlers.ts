@@ -14,6 +14,7 @@ import {
   BlockActionSchema,
   describeZodError,
   EventEnvelopeSchema,
+  type Listened,
   MessageEventSchema,
   ReactionAddedSchema,
   SlashCommandSchema,
@@ -23,6 +24,10 @@ import {
 import { splitProfileFlag } from './profile-flag.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
+
+/** A reply in a thread whose session record was pruned (RECORD_RETENTION_DAYS). */
+export const prunedThreadWords = (days: number) =>
+  `This thread's session has not run for more than ${days} days and I no longer keep its record, so I cannot continue it. Start a new one with \`/agent <what the agent should do>\` or by mentioning me.`;
 
 export const USAGE = [
   '*Usage:* `/agent <what the agent should do>`',
@@ -40,6 +45,17 @@ export type HandlerDeps = {
   botUserId: string;
   /** Background work started by handlers after the ack; awaited on shutdown and in tests. */
   track: (work: Promise<unknown>) => void;
+};
+
+/**
+ * The commands, buttons and views registerHandlers listens to (its events: EVENT_SCHEMAS in
+ * inbound.ts). InboundEdge answers everything else itself, so keep this in step with the
+ * app.command / app.action / app.view calls below.
+ */
+export const LISTENED: Listened = {
+  commands: ['/agent'],
+  actions: (id) => id === STOP_ACTION_ID || id === APPROVE_ACTION_ID || id === DENY_ACTION_ID || id.startsWith(ANSWER_ACTION_PREFIX),
+  views: [DENY_DIALOG_CALLBACK_ID],
 };
 
 /**
@@ -88,15 +104,23 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const m = event.data;
     const team = teamOfEnvelope(envelope.data, m.team);
     if (!team) return void log.warn({ channel: m.channel }, 'message event without a team');
-    if (envelope.data.event_id && !(await deps.seen.first(`event:${envelope.data.event_id}`))) {
-      return void log.info({ eventId: envelope.data.event_id }, 'duplicate event delivery ignored');
-    }
     const ref: ThreadRef | undefined = m.thread_ts ? { team, channel: m.channel, threadTs: m.thread_ts } : undefined;
     const isSession = ref ? await bridge.isSessionThread(ref) : false;
     const route = routeMessage(m, deps.botUserId, isSession);
-    if (route.kind === 'ignore') return;
-    // app_mention and message carry the same human message: one effect per message.
-    if (!(await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) return;
+    // Decided before any write: most messages (every echo of our own posts) are ignored,
+    // and an ignored one must leave nothing in the store.
+    if (route.kind === 'ignore') {
+      if (route.reason === 'not for the bot' && ref && m.user && (await deps.records.wasPruned(ref)) && (await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) {
+        const days = Math.round(deps.records.retentionMs / 86_400_000);
+        await ephemeral(deps, { channel: m.channel, user: m.user, threadTs: ref.threadTs, text: prunedThreadWords(days) });
+      }
+      return;
+    }
+    // One key per human message: a redelivery of the event and the app_mention twin of a
+    // message both carry its ts, so an event-id key as well would only be a second write.
+    if (!(await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) {
+      return void log.info({ eventId: envelope.data.event_id, channel: m.channel, ts: m.ts }, 'duplicate event delivery ignored');
+    }
     const user = m.user!;
     const logCtx = { team, channel: m.channel, thread: route.threadTs, user };
     // Files shared with the message go with it (files, issue 4).
@@ -141,13 +165,14 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!isStopReaction(r.reaction) || r.item.type !== 'message' || !r.item.channel || !r.item.ts) return;
     const team = teamOfEnvelope(envelope.data);
     if (!team) return;
-    if (envelope.data.event_id && !(await deps.seen.first(`event:${envelope.data.event_id}`))) return;
     const channel = r.item.channel;
     const messageTs = r.item.ts;
+    const eventId = envelope.data.event_id;
     deps.track(
       (async () => {
         const ref = await findThread(deps, team, channel, messageTs);
-        if (!ref) return;
+        // Deduped only once it concerns a session: a reaction elsewhere writes nothing.
+        if (!ref || (eventId && !(await deps.seen.first(`event:${eventId}`)))) return;
         const outcome = await bridge.interrupt(ref, r.user);
         await tellInterruptOutcome(deps, ref, r.user, outcome);
       })(),

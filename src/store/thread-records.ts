@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type Keyv from 'keyv';
 import { KeyedMutex } from './keyed-mutex.js';
+import { DAY_MS, DEFAULT_RETENTION_DAYS, isPrunable } from './retention.js';
+import { storeKeys } from './store-keys.js';
 
 export const ThreadRefSchema = z.object({
   team: z.string(),
@@ -72,6 +74,8 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   /** A problem the bridge itself hit (API error), shown on the status line. */
   failure: z.string().optional(),
   createdAt: z.number(),
+  /** Last write of this record (absent in records from before pruning): its age decides pruning. */
+  updatedAt: z.number().optional(),
   posted: z.record(z.string(), PostedSchema).default({}),
   /** Text blocks: the Slack messages (streams or posts) carrying each block's words. */
   segments: z.record(z.string(), z.array(SegmentSchema)).default({}),
@@ -91,10 +95,26 @@ export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 
 const ACTIVE_KEY = 'active-threads';
 
+export type ThreadRecordsOptions = {
+  /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
+  retentionMs?: number;
+  now?: () => number;
+};
+
+export type PruneOutcome = { removed: number; kept: number };
+
 export class ThreadRecords {
   private readonly mutex = new KeyedMutex();
+  readonly retentionMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly kv: Keyv) {}
+  constructor(
+    private readonly kv: Keyv,
+    o: ThreadRecordsOptions = {},
+  ) {
+    this.retentionMs = o.retentionMs ?? DEFAULT_RETENTION_DAYS * DAY_MS;
+    this.now = o.now ?? Date.now;
+  }
 
   async get(ref: ThreadRef): Promise<ThreadRecord | undefined> {
     const raw = await this.kv.get(`thread:${threadKey(ref)}`);
@@ -106,7 +126,7 @@ export class ThreadRecords {
 
   async create(record: ThreadRecord): Promise<void> {
     await this.mutex.run(threadKey(record), async () => {
-      await this.kv.set(`thread:${threadKey(record)}`, record);
+      await this.kv.set(`thread:${threadKey(record)}`, { ...record, updatedAt: this.now() });
     });
     await this.setActive(record, true);
   }
@@ -119,6 +139,7 @@ export class ThreadRecords {
       if (!current) throw new Error(`no thread record for ${threadKey(ref)}`);
       const next = structuredClone(current);
       change(next);
+      next.updatedAt = this.now();
       statusChanged = next.status !== current.status;
       await this.kv.set(`thread:${threadKey(ref)}`, next);
       return next;
@@ -147,13 +168,56 @@ export class ThreadRecords {
     });
   }
 
-  /** Any message of a thread (ours or a human's) → the thread, for reactions (which carry no thread_ts). */
+  /**
+   * Any message of a thread (ours or a human's) → the thread, for reactions (which carry no
+   * thread_ts). Kept as long as the record of a session that stopped with it; in a thread
+   * that runs longer, a reaction on an older message finds its thread through Slack
+   * (conversations.replies) instead.
+   */
   async indexMessage(ref: ThreadRef, ts: string): Promise<void> {
-    await this.kv.set(`ts:${ref.team}:${ref.channel}:${ts}`, ref.threadTs);
+    await this.kv.set(`ts:${ref.team}:${ref.channel}:${ts}`, ref.threadTs, this.retentionMs);
   }
 
   async threadOfMessage(team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
     const threadTs = await this.kv.get(`ts:${team}:${channel}:${ts}`);
     return typeof threadTs === 'string' ? { team, channel, threadTs } : undefined;
   }
+
+  /**
+   * Removes the records of sessions that have not run for the retention time (isPrunable).
+   * Each leaves a marker for as long again, so a reply in that thread can be told why
+   * nothing answers. Records are checked again under their lock: one that was just
+   * written to is kept.
+   */
+  async prune(now = this.now()): Promise<PruneOutcome> {
+    const outcome: PruneOutcome = { removed: 0, kept: 0 };
+    const keys: string[] = [];
+    for await (const key of storeKeys(this.kv, 'thread:')) keys.push(key);
+    for (const key of keys) {
+      const ref = refOfKey(key.slice('thread:'.length));
+      if (!ref) continue;
+      const removed = await this.mutex.run(threadKey(ref), async () => {
+        const parsed = ThreadRecordSchema.safeParse(await this.kv.get(key));
+        // An unreadable record is left for a person to look at, not deleted unseen.
+        if (!parsed.success || !isPrunable(parsed.data, now, this.retentionMs)) return false;
+        await this.kv.set(`pruned:${threadKey(ref)}`, parsed.data.updatedAt ?? parsed.data.createdAt, this.retentionMs);
+        await this.kv.delete(key);
+        return true;
+      });
+      if (removed) await this.setActive(ref, false);
+      if (removed) outcome.removed += 1;
+      else outcome.kept += 1;
+    }
+    return outcome;
+  }
+
+  /** The thread had a session whose record was pruned (for another retention time after). */
+  async wasPruned(ref: ThreadRef): Promise<boolean> {
+    return (await this.kv.get(`pruned:${threadKey(ref)}`)) !== undefined;
+  }
+}
+
+function refOfKey(key: string): ThreadRef | undefined {
+  const [team, channel, threadTs, ...rest] = key.split(':');
+  return team && channel && threadTs && rest.length === 0 ? { team, channel, threadTs } : undefined;
 }
