@@ -6,6 +6,7 @@ import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.j
 import { createAgentsClient } from './agents/client.js';
 import { resolveAgentTarget } from './agents/defaults.js';
 import { AgentProfiles } from './agents/profiles.js';
+import { SessionAgents } from './agents/session-agent.js';
 import { provisionProfiles } from './agents/provision.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
@@ -48,6 +49,8 @@ export type BotOptions = {
   /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
   slackBackoffMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** How long an agent event stream may go without a byte, heartbeats included, before it is replaced (default 20 s). */
+  streamSilenceMs?: number;
   /** Key prefix in the store, so tests can share one Redis. */
   storeNamespace?: string;
   /** How long an ask_user question waits for a person (default 24 h). */
@@ -102,6 +105,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles = AgentProfiles.fixed(target);
   }
 
+  // An agent lacking the bot's custom tools is named once here; its sessions get them anyway.
+  const sessionAgents = new SessionAgents(client, tools, log);
+  await sessionAgents.check(profiles.targets(tools.tools.map((t) => t.name)));
+
   const records = new ThreadRecords(kv);
   const intake = new FileIntake({
     client,
@@ -121,6 +128,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles,
     approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
     intake,
+    sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -128,6 +136,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
+    ...(options.streamSilenceMs !== undefined ? { streamSilenceMs: options.streamSilenceMs } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
   });
 

@@ -1,4 +1,3 @@
-import type { BetaManagedAgentsDocumentBlock, BetaManagedAgentsImageBlock } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { AgentsClient } from '../agents/client.js';
 import {
   admitFiles,
@@ -15,8 +14,10 @@ import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { downloadSharedFile, type DownloadProblem } from '../slack/file-download.js';
 import type { SharedFile } from '../slack/shared-files.js';
+import type { PreparedInput } from '../store/thread-records.js';
 
-export type FileBlock = BetaManagedAgentsImageBlock | BetaManagedAgentsDocumentBlock;
+/** An image or document block of an uploaded file (the only kind intake makes; kept in thread records). */
+export type FileBlock = PreparedInput['blocks'][number];
 
 /** What the agent receives for one human message: words (with where files are) and file blocks. */
 export type AgentInput = { text: string; blocks: FileBlock[] };
