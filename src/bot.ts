@@ -44,7 +44,7 @@ export type BotOptions = {
   /** Streams open at once in the workspace (they share one appendStream budget). */
   maxStreams?: number;
   textLimits?: Partial<TextLimits>;
-  /** How long shutdown lets pending Slack writes finish. */
+  /** How long shutdown lets handler work in flight, and then pending Slack writes, finish (each). */
   closeGraceMs?: number;
   /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
   slackBackoffMs?: number;
@@ -176,7 +176,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bolt.stop();
       // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
-      await Promise.race([Promise.allSettled(background.current()), delay(10_000).catch(() => undefined)]);
+      await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
       await bridge.close();
       writer.close();
       await kv.disconnect();
