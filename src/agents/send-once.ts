@@ -37,19 +37,33 @@ export async function sendOnce<T>(opts: OnceOptions<T>): Promise<OnceOutcome<T>>
     }
     const uncertain = outcomeUnknown(error);
     if (uncertain) {
-      try {
-        const landed = await opts.lookup();
-        if (landed !== undefined) return { kind: 'found', value: landed };
-      } catch (lookupError) {
-        // Not knowing is not a reason to write again: a second write might double the first.
-        return { kind: 'failed', error: lookupError };
-      }
+      const looked = await lookUp(opts.lookup, attempts, backoffMs, opts.signal);
+      if (looked.kind === 'found') return looked;
+      // Not knowing is not a reason to write again: a second write might double the first.
+      if (looked.kind === 'failed') return looked;
     }
     if (!(uncertain || isRateLimited(error)) || attempt >= attempts) return { kind: 'failed', error };
     try {
       await delay(retryAfterMs(error) ?? backoffMs * 2 ** (attempt - 1), opts.signal);
     } catch {
       return { kind: 'failed', error };
+    }
+  }
+}
+
+/** The look-up after an unknown outcome, itself tried a few times (the API that just failed may fail again). */
+async function lookUp<T>(lookup: () => Promise<T | undefined>, attempts: number, backoffMs: number, signal?: AbortSignal): Promise<{ kind: 'found'; value: T } | { kind: 'absent' } | { kind: 'failed'; error: unknown }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const landed = await lookup();
+      return landed === undefined ? { kind: 'absent' } : { kind: 'found', value: landed };
+    } catch (error) {
+      if (attempt >= attempts || !(outcomeUnknown(error) || isRateLimited(error))) return { kind: 'failed', error };
+      try {
+        await delay(retryAfterMs(error) ?? backoffMs * 2 ** (attempt - 1), signal);
+      } catch {
+        return { kind: 'failed', error };
+      }
     }
   }
 }
