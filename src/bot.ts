@@ -57,6 +57,8 @@ export type BotOptions = {
   questionTimeoutMs?: number;
   /** Waits before listing a turn's output files again when none show yet. */
   outputRetryDelaysMs?: readonly number[];
+  /** Waits before looking for (and archiving) a session a failed create may have left. */
+  orphanSweepDelaysMs?: readonly number[];
 };
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -138,6 +140,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
     ...(options.streamSilenceMs !== undefined ? { streamSilenceMs: options.streamSilenceMs } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
+    ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
   });
 
   const background = new TaskSet(log);

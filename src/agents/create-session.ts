@@ -1,6 +1,7 @@
 import type { AgentsClient } from './client.js';
 import type { Logger } from '../ops/logger.js';
-import { sendOnce } from './send-once.js';
+import { delay } from '../ops/delay.js';
+import { outcomeUnknown, sendOnce } from './send-once.js';
 
 type SessionsApi = AgentsClient['beta']['sessions'];
 export type SessionCreateBody = Omit<Parameters<SessionsApi['create']>[0], 'betas'>;
@@ -16,7 +17,8 @@ export const REQUEST_METADATA_KEY = 'slack_request';
  */
 export type SessionRequest = { id: string; agentId: string; environmentId: string; at: number };
 
-export type CreateOutcome = { kind: 'created'; session: Session; adopted: boolean } | { kind: 'failed'; error: unknown };
+/** `mayExist`: some attempt's outcome stayed unknown, so a session of the request may be out there. */
+export type CreateOutcome = { kind: 'created'; session: Session; adopted: boolean } | { kind: 'failed'; error: unknown; mayExist: boolean };
 
 /**
  * How far before our own clock a session may be stamped by the API's. The list filter
@@ -39,15 +41,21 @@ export async function createSessionOnce(
 ): Promise<CreateOutcome> {
   const params = { ...body, metadata: { ...body.metadata, [REQUEST_METADATA_KEY]: request.id } };
   let tries = 0;
+  let mayExist = false;
   const outcome = await sendOnce({
-    attempt: () => {
+    attempt: async () => {
       tries += 1;
-      return client.beta.sessions.create(params, { maxRetries: 0, ...(signal ? { signal } : {}) });
+      try {
+        return await client.beta.sessions.create(params, { maxRetries: 0, ...(signal ? { signal } : {}) });
+      } catch (error) {
+        if (outcomeUnknown(error)) mayExist = true;
+        throw error;
+      }
     },
     lookup: async () => (await findRequestSessions(client, request))[0],
     ...(signal ? { signal } : {}),
   });
-  if (outcome.kind === 'failed') return outcome;
+  if (outcome.kind === 'failed') return { ...outcome, mayExist };
   const session = outcome.value;
   if (tries > 1) await archiveOthers(client, request, session.id, log);
   return { kind: 'created', session, adopted: outcome.kind === 'found' };
@@ -62,6 +70,31 @@ export async function findRequestSessions(client: AgentsClient, request: Session
     if (s.metadata?.[REQUEST_METADATA_KEY] === request.id) found.push(s);
   }
   return found;
+}
+
+/**
+ * After a create that failed with its outcome unknown (the look-ups failed too), the
+ * thread was told there is no session; one may exist all the same. It is looked for
+ * again after each wait and archived when found: nobody will use it.
+ */
+export async function archiveOrphans(client: AgentsClient, request: SessionRequest, log: Logger, waitsMs: readonly number[], signal: AbortSignal): Promise<void> {
+  for (const wait of waitsMs) {
+    await delay(wait, signal);
+    let found: Session[];
+    try {
+      found = await findRequestSessions(client, request);
+    } catch (error) {
+      log.warn({ err: error, requestId: request.id }, 'could not look for a session left by a failed create; trying later');
+      continue;
+    }
+    for (const s of found) {
+      await client.beta.sessions.archive(s.id, {}, { maxRetries: 0 }).then(
+        () => log.warn({ sessionId: s.id, requestId: request.id }, 'archived a session whose create had looked failed'),
+        (error: unknown) => log.error({ err: error, sessionId: s.id }, 'could not archive a session whose create had looked failed'),
+      );
+    }
+    return;
+  }
 }
 
 async function archiveOthers(client: AgentsClient, request: SessionRequest, keep: string, log: Logger): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
-import { createSessionOnce, findRequestSessions, type SessionRequest } from '../agents/create-session.js';
+import { archiveOrphans, createSessionOnce, findRequestSessions, type SessionRequest } from '../agents/create-session.js';
 import type { SessionAgents } from '../agents/session-agent.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
@@ -54,6 +54,9 @@ export class Bridge {
   private readonly evicting = new WeakSet<SessionRunner>();
   /** A thread's messages reach its session one at a time, in the order they came. */
   private readonly queues = new ThreadQueues();
+  /** Background look-ups for sessions a failed create may have left; cut short on close. */
+  private readonly sweeps = new Set<Promise<unknown>>();
+  private readonly sweeping = new AbortController();
   private closed = false;
 
   constructor(
@@ -63,6 +66,8 @@ export class Bridge {
       approversFor?: (record: ThreadRecord) => readonly string[];
       /** The `agent` a session is created with (adds the bot's custom tools an agent lacks). */
       sessionAgents?: SessionAgents;
+      /** Waits before looking for a session a failed create may have left (default 30 s, then 5 min). */
+      orphanSweepDelaysMs?: readonly number[];
     },
   ) {}
 
@@ -184,12 +189,13 @@ export class Bridge {
         log,
       );
     } catch (error) {
-      outcome = { kind: 'failed', error };
+      outcome = { kind: 'failed', error, mayExist: false };
     }
     if (outcome.kind === 'failed') {
       const problem = describeApiError(outcome.error, 'creating the agent session');
-      log.error({ err: outcome.error, status: problem.status, requestId: problem.requestId }, 'could not create session');
+      log.error({ err: outcome.error, status: problem.status, requestId: problem.requestId, mayExist: outcome.mayExist }, 'could not create session');
       await this.failBeforeSession(record, problem.words);
+      if (outcome.mayExist) this.sweepOrphans(request, log);
       return undefined;
     }
     const sessionId = outcome.session.id;
@@ -391,6 +397,14 @@ export class Bridge {
     return session.id;
   }
 
+  /** A session a failed create may have left is archived when it shows up (looked for in the background). */
+  private sweepOrphans(request: SessionRequest, log: RunnerDeps['log']): void {
+    const sweep = archiveOrphans(this.deps.client, request, log, this.deps.orphanSweepDelaysMs ?? [30_000, 5 * 60_000], this.sweeping.signal)
+      .catch(() => undefined)
+      .finally(() => this.sweeps.delete(sweep));
+    this.sweeps.add(sweep);
+  }
+
   /** For tests and shutdown: every runner's Slack writes are done. */
   async settled(): Promise<void> {
     do {
@@ -401,6 +415,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.sweeping.abort();
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.starting.values(), ...this.evictions]), grace]);
     await Promise.all([...this.runners.values()].map((r) => r.close()));

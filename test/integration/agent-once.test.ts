@@ -48,6 +48,24 @@ describe('sessions.create with an unknown outcome: one /agent, one session', () 
     expect(h.logs.lines().some((l) => l.msg === 'session created (found after an unknown outcome)')).toBe(true);
   });
 
+  it('a create that landed while the API would not say so: the person is told, and the session is archived once it shows up', async () => {
+    h = await startHarness({}, { orphanSweepDelaysMs: [50, 100] });
+    h.agents.onTurn = echo;
+    h.agents.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, afterApply: true });
+    // Every look-up fails for a while: the bot cannot know, so it does not create again.
+    h.agents.failNext({ method: 'GET', path: '/v1/sessions' }, { status: 503, times: 4 });
+    await h.sender.command({ text: 'is there a session?', user: 'U1', channel: 'C1' });
+    await h.slack.waitFor(() => rootText().includes(':x: Failed'));
+    const root = rootOf()!;
+    await h.slack.waitFor(() => h.slack.thread('C1', root.ts).some((m) => m.text.includes(':warning:') && m.text.includes('server error')));
+    const [session] = await h.agents.waitFor(() => sessions().length === 1 && sessions()[0]!.archived_at !== null && sessions());
+    await h.bot.settled();
+    expect(h.agents.requests.filter((r) => r.method === 'POST' && r.path === '/v1/sessions')).toHaveLength(1);
+    expect(h.agents.received(session!.id)).toEqual([]);
+    expect(agentText(h.slack, 'C1', root.ts)).toBe('');
+    await h.logs.waitFor((l) => l.msg === 'archived a session whose create had looked failed' && l.sessionId === session!.id);
+  });
+
   it('a crash after the create landed and before the session id was stored: the restart finds the session and goes on', async () => {
     h = await startHarness({}, { closeGraceMs: 200 });
     h.agents.onTurn = echo;
