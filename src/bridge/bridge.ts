@@ -81,7 +81,9 @@ export class Bridge {
     const previous = this.starting.get(key);
     const run = (async () => {
       if (previous) await previous.catch(() => undefined);
-      if ((await this.deps.records.get(ref))?.sessionId) return this.startAsReply(ref, req);
+      const existing = await this.deps.records.get(ref);
+      // A start cut short by a restart is being recovered: this mention joins it.
+      if (existing?.sessionId || (existing?.status === 'starting' && existing.sessionRequest)) return this.startAsReply(ref, req);
       return this.startFresh(req);
     })();
     this.starting.set(key, run);
