@@ -333,6 +333,16 @@ describe('fake managed agents: faults the bot must survive (real SDK)', () => {
     expect((await pending).name).toBe('held');
   });
 
+  it('holdNext after apply carries the request out at once and only holds its answer', async () => {
+    fake.holdNext({ method: 'POST', path: '/v1/agents' }, 'answer', { afterApply: true });
+    let answered = false;
+    const pending = client.beta.agents.create({ name: 'applied', model: 'claude-opus-5-5' }).then((a) => ((answered = true), a));
+    await fake.waitFor(() => fake.agents.size === 1);
+    expect(answered).toBe(false);
+    fake.release('answer');
+    expect((await pending).id).toBe([...fake.agents.keys()][0]);
+  });
+
   it('a silenced stream stays open and says nothing (no events, no pings) while the session goes on', async () => {
     await fake.close();
     fake = await startFakeManagedAgents({ pingIntervalMs: 20 });
