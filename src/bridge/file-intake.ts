@@ -30,6 +30,8 @@ export type FileIntakeDeps = {
   /** Origins besides Slack's that may receive the bot token (the configured SLACK_API_URL). */
   slackOrigins: readonly string[];
   limits?: InputLimits;
+  /** Longest one download from Slack may take (default 2 min). */
+  downloadTimeoutMs?: number;
 };
 
 /**
@@ -77,6 +79,8 @@ export class FileIntake {
       maxBytes: this.limits.maxFileBytes,
       extraOrigins: this.deps.slackOrigins,
       expectedMime: f.mimetype,
+      // A thread's messages go to the agent one at a time: a stalled download must not hold the rest.
+      signal: AbortSignal.timeout(this.deps.downloadTimeoutMs ?? 120_000),
     });
     if (!download.ok) {
       log.warn({ fileId: f.id, problem: download.problem }, 'could not download a shared file from Slack');
