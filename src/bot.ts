@@ -6,6 +6,7 @@ import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.j
 import { createAgentsClient } from './agents/client.js';
 import { resolveAgentTarget } from './agents/defaults.js';
 import { AgentProfiles } from './agents/profiles.js';
+import { SessionAgents } from './agents/session-agent.js';
 import { provisionProfiles } from './agents/provision.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
@@ -48,17 +49,21 @@ export type BotOptions = {
   /** Streams open at once in the workspace (they share one appendStream budget). */
   maxStreams?: number;
   textLimits?: Partial<TextLimits>;
-  /** How long shutdown lets pending Slack writes finish. */
+  /** How long shutdown lets handler work in flight, and then pending Slack writes, finish (each). */
   closeGraceMs?: number;
   /** Backoff before retrying a Slack call that failed in transport, and before a new delivery pass after an outage. */
   slackBackoffMs?: number;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** How long an agent event stream may go without a byte, heartbeats included, before it is replaced (default 20 s). */
+  streamSilenceMs?: number;
   /** Key prefix in the store, so tests can share one Redis. */
   storeNamespace?: string;
   /** How long an ask_user question waits for a person (default 24 h). */
   questionTimeoutMs?: number;
   /** Waits before listing a turn's output files again when none show yet. */
   outputRetryDelaysMs?: readonly number[];
+  /** Waits before looking for (and archiving) a session a failed create may have left. */
+  orphanSweepDelaysMs?: readonly number[];
 };
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -107,6 +112,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles = AgentProfiles.fixed(target);
   }
 
+  // An agent lacking the bot's custom tools is named once here; its sessions get them anyway.
+  const sessionAgents = new SessionAgents(client, tools, log);
+  await sessionAgents.check(profiles.targets(tools.tools.map((t) => t.name)));
+
   const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
   const intake = new FileIntake({
     client,
@@ -126,6 +135,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles,
     approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
     intake,
+    sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -133,7 +143,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}),
     ...(options.slackBackoffMs !== undefined ? { retryDelayMs: options.slackBackoffMs * 10 } : {}),
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
+    ...(options.streamSilenceMs !== undefined ? { streamSilenceMs: options.streamSilenceMs } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
+    ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
   });
 
   const background = new TaskSet(log);
@@ -184,7 +196,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bolt.stop();
       // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
-      await Promise.race([Promise.allSettled(background.current()), delay(10_000).catch(() => undefined)]);
+      await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
       await bridge.close();
       await pruner.close();
       writer.close();

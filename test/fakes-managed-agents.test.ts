@@ -304,3 +304,87 @@ describe('fake managed agents via the real SDK', () => {
     await fake.waitFor(() => fake.openStreams(sid) === 0);
   });
 });
+
+describe('fake managed agents: faults the bot must survive (real SDK)', () => {
+  it('a create that landed and answered 500 (or lost its answer) leaves a session the list finds by metadata', async () => {
+    const agent = await client.beta.agents.create({ name: 'a', model: 'claude-opus-5-5' });
+    const env = await client.beta.environments.create({ name: 'e' });
+    fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, afterApply: true });
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r1' } })).rejects.toMatchObject({ status: 500 });
+    fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, afterApply: true, drop: true });
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r2' } })).rejects.toThrow(/Connection error/);
+    const listed = [];
+    for await (const s of client.beta.sessions.list({ agent_id: agent.id, 'created_at[gte]': new Date(Date.now() - 60_000).toISOString(), order: 'asc' })) listed.push(s.metadata.slack_request);
+    expect(listed).toEqual(['r1', 'r2']);
+    // A drop before applying leaves nothing.
+    fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, drop: true });
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r3' } })).rejects.toThrow(/Connection error/);
+    expect(fake.sessions.size).toBe(2);
+    const archived = await client.beta.sessions.archive([...fake.sessions.keys()][1]!);
+    expect(archived.archived_at).not.toBeNull();
+  });
+
+  it('holdNext keeps a request unapplied until released', async () => {
+    fake.holdNext({ method: 'POST', path: '/v1/agents' }, 'slow');
+    const pending = client.beta.agents.create({ name: 'held', model: 'claude-opus-5-5' });
+    await fake.waitFor(() => fake.requests.some((r) => r.path === '/v1/agents'));
+    expect(fake.agents.size).toBe(0);
+    fake.release('slow');
+    expect((await pending).name).toBe('held');
+  });
+
+  it('holdNext after apply carries the request out at once and only holds its answer', async () => {
+    fake.holdNext({ method: 'POST', path: '/v1/agents' }, 'answer', { afterApply: true });
+    let answered = false;
+    const pending = client.beta.agents.create({ name: 'applied', model: 'claude-opus-5-5' }).then((a) => ((answered = true), a));
+    await fake.waitFor(() => fake.agents.size === 1);
+    expect(answered).toBe(false);
+    fake.release('answer');
+    expect((await pending).id).toBe([...fake.agents.keys()][0]);
+  });
+
+  it('a silenced stream stays open and says nothing (no events, no pings) while the session goes on', async () => {
+    await fake.close();
+    fake = await startFakeManagedAgents({ pingIntervalMs: 20 });
+    client = new Anthropic({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0 });
+    const sid = await newSession();
+    fake.onTurn = async (turn) => {
+      await turn.gate('go');
+      await turn.message('said while silent');
+    };
+    const response = await client.beta.sessions.events.stream(sid).asResponse();
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain(': ping');
+    fake.silenceStreams(sid);
+    await sendText(sid, 'hi');
+    fake.release('go');
+    await fake.waitFor(() => fake.sessions.get(sid)?.status === 'idle' && fake.events(sid).some((e) => e.type === 'agent.message'));
+    // Ten ping intervals later nothing more has arrived, and the connection is still open.
+    let more = false;
+    void reader.read().then(() => (more = true), () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(more).toBe(false);
+    expect(fake.openStreams(sid)).toBe(1);
+    await reader.cancel();
+  });
+
+  it('agent_with_overrides gives a session tools its agent lacks, and the turn sees them', async () => {
+    const agent = await client.beta.agents.create({ name: 'plain', model: 'claude-opus-5-5', tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] }] });
+    const env = await client.beta.environments.create({ name: 'e2' });
+    const seen: string[][] = [];
+    fake.onTurn = async (turn) => {
+      seen.push(turn.customTools);
+    };
+    const plain = await client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+    const custom = { type: 'custom' as const, name: 'ask_user', description: 'Ask', input_schema: { type: 'object' as const } };
+    const withTools = await client.beta.sessions.create({
+      agent: { type: 'agent_with_overrides', id: agent.id, version: agent.version, tools: [...(agent.tools as never[]), custom] },
+      environment_id: env.id,
+    });
+    expect(withTools.agent.tools.filter((t) => t.type === 'custom').map((t) => (t as { name: string }).name)).toEqual(['ask_user']);
+    for (const s of [plain, withTools]) await sendText(s.id, 'hi');
+    await fake.waitFor(() => seen.length === 2);
+    expect(seen).toEqual([[], ['ask_user']]);
+  });
+});

@@ -53,6 +53,18 @@ export class AgentProfiles {
   }
 
   /**
+   * Every target a session may run, with the bot's custom tools its agent should declare:
+   * all of them for AGENT_ID or the default agent, a profile's `custom_tools` for its agent.
+   */
+  targets(allTools: readonly string[]): Array<{ target: SessionTarget; wanted: readonly string[] }> {
+    if (!this.config) return [{ target: { ...this.fixedTarget! }, wanted: allTools }];
+    return Object.entries(this.config.profiles).map(([name, profile]) => {
+      const p = this.provisioned.get(name)!;
+      return { target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: name }, wanted: profile.agent.custom_tools };
+    });
+  }
+
+  /**
    * Slack users besides the session owner who may approve tool calls in threads of this
    * profile. Empty without profiles, for an unknown profile (e.g. removed from the file
    * since the thread started) and for threads that predate profiles (`undefined`).

@@ -1,10 +1,20 @@
 import { APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { Stream } from '@anthropic-ai/sdk/streaming';
 import type { AgentsClient } from './client.js';
 import { parseAgentEvent, type AgentEvent } from './events.js';
 import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 
 export type BatchVerdict = 'continue' | 'stop';
+
+/**
+ * The API keeps a quiet stream alive with heartbeats; their interval is not documented.
+ * The fake (our model of the API) sends one every 15 s; the watchdog allows that and a
+ * few seconds more before it calls the connection dead.
+ */
+export const DEFAULT_STREAM_SILENCE_MS = 20_000;
+/** A watchdog that fired although nothing was missed doubles its limit, up to this. */
+const MAX_STREAM_SILENCE_MS = 5 * 60_000;
 
 export type FollowOptions = {
   /** Catch up from here (processed_at); undefined reads the whole history. */
@@ -34,11 +44,13 @@ export class SessionEvents {
     private readonly log: Logger,
     private readonly backoff = { initialMs: 500, maxMs: 10_000 },
     /**
-     * The SDK swallows the server's heartbeats and never times out an open body, so a
-     * half-open connection would wait forever. After this long without an event the
-     * connection is replaced (catching up through the list makes that free of loss).
+     * A connection can stay open while nothing reaches it (a proxy or load balancer that
+     * lost the other side): no frames, no heartbeats, and the SDK never times out an open
+     * body. Any bytes count as life, heartbeats included (the SDK drops those before we
+     * see an event, so the bytes are watched below it). After this long without any,
+     * the connection is replaced and the list fills the gap.
      */
-    private readonly silenceMs = 5 * 60_000,
+    private readonly silenceMs = DEFAULT_STREAM_SILENCE_MS,
   ) {}
 
   /** Resolves when onEvents said stop or the signal aborted; throws on a permanent API error. */
@@ -46,6 +58,11 @@ export class SessionEvents {
     let since = opts.since;
     let readyCalled = false;
     let failures = 0;
+    // A server whose heartbeats are further apart than assumed must not make every quiet
+    // stream reconnect at that pace: a watchdog that fired although nothing was missed
+    // waits longer next time.
+    let limit = this.silenceMs;
+    let afterSilence = false;
     while (!opts.signal.aborted) {
       const connection = new AbortController();
       const onAbort = () => connection.abort();
@@ -57,27 +74,38 @@ export class SessionEvents {
         watchdog = setTimeout(() => {
           silent = true;
           connection.abort();
-        }, this.silenceMs);
+        }, limit);
       };
       try {
-        const stream = await this.client.beta.sessions.events.stream(this.sessionId, { event_deltas: ['agent.message'] }, { signal: connection.signal });
+        const stream = await this.open(connection, resetWatchdog);
+        resetWatchdog();
         const history = await this.history(since, connection.signal);
         if (!readyCalled) {
           readyCalled = true;
           opts.onReady?.();
         }
         failures = 0;
-        if (this.deliver(history, opts) === 'stop') return;
-        resetWatchdog();
-        for await (const raw of stream) {
-          resetWatchdog();
-          if (this.deliver([parseAgentEvent(raw)], opts) === 'stop') return;
+        const caughtUp = this.deliver(history, opts);
+        if (afterSilence) {
+          limit = caughtUp.fresh === 0 ? Math.min(limit * 2, MAX_STREAM_SILENCE_MS) : this.silenceMs;
+          afterSilence = false;
         }
-        this.log.info({ sessionId: this.sessionId }, 'event stream ended; reconnecting');
+        if (caughtUp.verdict === 'stop') return;
+        for await (const raw of stream) {
+          if (this.deliver([parseAgentEvent(raw)], opts).verdict === 'stop') return;
+        }
+        if (opts.signal.aborted) return;
+        if (silent) {
+          afterSilence = true;
+          this.log.warn({ sessionId: this.sessionId, silenceMs: limit }, 'event stream silent too long; reconnecting');
+        } else {
+          this.log.info({ sessionId: this.sessionId }, 'event stream ended; reconnecting');
+        }
       } catch (error) {
         if (opts.signal.aborted) return;
         if (silent) {
-          this.log.warn({ sessionId: this.sessionId, silenceMs: this.silenceMs }, 'event stream silent too long; reconnecting');
+          afterSilence = true;
+          this.log.warn({ sessionId: this.sessionId, silenceMs: limit }, 'event stream silent too long; reconnecting');
         } else {
           if (error instanceof APIUserAbortError) return;
           if (error instanceof APIError && error.status !== undefined && [400, 401, 403, 404].includes(error.status)) throw error;
@@ -96,7 +124,22 @@ export class SessionEvents {
     }
   }
 
-  private deliver(events: AgentEvent[], opts: FollowOptions): BatchVerdict {
+  /** Opens the stream with its bytes watched: `onBytes` on every chunk, heartbeats included. */
+  private async open(connection: AbortController, onBytes: () => void): Promise<AsyncIterable<unknown>> {
+    const response = await this.client.beta.sessions.events.stream(this.sessionId, { event_deltas: ['agent.message'] }, { signal: connection.signal }).asResponse();
+    if (!response.body) throw new Error('the event stream answered without a body');
+    const watched = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          onBytes();
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return Stream.fromSSEResponse<unknown>(new Response(watched, { status: response.status, headers: response.headers }), connection, this.client);
+  }
+
+  private deliver(events: AgentEvent[], opts: FollowOptions): { verdict: BatchVerdict; fresh: number } {
     const fresh = events.filter((e) => {
       if (!e.id) return true;
       const key = `${e.id}:${'processed_at' in e && e.processed_at ? 'p' : 'q'}`;
@@ -104,7 +147,7 @@ export class SessionEvents {
       this.seen.add(key);
       return true;
     });
-    return fresh.length > 0 || events.length === 0 ? opts.onEvents(fresh) : 'continue';
+    return { verdict: fresh.length > 0 || events.length === 0 ? opts.onEvents(fresh) : 'continue', fresh: fresh.length };
   }
 
   private async history(since: string | undefined, signal: AbortSignal): Promise<AgentEvent[]> {

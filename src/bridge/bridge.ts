@@ -1,15 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
+import { archiveOrphans, createSessionOnce, findRequestSessions, type SessionRequest } from '../agents/create-session.js';
+import type { SessionAgents } from '../agents/session-agent.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { initialState } from './thread-state.js';
 import { renderRootCard } from '../render/root-card.js';
 import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
-import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { threadKey, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
+import { ThreadQueues } from './thread-queues.js';
 
 export type StartRequest = {
   team: string;
@@ -48,6 +52,11 @@ export class Bridge {
   private readonly starting = new Map<string, Promise<unknown>>();
   private readonly evictions = new Set<Promise<unknown>>();
   private readonly evicting = new WeakSet<SessionRunner>();
+  /** A thread's messages reach its session one at a time, in the order they came. */
+  private readonly queues = new ThreadQueues();
+  /** Background look-ups for sessions a failed create may have left; cut short on close. */
+  private readonly sweeps = new Set<Promise<unknown>>();
+  private readonly sweeping = new AbortController();
   private closed = false;
 
   constructor(
@@ -55,6 +64,10 @@ export class Bridge {
       intake: FileIntake;
       /** People besides a session's owner who may approve its tool calls and answer its questions. */
       approversFor?: (record: ThreadRecord) => readonly string[];
+      /** The `agent` a session is created with (adds the bot's custom tools an agent lacks). */
+      sessionAgents?: SessionAgents;
+      /** Waits before looking for a session a failed create may have left (default 30 s, then 5 min). */
+      orphanSweepDelaysMs?: readonly number[];
     },
   ) {}
 
@@ -68,7 +81,9 @@ export class Bridge {
     const previous = this.starting.get(key);
     const run = (async () => {
       if (previous) await previous.catch(() => undefined);
-      if ((await this.deps.records.get(ref))?.sessionId) return this.startAsReply(ref, req);
+      const existing = await this.deps.records.get(ref);
+      // A start cut short by a restart is being recovered: this mention joins it.
+      if (existing?.sessionId || (existing?.status === 'starting' && existing.sessionRequest)) return this.startAsReply(ref, req);
       return this.startFresh(req);
     })();
     this.starting.set(key, run);
@@ -80,7 +95,8 @@ export class Bridge {
   }
 
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
-    const outcome = await this.steerNow(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) });
+    const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
+    const outcome = await this.queues.run(threadKey(ref), () => this.steerNow(ref, msg));
     return outcome === 'not_a_session' ? { ok: false, words: 'That thread’s session is gone. Mention me in a new thread.' } : { ok: true, ref };
   }
 
@@ -109,6 +125,8 @@ export class Bridge {
       ...(req.promptTs ? { promptTs: req.promptTs } : {}),
       ...(target.profile !== undefined ? { profile: target.profile } : {}),
       ...(target.agentVersion !== undefined ? { agentVersion: target.agentVersion } : {}),
+      sessionRequest: { id: randomUUID(), agentId: target.agentId, environmentId: target.environmentId, at: Date.now() },
+      ...(req.files?.length ? { promptFiles: [...req.files] } : {}),
       rootTs,
       status: 'starting',
       createdAt: Date.now(),
@@ -135,42 +153,100 @@ export class Bridge {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
-
-    let sessionId: string;
-    try {
-      const session = await this.deps.client.beta.sessions.create({
-        // A profile's session pins the version provisioning saw, so a later edit of the
-        // file never changes an agent under a running conversation.
-        agent: target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId,
-        environment_id: target.environmentId,
-        title: req.prompt.slice(0, 200),
-        metadata: { slack_team: req.team, slack_channel: req.channel, slack_thread: ref.threadTs, slack_user: req.user },
-      });
-      sessionId = session.id;
-    } catch (error) {
-      const problem = describeApiError(error, 'creating the agent session');
-      log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not create session');
-      await this.failBeforeSession(record, problem.words);
-      return { ok: true, ref };
-    }
-    await this.deps.records.update(ref, (r) => {
-      r.sessionId = sessionId;
-    });
-    log.info({ thread: ref.threadTs, sessionId, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion }, 'session created');
+    const sessionId = await this.createSession(record, target, log);
+    if (!sessionId) return { ok: true, ref };
     const runner = this.runnerFor({ ...record, sessionId });
     runner.rootJustPosted();
-    await runner.busy(async () => {
-      const input = await this.deps.intake.prepare({ sessionId, channel: ref.channel, threadTs: ref.threadTs, user: req.user, text: req.prompt, ...(req.files ? { files: req.files } : {}) });
-      const sent = await runner.sendMessage(input.text, { user: req.user, ...(req.promptTs ? { ts: req.promptTs } : {}) }, input.blocks);
-      if (!sent.ok) await runner.fail(sent.problem.words);
-      else if (req.promptTs) await this.receipt(ref, req.promptTs);
-    });
+    await this.sendPrompt(runner, { ...record, sessionId }, req.files);
     return { ok: true, ref, sessionId };
   }
 
+  /**
+   * `sessions.create` once per thread: the request id in the record (written before
+   * this call) is also put in the session's metadata, so an answer lost to a 5xx, a
+   * dropped connection or a crash leads to the session that was made, not a second one.
+   * Returns the session id, or undefined after telling the thread why there is none.
+   */
+  private async createSession(record: ThreadRecord, target: SessionTarget, log: RunnerDeps['log']): Promise<string | undefined> {
+    const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
+    const request: SessionRequest = record.sessionRequest ?? { id: randomUUID(), agentId: target.agentId, environmentId: target.environmentId, at: Date.now() };
+    let outcome: Awaited<ReturnType<typeof createSessionOnce>>;
+    try {
+      // A profile's session pins the version provisioning saw, so a later edit of the
+      // file never changes an agent under a running conversation.
+      const agent = this.deps.sessionAgents
+        ? await this.deps.sessionAgents.paramFor(target)
+        : target.agentVersion !== undefined
+          ? { type: 'agent' as const, id: target.agentId, version: target.agentVersion }
+          : target.agentId;
+      outcome = await createSessionOnce(
+        this.deps.client,
+        {
+          agent,
+          environment_id: target.environmentId,
+          title: record.prompt.slice(0, 200),
+          metadata: { slack_team: record.team, slack_channel: record.channel, slack_thread: ref.threadTs, slack_user: record.owner },
+        },
+        request,
+        log,
+      );
+    } catch (error) {
+      outcome = { kind: 'failed', error, mayExist: false };
+    }
+    if (outcome.kind === 'failed') {
+      const problem = describeApiError(outcome.error, 'creating the agent session');
+      log.error({ err: outcome.error, status: problem.status, requestId: problem.requestId, mayExist: outcome.mayExist }, 'could not create session');
+      await this.failBeforeSession(record, problem.words);
+      if (outcome.mayExist) this.sweepOrphans(request, log);
+      return undefined;
+    }
+    const sessionId = outcome.session.id;
+    await this.deps.records.update(ref, (r) => {
+      r.sessionId = sessionId;
+    });
+    log.info(
+      { thread: ref.threadTs, sessionId, adopted: outcome.adopted, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion },
+      outcome.adopted ? 'session created (found after an unknown outcome)' : 'session created',
+    );
+    return sessionId;
+  }
+
+  /**
+   * The thread's first prompt, with its files. What the agent gets is kept in the record
+   * until the send is accepted, so a restart in between sends the same blocks (no second
+   * upload); a restart during the upload redoes it from the files kept in the record.
+   */
+  private async sendPrompt(runner: SessionRunner, record: ThreadRecord & { sessionId: string }, files?: readonly SharedFile[]): Promise<void> {
+    const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
+    await runner.busy(async () => {
+      let input: PreparedInput | undefined = record.promptInput;
+      if (!input) {
+        const shared = files ?? record.promptFiles;
+        const prepared = await this.deps.intake.prepare({ sessionId: record.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: record.owner, text: record.prompt, ...(shared ? { files: shared } : {}) });
+        input = prepared;
+        if (prepared.blocks.length > 0 || shared?.length) {
+          await this.deps.records.update(ref, (r) => {
+            r.promptInput = { text: prepared.text, blocks: prepared.blocks };
+          });
+        }
+      }
+      const sent = await runner.sendMessage(input.text, { user: record.owner, ...(record.promptTs ? { ts: record.promptTs } : {}) }, input.blocks);
+      if (!sent.ok) return runner.fail(sent.problem.words);
+      await this.deps.records.update(ref, (r) => {
+        delete r.promptInput;
+        delete r.promptFiles;
+      });
+      if (record.promptTs) await this.receipt(ref, record.promptTs);
+    });
+  }
+
   async steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
-    await this.starting.get(threadKey(ref))?.catch(() => undefined);
-    return this.steerNow(ref, msg);
+    const key = threadKey(ref);
+    await this.starting.get(key)?.catch(() => undefined);
+    // One at a time per thread: a reply with files (downloaded and uploaded first) is
+    // not overtaken by the plain reply written after it.
+    if (this.queues.busy(key)) this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
+    return this.queues.run(key, () => this.steerNow(ref, msg));
   }
 
   private async steerNow(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
@@ -181,15 +257,17 @@ export class Bridge {
     return runner.busy(async (): Promise<SteerOutcome> => {
       // While the agent waits on a question, a reply is its answer, not a new instruction.
       const question = await runner.openQuestion().catch(() => undefined);
+      if (question && !this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+      // Files first: an answer carries its files, like a message does.
+      const input = await this.deps.intake.prepare({ sessionId: runner.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: msg.user, text: msg.text, ...(msg.files ? { files: msg.files } : {}) });
       if (question) {
-        if (!this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
-        const answered = await runner.answer(question, { user: msg.user, text: msg.text });
+        const attachments = msg.files?.length ? { attachments: { text: input.text, blocks: input.blocks } } : {};
+        const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
         if (answered === 'answered') {
           await this.receipt(ref, msg.ts);
           return 'answered';
         }
       }
-      const input = await this.deps.intake.prepare({ sessionId: runner.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: msg.user, text: msg.text, ...(msg.files ? { files: msg.files } : {}) });
       const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
       if (!sent.ok) {
         await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
@@ -253,25 +331,80 @@ export class Bridge {
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
   async isSessionThread(ref: ThreadRef): Promise<boolean> {
     if (this.starting.has(threadKey(ref))) return true;
-    return (await this.deps.records.get(ref))?.sessionId !== undefined;
+    const record = await this.deps.records.get(ref);
+    // A start cut short by a restart is being recovered: its replies wait for it.
+    return record?.sessionId !== undefined || (record?.status === 'starting' && record.sessionRequest !== undefined);
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up. */
   async resumeActive(): Promise<number> {
     const refs = await this.deps.records.activeRefs();
     await Promise.all(
-      refs.map(async (ref) => {
-        const record = await this.deps.records.get(ref);
-        if (!record) return;
-        if (!record.sessionId) {
-          await this.failBeforeSession(record, 'The bot restarted before the session was created. Run /agent again.');
-          return;
-        }
-        await this.runnerFor({ ...record, sessionId: record.sessionId }).resume();
-      }),
+      refs.map((ref) =>
+        this.queues.run(threadKey(ref), async () => {
+          let record = await this.deps.records.get(ref);
+          if (!record) return;
+          const log = this.deps.log.child({ team: record.team, channel: record.channel, user: record.owner });
+          if (!record.sessionId) {
+            // Died between writing the request and the session id: the session may exist.
+            if (!record.sessionRequest) {
+              await this.failBeforeSession(record, 'The bot restarted before the session was created. Run /agent again.');
+              return;
+            }
+            const sessionId = await this.recoverSession({ ...record, sessionRequest: record.sessionRequest }, log);
+            if (!sessionId) return;
+            record = { ...record, sessionId };
+          }
+          const runner = this.runnerFor({ ...record, sessionId: record.sessionId! });
+          const resumed = await runner.resume();
+          if (resumed === 'prompt_unsent') await this.sendPrompt(runner, { ...record, sessionId: record.sessionId! });
+        }),
+      ),
     );
     if (refs.length > 0) this.deps.log.info({ threads: refs.length }, 'resumed active threads');
     return refs.length;
+  }
+
+  /** The session a crashed start asked for: found by its request id, or created now. */
+  private async recoverSession(record: ThreadRecord & { sessionRequest: SessionRequest }, log: RunnerDeps['log']): Promise<string | undefined> {
+    const request = record.sessionRequest;
+    const target: SessionTarget = {
+      agentId: request.agentId,
+      environmentId: request.environmentId,
+      ...(record.agentVersion !== undefined ? { agentVersion: record.agentVersion } : {}),
+      ...(record.profile !== undefined ? { profile: record.profile } : {}),
+    };
+    let found: Awaited<ReturnType<typeof findRequestSessions>>;
+    try {
+      found = await findRequestSessions(this.deps.client, request);
+    } catch (error) {
+      const problem = describeApiError(error, 'looking for the session being created');
+      log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not look for the session of a start cut short');
+      await this.failBeforeSession(record, problem.words);
+      return undefined;
+    }
+    const [session, ...extra] = found;
+    if (!session) return this.createSession(record, target, log);
+    for (const s of extra) {
+      await this.deps.client.beta.sessions.archive(s.id).then(
+        () => log.warn({ sessionId: s.id, kept: session.id }, 'archived a second session created for the same request'),
+        (error: unknown) => log.error({ err: error, sessionId: s.id }, 'could not archive a second session created for the same request'),
+      );
+    }
+    const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
+    await this.deps.records.update(ref, (r) => {
+      r.sessionId = session.id;
+    });
+    log.info({ thread: ref.threadTs, sessionId: session.id }, 'session found after a restart and adopted');
+    return session.id;
+  }
+
+  /** A session a failed create may have left is archived when it shows up (looked for in the background). */
+  private sweepOrphans(request: SessionRequest, log: RunnerDeps['log']): void {
+    const sweep = archiveOrphans(this.deps.client, request, log, this.deps.orphanSweepDelaysMs ?? [30_000, 5 * 60_000], this.sweeping.signal)
+      .catch(() => undefined)
+      .finally(() => this.sweeps.delete(sweep));
+    this.sweeps.add(sweep);
   }
 
   /** For tests and shutdown: every runner's Slack writes are done. */
@@ -284,6 +417,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.sweeping.abort();
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.starting.values(), ...this.evictions]), grace]);
     await Promise.all([...this.runners.values()].map((r) => r.close()));

@@ -1,4 +1,3 @@
-import type { BetaManagedAgentsDocumentBlock, BetaManagedAgentsImageBlock } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { AgentsClient } from '../agents/client.js';
 import {
   admitFiles,
@@ -15,8 +14,10 @@ import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { downloadSharedFile, type DownloadProblem } from '../slack/file-download.js';
 import type { SharedFile } from '../slack/shared-files.js';
+import type { PreparedInput } from '../store/thread-records.js';
 
-export type FileBlock = BetaManagedAgentsImageBlock | BetaManagedAgentsDocumentBlock;
+/** An image or document block of an uploaded file (the only kind intake makes; kept in thread records). */
+export type FileBlock = PreparedInput['blocks'][number];
 
 /** What the agent receives for one human message: words (with where files are) and file blocks. */
 export type AgentInput = { text: string; blocks: FileBlock[] };
@@ -29,6 +30,8 @@ export type FileIntakeDeps = {
   /** Origins besides Slack's that may receive the bot token (the configured SLACK_API_URL). */
   slackOrigins: readonly string[];
   limits?: InputLimits;
+  /** Longest one download from Slack may take (default 2 min). */
+  downloadTimeoutMs?: number;
 };
 
 /**
@@ -76,6 +79,8 @@ export class FileIntake {
       maxBytes: this.limits.maxFileBytes,
       extraOrigins: this.deps.slackOrigins,
       expectedMime: f.mimetype,
+      // A thread's messages go to the agent one at a time: a stalled download must not hold the rest.
+      signal: AbortSignal.timeout(this.deps.downloadTimeoutMs ?? 120_000),
     });
     if (!download.ok) {
       log.warn({ fileId: f.id, problem: download.problem }, 'could not download a shared file from Slack');

@@ -1,5 +1,5 @@
-import { APIConnectionError, APIError } from '@anthropic-ai/sdk';
 import type { AgentsClient } from '../agents/client.js';
+import { sendOnce } from '../agents/send-once.js';
 import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
 import { textOf, type AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
@@ -33,6 +33,8 @@ export type RunnerDeps = {
   streams: StreamSlots;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
+  /** How long an open event stream may stay without a byte (event or heartbeat) before it is replaced. */
+  streamSilenceMs?: number;
   /** How long an ask_user question waits for an answer before the agent is told nobody answered. */
   questionTimeoutMs?: number;
   /** Waits before listing a turn's output files again when none show yet (files, issue 4). */
@@ -46,6 +48,10 @@ export type AnswerOutcome = 'answered' | 'not_open';
 
 export type SendOutcome = { ok: true; eventId: string } | { ok: false; problem: ApiProblem };
 export type InterruptOutcome = 'sent' | 'nothing_running' | 'already_stopping' | { problem: ApiProblem };
+/** After a restart: whether the thread's first prompt still has to be sent (with its files, by the bridge). */
+export type ResumeOutcome = 'caught_up' | 'prompt_unsent' | 'failed';
+/** A person's answer to an ask_user question; files shared with a reply go with it. */
+export type QuestionAnswer = { user: string; text: string; attachments?: { text: string; blocks: FileBlock[] } };
 
 /**
  * One thread ⇄ one session. Owns the event stream, folds every event into the
@@ -64,12 +70,14 @@ export class SessionRunner {
   private readonly answeredTools = new Set<string>();
   /** Texts of user.message events seen queued on the stream (not yet in the events list). */
   private readonly queuedTexts = new Map<string, string>();
+  /** user.interrupt events folded so far: one that appears after a failed send is ours. */
+  private readonly seenInterrupts = new Set<string>();
   private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
   private readonly toolsInFlight = new Set<string>();
   /** ask_user calls waiting for a person, by custom_tool_use event id. */
-  private readonly answerWaiters = new Map<string, (answer: { user: string; text: string }) => void>();
+  private readonly answerWaiters = new Map<string, (answer: QuestionAnswer) => void>();
   /** Confirmations being sent, by tool_use event id, and those the API has taken. */
   private readonly decisionsInFlight = new Set<string>();
   private readonly decisionsSent = new Set<string>();
@@ -93,7 +101,7 @@ export class SessionRunner {
     });
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
-    this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff);
+    this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
     this.outputs = new OutputFiles(
       { client: deps.client, writer: deps.writer, records: deps.records, log: this.log, ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}) },
       this.ref,
@@ -188,23 +196,21 @@ export class SessionRunner {
     });
   }
 
-  /** After a restart: reopen the stream, catch up, and send the prompt if it never went out. */
-  resume(): Promise<void> {
-    return this.busy(async () => {
+  /** After a restart: reopen the stream and catch up; says whether the first prompt never went out. */
+  resume(): Promise<ResumeOutcome> {
+    return this.busy(async (): Promise<ResumeOutcome> => {
       try {
         await this.delivery.adoptPosted();
         await this.openStream();
         // A turn that ended while the bot was down still shares its files (files, issue 4).
         if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
-        if (this.record.status === 'starting' && neverSent) {
-          const result = await this.sendMessage(this.record.prompt, { user: this.record.owner, ...(this.record.promptTs ? { ts: this.record.promptTs } : {}) });
-          if (!result.ok) await this.fail(result.problem.words);
-        }
+        return this.record.status === 'starting' && neverSent ? 'prompt_unsent' : 'caught_up';
       } catch (error) {
         const problem = describeApiError(error, 'reconnecting to the session');
         this.log.error({ err: error, requestId: problem.requestId }, 'could not resume session');
         await this.fail(problem.words);
+        return 'failed';
       }
     });
   }
@@ -216,8 +222,7 @@ export class SessionRunner {
         await this.openStream();
         if (!isLive(this.state) || this.state.phase === 'starting') return 'nothing_running';
         if (this.state.interruptId !== undefined) return 'already_stopping';
-        const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] });
-        const id = sent.data?.[0]?.id || `local-${Date.now()}`;
+        const id = await this.sendInterrupt();
         // Before any await: the echo and the idle may already be folded; fold ignores a late note.
         this.apply([{ type: 'local.interrupt_sent', id }]);
         await this.updateRecord((r) => {
@@ -270,18 +275,19 @@ export class SessionRunner {
     });
   }
 
-  answer(eventId: string, said: { user: string; text: string; choice?: number }): Promise<AnswerOutcome> {
+  answer(eventId: string, said: QuestionAnswer & { choice?: number }): Promise<AnswerOutcome> {
     return this.busy(async () => {
       await this.openStream();
       const question = openQuestions(this.state).find((q) => q.id === eventId);
       if (!question || this.record.answers[eventId]) return 'not_open';
       // A button's label may be cut to fit Slack: the agent gets the whole choice it offered.
-      const from = { user: said.user, text: (said.choice !== undefined ? question.choices[said.choice] : undefined) ?? said.text };
+      const { choice, ...given } = said;
+      const from: QuestionAnswer = { ...given, text: (choice !== undefined ? question.choices[choice] : undefined) ?? given.text };
       let first = false;
       await this.updateRecord((r) => {
         if (r.answers[eventId]) return;
         first = true;
-        r.answers[eventId] = { user: from.user, text: from.text, at: Date.now() };
+        r.answers[eventId] = { user: from.user, text: from.text, at: Date.now(), ...(from.attachments ? { attachments: from.attachments } : {}) };
       });
       if (!first) return 'not_open';
       this.delivery.request();
@@ -353,6 +359,7 @@ export class SessionRunner {
   private onEvents(events: AgentEvent[]): BatchVerdict {
     for (const e of events) {
       if (e.type === 'user.message' && !e.processed_at) this.queuedTexts.set(e.id, textOf(e.content));
+      if (e.type === 'user.interrupt' && e.id) this.seenInterrupts.add(e.id);
     }
     this.apply(events);
     if (this.wantsStream()) return 'continue';
@@ -465,22 +472,20 @@ export class SessionRunner {
     );
     // Shutting down is not the tool's failure: the next start runs it again.
     if (this.lifetime.signal.aborted) return;
-    try {
-      await this.deps.client.beta.sessions.events.send(this.sessionId, {
-        events: [{ type: 'user.custom_tool_result', custom_tool_use_id: eventId, content: result.content, is_error: result.is_error }],
-      });
-      this.answeredTools.add(eventId);
-      this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
-    } catch (error) {
-      // 400 here means the call was answered already (a retry that landed, or another replica).
-      if (isStatus(error, 400) && (await this.alreadyAnswered('user.custom_tool_result', eventId))) {
-        this.answeredTools.add(eventId);
-        return void this.log.warn({ toolUseId: eventId }, 'custom tool was already answered');
-      }
-      const problem = describeApiError(error, `answering the ${name} tool`);
-      this.log.error({ err: error, requestId: problem.requestId }, 'could not send custom tool result');
-      await this.note(problem.words);
+    const sent = await this.sendAnswer('user.custom_tool_result', eventId, {
+      type: 'user.custom_tool_result',
+      custom_tool_use_id: eventId,
+      content: result.content,
+      is_error: result.is_error,
+    });
+    if (typeof sent === 'object') {
+      const problem = describeApiError(sent.error, `answering the ${name} tool`);
+      this.log.error({ err: sent.error, requestId: problem.requestId }, 'could not send custom tool result');
+      return void (await this.note(problem.words));
     }
+    this.answeredTools.add(eventId);
+    if (sent === 'found') this.log.warn({ toolUseId: eventId }, 'custom tool was already answered');
+    else this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
   }
 
   /** Whether the history already holds our answer to a tool call (a retried send that had landed). */
@@ -493,9 +498,9 @@ export class SessionRunner {
   }
 
   /** The answer recorded for a question, or the first one given from now on (bounded by the question timeout). */
-  private awaitAnswer(eventId: string): Promise<{ user: string; text: string }> {
+  private awaitAnswer(eventId: string): Promise<QuestionAnswer> {
     const known = this.record.answers[eventId];
-    if (known) return Promise.resolve({ user: known.user, text: known.text });
+    if (known) return Promise.resolve({ user: known.user, text: known.text, ...(known.attachments ? { attachments: known.attachments } : {}) });
     const timeoutMs = this.deps.questionTimeoutMs ?? 24 * 60 * 60 * 1000;
     return new Promise((resolve, reject) => {
       const finish = () => {
@@ -533,23 +538,19 @@ export class SessionRunner {
     if (!decision || this.decisionsInFlight.has(eventId) || this.decisionsSent.has(eventId)) return undefined;
     this.decisionsInFlight.add(eventId);
     try {
-      await this.deps.client.beta.sessions.events.send(this.sessionId, {
-        events: [
-          decision.result === 'allow'
-            ? { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'allow' }
-            : { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'deny', ...(decision.reason ? { deny_message: decision.reason } : {}) },
-        ],
-      });
-      this.decisionsSent.add(eventId);
-      return undefined;
-    } catch (error) {
-      // 400 after a retried send: the first attempt landed (or another replica sent it).
-      if (isStatus(error, 400) && (await this.alreadyAnswered('user.tool_confirmation', eventId).catch(() => false))) {
+      const sent = await this.sendAnswer(
+        'user.tool_confirmation',
+        eventId,
+        decision.result === 'allow'
+          ? { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'allow' }
+          : { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'deny', ...(decision.reason ? { deny_message: decision.reason } : {}) },
+      );
+      if (typeof sent !== 'object') {
         this.decisionsSent.add(eventId);
         return undefined;
       }
-      const problem = describeApiError(error, 'sending the decision to the agent');
-      this.log.error({ err: error, toolUseId: eventId, requestId: problem.requestId }, 'could not send tool confirmation');
+      const problem = describeApiError(sent.error, 'sending the decision to the agent');
+      this.log.error({ err: sent.error, toolUseId: eventId, requestId: problem.requestId }, 'could not send tool confirmation');
       // Forget the decision so the buttons come back and someone can try again.
       await this.updateRecord((r) => {
         delete r.decisions[eventId];
@@ -562,13 +563,51 @@ export class SessionRunner {
   }
 
   /**
+   * One user.interrupt. A send whose outcome is unknown is looked for among the
+   * interrupts the fold has not seen before it (on the stream, then in the history):
+   * an interrupt sent twice would also cut the next turn short.
+   */
+  private async sendInterrupt(): Promise<string> {
+    const known = new Set(this.seenInterrupts);
+    const fresh = (id: string) => id !== '' && !known.has(id) && !this.record.interrupts[id];
+    const outcome = await sendOnce({
+      attempt: async () => {
+        const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] }, { maxRetries: 0 });
+        return sent.data?.[0]?.id || `local-${Date.now()}`;
+      },
+      lookup: async () => {
+        for (const id of this.seenInterrupts) if (fresh(id)) return id;
+        const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.interrupt'] }, { maxRetries: 0 });
+        return page.data.find((e) => fresh(e.id))?.id;
+      },
+      signal: this.lifetime.signal,
+    });
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'found') this.log.warn({ interruptId: outcome.value }, 'interrupt had landed despite the error; not sent again');
+    return outcome.value;
+  }
+
+  /** A custom tool result or a tool confirmation, once: after an unknown outcome the history says whether it landed. */
+  private async sendAnswer(kind: 'user.custom_tool_result' | 'user.tool_confirmation', eventId: string, event: Parameters<AgentsClient['beta']['sessions']['events']['send']>[1]['events'][number]): Promise<'sent' | 'found' | { error: unknown }> {
+    const outcome = await sendOnce({
+      attempt: () => this.deps.client.beta.sessions.events.send(this.sessionId, { events: [event] }, { maxRetries: 0 }).then(() => true as const),
+      lookup: async () => ((await this.alreadyAnswered(kind, eventId)) ? (true as const) : undefined),
+      signal: this.lifetime.signal,
+    });
+    if (outcome.kind !== 'failed') return outcome.kind;
+    // 400 here means the call was answered already (another replica, or an earlier run of this one).
+    if (isStatus(outcome.error, 400) && (await this.alreadyAnswered(kind, eventId).catch(() => false))) return 'found';
+    return { error: outcome.error };
+  }
+
+  /**
    * The SDK would retry a 5xx by itself and could post the message twice. Sends go
    * out once; after an unknown outcome the history is checked before trying again.
    */
   private async sendUserMessage(text: string, files: readonly FileBlock[]): Promise<string> {
     const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
-    for (let attempt = 1; ; attempt++) {
-      try {
+    const outcome = await sendOnce({
+      attempt: async () => {
         const sent = await this.deps.client.beta.sessions.events.send(
           this.sessionId,
           { events: [{ type: 'user.message', content: [{ type: 'text', text }, ...files] }] },
@@ -577,23 +616,18 @@ export class SessionRunner {
         const id = sent.data?.[0]?.id;
         if (!id) throw new Error('the API accepted the message but returned no event id');
         return id;
-      } catch (error) {
-        const uncertain = error instanceof APIConnectionError || (error instanceof APIError && (error.status ?? 0) >= 500);
-        const retryable = uncertain || isStatus(error, 429);
-        if (!retryable || attempt >= 3) throw error;
-        if (uncertain) {
-          const landed = await this.findSentMessage(text, known);
-          if (landed) return landed;
-        }
-        await delay(500 * 2 ** (attempt - 1), this.lifetime.signal);
-      }
-    }
+      },
+      lookup: () => this.findSentMessage(text, known),
+      signal: this.lifetime.signal,
+    });
+    if (outcome.kind === 'failed') throw outcome.error;
+    return outcome.value;
   }
 
   private async findSentMessage(text: string, known: Set<string>): Promise<string | undefined> {
     // Mid-run the message is queued: the stream has shown it, the events list has not yet.
     for (const [id, queued] of this.queuedTexts) if (!known.has(id) && queued === text) return id;
-    const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.message'] });
+    const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.message'] }, { maxRetries: 0 });
     for (const event of page.data) {
       if (event.type !== 'user.message' || known.has(event.id)) continue;
       if (textOf(event.content as Array<{ type: string; text?: unknown }>) === text) return event.id;

@@ -50,7 +50,23 @@ const DecisionSchema = z.object({
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
-const AnswerSchema = z.object({ user: z.string(), text: z.string(), at: z.number() });
+/** An image or document block of a Files API file, as a message or tool result carries it. */
+const FileBlockSchema = z.union([
+  z.object({ type: z.literal('image'), source: z.object({ type: z.literal('file'), file_id: z.string() }) }),
+  z.object({ type: z.literal('document'), source: z.object({ type: z.literal('file'), file_id: z.string() }), title: z.string().optional() }),
+]);
+
+/** What the agent gets for a person's message: their words with where the files are, and the file blocks. */
+const PreparedInputSchema = z.object({ text: z.string(), blocks: z.array(FileBlockSchema) });
+export type PreparedInput = z.infer<typeof PreparedInputSchema>;
+
+const AnswerSchema = z.object({
+  user: z.string(),
+  text: z.string(),
+  at: z.number(),
+  /** Files shared with a reply that answered the question: they go with the answer. */
+  attachments: PreparedInputSchema.optional(),
+});
 export type Answer = z.infer<typeof AnswerSchema>;
 
 /**
@@ -88,6 +104,18 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   decisions: z.record(z.string(), DecisionSchema).default({}),
   /** ask_user answers (custom_tool_use event id → who answered what), written before the tool result is sent. */
   answers: z.record(z.string(), AnswerSchema).default({}),
+  /**
+   * The create request for this thread's session, written before `sessions.create` and
+   * carried in the session's metadata: after an unknown outcome or a crash, the session
+   * is looked up by it instead of created twice.
+   */
+  sessionRequest: z.object({ id: z.string(), agentId: z.string(), environmentId: z.string(), at: z.number() }).optional(),
+  /** Files shared with the prompt, so a restart before the prompt was sent sends it with them. */
+  promptFiles: z
+    .array(z.object({ id: z.string(), name: z.string(), mimetype: z.string(), size: z.number(), downloadUrl: z.string().optional() }))
+    .optional(),
+  /** The prompt as prepared for the agent (files uploaded), kept until it is sent so a restart does not upload them again. */
+  promptInput: PreparedInputSchema.optional(),
   /** Files the agent wrote and what became of them (absent in records from before files). */
   outputs: z.record(z.string(), OutputSchema).optional(),
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv, type Env } from '../../src/config/env.js';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
-import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
+import { startFakeManagedAgents, type FakeManagedAgents, type FakeOptions } from '../fakes/managed-agents/index.js';
 import { SlackSender, SocketSender, startFakeSlack, type FakeSlack, type FakeSlackOptions } from '../fakes/slack/index.js';
 import { memoryLogger } from './log-sink.js';
 
@@ -35,11 +35,19 @@ export type Harness = {
  */
 export async function startHarness(
   overrides: Record<string, string> = {},
-  opts: { socketMode?: boolean; slack?: FakeSlackOptions; agentsConfig?: string } & BotOptions = {},
+  opts: {
+    socketMode?: boolean;
+    slack?: FakeSlackOptions;
+    agentsConfig?: string;
+    agents?: FakeOptions;
+    /** Runs against the fakes before the bot starts (e.g. create an operator's own agent); returns more env. */
+    prepare?: (agents: FakeManagedAgents) => Promise<Record<string, string>>;
+  } & BotOptions = {},
 ): Promise<Harness> {
-  const { socketMode = false, slack: slackOptions, agentsConfig, ...botOptions } = opts;
+  const { socketMode = false, slack: slackOptions, agentsConfig, agents: agentsOptions, prepare, ...botOptions } = opts;
   const slack = await startFakeSlack(slackOptions);
-  const agents = await startFakeManagedAgents();
+  const agents = await startFakeManagedAgents(agentsOptions);
+  const prepared = prepare ? await prepare(agents) : {};
   const dir = mkdtempSync(join(tmpdir(), 'slack-agents-test-'));
   const agentsConfigPath = join(dir, 'agents.yml');
   if (agentsConfig !== undefined) writeFileSync(agentsConfigPath, agentsConfig);
@@ -53,6 +61,7 @@ export async function startHarness(
     PORT: '0',
     LOG_LEVEL: 'debug',
     ...(agentsConfig !== undefined ? { AGENTS_CONFIG: agentsConfigPath } : {}),
+    ...prepared,
     ...overrides,
   });
   if (!parsed.ok) throw new Error(parsed.message);

@@ -29,6 +29,8 @@ export const askUser = defineTool({
   input: AskUserInput,
   async run(_input, ctx) {
     const answer = await ctx.awaitAnswer();
+    // Files shared with the reply go with the answer: its text then says where they are.
+    if (answer.attachments) return { text: `<@${answer.user}> answered: ${answer.attachments.text}`, blocks: answer.attachments.blocks };
     return `<@${answer.user}> answered: ${answer.text}`;
   },
 });

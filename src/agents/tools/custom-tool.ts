@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BetaManagedAgentsDocumentBlock, BetaManagedAgentsImageBlock } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { ThreadRef } from '../../store/thread-records.js';
 import type { SlackWriter } from '../../delivery/slack-writer.js';
 
@@ -13,18 +14,22 @@ export type ToolContext = {
    * For tools that put a question to the thread: resolves with the first answer from
    * someone allowed to give it; rejects when nobody answers in time or the bot stops.
    */
-  awaitAnswer(): Promise<{ user: string; text: string }>;
+  awaitAnswer(): Promise<{ user: string; text: string; attachments?: { text: string; blocks: ToolBlock[] } }>;
 };
+
+/** Files a result can carry besides its words (e.g. shared with an answer). */
+export type ToolBlock = BetaManagedAgentsImageBlock | BetaManagedAgentsDocumentBlock;
 
 /** A tool the agent calls and this bot executes; input is validated before `run`. */
 export type CustomTool<Input> = {
   name: string;
   description: string;
   input: z.ZodType<Input>;
-  run(input: Input, ctx: ToolContext): Promise<string>;
+  /** The result's words, or words and file blocks. */
+  run(input: Input, ctx: ToolContext): Promise<string | { text: string; blocks: ToolBlock[] }>;
 };
 
-export type ToolResult = { content: Array<{ type: 'text'; text: string }>; is_error: boolean };
+export type ToolResult = { content: Array<{ type: 'text'; text: string } | ToolBlock>; is_error: boolean };
 
 /** Helper so each tool file keeps its input type without casts. */
 export const defineTool = <Input>(tool: CustomTool<Input>): CustomTool<Input> => tool;

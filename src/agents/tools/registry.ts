@@ -32,8 +32,9 @@ export class ToolRegistry {
       return failure(`Invalid input for ${name}: ${problems}`);
     }
     try {
-      const text = await tool.run(parsed.data, ctx);
-      return { content: [{ type: 'text', text }], is_error: false };
+      const out = await tool.run(parsed.data, ctx);
+      if (typeof out === 'string') return { content: [{ type: 'text', text: out }], is_error: false };
+      return { content: [{ type: 'text', text: out.text }, ...out.blocks], is_error: false };
     } catch (error) {
       log.error({ tool: name, err: error }, 'custom tool failed');
       const reason = error instanceof SlackCallError ? `Slack returned ${error.slackError}` : error instanceof Error ? error.message : String(error);

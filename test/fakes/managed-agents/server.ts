@@ -77,6 +77,8 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
   const requests: RecordedRequest[] = [];
   const failures: Array<{ match: FailureMatch; failure: Failure; left: number }> = [];
   const gates = new Gates();
+  const holds: Array<{ match: FailureMatch; gate: string; afterApply: boolean }> = [];
+  const lifetime = new AbortController();
   let sessionSeq = 1;
   let closed = false;
 
@@ -324,10 +326,20 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     res.on('finish', changed);
     changed();
 
+    const held = takeMatching(holds, method, url.pathname);
+    if (held && !held.afterApply) {
+      const passed = await gates.pass(held.gate, lifetime.signal).then(
+        () => true,
+        () => false,
+      );
+      if (!passed) return void res.destroy();
+    }
+
     let extraHeaders: Record<string, string> = {};
     try {
       const injected = takeFailure(method, url.pathname);
       const failAfterApply = injected?.afterApply ? injected : undefined;
+      if (injected?.drop && !failAfterApply) return void req.socket.destroy();
       if (injected && !failAfterApply) {
         extraHeaders = injected.headers ?? {};
         const type = injected.errorType ?? defaultErrorType(injected.status);
@@ -351,6 +363,15 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       });
       // Only uploads answer asynchronously; everything else stays synchronous (see session.ts).
       const result = answer instanceof Promise ? await answer : answer;
+      if (held?.afterApply) {
+        changed(); // carried out: tests waiting for its effect see it now
+        const passed = await gates.pass(held.gate, lifetime.signal).then(
+          () => true,
+          () => false,
+        );
+        if (!passed) return void req.socket.destroy();
+      }
+      if (failAfterApply?.drop) return void req.socket.destroy();
       if (failAfterApply) {
         extraHeaders = failAfterApply.headers ?? {};
         const type = failAfterApply.errorType ?? defaultErrorType(failAfterApply.status);
@@ -396,6 +417,11 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     return entry.failure;
   }
 
+  function takeMatching<T extends { match: FailureMatch }>(list: T[], method: string, path: string): T | undefined {
+    const i = list.findIndex(({ match }) => (!match.method || match.method.toUpperCase() === method) && (typeof match.path === 'string' ? match.path === path : match.path.test(path)));
+    return i === -1 ? undefined : list.splice(i, 1)[0];
+  }
+
   function authorized(req: IncomingMessage): boolean {
     const auth = req.headers.authorization;
     const bearer = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
@@ -430,6 +456,14 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
 
     failNext(match, failure) {
       failures.push({ match, failure, left: failure.times ?? 1 });
+    },
+
+    holdNext(match, gate, opts) {
+      holds.push({ match, gate, afterApply: opts?.afterApply ?? false });
+    },
+
+    silenceStreams(sessionId) {
+      for (const conn of connections(sessionId)) conn.mute();
     },
 
     dropStreams(sessionId, mode = 'end') {
@@ -485,6 +519,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     async close() {
       if (closed) return;
       closed = true;
+      lifetime.abort();
       for (const rt of runtimes.values()) {
         rt.shutdown();
         for (const conn of rt.streams) conn.end();

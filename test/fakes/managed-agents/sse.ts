@@ -12,6 +12,7 @@ export const PING_INTERVAL_MS = 15_000;
 export class SseConnection {
   private readonly pingTimer: NodeJS.Timeout;
   private open = true;
+  private muted = false;
 
   constructor(
     readonly sessionId: string,
@@ -45,6 +46,11 @@ export class SseConnection {
     this.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
+  /** The connection stays open and says nothing more: no events, no pings (a half-open connection). */
+  mute(): void {
+    this.muted = true;
+  }
+
   /** Clean end of body: the SDK's async iteration completes normally. */
   end(): void {
     this.stop();
@@ -58,7 +64,7 @@ export class SseConnection {
   }
 
   private write(chunk: string): void {
-    if (this.open) this.res.write(chunk);
+    if (this.open && !this.muted) this.res.write(chunk);
   }
 
   private stop(): void {

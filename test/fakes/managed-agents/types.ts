@@ -116,6 +116,8 @@ export interface Failure {
   times?: number;
   /** Carry the request out first, then answer with the error: a write that landed but looked failed. */
   afterApply?: boolean;
+  /** Reset the connection instead of answering (`status` is then never sent): with `afterApply`, a write that landed and whose answer was lost. */
+  drop?: boolean;
 }
 
 export type TurnScript = (turn: Turn) => Promise<void>;
@@ -140,6 +142,8 @@ export interface Turn {
    * first, as outputs appear a moment after the idle event (reference §2.7).
    */
   writeOutput(filename: string, content: string | Uint8Array, opts?: { mimeType?: string; hiddenForLists?: number }): Promise<FileObj>;
+  /** Names of the custom tools the session's agent declares: a model only calls tools it was given. */
+  customTools: string[];
   /** Aborted when the turn ends early: user.interrupt, exhausted/terminal error, delete/archive, close(). */
   signal: AbortSignal;
   message(text: string, opts?: { deltas?: string[] }): Promise<void>;
@@ -183,6 +187,18 @@ export interface FakeManagedAgents {
   scriptErrors: unknown[];
   /** Checked before auth and routing; rules are consumed first-registered-first. */
   failNext(match: FailureMatch, failure: Failure): void;
+  /**
+   * The next matching request waits, unanswered and not yet carried out, until `release(gate)`.
+   * `afterApply`: it is carried out at once and only its answer waits (a process that dies
+   * before hearing back never gets it: the fake resets the connection when it closes).
+   */
+  holdNext(match: FailureMatch, gate: string, opts?: { afterApply?: boolean }): void;
+  /**
+   * Open streams of the session go mute: the connection stays open but carries nothing
+   * more, neither events nor keep-alives (a half-open connection), while the session
+   * goes on. Streams opened later are normal.
+   */
+  silenceStreams(sessionId: string): void;
   /** 'end' finishes the body cleanly (SDK iteration just completes); 'destroy' resets the socket (iteration throws). */
   dropStreams(sessionId?: string, mode?: 'end' | 'destroy'): void;
   openStreams(sessionId?: string): number;
