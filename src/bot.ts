@@ -23,6 +23,12 @@ import { registerHandlers } from './slack/handlers.js';
 import { openStore } from './store/open-store.js';
 import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords } from './store/thread-records.js';
+import { SlackAccounts } from './access/accounts.js';
+import { AccessGuard } from './access/guard.js';
+import type { AccessRules } from './access/policy.js';
+import { capForSession } from './access/spend-cap.js';
+import { logStartWarning } from './access/startup-check.js';
+import { AuditTrail } from './ops/audit.js';
 
 export type RunningBot = {
   port: number;
@@ -120,6 +126,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     botUserId: identity.user_id,
     profiles,
     approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
+    admins: env.ADMIN_USERS,
+    spendCapFor: (profile) => capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     streams: new StreamSlots(options.maxStreams ?? 2),
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
@@ -130,6 +138,27 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.streamBackoff ? { streamBackoff: options.streamBackoff } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
   });
+
+  const rules: AccessRules = {
+    allowedUsers: env.ALLOWED_USERS,
+    allowedChannels: env.ALLOWED_CHANNELS,
+    allowDms: env.ALLOW_DMS,
+    allowGuests: env.ALLOW_GUESTS,
+    admins: env.ADMIN_USERS,
+    maxRunningPerUser: env.MAX_RUNNING_PER_USER,
+    maxPromptChars: env.MAX_PROMPT_CHARS,
+  };
+  const guard = new AccessGuard({
+    bridge,
+    records,
+    profiles,
+    rules,
+    accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
+    approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
+    audit: new AuditTrail(log),
+    log,
+  });
+  await logStartWarning({ client, profiles, env, log });
 
   const background = new TaskSet(log);
   const track = (work: Promise<unknown>) => background.add(work);
@@ -146,7 +175,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  registerHandlers(bolt.app, { bridge, guard, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
 
   let ready = false;
   const server = createHttpServer({ isReady: () => ready, log, ...(bolt.httpListener ? { slack: bolt.httpListener } : {}) });

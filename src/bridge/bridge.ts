@@ -10,6 +10,7 @@ import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-re
 import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
+import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
 
 export type StartRequest = {
   team: string;
@@ -35,6 +36,14 @@ export type StartOutcome =
 
 export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
 
+export type CapOutcome =
+  | Raise
+  | { kind: 'ended' }
+  | { kind: 'not_paused' }
+  | { kind: 'no_cap' }
+  | { kind: 'not_a_session' }
+  | { kind: 'failed'; words: string };
+
 export type DecisionOutcome = DecideOutcome | 'not_a_session' | { notAllowed: string };
 export type QuestionOutcome = 'answered' | 'not_open' | 'not_a_session' | { notAllowed: string };
 
@@ -55,6 +64,10 @@ export class Bridge {
       intake: FileIntake;
       /** People besides a session's owner who may approve its tool calls and answer its questions. */
       approversFor?: (record: ThreadRecord) => readonly string[];
+      /** The bot's admins (ADMIN_USERS): they may decide in every session. */
+      admins?: readonly string[];
+      /** The spend cap a new session of this profile is created with (none: uncapped). */
+      spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
     },
   ) {}
 
@@ -137,8 +150,11 @@ export class Bridge {
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
 
     let sessionId: string;
+    const cap = this.deps.spendCapFor?.(target.profile);
     try {
       const session = await this.deps.client.beta.sessions.create({
+        // The API stops the agent at this list cost (budget_reached); a raise goes through sessions.update.
+        ...(cap ? { budget: budgetParam(cap.capCents) } : {}),
         // A profile's session pins the version provisioning saw, so a later edit of the
         // file never changes an agent under a running conversation.
         agent: target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId,
@@ -155,6 +171,7 @@ export class Bridge {
     }
     await this.deps.records.update(ref, (r) => {
       r.sessionId = sessionId;
+      if (cap) r.spendCap = { startCents: cap.capCents, maxCents: cap.maxCents, currentCents: cap.capCents };
     });
     log.info({ thread: ref.threadTs, sessionId, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion }, 'session created');
     const runner = this.runnerFor({ ...record, sessionId });
@@ -216,6 +233,13 @@ export class Bridge {
     return this.mayDecide(record, user) ? true : { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
   }
 
+  /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
+  async hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return false;
+    return (await this.runnerFor({ ...record, sessionId: record.sessionId }).openQuestion().catch(() => undefined)) !== undefined;
+  }
+
   /** A button answer to an ask_user question. */
   async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
@@ -225,7 +249,7 @@ export class Bridge {
   }
 
   private mayDecide(record: ThreadRecord, user: string): boolean {
-    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user);
+    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user) || (this.deps.admins ?? []).includes(user);
   }
 
   private whoMayDecide(record: ThreadRecord, what: string): string {
@@ -248,6 +272,77 @@ export class Bridge {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
+  }
+
+  /**
+   * Raise the spend cap of a session stopped at it (the budget card's button). Recorded
+   * first (the first press wins), then sent with sessions.update; the session goes on by itself.
+   */
+  async raiseCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    const cap = record.spendCap;
+    if (!cap) return { kind: 'no_cap' };
+    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
+    return runner.busy(async (): Promise<CapOutcome> => {
+      const stop = await runner.pausedAtBudget().catch(() => undefined);
+      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
+      const raise: Raise = nextCap({ currentCents: Math.max(cap.currentCents, stop.spentCents), stepCents: cap.startCents, maxCents: cap.maxCents });
+      if (raise.kind === 'at_max') return raise;
+      if (!(await this.claimCapAction(runner, stopId, { user, action: 'raise', toCents: raise.toCents }))) return { kind: 'not_paused' };
+      runner.followUntilPhase(['running', 'terminated']);
+      try {
+        await this.deps.client.beta.sessions.update(runner.sessionId, { budget: budgetParam(raise.toCents) });
+      } catch (error) {
+        return this.capActionFailed(runner, stopId, error, 'raising the spend cap');
+      }
+      await runner.amend((r) => {
+        if (r.spendCap) r.spendCap.currentCents = raise.toCents;
+      });
+      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user, toCents: raise.toCents }, 'spend cap raised');
+      return raise;
+    });
+  }
+
+  /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
+  async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
+    return runner.busy(async (): Promise<CapOutcome> => {
+      const stop = await runner.pausedAtBudget().catch(() => undefined);
+      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
+      if (!(await this.claimCapAction(runner, stopId, { user, action: 'end' }))) return { kind: 'not_paused' };
+      runner.followUntilPhase(['terminated']);
+      try {
+        await this.deps.client.beta.sessions.archive(runner.sessionId);
+      } catch (error) {
+        return this.capActionFailed(runner, stopId, error, 'ending the session');
+      }
+      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user }, 'session ended at its spend cap');
+      return { kind: 'ended' };
+    });
+  }
+
+  private async claimCapAction(runner: SessionRunner, stopId: string, action: { user: string; action: 'raise' | 'end'; toCents?: number }): Promise<boolean> {
+    let first = false;
+    await runner.amend((r) => {
+      if (r.budgetActions?.[stopId]) return;
+      first = true;
+      r.budgetActions = { ...r.budgetActions, [stopId]: { ...action, at: Date.now() } };
+    });
+    return first;
+  }
+
+  private async capActionFailed(runner: SessionRunner, stopId: string, error: unknown, doing: string): Promise<CapOutcome> {
+    const problem = describeApiError(error, doing);
+    this.deps.log.error({ err: error, sessionId: runner.sessionId, requestId: problem.requestId }, `failed ${doing}`);
+    runner.followUntilPhase(undefined);
+    // Forget the press so the buttons come back and someone can try again.
+    await runner.amend((r) => {
+      if (r.budgetActions) delete r.budgetActions[stopId];
+    });
+    return { kind: 'failed', words: problem.words };
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */

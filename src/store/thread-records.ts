@@ -48,6 +48,9 @@ const DecisionSchema = z.object({
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
+const BudgetActionSchema = z.object({ user: z.string(), action: z.enum(['raise', 'end']), toCents: z.number().optional(), at: z.number() });
+export type BudgetAction = z.infer<typeof BudgetActionSchema>;
+
 const AnswerSchema = z.object({ user: z.string(), text: z.string(), at: z.number() });
 export type Answer = z.infer<typeof AnswerSchema>;
 
@@ -86,6 +89,14 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   answers: z.record(z.string(), AnswerSchema).default({}),
   /** Files the agent wrote and what became of them (absent in records from before files). */
   outputs: z.record(z.string(), OutputSchema).optional(),
+  /** People the owner or an admin let steer this session (`@agent let @dana steer`). */
+  steerers: z.array(z.string()).optional(),
+  /** People already told privately that their replies do not reach the agent (told once per thread). */
+  toldNotSteering: z.array(z.string()).optional(),
+  /** The spend cap the session was created with, its ceiling for raises, and the cap now (cents). */
+  spendCap: z.object({ startCents: z.number(), maxCents: z.number(), currentCents: z.number() }).optional(),
+  /** What people did at each budget stop (idle event id → raised or ended, by whom), written before it is sent. */
+  budgetActions: z.record(z.string(), BudgetActionSchema).optional(),
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 
