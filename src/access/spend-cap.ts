@@ -31,9 +31,14 @@ export type Raise = { kind: 'raised'; toCents: number } | { kind: 'at_max'; maxC
  * current one (a $5 cap goes to $10, then $15), never past the maximum. A step the size
  * of the first cap is something the person already agreed to spend once.
  */
-export function nextCap(o: { currentCents: number; stepCents: number; maxCents: number }): Raise {
-  if (o.currentCents >= o.maxCents) return { kind: 'at_max', maxCents: o.maxCents };
-  return { kind: 'raised', toCents: Math.min(o.currentCents + Math.max(1, o.stepCents), o.maxCents) };
+export function nextCap(o: { currentCents: number; stepCents: number; maxCents: number; spentCents?: number }): Raise {
+  const step = Math.max(1, o.stepCents);
+  const spent = o.spentCents ?? 0;
+  // The API takes only a cap above what was spent (a request can overshoot the cap a little).
+  const base = o.currentCents + step > spent ? o.currentCents : spent;
+  const toCents = Math.min(base + step, o.maxCents);
+  if (o.currentCents >= o.maxCents || toCents <= spent) return { kind: 'at_max', maxCents: o.maxCents };
+  return { kind: 'raised', toCents };
 }
 
 export const budgetParam = (cents: number) => ({ type: 'limit' as const, max_list_cost: { amount: String(cents), currency: 'USD' as const } });

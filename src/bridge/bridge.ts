@@ -174,7 +174,7 @@ export class Bridge {
       if (cap) r.spendCap = { startCents: cap.capCents, maxCents: cap.maxCents, currentCents: cap.capCents };
     });
     log.info({ thread: ref.threadTs, sessionId, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion }, 'session created');
-    const runner = this.runnerFor({ ...record, sessionId });
+    const runner = this.runnerFor({ ...record, sessionId, ...(cap ? { spendCap: { startCents: cap.capCents, maxCents: cap.maxCents, currentCents: cap.capCents } } : {}) });
     runner.rootJustPosted();
     await runner.busy(async () => {
       const input = await this.deps.intake.prepare({ sessionId, channel: ref.channel, threadTs: ref.threadTs, user: req.user, text: req.prompt, ...(req.files ? { files: req.files } : {}) });
@@ -287,7 +287,7 @@ export class Bridge {
     return runner.busy(async (): Promise<CapOutcome> => {
       const stop = await runner.pausedAtBudget().catch(() => undefined);
       if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
-      const raise: Raise = nextCap({ currentCents: Math.max(cap.currentCents, stop.spentCents), stepCents: cap.startCents, maxCents: cap.maxCents });
+      const raise: Raise = nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: stop.spentCents });
       if (raise.kind === 'at_max') return raise;
       if (!(await this.claimCapAction(runner, stopId, { user, action: 'raise', toCents: raise.toCents }))) return { kind: 'not_paused' };
       runner.followUntilPhase(['running', 'terminated']);

@@ -30,7 +30,8 @@ export function renderBudgetStop(item: BudgetStop, action: BudgetAction | undefi
     const line = `:moneybag: The session reached its spend cap of ${capWords}${spent}. <@${action.user}> ended it ${when(action.at)}.`;
     return { text: 'Session ended at its spend cap', blocks: [section(line)] };
   }
-  const raise = cap ? nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents }) : undefined;
+  const spentCents = item.spent ? Number(item.spent.amount) : 0;
+  const raise = cap ? nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: Number.isFinite(spentCents) ? spentCents : 0 }) : undefined;
   const offer =
     raise?.kind === 'raised'
       ? `<@${owner}>, an approver or an admin can raise the cap to ${formatCents(raise.toCents)} or end the session.`
