@@ -422,4 +422,49 @@ describe('audit trail', () => {
     expect(line('let_in', 'U1')).toMatchObject({ detail: { people: ['U4'] }, thread: rootTs, session: sessionId });
     expect(line('stop', 'U9')).toMatchObject({ detail: { via: 'button' }, thread: rootTs, session: sessionId });
   });
+
+  it('approvals, denials and answers are one line each, refusals included', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.confirmToolUse('bash', { command: 'make deploy' });
+      await turn.confirmToolUse('bash', { command: 'make rollback' });
+      await turn.customTool('ask_user', { question: 'Which region?', choices: ['eu', 'us'] });
+      await turn.message('All done.');
+    };
+    await h.sender.command({ text: 'deploy', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => roots()[0]);
+    const session = await h.agents.waitFor(() => sessions()[0]);
+    const keyOf = (m: { metadata?: { event_payload?: unknown } }) => String((m.metadata?.event_payload as { key?: string } | undefined)?.key ?? '');
+    const waitForCard = (prefix: string, button: string, skip: string[] = []) =>
+      h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => keyOf(m).startsWith(prefix) && !skip.includes(keyOf(m)) && JSON.stringify(m.blocks ?? '').includes(button)));
+    const click = (user: string, card: { ts: string }, actionId: string, value: string) =>
+      h.sender.action(blockAction({ user, channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId, value }));
+
+    const first = await waitForCard('approval:', 'approve_tool');
+    const firstId = keyOf(first).slice('approval:'.length);
+    await click('U3', first, 'approve_tool', firstId);
+    await h.slack.waitFor(() => ephemeralsTo('U3').length === 1);
+    await click('U1', first, 'approve_tool', firstId);
+    const second = await waitForCard('approval:', 'deny_tool', [keyOf(first)]);
+    const secondId = keyOf(second).slice('approval:'.length);
+    await click('U1', second, 'deny_tool', secondId);
+    const view = await h.slack.waitFor(() => [...h.slack.views.values()][0]);
+    await h.sender.submitView(view.id, { reason: { reason_input: 'not today' } });
+    const question = await waitForCard('question:', 'answer_question');
+    const questionId = keyOf(question).slice('question:'.length);
+    await h.sender.action(
+      blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: root.ts, actionId: 'answer_question:0', value: JSON.stringify({ e: questionId, i: 0 }), message: { blocks: question.blocks } }),
+    );
+    await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).some((m) => m.markdown_text === 'All done.'));
+    await h.bot.settled();
+
+    expect(auditLines().map((l) => [l.action, l.user, l.outcome, l.session])).toEqual([
+      ['start', 'U1', 'ok', session.id],
+      ['approve', 'U3', 'refused', session.id],
+      ['approve', 'U1', 'ok', session.id],
+      ['deny', 'U1', 'ok', session.id],
+      ['answer', 'U1', 'ok', session.id],
+    ]);
+    expect(auditLines().map((l) => (l.detail as { toolUseId?: string } | undefined)?.toolUseId)).toEqual([undefined, firstId, firstId, secondId, questionId]);
+  });
 });
