@@ -22,7 +22,7 @@ import { boltLogger } from './slack/bolt-logger.js';
 import { registerHandlers } from './slack/handlers.js';
 import { openStore } from './store/open-store.js';
 import { SeenOnce } from './store/seen-once.js';
-import { ThreadRecords } from './store/thread-records.js';
+import { ThreadRecords, type ThreadRecord } from './store/thread-records.js';
 import { SlackAccounts } from './access/accounts.js';
 import { AccessGuard } from './access/guard.js';
 import type { AccessRules } from './access/policy.js';
@@ -117,6 +117,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // A Slack stand-in (SLACK_API_URL) serves its files from its own origin.
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
+  const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
   const bridge = new Bridge({
     client,
     writer,
@@ -125,7 +126,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log,
     botUserId: identity.user_id,
     profiles,
-    approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
+    approversFor,
     admins: env.ADMIN_USERS,
     spendCapFor: (profile) => capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
@@ -154,7 +155,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles,
     rules,
     accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
-    approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
+    approversFor,
     audit: new AuditTrail(log),
     log,
   });

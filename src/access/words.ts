@@ -35,7 +35,7 @@ export function refusalWords(r: Refusal): string {
     case 'dms_off':
       return 'Sessions cannot be started in direct messages with this bot; use /agent in a channel.';
     case 'too_many_running':
-      return `You already have ${r.running} sessions running, and the limit is ${r.limit} per person. Stop one or wait for it to finish.`;
+      return `You already have ${r.running} session${r.running === 1 ? '' : 's'} running, and the limit is ${r.limit} per person. Stop one or wait for it to finish.`;
     case 'prompt_too_long':
       return `Your request is ${r.length.toLocaleString('en-US')} characters long; the limit is ${r.limit.toLocaleString('en-US')}. Shorten it, or share the long part as a file.`;
     case 'not_allowed_to_stop':

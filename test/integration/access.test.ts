@@ -83,6 +83,18 @@ describe('who may start a session', () => {
     expect(h.slack.callsTo('users.info')).toHaveLength(0);
   });
 
+  it('when users.info fails nobody is let in on a guess, and the failure is not remembered', async () => {
+    h = await startHarness();
+    agentThatKeepsRunning();
+    h.slack.failNext('users.info', { error: 'fatal_error' });
+    await h.sender.command({ text: 'first try', user: 'U1', channel: 'C1' });
+    await h.slack.waitFor(() => commandAnswers().length === 1);
+    expect(commandAnswers()).toEqual(['I could not check your Slack account just now, so I did nothing. Please try again in a moment.']);
+    expect(sessions()).toHaveLength(0);
+    await startRunning('U1', 'C1', 'second try');
+    expect(h.slack.callsTo('users.info')).toHaveLength(2);
+  });
+
   it('sessions start only in ALLOWED_CHANNELS; DMs count as allowed unless ALLOW_DMS=false', async () => {
     h = await startHarness({ ALLOWED_CHANNELS: 'C1' });
     agentThatKeepsRunning();
@@ -115,7 +127,7 @@ describe('who may start a session', () => {
     await h.slack.waitFor(() => commandAnswers().length === 2);
     await h.bot.settled();
     expect(commandAnswers()).toEqual([
-      'You already have 1 sessions running, and the limit is 1 per person. Stop one or wait for it to finish.',
+      'You already have 1 session running, and the limit is 1 per person. Stop one or wait for it to finish.',
       expect.stringMatching(/^Your request is 41 characters long; the limit is 40\./),
     ]);
     expect(sessions()).toHaveLength(1);
