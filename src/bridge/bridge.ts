@@ -11,6 +11,7 @@ import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDe
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
+import { refusalWords } from '../access/words.js';
 
 export type StartRequest = {
   team: string;
@@ -253,9 +254,8 @@ export class Bridge {
   }
 
   private whoMayDecide(record: ThreadRecord, what: string): string {
-    const approvers = (this.deps.approversFor?.(record) ?? []).filter((u) => u !== record.owner);
-    const others = approvers.length > 0 ? ` and the approvers (${approvers.map((u) => `<@${u}>`).join(', ')})` : '';
-    return `Only <@${record.owner}>, who started this session,${others} can ${what}.`;
+    // The same sentence as the access guard's, so people read one wording wherever they are refused.
+    return refusalWords({ kind: 'not_allowed_to_decide', owner: record.owner, approvers: this.deps.approversFor?.(record) ?? [], what: what.includes('question') ? 'answer' : 'approve' });
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */
