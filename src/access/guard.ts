@@ -149,7 +149,8 @@ export class AccessGuard {
     return outcome;
   }
 
-  async decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
+  /** `decision` is whatever the bridge's decide takes (who, allow or deny, the reason). */
+  async decide(ref: ThreadRef, eventId: string, decision: Parameters<Bridge['decide']>[2]): Promise<DecisionOutcome> {
     const action: AuditAction = decision.result === 'allow' ? 'approve' : 'deny';
     const record = await this.deps.records.get(ref);
     const entry = { action, user: decision.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId } };
@@ -175,7 +176,8 @@ export class AccessGuard {
     return { notAllowed: refusalWords(allowed.reason) };
   }
 
-  async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string }): Promise<QuestionOutcome> {
+  /** `from` is whatever the bridge's answer takes (who, their words, the choice). */
+  async answer(ref: ThreadRef, eventId: string, from: Parameters<Bridge['answer']>[2]): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
     const entry = { action: 'answer' as const, user: from.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId, via: 'button' } };
     if (record) {
