@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SlackWriter } from '../delivery/slack-writer.js';
+import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import type { Account } from './policy.js';
 
@@ -59,7 +59,10 @@ export class SlackAccounts {
       if (this.known.size > 10_000) for (const [id, e] of this.known) if (e.until <= this.now()) this.known.delete(id);
       return account;
     } catch (error) {
-      this.log.warn({ err: error, user }, 'could not look up a Slack account');
+      // An app installed before the bot asked for users:read answers every look-up so.
+      if (error instanceof SlackCallError && error.slackError === 'missing_scope') {
+        this.log.error({ user }, 'users.info needs the users:read scope (manifest.yml): add it and reinstall the app, or set ALLOWED_USERS; until then only listed users and admins get in');
+      } else this.log.warn({ err: error, user }, 'could not look up a Slack account');
       return { kind: 'unknown' };
     }
   }
