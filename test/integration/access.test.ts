@@ -93,6 +93,11 @@ describe('who may start a session', () => {
     expect(sessions()).toHaveLength(0);
     await startRunning('U1', 'C1', 'second try');
     expect(h.slack.callsTo('users.info')).toHaveLength(2);
+    // An install without users:read: the log says what to do.
+    h.slack.failNext('users.info', { error: 'missing_scope' });
+    await h.sender.command({ text: 'third', user: 'U7', channel: 'C1' });
+    await h.slack.waitFor(() => commandAnswers().length === 2);
+    expect(h.logs.lines().filter((l) => l.level === 'error' && String(l.msg).includes('users:read scope'))).toHaveLength(1);
   });
 
   it('sessions start only in ALLOWED_CHANNELS; DMs count as allowed unless ALLOW_DMS=false', async () => {
