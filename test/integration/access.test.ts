@@ -142,6 +142,41 @@ describe('who may start a session', () => {
   });
 });
 
+describe('profiles narrow the lists', () => {
+  it('a profile’s allowed_users and allowed_channels keep it to one team, where the bot-wide rules let everyone in', async () => {
+    h = await startHarness(
+      {},
+      {
+        agentsConfig: [
+          'default_profile: general',
+          'profiles:',
+          '  general:',
+          '    agent: { model: claude-sonnet-5-5 }',
+          '  ops:',
+          '    agent: { model: claude-sonnet-5-5 }',
+          '    allowed_users: [UOPS1]',
+          '    allowed_channels: [COPS]',
+        ].join('\n'),
+      },
+    );
+    agentThatKeepsRunning();
+    await h.sender.command({ text: '--profile ops restart prod', user: 'U2', channel: 'COPS' });
+    await h.slack.waitFor(() => commandAnswers().length === 1);
+    await h.sender.command({ text: '--profile ops restart prod', user: 'UOPS1', channel: 'C2' });
+    await h.slack.waitFor(() => commandAnswers().length === 2);
+    expect(commandAnswers()).toEqual([
+      'The `ops` agent is kept to a list of people and you are not on it; ask an admin, or use another profile.',
+      'The `ops` agent cannot be started in <#C2>; try another channel or profile.',
+    ]);
+    expect(sessions()).toHaveLength(0);
+    await h.sender.command({ text: '--profile ops restart prod', user: 'UOPS1', channel: 'COPS' });
+    await h.agents.waitFor(() => sessions().length === 1);
+    await h.slack.waitFor(() => roots('COPS').some((m) => JSON.stringify(m.blocks ?? '').includes('profile `ops`')));
+    await startRunning('U2', 'C2', 'anything else');
+    expect(sessions()).toHaveLength(2);
+  });
+});
+
 describe('who may stop a session', () => {
   it('a bystander’s Stop button and :octagonal_sign: reaction are refused privately and send nothing', async () => {
     h = await startHarness();
