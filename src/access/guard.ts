@@ -21,6 +21,7 @@ import {
   type SessionFacts,
 } from './policy.js';
 import { refusalWords } from './words.js';
+import { escapeMrkdwn } from '../render/sanitize.js';
 
 export type GuardDeps = {
   bridge: Bridge;
@@ -233,6 +234,27 @@ export class AccessGuard {
     }
     this.audit({ action: 'stop_all', user, team, outcome: failed > 0 ? 'failed' : 'ok', detail: { stopped, failed } });
     return { kind: 'done', stopped, failed };
+  }
+
+  /** `/agent sessions` (admins): every running session, one line each, for the person who asked. */
+  async listRunning(user: string, team: string): Promise<string> {
+    const allowed = mayActAsAdmin(this.deps.rules, user);
+    if (allowed.kind === 'refused') {
+      this.audit({ action: 'list_sessions', user, team, outcome: 'refused', reason: allowed.reason.kind });
+      return refusalWords(allowed.reason);
+    }
+    const lines: string[] = [];
+    for (const ref of await this.deps.records.activeRefs()) {
+      const record = await this.deps.records.get(ref).catch(() => undefined);
+      if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
+      const prompt = record.prompt.length > 80 ? `${record.prompt.slice(0, 79)}…` : record.prompt;
+      lines.push(`• <@${record.owner}> in <#${record.channel}>${record.profile ? ` (\`${record.profile}\`)` : ''}: ${escapeMrkdwn(prompt.replace(/\s+/g, ' '))}`);
+    }
+    this.audit({ action: 'list_sessions', user, team, outcome: 'ok', detail: { running: lines.length } });
+    if (lines.length === 0) return 'No sessions are running.';
+    const shown = lines.slice(0, 50);
+    const more = lines.length > shown.length ? `\n…and ${lines.length - shown.length} more.` : '';
+    return `${lines.length} running session${lines.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`;
   }
 
   /** Raise the cap / End on a budget stop. Returns words for the person who pressed, or undefined when the thread says it. */

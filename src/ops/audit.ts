@@ -15,6 +15,7 @@ export type AuditAction =
   | 'answer'
   | 'let_in'
   | 'stop_all'
+  | 'list_sessions'
   | 'raise_cap'
   | 'end_session';
 

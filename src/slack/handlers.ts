@@ -23,7 +23,7 @@ import { splitProfileFlag } from './profile-flag.js';
 import type { AccessGuard } from '../access/guard.js';
 import { parseLetIn } from '../access/let-in.js';
 import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
-import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isStopAll } from './stop-all.js';
+import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 
@@ -32,6 +32,7 @@ export const USAGE = [
   'I open a thread for the session. Reply in the thread to steer the agent, or to continue once it is done.',
   'Stop it with the Stop button or an :octagonal_sign: reaction.',
   'If this bot has agent profiles, `/agent --profile NAME <task>` picks one.',
+  'Admins: `/agent sessions` lists the running sessions, `/agent stop-all` stops them all.',
 ].join('\n');
 
 export type HandlerDeps = {
@@ -69,6 +70,12 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       return;
     }
     const cmd = parsed.data;
+    // Admins see every running session.
+    if (isListSessions(cmd.text)) {
+      await ack();
+      deps.track(deps.guard.listRunning(cmd.user_id, cmd.team_id).then((text) => respond({ response_type: 'ephemeral', text })));
+      return;
+    }
     // An incident control for admins, confirmed before anything stops.
     if (isStopAll(cmd.text)) {
       if (!deps.guard.isAdmin(cmd.user_id)) {

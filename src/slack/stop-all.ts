@@ -3,6 +3,9 @@ import type { SlackBody } from '../render/slack-message.js';
 export const STOP_ALL_CONFIRM_ACTION_ID = 'stop_all_confirm';
 export const STOP_ALL_CANCEL_ACTION_ID = 'stop_all_cancel';
 
+/** `/agent sessions` (admins): what runs now. */
+export const isListSessions = (text: string): boolean => /^\s*sessions\s*$/i.test(text);
+
 /** `/agent stop-all` (any case, nothing after it). */
 export const isStopAll = (text: string): boolean => /^\s*stop-all\s*$/i.test(text);
 

@@ -299,6 +299,15 @@ describe('/agent stop-all', () => {
     const a = await startRunning('U1', 'C1', 'one');
     const b = await startRunning('U2', 'C2', 'two');
 
+    // Admins see what runs; others are refused.
+    await h.sender.command({ text: 'sessions', user: 'U9', channel: 'C1' });
+    await h.sender.command({ text: 'sessions', user: 'U1', channel: 'C1' });
+    await h.slack.waitFor(() => commandAnswers().length === 2);
+    const listed = commandAnswers().find((t) => t.startsWith('2 running sessions'));
+    expect(listed).toContain('• <@U1> in <#C1>: one');
+    expect(listed).toContain('• <@U2> in <#C2>: two');
+    expect(commandAnswers()).toContain('Only the bot’s admins (ADMIN_USERS) can do that.');
+
     const refused = await h.sender.command({ text: 'stop-all', user: 'U1', channel: 'C1' });
     expect(JSON.stringify(refused.json)).toContain('Only the bot’s admins');
 
@@ -324,6 +333,10 @@ describe('/agent stop-all', () => {
         [b.sessionId, 'ok', 'stop_all'],
       ].sort(),
     );
+    expect(auditLines().filter((l) => l.action === 'list_sessions').map((l) => [l.user, l.outcome]).sort()).toEqual([
+      ['U1', 'refused'],
+      ['U9', 'ok'],
+    ]);
     expect(auditLines().filter((l) => l.action === 'stop_all').map((l) => [l.user, l.outcome])).toEqual([
       ['U1', 'refused'],
       ['U9', 'ok'],
