@@ -26,7 +26,13 @@ import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
 import { SeenOnce } from './store/seen-once.js';
-import { ThreadRecords } from './store/thread-records.js';
+import { ThreadRecords, type ThreadRecord } from './store/thread-records.js';
+import { SlackAccounts } from './access/accounts.js';
+import { AccessGuard } from './access/guard.js';
+import type { AccessRules } from './access/policy.js';
+import { capForSession } from './access/spend-cap.js';
+import { logStartWarning } from './access/startup-check.js';
+import { AuditTrail } from './ops/audit.js';
 
 export type RunningBot = {
   port: number;
@@ -125,6 +131,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // A Slack stand-in (SLACK_API_URL) serves its files from its own origin.
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
+  const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
   const bridge = new Bridge({
     client,
     writer,
@@ -133,7 +140,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log,
     botUserId: identity.user_id,
     profiles,
-    approversFor: (record) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])],
+    approversFor,
+    admins: env.ADMIN_USERS,
+    spendCapFor: (profile) => capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
@@ -147,6 +156,27 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
     ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
   });
+
+  const rules: AccessRules = {
+    allowedUsers: env.ALLOWED_USERS,
+    allowedChannels: env.ALLOWED_CHANNELS,
+    allowDms: env.ALLOW_DMS,
+    allowGuests: env.ALLOW_GUESTS,
+    admins: env.ADMIN_USERS,
+    maxRunningPerUser: env.MAX_RUNNING_PER_USER,
+    maxPromptChars: env.MAX_PROMPT_CHARS,
+  };
+  const guard = new AccessGuard({
+    bridge,
+    records,
+    profiles,
+    rules,
+    accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
+    approversFor,
+    audit: new AuditTrail(log),
+    log,
+  });
+  await logStartWarning({ client, profiles, env, log });
 
   const background = new TaskSet(log);
   const track = (work: Promise<unknown>) => background.add(work);
@@ -163,7 +193,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  registerHandlers(bolt.app, { bridge, guard, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,

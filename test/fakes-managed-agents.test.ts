@@ -294,6 +294,48 @@ describe('fake managed agents via the real SDK', () => {
     await expect(sendText(sid, 'again')).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('budgets: create takes a cap in cents, the turn idles with budget_reached at it, a raise resumes it; unpriced models are refused', async () => {
+    const agent = await client.beta.agents.create({ name: 'capped', model: 'claude-sonnet-5-5' });
+    const env = await client.beta.environments.create({ name: 'budgets' });
+    const budget = { type: 'limit' as const, max_list_cost: { amount: '100', currency: 'USD' as const } };
+    const session = await client.beta.sessions.create({ agent: agent.id, environment_id: env.id, budget });
+    expect(session.budget).toEqual(budget);
+    // 400k input tokens at $3/MTok list price: $1.20, past the $1.00 cap.
+    fake.onTurn = async (t) => {
+      await t.usage({ input_tokens: 400_000, output_tokens: 0 });
+      await t.message('after the raise');
+    };
+    const stream = await client.beta.sessions.events.stream(session.id);
+    await sendText(session.id, 'spend');
+    const paused = await readUntil(stream, (e) => e.type === 'session.status_idle');
+    const usage = paused.find((e) => e.type === 'session.usage');
+    expect(usage).toMatchObject({ usage: { list_cost: { amount: '120', currency: 'USD' } }, budget });
+    expect(paused.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'budget_reached' } });
+    // Paused at the cap: a message is refused, an interrupt is accepted and ignored.
+    await expect(sendText(session.id, 'more')).rejects.toMatchObject({ status: 400, errorCode: 'budget_reached' });
+    await client.beta.sessions.events.send(session.id, { events: [{ type: 'user.interrupt' }] });
+    expect(fake.events(session.id).some((e) => e.type === 'user.interrupt')).toBe(false);
+    // A cap at or below the spend is not a raise; one above it resumes the turn.
+    await expect(client.beta.sessions.update(session.id, { budget: { ...budget, max_list_cost: { amount: '120', currency: 'USD' } } })).rejects.toMatchObject({
+      status: 400,
+      errorCode: 'budget_not_raised',
+    });
+    await fake.waitFor(() => fake.openStreams(session.id) === 0);
+    const resumed = client.beta.sessions.events.stream(session.id).then((s) => readUntil(s, isTurnEnd));
+    await fake.waitFor(() => fake.openStreams(session.id) === 1);
+    await client.beta.sessions.update(session.id, { budget: { ...budget, max_list_cost: { amount: '200', currency: 'USD' } } });
+    const after = await resumed;
+    expect(after.map((e) => e.type)).toEqual(expect.arrayContaining(['session.updated', 'session.status_running', 'agent.message', 'session.status_idle']));
+    expect(after.at(-1)).toMatchObject({ stop_reason: { type: 'end_turn' } });
+
+    // A budget cannot be added later, and a model without a list price cannot be budgeted at all.
+    const uncapped = await client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+    await expect(client.beta.sessions.update(uncapped.id, { budget })).rejects.toMatchObject({ status: 400, errorCode: 'budget_create_only' });
+    const lab = await client.beta.agents.create({ name: 'lab', model: 'claude-lab-preview' });
+    await expect(client.beta.sessions.create({ agent: lab.id, environment_id: env.id, budget })).rejects.toMatchObject({ status: 400, errorCode: 'model_not_budgetable' });
+    expect((await client.beta.sessions.create({ agent: lab.id, environment_id: env.id })).budget).toBeNull();
+  });
+
   it('dropStreams ends an open iteration cleanly', async () => {
     const sid = await newSession();
     const stream = await client.beta.sessions.events.stream(sid);

@@ -251,6 +251,21 @@ describe('fake Slack Web API (real WebClient)', () => {
     ).toBe('message_not_in_streaming_state');
   });
 
+  it('users.info says who is a guest (is_restricted / is_ultra_restricted), and user_not_found for a stranger', async () => {
+    fake.users.set('UMEMBER', { id: 'UMEMBER', name: 'member', real_name: 'Member' });
+    fake.users.set('UGUEST', { id: 'UGUEST', name: 'guest', real_name: 'Guest', is_restricted: true });
+    fake.users.set('USINGLE', { id: 'USINGLE', name: 'single', real_name: 'Single', is_ultra_restricted: true });
+    const flags = async (user: string) => {
+      const u = (await client.users.info({ user })).user!;
+      return [u.id, u.is_restricted, u.is_ultra_restricted, u.is_bot];
+    };
+    expect(await flags('UMEMBER')).toEqual(['UMEMBER', false, false, false]);
+    expect(await flags('UGUEST')).toEqual(['UGUEST', true, false, false]);
+    // Slack marks a single-channel guest as restricted too.
+    expect(await flags('USINGLE')).toEqual(['USINGLE', true, true, false]);
+    expect(await slackError(client.users.info({ user: 'UNOBODY' }))).toBe('user_not_found');
+  });
+
   it('waitFor resolves on the next matching change and explains a timeout', async () => {
     const posted = fake.waitFor(() => fake.messages('C1').find((m) => m.text === 'later'));
     await client.chat.postMessage({ channel: 'C1', text: 'sooner' });

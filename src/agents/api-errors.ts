@@ -23,6 +23,17 @@ export function describeApiError(error: unknown, doing: string): ApiProblem {
       ...(error.type ? { type: error.type } : {}),
     };
     const status = error.status ?? 0;
+    // Spend caps (session budget): reasons the API names in error.details.error_code.
+    if (error.errorCode === 'model_not_budgetable') {
+      return {
+        ...base,
+        transient: false,
+        words: 'This agent’s model has no public list price, so its spend cap cannot be enforced and no session was started. An admin can run it without a cap (budget_usd: false in its profile).',
+      };
+    }
+    if (error.errorCode === 'budget_reached') {
+      return { ...base, transient: false, words: 'The session is paused at its spend cap. Raise the cap with the button in the thread first.' };
+    }
     if (status === 401) return { ...base, transient: false, words: `Anthropic rejected the bot's API key while ${doing}. An admin needs to check ANTHROPIC_API_KEY.` };
     if (status === 403) return { ...base, transient: false, words: `The bot's Anthropic key is not allowed to do this (${doing}).` };
     if (status === 404) return { ...base, transient: false, words: `Anthropic could not find the configured agent, environment or session while ${doing}. An admin needs to check AGENT_ID and ENVIRONMENT_ID.` };

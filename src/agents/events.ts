@@ -104,7 +104,11 @@ const ModelRequestEnd = z.object({
   ...base,
   model_usage: Usage.nullable().optional(),
 });
-const SessionUsage = z.object({ type: z.literal('session.usage'), ...base, usage: Usage });
+/** A session's spend cap (`{type:'limit', max_list_cost}`), or null when it has none. */
+const Budget = z.object({ type: z.string(), max_list_cost: z.object({ amount: z.string(), currency: z.string() }).loose() }).loose().nullable();
+const SessionUsage = z.object({ type: z.literal('session.usage'), ...base, usage: Usage, budget: Budget.optional() });
+/** Only changed fields are present; the bot reads the budget (a raise or removal). */
+const SessionUpdated = z.object({ type: z.literal('session.updated'), ...base, budget: Budget.optional() });
 
 /** Live previews (only with event_deltas[]): no id of their own, never in the history. */
 const EventStart = z.object({
@@ -141,6 +145,7 @@ export const KnownEventSchema = z.discriminatedUnion('type', [
   SessionError,
   ModelRequestEnd,
   SessionUsage,
+  SessionUpdated,
 ]);
 type Parsed = z.infer<typeof KnownEventSchema>;
 /** Previews carry no id; an empty one keeps every event the same shape for dedupe. */
@@ -151,7 +156,6 @@ export type UsageSnapshot = z.infer<typeof Usage>;
 const QUIET_TYPES = new Set([
   'span.model_request_start',
   'agent.thread_context_compacted',
-  'session.updated',
   'ping',
 ]);
 

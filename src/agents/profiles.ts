@@ -1,4 +1,5 @@
-import type { AgentsConfig } from '../config/agents-file.js';
+import type { AgentsConfig, Profile } from '../config/agents-file.js';
+import type { ProfileRules } from '../access/policy.js';
 import { chooseProfile } from './choose-profile.js';
 import type { AgentTarget } from './defaults.js';
 import type { ProvisionedProfile } from './provision.js';
@@ -72,5 +73,27 @@ export class AgentProfiles {
   approversFor(profile: string | undefined): string[] {
     if (profile === undefined || !this.config) return [];
     return [...(this.config.profiles[profile]?.approvers ?? [])];
+  }
+
+  /** Who may use a profile and how its sessions are steered (absent: the bot-wide rules alone). */
+  rulesFor(profile: string | undefined): ProfileRules | undefined {
+    const p = profile !== undefined ? this.config?.profiles[profile] : undefined;
+    if (!p) return undefined;
+    return { name: p.name, allowedUsers: p.allowed_users, allowedChannels: p.allowed_channels, steering: p.steering };
+  }
+
+  /** The profile's own spend cap: dollars, `false` for none, undefined to use SESSION_BUDGET_USD. */
+  budgetUsdFor(profile: string | undefined): number | false | undefined {
+    return profile !== undefined ? this.config?.profiles[profile]?.budget_usd : undefined;
+  }
+
+  /** The profiles as configured (empty without a profiles file), for the start warning. */
+  get definitions(): Profile[] {
+    return this.config ? Object.values(this.config.profiles) : [];
+  }
+
+  /** The fixed agent and environment, without a profiles file. */
+  get fixed(): AgentTarget | undefined {
+    return this.fixedTarget;
   }
 }

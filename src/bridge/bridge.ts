@@ -14,6 +14,8 @@ import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDe
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { ThreadQueues } from './thread-queues.js';
+import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
+import { refusalWords } from '../access/words.js';
 
 export type StartRequest = {
   team: string;
@@ -38,6 +40,14 @@ export type StartOutcome =
   | { ok: false; words: string };
 
 export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
+
+export type CapOutcome =
+  | Raise
+  | { kind: 'ended' }
+  | { kind: 'not_paused' }
+  | { kind: 'no_cap' }
+  | { kind: 'not_a_session' }
+  | { kind: 'failed'; words: string };
 
 export type DecisionOutcome = DecideOutcome | 'not_a_session' | { notAllowed: string };
 export type QuestionOutcome = 'answered' | 'not_open' | 'not_a_session' | { notAllowed: string };
@@ -68,6 +78,10 @@ export class Bridge {
       sessionAgents?: SessionAgents;
       /** Waits before looking for a session a failed create may have left (default 30 s, then 5 min). */
       orphanSweepDelaysMs?: readonly number[];
+      /** The bot's admins (ADMIN_USERS): they may decide in every session. */
+      admins?: readonly string[];
+      /** The spend cap a new session of this profile is created with (none: uncapped). */
+      spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
     },
   ) {}
 
@@ -155,7 +169,7 @@ export class Bridge {
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
     const sessionId = await this.createSession(record, target, log);
     if (!sessionId) return { ok: true, ref };
-    const runner = this.runnerFor({ ...record, sessionId });
+    const runner = this.runnerFor({ ...(await this.deps.records.get(record)) ?? record, sessionId });
     runner.rootJustPosted();
     await this.sendPrompt(runner, { ...record, sessionId }, req.files);
     return { ok: true, ref, sessionId };
@@ -170,6 +184,7 @@ export class Bridge {
   private async createSession(record: ThreadRecord, target: SessionTarget, log: RunnerDeps['log']): Promise<string | undefined> {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     const request: SessionRequest = record.sessionRequest ?? { id: randomUUID(), agentId: target.agentId, environmentId: target.environmentId, at: Date.now() };
+    const cap = this.deps.spendCapFor?.(target.profile);
     let outcome: Awaited<ReturnType<typeof createSessionOnce>>;
     try {
       // A profile's session pins the version provisioning saw, so a later edit of the
@@ -182,6 +197,8 @@ export class Bridge {
       outcome = await createSessionOnce(
         this.deps.client,
         {
+          // The API stops the agent at this list cost (budget_reached); a raise goes through sessions.update.
+          ...(cap ? { budget: budgetParam(cap.capCents) } : {}),
           agent,
           environment_id: target.environmentId,
           title: record.prompt.slice(0, 200),
@@ -203,6 +220,7 @@ export class Bridge {
     const sessionId = outcome.session.id;
     await this.deps.records.update(ref, (r) => {
       r.sessionId = sessionId;
+      if (cap) r.spendCap = { startCents: cap.capCents, maxCents: cap.maxCents, currentCents: cap.capCents };
     });
     log.info(
       { thread: ref.threadTs, sessionId, adopted: outcome.adopted, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion },
@@ -294,6 +312,13 @@ export class Bridge {
     return this.mayDecide(record, user) ? true : { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
   }
 
+  /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
+  async hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return false;
+    return (await this.runnerFor({ ...record, sessionId: record.sessionId }).openQuestion().catch(() => undefined)) !== undefined;
+  }
+
   /** A button answer to an ask_user question. */
   async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
@@ -303,13 +328,12 @@ export class Bridge {
   }
 
   private mayDecide(record: ThreadRecord, user: string): boolean {
-    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user);
+    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user) || (this.deps.admins ?? []).includes(user);
   }
 
   private whoMayDecide(record: ThreadRecord, what: string): string {
-    const approvers = (this.deps.approversFor?.(record) ?? []).filter((u) => u !== record.owner);
-    const others = approvers.length > 0 ? ` and the approvers (${approvers.map((u) => `<@${u}>`).join(', ')})` : '';
-    return `Only <@${record.owner}>, who started this session,${others} can ${what}.`;
+    // The same sentence as the access guard's, so people read one wording wherever they are refused.
+    return refusalWords({ kind: 'not_allowed_to_decide', owner: record.owner, approvers: this.deps.approversFor?.(record) ?? [], what: what.includes('question') ? 'answer' : 'approve' });
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */
@@ -326,6 +350,77 @@ export class Bridge {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return 'not_a_session';
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
+  }
+
+  /**
+   * Raise the spend cap of a session stopped at it (the budget card's button). Recorded
+   * first (the first press wins), then sent with sessions.update; the session goes on by itself.
+   */
+  async raiseCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    const cap = record.spendCap;
+    if (!cap) return { kind: 'no_cap' };
+    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
+    return runner.busy(async (): Promise<CapOutcome> => {
+      const stop = await runner.pausedAtBudget().catch(() => undefined);
+      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
+      const raise: Raise = nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: stop.spentCents });
+      if (raise.kind === 'at_max') return raise;
+      if (!(await this.claimCapAction(runner, stopId, { user, action: 'raise', toCents: raise.toCents }))) return { kind: 'not_paused' };
+      runner.followUntilPhase(['running', 'terminated']);
+      try {
+        await this.deps.client.beta.sessions.update(runner.sessionId, { budget: budgetParam(raise.toCents) });
+      } catch (error) {
+        return this.capActionFailed(runner, stopId, error, 'raising the spend cap');
+      }
+      await runner.amend((r) => {
+        if (r.spendCap) r.spendCap.currentCents = raise.toCents;
+      });
+      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user, toCents: raise.toCents }, 'spend cap raised');
+      return raise;
+    });
+  }
+
+  /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
+  async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
+    return runner.busy(async (): Promise<CapOutcome> => {
+      const stop = await runner.pausedAtBudget().catch(() => undefined);
+      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
+      if (!(await this.claimCapAction(runner, stopId, { user, action: 'end' }))) return { kind: 'not_paused' };
+      runner.followUntilPhase(['terminated']);
+      try {
+        await this.deps.client.beta.sessions.archive(runner.sessionId);
+      } catch (error) {
+        return this.capActionFailed(runner, stopId, error, 'ending the session');
+      }
+      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user }, 'session ended at its spend cap');
+      return { kind: 'ended' };
+    });
+  }
+
+  private async claimCapAction(runner: SessionRunner, stopId: string, action: { user: string; action: 'raise' | 'end'; toCents?: number }): Promise<boolean> {
+    let first = false;
+    await runner.amend((r) => {
+      if (r.budgetActions?.[stopId]) return;
+      first = true;
+      r.budgetActions = { ...r.budgetActions, [stopId]: { ...action, at: Date.now() } };
+    });
+    return first;
+  }
+
+  private async capActionFailed(runner: SessionRunner, stopId: string, error: unknown, doing: string): Promise<CapOutcome> {
+    const problem = describeApiError(error, doing);
+    this.deps.log.error({ err: error, sessionId: runner.sessionId, requestId: problem.requestId }, `failed ${doing}`);
+    runner.followUntilPhase(undefined);
+    // Forget the press so the buttons come back and someone can try again.
+    await runner.amend((r) => {
+      if (r.budgetActions) delete r.budgetActions[stopId];
+    });
+    return { kind: 'failed', words: problem.words };
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */

@@ -86,6 +86,8 @@ export class SessionRunner {
   private readonly toolRuns: TaskSet;
   /** Files the agent writes, shared in the thread at each turn end (files, issue 4). */
   private readonly outputs: OutputFiles;
+  /** Keep following the stream, though the session looks idle, until it reaches one of these phases (a raised spend cap, an ended session). */
+  private followUntil: ReadonlyArray<ThreadState['phase']> | undefined;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -384,6 +386,7 @@ export class SessionRunner {
       if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
     }
     if (events.length === 0) return;
+    if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
     this.answerCustomTools();
     this.sendRecordedDecisions();
@@ -428,6 +431,7 @@ export class SessionRunner {
   private wantsStream(): boolean {
     return (
       this.holds > 0 ||
+      this.followUntil !== undefined ||
       this.state.phase === 'running' ||
       this.state.phase === 'waiting' ||
       this.state.queuedUserMessages.length > 0 ||
@@ -635,13 +639,47 @@ export class SessionRunner {
     return undefined;
   }
 
+  /** Writes what a person did into the record and shows it (spend-cap actions). */
+  async amend(change: (r: ThreadRecord) => void): Promise<ThreadRecord> {
+    await this.updateRecord(change);
+    this.delivery.request();
+    return this.record;
+  }
+
+  /** The stop at the spend cap waiting for a person, with the spend so far in cents (history loaded first). */
+  pausedAtBudget(): Promise<{ id: string; spentCents: number } | undefined> {
+    return this.busy(async () => {
+      await this.openStream();
+      const stop = this.state.items.findLast((i) => i.kind === 'budget');
+      if (!stop || this.state.phase !== 'idle' || this.state.outcome !== 'budget') return undefined;
+      const spent = Number(this.state.usage.cost?.amount ?? 0);
+      return { id: stop.id, spentCents: Number.isFinite(spent) ? spent : 0 };
+    });
+  }
+
+  /**
+   * The session will move by itself (a raised cap resumes it, an archive ends it): follow
+   * its stream until it reaches one of `phases`, so the thread shows what happens next.
+   */
+  followUntilPhase(phases: ReadonlyArray<ThreadState['phase']> | undefined): void {
+    this.followUntil = phases;
+    if (phases) void this.openStream().catch(() => undefined);
+    else this.closeStreamIfQuiet();
+  }
+
   private view(): ThreadView {
     const record = this.record;
     const stoppedByUser = this.state.stoppedBy ? record.interrupts[this.state.stoppedBy] : undefined;
     const rootTs = record.rootTs;
     return {
       threadTs: record.threadTs,
-      blocks: renderThread(this.state, record.notices, { owner: record.owner, decisions: record.decisions, answers: record.answers }),
+      blocks: renderThread(this.state, record.notices, {
+        owner: record.owner,
+        decisions: record.decisions,
+        answers: record.answers,
+        budgetActions: record.budgetActions,
+        spendCap: record.spendCap,
+      }),
       settled: !isLive(this.state) || record.failure !== undefined,
       recipient: { user: record.owner, team: record.team },
       ...(rootTs

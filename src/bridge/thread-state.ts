@@ -26,7 +26,9 @@ export type Item =
   /** An ask_user question to the thread; closed once its tool result is sent (or the turn ends). */
   | { kind: 'question'; id: string; question: string; choices: string[]; turn: number; open: boolean }
   /** What a finished turn used, as known when it ended (later usage events do not change it). */
-  | { kind: 'usage'; id: string; turn: number; inputTokens: number; outputTokens: number; seconds?: number; sessionCost?: { amount: string; currency: string } };
+  | { kind: 'usage'; id: string; turn: number; inputTokens: number; outputTokens: number; seconds?: number; sessionCost?: { amount: string; currency: string } }
+  /** The agent stopped at the session's spend cap (`budget_reached`): people may raise the cap or end the session. */
+  | { kind: 'budget'; id: string; turn: number; cap?: { amount: string; currency: string }; spent?: { amount: string; currency: string } };
 
 export type PendingCustomTool = { eventId: string; name: string; input: unknown };
 
@@ -47,6 +49,8 @@ export type ThreadState = {
   pendingCustomTools: PendingCustomTool[];
   toolCalls: number;
   usage: { inputTokens: number; outputTokens: number; cost?: { amount: string; currency: string } };
+  /** The session's spend cap as the API last reported it (session.usage / session.updated); null: none. */
+  budget?: { amount: string; currency: string } | null;
   /**
    * The two cumulative sources of usage: per-request spans summed, and the session's own
    * snapshots. Either may lag the other (a snapshot mid-request, a span after a snapshot),
@@ -208,6 +212,12 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'session.status_running':
       // A retry note stays until the agent makes progress again.
       s.phase = 'running';
+      // A raised cap lets the turn that stopped at it go on.
+      if (!s.turnOpen && s.outcome === 'budget' && s.turn > 0) {
+        s.turnOpen = true;
+        s.turnEndedAt = undefined;
+        s.detail = undefined;
+      }
       return { state: s };
     case 'session.status_rescheduled':
       s.phase = 'running';
@@ -216,6 +226,15 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'session.status_idle': {
       const wasOpen = s.turnOpen;
       const settled = settleIdle(s, event.stop_reason ?? undefined, event.stop_details?.explanation ?? undefined);
+      if (event.stop_reason?.type === 'budget_reached' && event.id && !settled.items.some((i) => i.id === event.id)) {
+        settled.items.push({
+          kind: 'budget',
+          id: event.id,
+          turn: settled.turn,
+          ...(settled.budget ? { cap: settled.budget } : {}),
+          ...(settled.usage.cost ? { spent: settled.usage.cost } : {}),
+        });
+      }
       if (wasOpen && !settled.turnOpen) {
         if (event.processed_at) settled.turnEndedAt = event.processed_at;
         addTurnUsage(settled);
@@ -258,7 +277,11 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
         outputTokens: event.usage.output_tokens ?? s.usageSources.snapshot.outputTokens,
       };
       if (event.usage.list_cost) s.usage.cost = event.usage.list_cost;
+      if (event.budget !== undefined) s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
       showUsage(s);
+      return { state: s };
+    case 'session.updated':
+      if (event.budget !== undefined) s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
       return { state: s };
     case 'quiet':
       return { state: s };

@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 export const BUILT_IN_TOOL_NAMES = ['bash', 'read', 'write', 'edit', 'glob', 'grep', 'web_fetch', 'web_search'] as const;
 export const PERMISSION_POLICIES = ['always_allow', 'always_ask', 'auto'] as const;
+export const STEERING_MODES = ['everyone_allowed', 'owner_only'] as const;
 export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 
 /** Used in `--profile NAME`, in agent metadata and on the root card: kept plain. */
@@ -77,6 +78,13 @@ const profileSpec = z.strictObject({
   environment: environmentSpec.prefault({}),
   /** Slack users besides the session owner who may approve this profile's tool calls. */
   approvers: z.array(slackUserId).default([]),
+  /** Narrow ALLOWED_USERS / ALLOWED_CHANNELS for this profile (omitted: the bot-wide rules alone). */
+  allowed_users: z.array(slackUserId).optional(),
+  allowed_channels: z.array(slackChannelId).optional(),
+  /** Who steers by replying: the owner and people let in (`owner_only`), or also anyone allowed to start sessions. */
+  steering: z.enum(STEERING_MODES).default('everyone_allowed'),
+  /** Spend cap in US dollars for this profile's sessions (overrides SESSION_BUDGET_USD); `false`: no cap. */
+  budget_usd: z.union([z.number().positive('expected an amount above 0').multipleOf(0.01, 'expected dollars with at most cents'), z.literal(false)]).optional(),
 });
 
 export const AgentsFileSchema = z.strictObject({
@@ -100,6 +108,10 @@ export type Profile = {
   agent: Omit<AgentSpec, 'name' | 'custom_tools'> & { name: string; custom_tools: string[] };
   environment: Omit<EnvironmentSpec, 'name'> & { name: string };
   approvers: string[];
+  allowed_users?: string[];
+  allowed_channels?: string[];
+  steering: (typeof STEERING_MODES)[number];
+  budget_usd?: number | false;
 };
 
 /** The checked file: what provisioning and profile choice work from. */

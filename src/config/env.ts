@@ -14,6 +14,35 @@ const url = (what: string) =>
     .trim()
     .refine((v) => URL.canParse(v), { message: `expected ${what}` });
 
+const idList = (pattern: RegExp, rule: string) =>
+  z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter((id) => id !== ''))
+    .pipe(z.array(z.string().regex(pattern, rule)));
+const userIds = () => idList(/^[UW][A-Z0-9]+$/, 'expected Slack user ids such as U012ABCDEF, separated by commas');
+const channelIds = () => idList(/^[CGD][A-Z0-9]+$/, 'expected Slack channel ids such as C012ABCDEF (C…, G… or D…), separated by commas');
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default(String(fallback))
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const wholeNumber = (fallback: number, what: string) =>
+  z.coerce.number({ message: `expected ${what}` }).int('expected a whole number').min(1, `expected ${what} of at least 1`).default(fallback);
+/** Dollars with at most cents, e.g. `5` or `12.50`; unset means none. */
+const dollars = optionalString.pipe(
+  z
+    .string()
+    .regex(/^\d+(\.\d{1,2})?$/, 'expected an amount in US dollars such as 5 or 12.50')
+    .transform(Number)
+    .refine((v) => v > 0, 'expected an amount above 0')
+    .optional(),
+);
+
 /**
  * The process environment, parsed once at start-up. Names are part of the product's
  * interface (README, manifest, Dockerfile, other tools): change none of them lightly.
@@ -52,6 +81,20 @@ export const EnvSchema = z
       .default('')
       .transform((v) => v.split(/[\s,]+/).filter((id) => id !== ''))
       .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected Slack user ids such as U012ABCDEF, separated by commas'))),
+    /** Who may start sessions (empty: everyone in the workspace except guests, unless ALLOW_GUESTS). */
+    ALLOWED_USERS: userIds(),
+    /** Where sessions may be started (empty: every channel the bot is in). DMs follow ALLOW_DMS. */
+    ALLOWED_CHANNELS: channelIds(),
+    ALLOW_DMS: flag(true),
+    ALLOW_GUESTS: flag(false),
+    /** May stop, steer and decide in every session, and stop them all (`/agent stop-all`). */
+    ADMIN_USERS: userIds(),
+    MAX_RUNNING_PER_USER: wholeNumber(3, 'a number of sessions'),
+    MAX_PROMPT_CHARS: wholeNumber(20_000, 'a number of characters'),
+    /** Spend cap every session is created with (a profile's budget_usd overrides it); unset: no cap. */
+    SESSION_BUDGET_USD: dollars,
+    /** How far Raise the cap may go; default: five times the session's cap. */
+    SESSION_BUDGET_MAX_USD: dollars,
     LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     /** Days the store keeps the record of a session after it last ran; then it is pruned. */
     RECORD_RETENTION_DAYS: z.coerce
@@ -70,6 +113,9 @@ export const EnvSchema = z
         path: ['SLACK_SIGNING_SECRET'],
         message: 'required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)',
       });
+    }
+    if (env.SESSION_BUDGET_USD !== undefined && env.SESSION_BUDGET_MAX_USD !== undefined && env.SESSION_BUDGET_MAX_USD < env.SESSION_BUDGET_USD) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_BUDGET_MAX_USD'], message: `must be at least SESSION_BUDGET_USD (${env.SESSION_BUDGET_USD})` });
     }
     // Both would leave it unclear which agent runs: refuse instead of picking one.
     for (const name of ['AGENT_ID', 'ENVIRONMENT_ID'] as const) {

@@ -115,6 +115,10 @@ function resolve(f: AgentsFile, file: string, toolNames: readonly string[]): Age
       agent: { ...p.agent, name: p.agent.name ?? name, custom_tools: p.agent.custom_tools ?? [...toolNames] },
       environment: { ...p.environment, name: p.environment.name ?? defaultEnvironmentName(name) },
       approvers: p.approvers,
+      ...(p.allowed_users ? { allowed_users: p.allowed_users } : {}),
+      ...(p.allowed_channels ? { allowed_channels: p.allowed_channels } : {}),
+      steering: p.steering,
+      ...(p.budget_usd !== undefined ? { budget_usd: p.budget_usd } : {}),
     };
   }
   const defaultProfile = f.default_profile ?? Object.keys(f.profiles)[0]!;

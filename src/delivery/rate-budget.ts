@@ -29,6 +29,8 @@ export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   'chat.appendStream': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.getUploadURLExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.completeUploadExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
+  // Tier 4; who is a guest (access rules), cached by SlackAccounts.
+  'users.info': { perMinute: 90, burst: 10, scope: 'workspace' },
 };
 
 /** Methods without a budget (auth.test, reads we rarely make) are not throttled here. */

@@ -33,7 +33,9 @@ export function statusLine(input: RootCardInput): string {
   const tokens = state.usage.inputTokens + state.usage.outputTokens;
   const turnTokens = tokens - state.usageAtTurnStart.inputTokens - state.usageAtTurnStart.outputTokens;
   if (tokens > 0) facts.push(turnTokens > 0 && turnTokens < tokens ? `${formatTokens(tokens)} tokens (${formatTokens(turnTokens)} this turn)` : `${formatTokens(tokens)} tokens`);
-  if (state.usage.cost) facts.push(formatCost(state.usage.cost));
+  // Spend so far, against the session's cap when it has one.
+  const cap = state.budget ? ` of ${formatCost(state.budget)} cap` : '';
+  if (state.usage.cost) facts.push(`${formatCost(state.usage.cost)}${cap}`);
   const tail = facts.length > 0 ? ` · ${facts.join(' · ')}` : '';
   return `${headline(input)}${tail}`;
 }
@@ -60,7 +62,7 @@ function headline({ state, stoppedByUser, failure }: RootCardInput): string {
         case 'refused':
           return `:no_entry: The model declined${detail} · rephrase and reply to try again`;
         case 'budget':
-          return ':moneybag: Paused: the session reached its budget · an admin can raise it, or start a new session';
+          return ':moneybag: Paused at its spend cap · raise the cap or end the session in the thread';
         default:
           return ':white_check_mark: Done · reply in the thread to continue';
       }

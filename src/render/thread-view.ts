@@ -1,5 +1,6 @@
 import type { Item, ThreadState } from '../bridge/thread-state.js';
-import type { Answer, Decision, Notice } from '../store/thread-records.js';
+import type { Answer, BudgetAction, Decision, Notice } from '../store/thread-records.js';
+import { renderBudgetStop, type SpendCapView } from './budget-card.js';
 import { renderApproval } from './approval-card.js';
 import { renderQuestion } from './question-card.js';
 import { sanitizeForSlack } from './sanitize.js';
@@ -36,7 +37,14 @@ export type ViewBlock =
 export const MESSAGE_SEPARATOR = '\n\n';
 
 /** What people did in the thread that the event history does not say (who decided, who answered). */
-export type PeopleInput = { owner: string; decisions: Readonly<Record<string, Decision>>; answers: Readonly<Record<string, Answer>> };
+export type PeopleInput = {
+  owner: string;
+  decisions: Readonly<Record<string, Decision>>;
+  answers: Readonly<Record<string, Answer>>;
+  /** Raised or ended at each budget stop, and the session's cap (spend caps). */
+  budgetActions?: Readonly<Record<string, BudgetAction>> | undefined;
+  spendCap?: SpendCapView | undefined;
+};
 
 const NOBODY: PeopleInput = { owner: '', decisions: {}, answers: {} };
 
@@ -118,6 +126,8 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
       return { kind: 'message', key: `approval:${item.id}`, body: renderApproval(item, people.decisions[item.id], people.owner) };
     case 'question':
       return { kind: 'message', key: `question:${item.id}`, body: renderQuestion(item, people.answers[item.id], people.owner) };
+    case 'budget':
+      return { kind: 'message', key: `budget:${item.id}`, body: renderBudgetStop(item, people.budgetActions?.[item.id], people.spendCap, people.owner) };
     case 'usage': {
       const facts = [`${formatTokens(item.inputTokens)} tokens in`, `${formatTokens(item.outputTokens)} out`];
       if (item.seconds !== undefined) facts.push(formatSeconds(item.seconds));

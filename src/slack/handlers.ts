@@ -22,6 +22,10 @@ import {
   ViewSubmissionSchema,
 } from './inbound.js';
 import { splitProfileFlag } from './profile-flag.js';
+import type { AccessGuard } from '../access/guard.js';
+import { parseLetIn } from '../access/let-in.js';
+import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
+import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 
@@ -34,10 +38,13 @@ export const USAGE = [
   'I open a thread for the session. Reply in the thread to steer the agent, or to continue once it is done.',
   'Stop it with the Stop button or an :octagonal_sign: reaction.',
   'If this bot has agent profiles, `/agent --profile NAME <task>` picks one.',
+  'Admins: `/agent sessions` lists the running sessions, `/agent stop-all` stops them all.',
 ].join('\n');
 
 export type HandlerDeps = {
   bridge: Bridge;
+  /** The access rules and the audit trail in front of the bridge's intents. */
+  guard: AccessGuard;
   records: ThreadRecords;
   seen: SeenOnce;
   writer: SlackWriter;
@@ -54,7 +61,9 @@ export type HandlerDeps = {
  */
 export const LISTENED: Listened = {
   commands: ['/agent'],
-  actions: (id) => id === STOP_ACTION_ID || id === APPROVE_ACTION_ID || id === DENY_ACTION_ID || id.startsWith(ANSWER_ACTION_PREFIX),
+  actions: (id) =>
+    [STOP_ACTION_ID, APPROVE_ACTION_ID, DENY_ACTION_ID, RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, STOP_ALL_CANCEL_ACTION_ID].includes(id) ||
+    id.startsWith(ANSWER_ACTION_PREFIX),
   views: [DENY_DIALOG_CALLBACK_ID],
 };
 
@@ -80,6 +89,20 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       return;
     }
     const cmd = parsed.data;
+    // Admins see every running session.
+    if (isListSessions(cmd.text)) {
+      await ack();
+      deps.track(deps.guard.listRunning(cmd.user_id, cmd.team_id).then((text) => respond({ response_type: 'ephemeral', text })));
+      return;
+    }
+    // An incident control for admins, confirmed before anything stops.
+    if (isStopAll(cmd.text)) {
+      if (!deps.guard.isAdmin(cmd.user_id)) {
+        const outcome = await deps.guard.stopAll(cmd.user_id, cmd.team_id);
+        return void (await ack({ response_type: 'ephemeral', text: outcome.kind === 'refused' ? outcome.words : 'Nothing to do.' }));
+      }
+      return void (await ack({ response_type: 'ephemeral', ...stopAllConfirm() }));
+    }
     const { profile, text } = splitProfileFlag(cmd.text);
     const prompt = text.trim();
     if (prompt === '') {
@@ -88,7 +111,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     }
     await ack();
     deps.track(
-      bridge.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) }).then(async (outcome) => {
+      deps.guard.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) }).then(async (outcome) => {
         if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
       }),
     );
@@ -130,20 +153,28 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       case 'usage':
         await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE });
         return;
-      case 'steer':
+      case 'steer': {
+        const ref = { team, channel: m.channel, threadTs: route.threadTs };
+        const letIn = parseLetIn(m.text, deps.botUserId);
+        if (letIn) {
+          log.info({ ...logCtx, people: letIn }, 'let others steer');
+          deps.track(deps.guard.letIn(ref, user, letIn).then((text) => ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text })));
+          return;
+        }
         log.info(logCtx, 'thread reply → agent');
         deps.track(
-          bridge.steer({ team, channel: m.channel, threadTs: route.threadTs }, { user, text: route.text, ts: m.ts, files }).then(async (outcome) => {
+          deps.guard.steer(ref, { user, text: route.text, ts: m.ts, files }).then(async (outcome) => {
             if (typeof outcome === 'object') await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text: outcome.notAllowed });
           }),
         );
         return;
+      }
       case 'start': {
         log.info(logCtx, 'mention/DM → new session');
         const { profile, text } = splitProfileFlag(route.text);
         if (text === '') return void (await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE }));
         deps.track(
-          bridge
+          deps.guard
             .start({ team, channel: m.channel, user, prompt: text, threadTs: route.threadTs, promptTs: m.ts, files, ...(profile !== undefined ? { profile } : {}) })
             .then(async (outcome) => {
               if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
@@ -173,7 +204,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         const ref = await findThread(deps, team, channel, messageTs);
         // Deduped only once it concerns a session: a reaction elsewhere writes nothing.
         if (!ref || (eventId && !(await deps.seen.first(`event:${eventId}`)))) return;
-        const outcome = await bridge.interrupt(ref, r.user);
+        const outcome = await deps.guard.interrupt(ref, r.user, 'reaction');
         await tellInterruptOutcome(deps, ref, r.user, outcome);
       })(),
     );
@@ -184,7 +215,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     // The button's value is not needed: the message it sits on names the thread.
     const target = await actionTarget(deps, body, 'stop', { needsValue: false });
     if (!target) return;
-    const outcome = await bridge.interrupt(target.ref, target.user);
+    const outcome = await deps.guard.interrupt(target.ref, target.user, 'button');
     await tellInterruptOutcome(deps, target.ref, target.user, outcome);
   });
 
@@ -193,7 +224,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const target = await actionTarget(deps, body, 'approve');
     if (!target) return;
     deps.track(
-      bridge.decide(target.ref, target.value, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
+      deps.guard.decide(target.ref, target.value, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
     );
   });
 
@@ -202,7 +233,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const target = await actionTarget(deps, body, 'deny');
     if (!target) return;
-    const allowed = await bridge.mayDecideIn(target.ref, target.user);
+    const allowed = await deps.guard.mayDecideIn(target.ref, target.user);
     if (allowed !== true) {
       const text = allowed === 'not_a_session' ? 'I could not find the session for this button.' : allowed.notAllowed;
       return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
@@ -212,7 +243,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     } catch (error) {
       // An expired trigger (Slack gives 3 s) should not lose the Deny: decide without a reason.
       log.warn({ err: error, user: target.user }, 'could not open the deny dialog; denying without a reason');
-      const outcome = await bridge.decide(target.ref, target.value, { user: target.user, result: 'deny' });
+      const outcome = await deps.guard.decide(target.ref, target.value, { user: target.user, result: 'deny' });
       await tellDecisionOutcome(deps, target, outcome);
     }
   });
@@ -225,7 +256,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const user = parsed.data.user.id;
     const target = { ref: dialog.ref, user };
     deps.track(
-      bridge
+      deps.guard
         .decide(dialog.ref, dialog.eventId, { user, result: 'deny', ...(dialog.reason ? { reason: dialog.reason } : {}) })
         .then((outcome) => tellDecisionOutcome(deps, target, outcome)),
     );
@@ -239,7 +270,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const text = target.label;
     if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
     deps.track(
-      bridge.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
+      deps.guard.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
         const words =
           typeof outcome === 'object'
             ? outcome.notAllowed
@@ -251,6 +282,38 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
       }),
     );
+  });
+
+  // Raise the cap / End, on the thread's sentence when the agent stopped at its spend cap.
+  for (const [actionId, what] of [[RAISE_CAP_ACTION_ID, 'raise'], [END_SESSION_ACTION_ID, 'end']] as const) {
+    app.action(actionId, async ({ ack, body }) => {
+      await ack();
+      const target = await actionTarget(deps, body, actionId);
+      if (!target) return;
+      deps.track(
+        deps.guard.capAction(target.ref, target.value, target.user, what).then(async (text) => {
+          if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
+        }),
+      );
+    });
+  }
+
+  // /agent stop-all's confirm step (an ephemeral, answered through its response_url).
+  app.action(STOP_ALL_CONFIRM_ACTION_ID, async ({ ack, body, respond }) => {
+    await ack();
+    const parsed = BlockActionSchema.safeParse(body);
+    if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable stop-all click');
+    const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
+    const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
+    const text =
+      outcome.kind === 'refused'
+        ? outcome.words
+        : `Stopped ${outcome.stopped} running session${outcome.stopped === 1 ? '' : 's'}.${outcome.failed > 0 ? ` ${outcome.failed} could not be stopped (see the log).` : ''}`;
+    await respond({ response_type: 'ephemeral', replace_original: true, text });
+  });
+  app.action(STOP_ALL_CANCEL_ACTION_ID, async ({ ack, respond }) => {
+    await ack();
+    await respond({ response_type: 'ephemeral', replace_original: true, text: 'Nothing was stopped.' });
   });
 }
 
@@ -297,7 +360,7 @@ function parseChoice(value: string): { eventId: string; index: number } | undefi
 async function tellDecisionOutcome(
   deps: HandlerDeps,
   target: { ref: ThreadRef; user: string },
-  outcome: Awaited<ReturnType<Bridge['decide']>>,
+  outcome: Awaited<ReturnType<AccessGuard['decide']>>,
 ): Promise<void> {
   const text =
     outcome === 'sent'
@@ -334,7 +397,7 @@ async function tellInterruptOutcome(
   deps: HandlerDeps,
   ref: ThreadRef,
   user: string,
-  outcome: InterruptOutcome | 'not_a_session',
+  outcome: InterruptOutcome | 'not_a_session' | { notAllowed: string },
 ): Promise<void> {
   const text =
     outcome === 'nothing_running'
@@ -342,7 +405,9 @@ async function tellInterruptOutcome(
       : outcome === 'already_stopping'
         ? 'The agent is already stopping.'
         : typeof outcome === 'object'
-          ? `I could not stop the agent: ${outcome.problem.words}`
+          ? 'notAllowed' in outcome
+            ? outcome.notAllowed
+            : `I could not stop the agent: ${outcome.problem.words}`
           : undefined;
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }

@@ -50,6 +50,10 @@ const DecisionSchema = z.object({
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
+const BudgetActionSchema = z.object({ user: z.string(), action: z.enum(['raise', 'end']), toCents: z.number().optional(), at: z.number() });
+export type BudgetAction = z.infer<typeof BudgetActionSchema>;
+
+
 /** An image or document block of a Files API file, as a message or tool result carries it. */
 const FileBlockSchema = z.union([
   z.object({ type: z.literal('image'), source: z.object({ type: z.literal('file'), file_id: z.string() }) }),
@@ -118,6 +122,14 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   promptInput: PreparedInputSchema.optional(),
   /** Files the agent wrote and what became of them (absent in records from before files). */
   outputs: z.record(z.string(), OutputSchema).optional(),
+  /** People the owner or an admin let steer this session (`@agent let @dana steer`). */
+  steerers: z.array(z.string()).optional(),
+  /** People already told privately that their replies do not reach the agent (told once per thread). */
+  toldNotSteering: z.array(z.string()).optional(),
+  /** The spend cap the session was created with, its ceiling for raises, and the cap now (cents). */
+  spendCap: z.object({ startCents: z.number(), maxCents: z.number(), currentCents: z.number() }).optional(),
+  /** What people did at each budget stop (idle event id → raised or ended, by whom), written before it is sent. */
+  budgetActions: z.record(z.string(), BudgetActionSchema).optional(),
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 

@@ -145,8 +145,8 @@ describe('npm start, end to end', () => {
     await sender().event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'work forever' }));
     await slack.waitFor(() => replies().some((m) => m.markdown_text?.includes('Working forever.')));
     await slack.waitFor(() => JSON.stringify(slack.messages('C1').find((m) => m.ts === root.ts)?.blocks).includes('stop_session'));
-    await sender().action(blockAction({ user: 'U3', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: '' }));
-    await slack.waitFor(() => JSON.stringify(slack.messages('C1').find((m) => m.ts === root.ts)?.blocks).includes('Stopped by <@U3>'));
+    await sender().action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: '' }));
+    await slack.waitFor(() => JSON.stringify(slack.messages('C1').find((m) => m.ts === root.ts)?.blocks).includes('Stopped by <@U1>'));
     expect(agents.received(session.id).filter((e) => e.type === 'user.interrupt')).toHaveLength(1);
     expect(agents.sessions.size).toBe(1);
 

@@ -92,7 +92,7 @@ describe('tool approvals', () => {
     expect(h.slack.views.size).toBe(0);
     const told = h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === 'U2').map((c) => String(c.args.text));
     expect(told).toHaveLength(2);
-    for (const text of told) expect(text).toContain('Only <@U1>, who started this session, and the approvers (<@U3>)');
+    for (const text of told) expect(text).toContain('Only <@U1>, who started this session, the approvers (<@U3>) or an admin');
     expect(hasButtons(cardFor(rootTs, eventIds[0]!))).toBe(true);
 
     await click('U3', rootTs, card, 'approve_tool', eventIds[0]!);

@@ -134,7 +134,7 @@ describe('the agent’s words, live', () => {
     await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === String(mention.ts))?.reactions.some((r) => r.name === 'white_check_mark'));
     const usageLines = () => botReplies(h.slack, 'C1', String(mention.ts)).filter((m) => String(m.text).startsWith('Turn '));
     await h.slack.waitFor(() => usageLines().length === 1);
-    expect(usageLines()[0]!.text).toMatch(/^Turn 1 · 1\.2k tokens in · 300 out · \d+s$/);
+    expect(usageLines()[0]!.text).toMatch(/^Turn 1 · 1\.2k tokens in · 300 out · \d+s · session so far \$0\.01$/);
     // The line comes after the agent's words.
     const replies = botReplies(h.slack, 'C1', String(mention.ts));
     expect(replies.findIndex((m) => m.markdown_text?.includes('Answer to'))).toBeLessThan(replies.indexOf(usageLines()[0]!));

@@ -86,11 +86,11 @@ describe('the bot in Socket Mode', () => {
     await h.slack.waitFor(() => rootText().includes('stop_session'));
 
     const ack = await h.socket.action(
-      blockAction({ user: 'U2', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: `T1:C1:${root.ts}` }),
+      blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: `T1:C1:${root.ts}` }),
     );
     expect(ack.payload).toEqual({});
     expect(ack.ms).toBeLessThan(3000);
-    await h.slack.waitFor(() => rootText().includes('Stopped by <@U2>'));
+    await h.slack.waitFor(() => rootText().includes('Stopped by <@U1>'));
     expect(h.agents.received(session.id).map((e) => e.type)).toEqual(['user.message', 'user.interrupt']);
   });
 

@@ -29,8 +29,8 @@ async function startRunning(): Promise<{ rootTs: string; sessionId: string }> {
 describe('stopping', () => {
   it('the Stop button sends user.interrupt and the root says who stopped it', async () => {
     const { rootTs, sessionId } = await startRunning();
-    await h.sender.action(blockAction({ user: 'U2', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: `T1:C1:${rootTs}` }));
-    await h.slack.waitFor(() => rootText().includes('Stopped by <@U2>'));
+    await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: `T1:C1:${rootTs}` }));
+    await h.slack.waitFor(() => rootText().includes('Stopped by <@U1>'));
     expect(rootText()).not.toContain('stop_session');
     expect(h.agents.received(sessionId).map((e) => e.type)).toEqual(['user.message', 'user.interrupt']);
   });
@@ -39,24 +39,24 @@ describe('stopping', () => {
     const { rootTs, sessionId } = await startRunning();
     const reply = humanReply({ channel: 'C1', thread_ts: rootTs, user: 'U3', text: 'hmm' });
     h.slack.addHumanMessage('C1', { user: 'U3', text: 'hmm', thread_ts: rootTs, ts: String(reply.ts) });
-    await h.sender.event(reactionAdded({ user: 'U3', reaction: 'octagonal_sign', channel: 'C1', ts: String(reply.ts) }));
-    await h.slack.waitFor(() => rootText().includes('Stopped by <@U3>'));
+    await h.sender.event(reactionAdded({ user: 'U1', reaction: 'octagonal_sign', channel: 'C1', ts: String(reply.ts) }));
+    await h.slack.waitFor(() => rootText().includes('Stopped by <@U1>'));
     expect(h.agents.received(sessionId).filter((e) => e.type === 'user.interrupt')).toHaveLength(1);
   });
 
   it('a second click while stopping, or a stop when nothing runs, sends nothing and answers politely', async () => {
     const { rootTs, sessionId } = await startRunning();
-    const click = () => h.sender.action(blockAction({ user: 'U2', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
+    const click = () => h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
     await click();
     await h.slack.waitFor(() => rootText().includes('Stopped by'));
     await click();
-    await h.sender.event(reactionAdded({ user: 'U4', reaction: 'octagonal_sign', channel: 'C1', ts: rootTs }));
+    await h.sender.event(reactionAdded({ user: 'U1', reaction: 'octagonal_sign', channel: 'C1', ts: rootTs }));
     await h.bot.settled();
     expect(h.agents.received(sessionId).filter((e) => e.type === 'user.interrupt')).toHaveLength(1);
     const ephemerals = h.slack.callsTo('chat.postEphemeral').map((c) => [c.args.user, c.args.text]);
     expect(ephemerals).toEqual([
-      ['U2', expect.stringContaining('Nothing is running')],
-      ['U4', expect.stringContaining('Nothing is running')],
+      ['U1', expect.stringContaining('Nothing is running')],
+      ['U1', expect.stringContaining('Nothing is running')],
     ]);
   });
 

@@ -46,6 +46,7 @@ describe('the agent profiles file', () => {
       },
       environment: { name: 'slack-solo', networking: { type: 'unrestricted' }, packages: { apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] } },
       approvers: [],
+      steering: 'everyone_allowed',
     });
   });
 
@@ -139,6 +140,48 @@ describe('the agent profiles file', () => {
     ]);
     expect(linesOf('')).toEqual(['agents.yml: the file is empty; expected at least `profiles:` (see agents.example.yml)']);
     expect(linesOf('profiles: {}\n')).toEqual(['agents.yml:1:1: profiles: expected at least one profile']);
+  });
+});
+
+describe('access and spend settings per profile', () => {
+  it('reads allowed_users, allowed_channels, steering and budget_usd (false: no cap)', () => {
+    const r = parse(
+      [
+        'default_profile: ops',
+        'profiles:',
+        '  ops:',
+        '    agent: { model: claude-sonnet-5-5 }',
+        '    allowed_users: [U0123DANA]',
+        '    allowed_channels: [C0123OPS]',
+        '    steering: owner_only',
+        '    budget_usd: 12.5',
+        '  lab:',
+        '    agent: { model: claude-lab-preview }',
+        '    budget_usd: false',
+      ].join('\n'),
+    );
+    if (!r.ok) throw new Error(r.lines.join('\n'));
+    expect(r.config.profiles.ops).toMatchObject({ allowed_users: ['U0123DANA'], allowed_channels: ['C0123OPS'], steering: 'owner_only', budget_usd: 12.5 });
+    expect(r.config.profiles.lab).toMatchObject({ steering: 'everyone_allowed', budget_usd: false });
+    expect(r.config.profiles.lab!.allowed_users).toBeUndefined();
+  });
+
+  it('reports bad values with line and column', () => {
+    const lines = linesOf(
+      [
+        'profiles:', //                                   1
+        '  ops:', //                                      2
+        '    agent: { model: claude-sonnet-5-5 }', //     3
+        '    allowed_users: [dana]', //                   4
+        '    steering: nobody', //                        5
+        '    budget_usd: -3', //                          6
+      ].join('\n'),
+    );
+    expect(lines).toEqual([
+      'agents.yml:4:21: profiles.ops.allowed_users[0]: expected a Slack user id such as U0123ABCD',
+      'agents.yml:5:5: profiles.ops.steering: expected one of everyone_allowed, owner_only, got "nobody"',
+      'agents.yml:6:5: profiles.ops.budget_usd: expected an amount above 0',
+    ]);
   });
 });
 

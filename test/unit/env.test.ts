@@ -29,3 +29,54 @@ describe('parseEnv', () => {
     expect(parseEnv({ ...base, STORE_URL: 'mongodb://x' }).ok).toBe(false);
   });
 });
+
+describe('access and spend settings', () => {
+  it('reads the lists, flags, limits and caps with their defaults', () => {
+    const r = parseEnv(base);
+    expect(r.ok && r.env).toMatchObject({
+      ALLOWED_USERS: [],
+      ALLOWED_CHANNELS: [],
+      ALLOW_DMS: true,
+      ALLOW_GUESTS: false,
+      ADMIN_USERS: [],
+      MAX_RUNNING_PER_USER: 3,
+      MAX_PROMPT_CHARS: 20_000,
+    });
+    expect(r.ok && r.env.SESSION_BUDGET_USD).toBeUndefined();
+    const set = parseEnv({
+      ...base,
+      ALLOWED_USERS: 'U1, W2',
+      ALLOWED_CHANNELS: 'C1,G2,D3',
+      ALLOW_DMS: 'false',
+      ALLOW_GUESTS: 'true',
+      ADMIN_USERS: 'U9',
+      MAX_RUNNING_PER_USER: '5',
+      SESSION_BUDGET_USD: '2.50',
+      SESSION_BUDGET_MAX_USD: '10',
+    });
+    expect(set.ok && set.env).toMatchObject({
+      ALLOWED_USERS: ['U1', 'W2'],
+      ALLOWED_CHANNELS: ['C1', 'G2', 'D3'],
+      ALLOW_DMS: false,
+      ALLOW_GUESTS: true,
+      ADMIN_USERS: ['U9'],
+      MAX_RUNNING_PER_USER: 5,
+      SESSION_BUDGET_USD: 2.5,
+      SESSION_BUDGET_MAX_USD: 10,
+    });
+  });
+
+  it('names each bad value in one line', () => {
+    const r = parseEnv({ ...base, ALLOWED_USERS: 'dana', ALLOWED_CHANNELS: 'random', ALLOW_DMS: 'maybe', SESSION_BUDGET_USD: '$5', MAX_PROMPT_CHARS: '0' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.message.split('\n')).toHaveLength(1);
+    expect(r.message).toContain('ALLOWED_USERS.0 is invalid: expected Slack user ids such as U012ABCDEF');
+    expect(r.message).toContain('ALLOWED_CHANNELS.0 is invalid: expected Slack channel ids such as C012ABCDEF');
+    expect(r.message).toContain('ALLOW_DMS is invalid: expected true or false');
+    expect(r.message).toContain('SESSION_BUDGET_USD is invalid: expected an amount in US dollars such as 5 or 12.50');
+    expect(r.message).toContain('MAX_PROMPT_CHARS is invalid');
+    const below = parseEnv({ ...base, SESSION_BUDGET_USD: '5', SESSION_BUDGET_MAX_USD: '2' });
+    expect(!below.ok && below.message).toContain('SESSION_BUDGET_MAX_USD is invalid: must be at least SESSION_BUDGET_USD (5)');
+  });
+});

@@ -29,7 +29,7 @@ describe('root card', () => {
   it('tells the person what to do next, and this turn’s share of the tokens', () => {
     const line = (st: Partial<ThreadState>) => statusLine({ owner: 'U1', prompt: '', state: state(st), stopValue: '' });
     expect(line({ phase: 'idle', outcome: 'failed', detail: 'overloaded' })).toContain('reply in the thread to try again');
-    expect(line({ phase: 'idle', outcome: 'budget' })).toContain('an admin can raise it');
+    expect(line({ phase: 'idle', outcome: 'budget' })).toContain('raise the cap or end the session');
     expect(line({ phase: 'idle', outcome: 'refused' })).toContain('rephrase');
     expect(line({ phase: 'terminated', outcome: 'done' })).toContain('start a new one with /agent');
     expect(line({ phase: 'idle', outcome: 'done', usage: { inputTokens: 9000, outputTokens: 1000 }, usageAtTurnStart: { inputTokens: 6000, outputTokens: 500 } })).toContain(

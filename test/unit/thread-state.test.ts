@@ -184,3 +184,37 @@ describe('fold', () => {
     ]);
   });
 });
+
+describe('fold: spend caps', () => {
+  const cap = (amount: string) => ({ type: 'limit', max_list_cost: { amount, currency: 'USD' } });
+
+  it('knows the cap from usage and updates, stops at budget_reached with a budget item, and a resume reopens the turn', () => {
+    const paused = run([
+      { type: 'local.user_message_sent', id: 'u1' },
+      ev({ type: 'user.message', id: 'u1', content: [{ type: 'text', text: 'spend' }] }),
+      ev({ type: 'session.status_running' }),
+      ev({ type: 'session.usage', usage: { input_tokens: 400_000, output_tokens: 0, list_cost: { amount: '120', currency: 'USD' } }, budget: cap('100') }),
+      ev({ type: 'session.status_idle', id: 'idle1', stop_reason: { type: 'budget_reached' }, stop_details: null }),
+    ]);
+    expect(paused.budget).toEqual({ amount: '100', currency: 'USD' });
+    expect(paused).toMatchObject({ phase: 'idle', outcome: 'budget', turnOpen: false });
+    expect(paused.items.filter((i) => i.kind === 'budget')).toEqual([
+      { kind: 'budget', id: 'idle1', turn: 1, cap: { amount: '100', currency: 'USD' }, spent: { amount: '120', currency: 'USD' } },
+    ]);
+
+    const resumed = run(
+      [
+        ev({ type: 'session.updated', budget: cap('200') }),
+        ev({ type: 'session.status_running' }),
+        ev({ type: 'agent.message', id: 'm2', content: [{ type: 'text', text: 'Going on.' }] }),
+      ],
+      paused,
+    );
+    expect(resumed.budget).toEqual({ amount: '200', currency: 'USD' });
+    expect(resumed).toMatchObject({ phase: 'running', turnOpen: true, turn: 1 });
+    const done = run([ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null })], resumed);
+    expect(done).toMatchObject({ phase: 'idle', outcome: 'done', turn: 1 });
+    // A removed budget reads as none.
+    expect(run([ev({ type: 'session.updated', budget: null })], done).budget).toBeNull();
+  });
+});

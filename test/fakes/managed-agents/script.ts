@@ -148,6 +148,8 @@ export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event
     async usage(u) {
       live();
       session.addUsage(ctx, u);
+      await session.holdAtBudget(ctx);
+      live();
     },
 
     wait(ms) {

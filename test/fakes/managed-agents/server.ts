@@ -6,7 +6,8 @@ import { FileStore } from './files.js';
 import { forwardOnly, paginate, readPageQuery } from './pagination.js';
 import { addResource, deleteResource, findResource, resolveResource } from './resources.js';
 import { Gates, defaultScript, makeTurn } from './script.js';
-import { SessionRuntime, type SessionHost } from './session.js';
+import { listPriceOf } from './pricing.js';
+import { SessionRuntime, validateBudget, type SessionHost } from './session.js';
 import { SseConnection } from './sse.js';
 import { AgentStore, EnvironmentStore, sessionAgentSnapshot, sortBySeq } from './store.js';
 import type { Failure, FailureMatch, FakeManagedAgents, RecordedRequest, SessionObj } from './types.js';
@@ -114,6 +115,12 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
         throw badRequest(`initial_events[${i}].type: only user.message and user.define_outcome are allowed`);
       }
     });
+    const budget = validateBudget(body.budget, 'budget');
+    // Every model the session can run needs a public list price for a budget to be enforced.
+    const model = isObject(agent.model) ? String(agent.model.id) : String(agent.model);
+    if (budget && !listPriceOf(model)) {
+      throw badRequest(`budget: model ${model} has no public list price, so a budget cannot be enforced; create the session without a budget`, 'model_not_budgetable');
+    }
     const ts = now();
     const id = newId('sesn');
     const resources: unknown[] = [];
@@ -132,7 +139,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       vault_ids: (optionalArray(body, 'vault_ids') ?? []).map(String),
       usage: {},
       stats: { active_seconds: 0, duration_seconds: 0 },
-      budget: body.budget ?? null,
+      budget: budget ?? null,
       outcome_evaluations: [],
       created_at: ts,
       updated_at: ts,

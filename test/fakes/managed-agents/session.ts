@@ -8,7 +8,25 @@
 import { paginate, readPageQuery, type Page } from './pagination.js';
 import type { SseConnection } from './sse.js';
 import type { EnvObj, Event, SessionObj, SessionStatus, Turn, TurnScript } from './types.js';
+import { listCostCents, listPriceOf } from './pricing.js';
 import { abortError, badRequest, conflict, isObject, newId, now, parseTime, patchMetadata, validateMetadata, type Json } from './util.js';
+
+export type Budget = { type: 'limit'; max_list_cost: { amount: string; currency: 'USD' } };
+
+/** `budget` as the API takes it (SDK BetaManagedAgentsBudgetLimit): amount in cents, an integer string. */
+export function validateBudget(value: unknown, where: string): Budget | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || value.type !== 'limit') throw badRequest(`${where}.type: expected 'limit'`);
+  const cost = value.max_list_cost;
+  if (!isObject(cost) || typeof cost.amount !== 'string' || !/^(0|[1-9]\d*)$/.test(cost.amount)) {
+    throw badRequest(`${where}.max_list_cost.amount: expected an integer decimal string of cents with no leading zeros`);
+  }
+  if (cost.currency !== 'USD') throw badRequest(`${where}.max_list_cost.currency: expected 'USD'`);
+  return { type: 'limit', max_list_cost: { amount: cost.amount, currency: 'USD' } };
+}
+
+const capCents = (budget: unknown): number | undefined =>
+  isObject(budget) && isObject(budget.max_list_cost) ? Number(budget.max_list_cost.amount) : undefined;
 
 export interface SessionHost {
   script(): TurnScript;
@@ -63,6 +81,8 @@ export class SessionRuntime {
   private turn: TurnState | null = null;
   private readonly logSeq = new WeakMap<Event, number>();
   deleted = false;
+  /** The turn stopped at its budget (budget_reached): it goes on when the budget is raised or removed. */
+  private budgetPause: { ctx: TurnState; resume: () => void; fail: (err: unknown) => void } | null = null;
 
   constructor(
     readonly obj: SessionObj,
@@ -145,6 +165,9 @@ export class SessionRuntime {
     }
     const events = body.events as unknown[];
     events.forEach((e, i) => this.validate(e, i, events));
+    if (this.budgetPause && events.some((e) => isObject(e) && e.type === 'user.message')) {
+      throw badRequest('The session is paused at its budget (budget_reached); raise or remove the budget to continue', 'budget_reached');
+    }
     const echoes = events.map((e) => this.accept(e as Json));
     this.settleAnswers();
     this.received.push(...echoes);
@@ -206,6 +229,8 @@ export class SessionRuntime {
         return queued;
       }
       case 'user.interrupt': {
+        // At a budget pause an interrupt is accepted, ignored and never persisted (reference §4.3).
+        if (this.budgetPause) return { id: newId('sevt'), type, ...params, processed_at: now() } as Event;
         const echo = this.emit({ type, ...params });
         // Interrupt jumps the queue; queued messages survive it and start a fresh turn afterwards. [Inf]
         if (this.turn) this.endTurn(this.turn, { type: 'end_turn' }, null);
@@ -311,6 +336,7 @@ export class SessionRuntime {
     ctx.ended = true;
     this.closeSpan(ctx, spanError);
     for (const p of ctx.pending.values()) p.reject(abortError());
+    if (this.budgetPause?.ctx === ctx) this.budgetPause.fail(abortError());
     ctx.pending.clear();
     if (this.turn === ctx) this.turn = null;
     ctx.controller.abort();
@@ -379,7 +405,40 @@ export class SessionRuntime {
     const usage = this.obj.usage;
     usage.input_tokens = (usage.input_tokens ?? 0) + u.input_tokens;
     usage.output_tokens = (usage.output_tokens ?? 0) + u.output_tokens;
-    this.emit({ type: 'session.usage', usage: { ...usage } });
+    const model = isObject(this.obj.agent.model) ? String(this.obj.agent.model.id) : String(this.obj.agent.model);
+    const price = listPriceOf(model);
+    if (price) usage.list_cost = { amount: String(listCostCents(price, usage)), currency: 'USD' };
+    this.emit({ type: 'session.usage', usage: { ...usage }, budget: this.obj.budget ?? null });
+  }
+
+  /**
+   * After usage: when the list cost has reached the budget, the session stops issuing model
+   * requests (`session.usage` came first, then idle with `budget_reached`), and the script
+   * waits here until the budget is raised or removed. [Inf] a raise resumes the same turn.
+   */
+  async holdAtBudget(ctx: TurnState): Promise<void> {
+    const cap = capCents(this.obj.budget);
+    const spent = Number((this.obj.usage.list_cost as { amount?: string } | undefined)?.amount ?? 0);
+    if (cap === undefined || spent < cap || ctx.ended) return;
+    this.closeSpan(ctx, false);
+    await new Promise<void>((resolve, reject) => {
+      this.budgetPause = { ctx, resume: resolve, fail: reject };
+      this.setStatus('idle', { stop_reason: { type: 'budget_reached' }, stop_details: null });
+    }).finally(() => {
+      if (this.budgetPause?.ctx === ctx) this.budgetPause = null;
+    });
+  }
+
+  private resumeFromBudget(): void {
+    const pause = this.budgetPause;
+    if (!pause) return;
+    const cap = capCents(this.obj.budget);
+    const spent = Number((this.obj.usage.list_cost as { amount?: string } | undefined)?.amount ?? 0);
+    if (cap !== undefined && spent >= cap) return;
+    this.budgetPause = null;
+    this.setStatus('running');
+    this.openSpan(pause.ctx);
+    pause.resume();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -403,15 +462,24 @@ export class SessionRuntime {
       for (const k of ['tools', 'mcp_servers'] as const) if (Array.isArray(body.agent[k])) this.obj.agent[k] = body.agent[k];
       changed.agent = this.obj.agent;
     }
-    if ('budget' in body) {
-      if (this.obj.budget === null && body.budget !== null) throw badRequest('budget cannot be added after creation');
-      this.obj.budget = body.budget ?? null;
+    let budgetChanged = false;
+    if ('budget' in body && body.budget !== undefined) {
+      // A budget is create-only; a removed one cannot come back.
+      if (this.obj.budget === null && body.budget !== null) throw badRequest('budget: a budget cannot be added to a session created without one', 'budget_create_only');
+      const next = body.budget === null ? null : validateBudget(body.budget, 'budget')!;
+      const spent = Number((this.obj.usage.list_cost as { amount?: string } | undefined)?.amount ?? 0);
+      if (next && Number(next.max_list_cost.amount) <= spent) {
+        throw badRequest(`budget: max_list_cost must be above the session's consumed list cost (${spent} cents)`, 'budget_not_raised');
+      }
+      this.obj.budget = next;
       changed.budget = this.obj.budget;
+      budgetChanged = true;
     }
     if (Object.keys(changed).length > 0) {
       this.obj.updated_at = now();
       this.emit({ type: 'session.updated', ...changed });
     }
+    if (budgetChanged) this.resumeFromBudget();
     return this.obj;
   }
 

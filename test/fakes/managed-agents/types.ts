@@ -162,6 +162,11 @@ export interface Turn {
   ): Promise<{ result: 'allow' | 'deny'; deny_message?: string | null }>;
   customTool(name: string, input: unknown): Promise<{ content: unknown; is_error?: boolean }>;
   error(type: string, message: string, retryStatus: 'retrying' | 'exhausted' | 'terminal'): Promise<void>;
+  /**
+   * Reports usage (`session.usage`, with `list_cost` at the model's list price). When the
+   * session's budget is reached it idles with `budget_reached` and this waits until the
+   * budget is raised or removed (`sessions.update`), then the turn goes on.
+   */
   usage(u: { input_tokens: number; output_tokens: number }): Promise<void>;
   wait(ms: number): Promise<void>;
   gate(name: string): Promise<void>;

@@ -405,6 +405,11 @@ export const METHODS: Record<string, Handler> = {
         tz: 'Etc/UTC',
         deleted: false,
         is_bot: u.is_bot ?? false,
+        is_admin: u.is_admin ?? false,
+        is_owner: false,
+        is_restricted: u.is_restricted ?? u.is_ultra_restricted ?? false,
+        is_ultra_restricted: u.is_ultra_restricted ?? false,
+        is_app_user: false,
         profile: { display_name: u.name, real_name: u.real_name },
       },
     });

@@ -148,9 +148,18 @@ function addressee(o: { fake: FakeSlack; team?: string; apiAppId?: string }): Ad
   return { fake: o.fake, team: o.team ?? o.fake.team, apiAppId: o.apiAppId ?? o.fake.appId };
 }
 
+/**
+ * Whoever acts in the workspace has an account there, so users.info knows them: a member
+ * unless a test registered them first (e.g. as a guest with `is_restricted`).
+ */
+function knowPerson(fake: FakeSlack, id: unknown): void {
+  if (typeof id === 'string' && id !== '' && !fake.users.has(id)) fake.users.set(id, { id, name: id.toLowerCase(), real_name: id });
+}
+
 /** Slash command fields, as Slack sends them (HTTP: form-encoded; Socket Mode: JSON). */
 function commandFields(to: Addressee, a: CommandArgs): Record<string, string> {
   const user = a.user ?? 'U_HUMAN';
+  knowPerson(to.fake, user);
   const channel = a.channel ?? 'C1';
   return {
     token: 'verification-token',
@@ -171,6 +180,7 @@ function commandFields(to: Addressee, a: CommandArgs): Record<string, string> {
 
 /** The event_callback body; a human message in it is recorded in the fake first. */
 function eventCallback(to: Addressee, event: Record<string, unknown>, eventId: string): Record<string, unknown> {
+  knowPerson(to.fake, event.user);
   recordHumanMessage(to.fake, event);
   return {
     token: 'verification-token',
@@ -198,6 +208,7 @@ function eventCallback(to: Addressee, event: Record<string, unknown>, eventId: s
 /** An interaction payload with trigger_id, response_url and the clicked message filled in. */
 function interaction(to: Addressee, payload: Record<string, unknown>): Record<string, unknown> {
   const user = (payload.user as { id?: string } | undefined)?.id;
+  knowPerson(to.fake, user);
   const p: Record<string, unknown> = {
     api_app_id: to.apiAppId,
     ...payload,

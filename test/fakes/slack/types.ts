@@ -42,6 +42,11 @@ export interface FakeUser {
   name: string;
   real_name: string;
   is_bot?: boolean;
+  /** Multi-channel guest. */
+  is_restricted?: boolean;
+  /** Single-channel guest (Slack sets is_restricted too). */
+  is_ultra_restricted?: boolean;
+  is_admin?: boolean;
 }
 
 /** A modal opened with views.open, kept so a test can submit it as a person would. */

@@ -1,0 +1,330 @@
+import type { AgentProfiles } from '../agents/profiles.js';
+import type { Bridge, CapOutcome, DecisionOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from '../bridge/bridge.js';
+import type { InterruptOutcome } from '../bridge/session-runner.js';
+import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
+import type { Logger } from '../ops/logger.js';
+import { KeyedMutex } from '../store/keyed-mutex.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
+import {
+  isAdmin,
+  mayActAsAdmin,
+  mayDecide,
+  mayLetIn,
+  mayRaiseBudget,
+  mayStart,
+  maySteer,
+  mayStop,
+  needsAccount,
+  type AccessDecision,
+  type AccessRules,
+  type Account,
+  type SessionFacts,
+} from './policy.js';
+import { refusalWords } from './words.js';
+import { escapeMrkdwn } from '../render/sanitize.js';
+
+export type GuardDeps = {
+  bridge: Bridge;
+  records: ThreadRecords;
+  profiles: AgentProfiles;
+  rules: AccessRules;
+  accounts: { lookup(user: string): Promise<Account> };
+  /** A session's approvers besides its owner (APPROVERS and the profile's). */
+  approversFor: (record: ThreadRecord) => readonly string[];
+  audit: AuditTrail;
+  log: Logger;
+};
+
+type NotAllowed = { notAllowed: string };
+/** A refused reply whose author was already told once in this thread: nothing more is said. */
+export type GuardedSteerOutcome = SteerOutcome | 'refused_again';
+export type StopOutcome = InterruptOutcome | 'not_a_session' | NotAllowed;
+export type StopAllOutcome = { kind: 'refused'; words: string } | { kind: 'done'; stopped: number; failed: number };
+
+/**
+ * The access rules in front of the bridge's intents: every start, steer, stop, decision,
+ * answer and admin action is checked here with the pure policy, refused with the words
+ * from `words.ts`, and written to the audit trail once, whatever its outcome. The bridge
+ * behind it does the work and knows nothing of who may.
+ */
+export class AccessGuard {
+  /** One start at a time per person, so two quick starts cannot both slip under the running limit. */
+  private readonly startsByUser = new KeyedMutex();
+
+  constructor(private readonly deps: GuardDeps) {}
+
+  async start(req: StartRequest): Promise<StartOutcome> {
+    const { bridge, profiles, rules } = this.deps;
+    // A mention in a thread that already is a session is a reply to it.
+    if (req.threadTs) {
+      const ref = { team: req.team, channel: req.channel, threadTs: req.threadTs };
+      if (await bridge.isSessionThread(ref)) {
+        const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...(req.files ? { files: req.files } : {}) });
+        return typeof outcome === 'object' ? { ok: false, words: outcome.notAllowed } : { ok: true, ref };
+      }
+    }
+    const entry = { action: 'start' as const, user: req.user, team: req.team, channel: req.channel, thread: req.threadTs };
+    const choice = profiles.choose({ channel: req.channel, requested: req.profile });
+    // An unknown profile is the bridge's to answer (it lists the profiles); nothing starts.
+    if (!choice.ok) {
+      this.audit({ ...entry, outcome: 'refused', reason: 'unknown_profile' });
+      return bridge.start(req);
+    }
+    const profile = profiles.rulesFor(choice.target.profile);
+    return this.startsByUser.run(req.user, async () => {
+      const account = needsAccount(rules, req.user, profile) ? await this.deps.accounts.lookup(req.user) : undefined;
+      const running = await this.runningFor(req.user);
+      const decision = mayStart(rules, { user: req.user, channel: req.channel, account, profile, running, promptChars: req.prompt.length });
+      if (decision.kind === 'refused') {
+        this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
+        return { ok: false, words: refusalWords(decision.reason) };
+      }
+      const outcome = await bridge.start(req);
+      if (!outcome.ok) this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
+      else {
+        const failure = (await this.deps.records.get(outcome.ref))?.failure;
+        this.audit({ ...entry, thread: outcome.ref.threadTs, session: outcome.sessionId, outcome: failure || !outcome.sessionId ? 'failed' : 'ok', reason: failure });
+      }
+      return outcome;
+    });
+  }
+
+  /** A reply in a session thread: reaches the agent only if its author may steer (or answers an open question they may answer). */
+  async steer(ref: ThreadRef, msg: SteerMessage): Promise<GuardedSteerOutcome> {
+    const record = await this.deps.records.get(ref);
+    const entry = { user: msg.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
+    if (!record) {
+      const outcome = await this.deps.bridge.steer(ref, msg);
+      this.audit({ ...entry, action: 'steer', outcome: outcome === 'not_a_session' ? 'noop' : 'ok' });
+      return outcome;
+    }
+    const facts = this.facts(record);
+    const decision = await this.steerDecision(facts, msg.user, ref);
+    if (decision.kind === 'refused') {
+      this.audit({ ...entry, action: 'steer', outcome: 'refused', reason: decision.reason.kind });
+      // Told once per person per thread; the record remembers it across restarts.
+      let first = false;
+      await this.deps.records.update(ref, (r) => {
+        if (r.toldNotSteering?.includes(msg.user)) return;
+        first = true;
+        r.toldNotSteering = [...(r.toldNotSteering ?? []), msg.user];
+      });
+      return first ? { notAllowed: refusalWords(decision.reason) } : 'refused_again';
+    }
+    const outcome = await this.deps.bridge.steer(ref, msg);
+    const session = (await this.deps.records.get(ref))?.sessionId ?? entry.session;
+    if (outcome === 'answered') this.audit({ ...entry, session, action: 'answer', outcome: 'ok', detail: { via: 'reply' } });
+    else if (typeof outcome === 'object') this.audit({ ...entry, session, action: 'answer', outcome: 'refused', reason: 'not_allowed_to_decide' });
+    else this.audit({ ...entry, session, action: 'steer', outcome: outcome === 'sent' ? 'ok' : outcome === 'failed' ? 'failed' : 'noop' });
+    return outcome;
+  }
+
+  private async steerDecision(facts: SessionFacts, user: string, ref: ThreadRef): Promise<AccessDecision> {
+    const { rules } = this.deps;
+    const first = maySteer(rules, facts, user);
+    if (first.kind === 'allowed') return first;
+    // Whether a guest may join in is only worth a users.info when steering is open to everyone allowed.
+    if (facts.profile?.steering !== 'owner_only' && needsAccount(rules, user, facts.profile)) {
+      const second = maySteer(rules, facts, user, await this.deps.accounts.lookup(user));
+      if (second.kind === 'allowed') return second;
+    }
+    // An approver's reply to an open question is an answer, not steering.
+    if (mayDecide(rules, facts, user, 'answer').kind === 'allowed' && (await this.deps.bridge.hasOpenQuestion(ref))) return { kind: 'allowed' };
+    return first;
+  }
+
+  async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all'): Promise<StopOutcome> {
+    const record = await this.deps.records.get(ref);
+    const entry = { action: 'stop' as const, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { via } };
+    if (record) {
+      const decision = mayStop(this.deps.rules, this.facts(record), user);
+      if (decision.kind === 'refused') {
+        this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
+        return { notAllowed: refusalWords(decision.reason) };
+      }
+    }
+    const outcome = await this.deps.bridge.interrupt(ref, user);
+    if (outcome === 'sent') this.audit({ ...entry, outcome: 'ok' });
+    else if (typeof outcome === 'object') this.audit({ ...entry, outcome: 'failed', reason: outcome.problem.words });
+    else this.audit({ ...entry, outcome: 'noop', reason: outcome });
+    return outcome;
+  }
+
+  /** `decision` is whatever the bridge's decide takes (who, allow or deny, the reason). */
+  async decide(ref: ThreadRef, eventId: string, decision: Parameters<Bridge['decide']>[2]): Promise<DecisionOutcome> {
+    const action: AuditAction = decision.result === 'allow' ? 'approve' : 'deny';
+    const record = await this.deps.records.get(ref);
+    const entry = { action, user: decision.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId } };
+    if (record) {
+      const allowed = mayDecide(this.deps.rules, this.facts(record), decision.user, 'approve');
+      if (allowed.kind === 'refused') {
+        this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
+        return { notAllowed: refusalWords(allowed.reason) };
+      }
+    }
+    const outcome = await this.deps.bridge.decide(ref, eventId, decision);
+    this.audit({ ...entry, ...auditOfDecision(outcome) });
+    return outcome;
+  }
+
+  /** Before the Deny dialog opens: a refusal here is the person's one audit line for that press. */
+  async mayDecideIn(ref: ThreadRef, user: string): Promise<true | NotAllowed | 'not_a_session'> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    const allowed = mayDecide(this.deps.rules, this.facts(record), user, 'approve');
+    if (allowed.kind === 'allowed') return true;
+    this.audit({ action: 'deny', user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record.sessionId, outcome: 'refused', reason: allowed.reason.kind });
+    return { notAllowed: refusalWords(allowed.reason) };
+  }
+
+  /** `from` is whatever the bridge's answer takes (who, their words, the choice). */
+  async answer(ref: ThreadRef, eventId: string, from: Parameters<Bridge['answer']>[2]): Promise<QuestionOutcome> {
+    const record = await this.deps.records.get(ref);
+    const entry = { action: 'answer' as const, user: from.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId, via: 'button' } };
+    if (record) {
+      const allowed = mayDecide(this.deps.rules, this.facts(record), from.user, 'answer');
+      if (allowed.kind === 'refused') {
+        this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
+        return { notAllowed: refusalWords(allowed.reason) };
+      }
+    }
+    const outcome = await this.deps.bridge.answer(ref, eventId, from);
+    this.audit({ ...entry, outcome: outcome === 'answered' ? 'ok' : typeof outcome === 'object' ? 'refused' : 'noop' });
+    return outcome;
+  }
+
+  /** `@agent let @dana steer`: the owner or an admin lets people steer by replying. Returns the words for the person who asked. */
+  async letIn(ref: ThreadRef, user: string, people: readonly string[]): Promise<string> {
+    const record = await this.deps.records.get(ref);
+    const entry = { action: 'let_in' as const, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { people } };
+    if (!record) {
+      this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
+      return 'This thread is not an agent session.';
+    }
+    const allowed = mayLetIn(this.deps.rules, this.facts(record), user);
+    if (allowed.kind === 'refused') {
+      this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
+      return refusalWords(allowed.reason);
+    }
+    await this.deps.records.update(ref, (r) => {
+      r.steerers = [...new Set([...(r.steerers ?? []), ...people])];
+      // Someone told earlier that their replies do not count is told nothing more; they count now.
+      r.toldNotSteering = (r.toldNotSteering ?? []).filter((u) => !people.includes(u));
+    });
+    this.audit({ ...entry, outcome: 'ok' });
+    const names = people.map((u) => `<@${u}>`).join(', ');
+    return `Done: ${names} can now steer this session; their replies in the thread reach the agent.`;
+  }
+
+  /** `/agent stop-all` after its confirm: every running session is interrupted, each audited. */
+  async stopAll(user: string, team: string): Promise<StopAllOutcome> {
+    const allowed = mayActAsAdmin(this.deps.rules, user);
+    if (allowed.kind === 'refused') {
+      this.audit({ action: 'stop_all', user, team, outcome: 'refused', reason: allowed.reason.kind });
+      return { kind: 'refused', words: refusalWords(allowed.reason) };
+    }
+    let stopped = 0;
+    let failed = 0;
+    for (const ref of await this.deps.records.activeRefs()) {
+      const record = await this.deps.records.get(ref);
+      if (!record?.sessionId || record.status !== 'active') continue;
+      const outcome = await this.interrupt(ref, user, 'stop_all');
+      if (outcome === 'sent') stopped += 1;
+      else if (typeof outcome === 'object') failed += 1;
+    }
+    this.audit({ action: 'stop_all', user, team, outcome: failed > 0 ? 'failed' : 'ok', detail: { stopped, failed } });
+    return { kind: 'done', stopped, failed };
+  }
+
+  /** `/agent sessions` (admins): every running session, one line each, for the person who asked. */
+  async listRunning(user: string, team: string): Promise<string> {
+    const allowed = mayActAsAdmin(this.deps.rules, user);
+    if (allowed.kind === 'refused') {
+      this.audit({ action: 'list_sessions', user, team, outcome: 'refused', reason: allowed.reason.kind });
+      return refusalWords(allowed.reason);
+    }
+    const lines: string[] = [];
+    for (const ref of await this.deps.records.activeRefs()) {
+      const record = await this.deps.records.get(ref).catch(() => undefined);
+      if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
+      const prompt = record.prompt.length > 80 ? `${record.prompt.slice(0, 79)}…` : record.prompt;
+      lines.push(`• <@${record.owner}> in <#${record.channel}>${record.profile ? ` (\`${record.profile}\`)` : ''}: ${escapeMrkdwn(prompt.replace(/\s+/g, ' '))}`);
+    }
+    this.audit({ action: 'list_sessions', user, team, outcome: 'ok', detail: { running: lines.length } });
+    if (lines.length === 0) return 'No sessions are running.';
+    const shown = lines.slice(0, 50);
+    const more = lines.length > shown.length ? `\n…and ${lines.length - shown.length} more.` : '';
+    return `${lines.length} running session${lines.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`;
+  }
+
+  /** Raise the cap / End on a budget stop. Returns words for the person who pressed, or undefined when the thread says it. */
+  async capAction(ref: ThreadRef, stopId: string, user: string, what: 'raise' | 'end'): Promise<string | undefined> {
+    const record = await this.deps.records.get(ref);
+    const action: AuditAction = what === 'raise' ? 'raise_cap' : 'end_session';
+    const entry = { action, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
+    if (!record) return void this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
+    const allowed = mayRaiseBudget(this.deps.rules, this.facts(record), user);
+    if (allowed.kind === 'refused') {
+      this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
+      return refusalWords(allowed.reason);
+    }
+    const outcome: CapOutcome = what === 'raise' ? await this.deps.bridge.raiseCap(ref, stopId, user) : await this.deps.bridge.endAtCap(ref, stopId, user);
+    switch (outcome.kind) {
+      case 'raised':
+        this.audit({ ...entry, outcome: 'ok', detail: { toCents: outcome.toCents } });
+        return undefined;
+      case 'ended':
+        this.audit({ ...entry, outcome: 'ok' });
+        return undefined;
+      case 'at_max':
+        this.audit({ ...entry, outcome: 'refused', reason: 'budget_at_max' });
+        return refusalWords({ kind: 'budget_at_max', maxCents: outcome.maxCents });
+      case 'not_paused':
+        this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+        return 'The session is no longer stopped at its cap (someone already raised it or ended it).';
+      case 'no_cap':
+      case 'not_a_session':
+        this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+        return 'This session has no spend cap.';
+      case 'failed':
+        this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
+        return outcome.words;
+    }
+  }
+
+  /** Sessions of this person that are starting or running (paused at a cap, idle or ended do not count). */
+  private async runningFor(user: string): Promise<number> {
+    let running = 0;
+    for (const ref of await this.deps.records.activeRefs()) {
+      const record = await this.deps.records.get(ref).catch(() => undefined);
+      if (record?.owner === user && (record.status === 'starting' || record.status === 'active')) running += 1;
+    }
+    return running;
+  }
+
+  private facts(record: ThreadRecord): SessionFacts {
+    return {
+      owner: record.owner,
+      approvers: this.deps.approversFor(record),
+      steerers: record.steerers ?? [],
+      channel: record.channel,
+      profile: this.deps.profiles.rulesFor(record.profile),
+    };
+  }
+
+  private audit(e: AuditEntry): void {
+    this.deps.audit.record(e);
+  }
+
+  /** For messages: is this person one of the bot's admins. */
+  isAdmin(user: string): boolean {
+    return isAdmin(this.deps.rules, user);
+  }
+}
+
+function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' | 'reason'> {
+  if (outcome === 'sent') return { outcome: 'ok' };
+  if (outcome === 'not_pending' || outcome === 'not_a_session') return { outcome: 'noop', reason: outcome };
+  if ('notAllowed' in outcome) return { outcome: 'refused', reason: 'not_allowed_to_decide' };
+  return { outcome: 'failed', reason: outcome.problem.words };
+}
