@@ -10,6 +10,9 @@ ARG NODE_IMAGE=node:26.12.1-trixie-slim
 # Build stage: compiles TypeScript and, when no prebuilt binary can be downloaded, the SQLite
 # native addon (hence the toolchain).
 FROM ${NODE_IMAGE} AS build
+# node-gyp builds against the headers the base carries, instead of downloading them, on every core.
+ENV npm_config_nodedir=/usr/local \
+    JOBS=max
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
