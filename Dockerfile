@@ -14,8 +14,10 @@ FROM ${NODE_IMAGE} AS build
 ENV npm_config_nodedir=/usr/local \
     JOBS=max
 WORKDIR /app
+# sqlite3 builds with the node-gyp 8 it depends on, whose gyp imports distutils: Python 3.12 and
+# later (trixie has 3.13) have it only through setuptools.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 python3-setuptools make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

@@ -37,10 +37,11 @@ fi
 
 if ! docker image inspect "$base_tag" >/dev/null 2>&1; then
   echo "== standing in $base_tag"
+  # libatomic1: Node.js 26's binary links it (the official image installs it too).
   rootfs="$work/rootfs-$suite"
   if [[ ! -x "$rootfs/bin/sh" ]]; then
     rm -rf "$rootfs.partial"
-    debootstrap --variant=minbase "$suite" "$rootfs.partial" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+    debootstrap --variant=minbase --include=libatomic1 "$suite" "$rootfs.partial" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
     mv "$rootfs.partial" "$rootfs"
   fi
   base="$work/base-$node_version"
@@ -64,6 +65,13 @@ fi
 exec "$@"
 EOF
   chmod 755 "$base/usr/local/bin/docker-entrypoint.sh"
+  # Where this machine reaches the npm registry through a proxy with its own certificate
+  # authority, the stand-in trusts the machine's CA bundle (the official image needs no such file).
+  if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
+    mkdir -p "$base/etc/ssl/certs" "$base/usr/local/etc"
+    cp /etc/ssl/certs/ca-certificates.crt "$base/etc/ssl/certs/"
+    echo "cafile=/etc/ssl/certs/ca-certificates.crt" >"$base/usr/local/etc/npmrc"
+  fi
   chroot "$base" groupadd --gid 1000 node
   chroot "$base" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   rm -rf "$base"/var/lib/apt/lists/* "$base"/var/cache/apt/*.bin
@@ -89,7 +97,9 @@ echo "built in $(($(date +%s) - started)) s; image size $(docker image inspect -
 
 echo "== checks"
 echo "user: $(docker run --rm --entrypoint id "$image")"
-echo "sqlite3 in the image: $(docker run --rm --entrypoint sh "$image" -c 'du -sh node_modules/sqlite3 | cut -f1; find node_modules/sqlite3 -type f \( -name "*.o" -o -name "*.a" -o -name "*.c" -o -name "*.tar.gz" \) | wc -l') (size; compiler files left)"
+echo "sqlite3 in the image: $(docker run --rm --entrypoint sh "$image" -c 'echo "$(du -sh node_modules/sqlite3 | cut -f1), $(find node_modules/sqlite3 -type f \( -name "*.o" -o -name "*.a" -o -name "*.c" -o -name "*.tar.gz" \) | wc -l) compiler files left"')"
+echo "labels: $(docker image inspect -f '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}' "$image")"
+echo "on top of the base: $(($(docker image inspect -f '{{.Size}}' "$image") - $(docker image inspect -f '{{.Size}}' "$base_tag"))) bytes"
 
 set +e
 config_error="$(docker run --rm "$image" 2>&1 >/dev/null)"
