@@ -25,9 +25,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # Production dependencies only, and of sqlite3 only what runs (its JavaScript and the compiled
 # node_sqlite3.node): its objects, static libraries and bundled SQLite sources (~23 MB) stay in
-# this stage. The last line proves that the pruned addon still loads.
+# this stage, and so does the node-gyp 8 it builds with (its optional dependency, the only
+# optional packages in the production tree). The last line proves that the addon still loads.
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund \
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund \
  && find node_modules/sqlite3/build -type f ! -path node_modules/sqlite3/build/Release/node_sqlite3.node -delete \
  && find node_modules/sqlite3/build -depth -type d -empty -delete \
  && rm -rf node_modules/sqlite3/deps node_modules/sqlite3/src \

@@ -37,6 +37,7 @@ fi
 
 if ! docker image inspect "$base_tag" >/dev/null 2>&1; then
   echo "== standing in $base_tag"
+  started=$(date +%s)
   # libatomic1: Node.js 26's binary links it (the official image installs it too).
   rootfs="$work/rootfs-$suite"
   if [[ ! -x "$rootfs/bin/sh" ]]; then
@@ -81,6 +82,7 @@ EOF
     --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
     --change 'CMD ["node"]' - "$base_tag" >/dev/null
   rm -rf "$base"
+  echo "stood in in $(($(date +%s) - started)) s"
 fi
 
 echo "== building $image on $base_tag"
