@@ -122,7 +122,8 @@ export class SlackWriter {
     if (!got.upload_url || !got.file_id) throw new SlackCallError('files.getUploadURLExternal', 'no_upload_url');
     // Not a Web API method: no rate tier, just the upload host. As web-api does, a multipart `body` field.
     const form = new FormData();
-    form.append('body', new Blob([file.bytes]), file.filename);
+    // A copy as Uint8Array: Blob takes only ArrayBuffer-backed views, and a Buffer's type allows a SharedArrayBuffer.
+    form.append('body', new Blob([new Uint8Array(file.bytes)]), file.filename);
     let status: number;
     try {
       const res = await fetch(got.upload_url, { method: 'POST', body: form, signal: this.abort.signal });
