@@ -23,8 +23,8 @@ import type {
 // Fields web-api JSON-stringifies into one form field (reference §3/§7).
 const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
-/** Marks an answer that is never sent: the connection is destroyed instead. */
-const DROP = Symbol('drop');
+/** The "status" of an answer that is never sent: the connection is destroyed instead. */
+const DROP = -1;
 const LOGIN_PAGE =
   '<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>Slack</title></head>' +
   '<body><form id="signin_form" action="/" method="post"><h1>Sign in to your workspace</h1></form></body></html>';
@@ -298,7 +298,7 @@ class FakeSlackServer implements FakeSlack {
     const [status, response, headers] = await this.answer(method, args, token);
     Object.assign(call, { status, response });
     this.calls.push(call);
-    if (response[DROP]) {
+    if (status === DROP) {
       // The connection dies without an answer, as when a proxy or the network drops it.
       res.socket?.destroy();
       call.status = 0;
@@ -322,7 +322,7 @@ class FakeSlackServer implements FakeSlack {
     const failure = this.takeFailure(method) ?? this.faults?.({ method, args });
     if (failure?.hold) await failure.hold.catch(() => undefined);
     if (failure?.retryAfter !== undefined) return rateLimitedAnswer(failure.retryAfter);
-    if (failure?.drop && !failure.afterApply) return [0, { [DROP]: true, applied: false }];
+    if (failure?.drop && !failure.afterApply) return [DROP, { applied: false }];
     if (failure?.status && !failure.afterApply) return [failure.status, { ok: false, error: 'fake_http_error' }];
     if (failure?.error) return [200, { ok: false, error: failure.error }];
 
@@ -346,7 +346,7 @@ class FakeSlackServer implements FakeSlack {
       // The write is in Slack now and its answer not yet sent: a test may kill the caller here.
       await this.onApplied?.(method, n, args);
     }
-    if (failure?.drop) return [0, { [DROP]: true, applied: response.ok === true }];
+    if (failure?.drop) return [DROP, { applied: response.ok === true }];
     if (failure?.status) return [failure.status, { ok: false, error: 'fake_http_error' }];
     return [200, response];
   }

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
+import { blockAction, SlackSender, startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slack/index.js';
+import { BotProcess, ensureBuilt, freePort } from './support/bot-process.js';
+import { installFullTurn, metaKey, problemsWithThread, PROMPT, rootsIn, TEXT_LIMITS } from './support/full-turn.js';
+
+const SECRET = 'kill-test-signing-secret';
+type Args = Record<string, unknown>;
+const keyOf = (a: Args) => (a.metadata as { event_payload?: { key?: unknown } } | undefined)?.event_payload?.key;
+const keyStarts = (prefix: string) => (m: string, a: Args) => m === 'chat.postMessage' && typeof keyOf(a) === 'string' && (keyOf(a) as string).startsWith(prefix);
+
+/**
+ * One kill point per Slack write of the turn: the fake Slack applies the write, then the
+ * bot is killed with SIGKILL before it hears the answer (so the store write that follows
+ * the call never happens), then started again on the same SQLite store.
+ */
+function killPoints(slack: FakeSlack): Array<{ name: string; match: (method: string, args: Args, n: number) => boolean; after?: string }> {
+  const tsWithKey = (prefix: string) => slack.messages('C1').find((m) => metaKey(m)?.startsWith(prefix))?.ts ?? '-';
+  return [
+    { name: 'root card', match: (m, a) => m === 'chat.postMessage' && !a.thread_ts },
+    { name: 'stream append', match: (m) => m === 'chat.appendStream' },
+    { name: 'stream start', match: (m, _a, n) => m === 'chat.startStream' && n >= 2, after: 'stream append' },
+    { name: 'stream append after a restart', match: (m) => m === 'chat.appendStream', after: 'stream start' },
+    { name: 'stream stop', match: (m) => m === 'chat.stopStream', after: 'stream append after a restart' },
+    { name: 'activity message', match: keyStarts('tools:') },
+    { name: 'activity edit', match: (m, a) => m === 'chat.update' && a.ts === tsWithKey('tools:') },
+    { name: 'approval card (approval waits)', match: keyStarts('approval:') },
+    { name: 'approval card edit', match: (m, a) => m === 'chat.update' && a.ts === tsWithKey('approval:') },
+    { name: 'text post', match: (m, a) => keyStarts('text:')(m, a) && slack.messages('C1').some((x) => metaKey(x)?.startsWith('approval:')) },
+    { name: 'question card (question waits)', match: keyStarts('question:') },
+    { name: 'long-answer upload', match: (m, a) => m === 'files.completeUploadExternal' && String(a.initial_comment).includes('answer is long') },
+    { name: 'usage line', match: keyStarts('usage:') },
+    { name: 'output file share', match: (m, a) => m === 'files.completeUploadExternal' && String(a.initial_comment).includes('produced') },
+    { name: 'root card edit (turn done)', match: (m, a) => m === 'chat.update' && a.ts === rootsIn(slack, 'C1')[0]?.ts && JSON.stringify(a.blocks ?? '').includes('Done') },
+  ];
+}
+
+let slack: FakeSlack;
+let agents: FakeManagedAgents;
+let dir: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'slack-agents-kill-'));
+}, 60_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kill -9 at every Slack write of a turn', () => {
+  it('restarts on the same store: every word once, in order, one root, one session, the prompt sent once', async () => {
+    slack = await startFakeSlack();
+    agents = await startFakeManagedAgents();
+    let restarting: Promise<void> = Promise.resolve();
+    // The agent thinks between pieces; after a kill it waits for the bot to be back, so each
+    // kill point meets a live stream rather than text that all arrived while the bot was down.
+    installFullTurn(agents, async (ms) => {
+      await restarting;
+      await new Promise((r) => setTimeout(r, ms));
+    });
+    const port = await freePort();
+    const bot = new BotProcess(
+      {
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        ANTHROPIC_API_KEY: 'test-key',
+        ANTHROPIC_BASE_URL: agents.url,
+        STORE_URL: `sqlite://${join(dir, 'kill.sqlite')}`,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
+      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000, streamBackoff: { initialMs: 20, maxMs: 200 }, outputRetryDelaysMs: [50, 150], textLimits: TEXT_LIMITS },
+    );
+    // KILL_POINTS="stream append,usage line" replays only those (names as below).
+    const only = process.env.KILL_POINTS?.split(',').map((s) => s.trim());
+    const points = killPoints(slack).filter((p) => !only || only.includes(p.name));
+    const fired: string[] = [];
+    slack.onApplied = async (method, n, args) => {
+      if (!bot.alive) return;
+      const point = points.find((p) => !fired.includes(p.name) && (!p.after || fired.includes(p.after)) && p.match(method, args, n));
+      if (!point) return;
+      fired.push(point.name);
+      await bot.kill();
+      restarting = restarting.then(() => bot.start());
+    };
+    try {
+      await bot.start();
+      const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
+      // A click can reach a bot that was just killed: it is sent again once a new one is up.
+      const whenUp = async (send: () => Promise<{ status: number }>) => {
+        for (let attempt = 0; attempt < 20; attempt++) {
+          await restarting;
+          const res = await send().catch(() => ({ status: 0 }));
+          if (res.status === 200) return;
+        }
+        throw new Error('the bot never took the request');
+      };
+      await whenUp(() => sender.command({ text: PROMPT, user: 'U1', channel: 'C1' }));
+      const withButton = (prefix: string, action: string) => (m: StoredMessage) => metaKey(m)?.startsWith(prefix) && JSON.stringify(m.blocks ?? []).includes(action);
+      const buttonValue = (m: StoredMessage, action: string): string => {
+        const walk = (v: unknown): string | undefined => {
+          if (Array.isArray(v)) return v.map(walk).find((x) => x !== undefined);
+          if (!v || typeof v !== 'object') return undefined;
+          const o = v as Record<string, unknown>;
+          return o.action_id === action && typeof o.value === 'string' ? o.value : walk(Object.values(o));
+        };
+        return walk(m.blocks) ?? '';
+      };
+      const card = await slack.waitFor(() => slack.messages('C1').find(withButton('approval:', 'approve_tool')), 30_000);
+      await whenUp(() => sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: card.thread_ts!, actionId: 'approve_tool', value: buttonValue(card, 'approve_tool') })));
+      const question = await slack.waitFor(() => slack.messages('C1').find(withButton('question:', 'answer_question:0')), 30_000);
+      await whenUp(() =>
+        sender.action(
+          blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: question.thread_ts!, actionId: 'answer_question:0', value: buttonValue(question, 'answer_question:0'), message: { blocks: question.blocks } }),
+        ),
+      );
+      await slack.waitFor(
+        () => JSON.stringify(rootsIn(slack, 'C1')[0]?.blocks ?? '').includes('Done') && slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
+        40_000,
+      );
+      await restarting;
+      await bot.stop();
+      if (process.env.KILL_DEBUG) console.log(bot.logs('info').map((l) => `${String(l.time).slice(14)} ${String(l.msg)} ${String(l.slackError ?? '')}`).join('\n'));
+      if (process.env.KILL_DEBUG) console.log(slack.calls.map((c) => `${c.method}:${c.status}`).join(' '));
+      expect(problemsWithThread(slack, agents, 'C1')).toEqual([]);
+      expect(fired).toEqual(points.map((p) => p.name));
+    } catch (error) {
+      // What the bot said about it, and what the thread looks like: enough to replay one kill point.
+      const lines = bot.logs('warn').map((l) => `${String(l.msg)} ${JSON.stringify({ ...l, msg: undefined, time: undefined, pid: undefined, hostname: undefined, level: undefined })}`);
+      const thread = slack.messages('C1').map((m) => `${m.ts} ${m.thread_ts ? '  ' : ''}${metaKey(m) ?? '-'} ${(m.markdown_text ?? m.text).slice(0, 60).replace(/\n/g, ' ')}${m.deleted ? ' (deleted)' : ''}`);
+      throw new Error(`${String(error)}\nkilled at: ${fired.join(', ')}\nbot warnings:\n${lines.slice(-25).join('\n')}\nchannel:\n${thread.join('\n')}`);
+    } finally {
+      slack.onApplied = undefined;
+      await bot.kill();
+      await agents.close();
+      await slack.close();
+    }
+  }, 90_000);
+});

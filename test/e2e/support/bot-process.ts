@@ -1,0 +1,98 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** Builds dist/ unless it is newer than every source file (the child runs the built bot). */
+export function ensureBuilt(root = process.cwd()): void {
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  let built = 0;
+  try {
+    built = statSync(join(root, 'dist/src/bot.js')).mtimeMs;
+  } catch {
+    built = 0;
+  }
+  if (built > newest(join(root, 'src'))) return;
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The built bot in a child process (test/e2e/support/bot-child.mjs), started again and
+ * again on the same environment (same store file, same port), and killed with SIGKILL.
+ */
+export class BotProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  /** Every line the children wrote, across restarts. */
+  readonly output: string[] = [];
+  starts = 0;
+
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly options: Record<string, unknown> = {},
+  ) {}
+
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const proc = spawn(process.execPath, ['test/e2e/support/bot-child.mjs'], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? '', ...this.env, BOT_TEST_OPTIONS: JSON.stringify(this.options) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = proc;
+    this.starts += 1;
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const lines = createInterface({ input: proc.stdout! });
+      lines.on('line', (line) => {
+        this.output.push(line);
+        if (line.includes('"bot is ready"')) resolve();
+      });
+      proc.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
+      proc.once('exit', (code, signal) => reject(new Error(`bot exited (${code ?? signal}) before it was ready:\n${this.output.slice(-30).join('\n')}`)));
+    });
+  }
+
+  /** kill -9: no shutdown code runs, writes in flight are cut where they are. */
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    this.child!.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.child!.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** Log lines (parsed JSON) at or above `level`. */
+  logs(level: 'debug' | 'info' | 'warn' | 'error' = 'debug'): Array<Record<string, unknown>> {
+    const order = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+    return this.output.flatMap((l) => {
+      if (!l.startsWith('{')) return [];
+      try {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        return order.indexOf(String(o.level)) >= order.indexOf(level) ? [o] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
