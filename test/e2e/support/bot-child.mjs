@@ -1,8 +1,10 @@
-// The built bot (dist/) in a child process, as `npm start` runs it, but with the test knobs
-// startBot takes (JSON in BOT_TEST_OPTIONS): fault tests kill this process with SIGKILL.
-import { parseEnv } from '../../../dist/src/config/env.js';
-import { createLogger } from '../../../dist/src/ops/logger.js';
-import { startBot } from '../../../dist/src/bot.js';
+// The built bot in a child process, as `npm start` runs it, but with the test knobs startBot
+// takes (JSON in BOT_TEST_OPTIONS): fault tests kill this process with SIGKILL. BOT_DIST: where
+// it was built (relative to the repository).
+const dist = new URL(`../../../${process.env.BOT_DIST ?? 'dist'}/src/`, import.meta.url);
+const { parseEnv } = await import(new URL('config/env.js', dist).href);
+const { createLogger } = await import(new URL('ops/logger.js', dist).href);
+const { startBot } = await import(new URL('bot.js', dist).href);
 
 const parsed = parseEnv(process.env);
 if (!parsed.ok) {

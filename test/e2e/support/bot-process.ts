@@ -4,7 +4,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** Builds dist/ unless it is newer than every source file (the child runs the built bot). */
+/**
+ * Where the child's bot is built: apart from dist/, which `npm start` (the npm-start test)
+ * rebuilds at the same time.
+ */
+export const TEST_DIST = '.e2e-dist';
+
+/** Builds the bot into TEST_DIST unless it is newer than every source file (the child runs the built bot). */
 export function ensureBuilt(root = process.cwd()): void {
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
@@ -13,12 +19,12 @@ export function ensureBuilt(root = process.cwd()): void {
     }, 0);
   let built = 0;
   try {
-    built = statSync(join(root, 'dist/src/bot.js')).mtimeMs;
+    built = statSync(join(root, TEST_DIST, 'src/bot.js')).mtimeMs;
   } catch {
     built = 0;
   }
   if (built > newest(join(root, 'src'))) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', TEST_DIST], { cwd: root, stdio: 'inherit' });
 }
 
 export async function freePort(): Promise<number> {
@@ -52,7 +58,7 @@ export class BotProcess {
   async start(): Promise<void> {
     const proc = spawn(process.execPath, ['test/e2e/support/bot-child.mjs'], {
       cwd: process.cwd(),
-      env: { PATH: process.env.PATH ?? '', ...this.env, BOT_TEST_OPTIONS: JSON.stringify(this.options) },
+      env: { PATH: process.env.PATH ?? '', ...this.env, BOT_TEST_OPTIONS: JSON.stringify(this.options), BOT_DIST: TEST_DIST },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = proc;
