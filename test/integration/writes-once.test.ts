@@ -98,6 +98,11 @@ describe('writes Slack gives no key for, with an unknown outcome', () => {
     h.slack.failNext('files.completeUploadExternal', { status: 500, afterApply: true });
     await h.sender.command({ text: 'write a lot', user: 'U1', channel: 'C1' });
     await h.slack.waitFor(() => rootText().includes('Done') && h.slack.uploads.size > 0);
+    // What follows the failed share: a look in the thread (or, without the guarantee, a second share).
+    await h.slack.waitFor(() => {
+      const failed = h.slack.calls.findIndex((c) => c.method === 'files.completeUploadExternal' && c.status === 500);
+      return failed >= 0 && h.slack.calls.slice(failed + 1).some((c) => c.method === 'conversations.replies' || c.method === 'files.completeUploadExternal');
+    });
     await h.bot.settled();
     const shares = botReplies(h.slack, 'C1', roots()[0]!.ts).filter((m) => m.files?.length);
     expect(shares).toHaveLength(1);
