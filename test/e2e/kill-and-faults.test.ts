@@ -89,6 +89,7 @@ describe('kill -9 at every Slack write of a turn', () => {
       await bot.kill();
       // A child killed while it was still starting fails its start(): the next one follows anyway.
       restarting = restarting.catch(() => undefined).then(() => bot.start());
+      restarting.catch(() => undefined);
     };
     try {
       await bot.start();
