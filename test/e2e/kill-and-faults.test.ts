@@ -81,7 +81,9 @@ describe('kill -9 at every Slack write of a turn', () => {
     const only = process.env.KILL_POINTS?.split(',').map((s) => s.trim());
     const points = killPoints(slack).filter((p) => !only || only.includes(p.name));
     const fired: string[] = [];
+    const trace: string[] = [];
     slack.onApplied = async (method, n, args) => {
+      trace.push(`${method}#${n}${bot.alive ? '' : ' (bot down)'}`);
       if (!bot.alive) return;
       const point = points.find((p) => !fired.includes(p.name) && (!p.after || fired.includes(p.after)) && p.match(method, args, n));
       if (!point) return;
@@ -104,6 +106,17 @@ describe('kill -9 at every Slack write of a turn', () => {
         throw new Error('the bot never took the request');
       };
       await whenUp(() => sender.command({ text: PROMPT, user: 'U1', channel: 'C1' }));
+      // A click the bot acked and then died before recording is lost, as it would be with
+      // Slack (it does not resend an acked click); the card still has its buttons after the
+      // restart, so the person clicks again, as a person would.
+      const sent = (type: string) => () => [...agents.sessions.values()].some((x) => agents.received(x.id).some((e) => e.type === type));
+      const clickUntilTaken = async (send: () => Promise<{ status: number }>, taken: () => boolean) => {
+        for (let attempt = 0; attempt < 10 && !taken(); attempt++) {
+          await whenUp(send);
+          const starts = bot.starts;
+          await agents.waitFor(() => taken() || bot.starts !== starts, 45_000);
+        }
+      };
       const withButton = (prefix: string, action: string) => (m: StoredMessage) => metaKey(m)?.startsWith(prefix) && JSON.stringify(m.blocks ?? []).includes(action);
       const buttonValue = (m: StoredMessage, action: string): string => {
         const walk = (v: unknown): string | undefined => {
@@ -115,12 +128,17 @@ describe('kill -9 at every Slack write of a turn', () => {
         return walk(m.blocks) ?? '';
       };
       const card = await slack.waitFor(() => slack.messages('C1').find(withButton('approval:', 'approve_tool')), 45_000);
-      await whenUp(() => sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: card.thread_ts!, actionId: 'approve_tool', value: buttonValue(card, 'approve_tool') })));
+      await clickUntilTaken(
+        () => sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: card.thread_ts!, actionId: 'approve_tool', value: buttonValue(card, 'approve_tool') })),
+        sent('user.tool_confirmation'),
+      );
       const question = await slack.waitFor(() => slack.messages('C1').find(withButton('question:', 'answer_question:0')), 45_000);
-      await whenUp(() =>
-        sender.action(
-          blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: question.thread_ts!, actionId: 'answer_question:0', value: buttonValue(question, 'answer_question:0'), message: { blocks: question.blocks } }),
-        ),
+      await clickUntilTaken(
+        () =>
+          sender.action(
+            blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: question.thread_ts!, actionId: 'answer_question:0', value: buttonValue(question, 'answer_question:0'), message: { blocks: question.blocks } }),
+          ),
+        sent('user.custom_tool_result'),
       );
       await slack.waitFor(
         () => JSON.stringify(rootsIn(slack, 'C1')[0]?.blocks ?? '').includes('Done') && slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
@@ -137,10 +155,11 @@ describe('kill -9 at every Slack write of a turn', () => {
       // What the bot said about it, and what the thread looks like: enough to replay one kill point.
       const lines = bot.logs('warn').map((l) => `${String(l.msg)} ${JSON.stringify({ ...l, msg: undefined, time: undefined, pid: undefined, hostname: undefined, level: undefined })}`);
       const thread = slack.messages('C1').map((m) => `${m.ts} ${m.thread_ts ? '  ' : ''}${metaKey(m) ?? '-'} ${(m.markdown_text ?? m.text).slice(0, 60).replace(/\n/g, ' ')}${m.deleted ? ' (deleted)' : ''}`);
-      throw new Error(`${String(error)}\nkilled at: ${fired.join(', ')}\nbot warnings:\n${lines.slice(-25).join('\n')}\nchannel:\n${thread.join('\n')}`);
+      throw new Error(`${String(error)}\nkilled at: ${fired.join(', ')}\nlast writes: ${trace.slice(-25).join(', ')}\nbot warnings:\n${lines.slice(-25).join('\n')}\nchannel:\n${thread.join('\n')}`);
     } finally {
       slack.onApplied = undefined;
-      await bot.kill();
+      await bot.close();
+      await restarting.catch(() => undefined);
       await agents.close();
       await slack.close();
     }

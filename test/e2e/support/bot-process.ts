@@ -51,11 +51,18 @@ export class BotProcess {
     private readonly options: Record<string, unknown> = {},
   ) {}
 
+  /** Set the moment a kill is sent (the exit comes later): a dying child is not alive. */
+  private killed = false;
+
   get alive(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child !== undefined && !this.killed && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async start(): Promise<void> {
+    // Never two children at once (they would share the store and the port).
+    await this.exited;
+    if (this.closed) throw new Error('bot process closed');
+    this.killed = false;
     const proc = spawn(process.execPath, ['test/e2e/support/bot-child.mjs'], {
       cwd: process.cwd(),
       env: { PATH: process.env.PATH ?? '', ...this.env, BOT_TEST_OPTIONS: JSON.stringify(this.options), BOT_DIST: TEST_DIST },
@@ -75,16 +82,25 @@ export class BotProcess {
     });
   }
 
+  private closed = false;
+
+  /** Kills the child and starts no other (a restart scheduled meanwhile fails). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.kill();
+  }
+
   /** kill -9: no shutdown code runs, writes in flight are cut where they are. */
   async kill(): Promise<void> {
-    if (!this.alive) return;
-    this.child!.kill('SIGKILL');
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.killed = true;
+      this.child.kill('SIGKILL');
+    }
     await this.exited;
   }
 
   async stop(): Promise<void> {
-    if (!this.alive) return;
-    this.child!.kill('SIGTERM');
+    if (this.alive) this.child!.kill('SIGTERM');
     await this.exited;
   }
 
