@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
@@ -93,7 +94,13 @@ export class Bridge {
   async resumePendingStarts(): Promise<number> {
     const pending = await this.deps.records.pendingStarts();
     for (const start of pending) {
-      const req = start.request as StartRequest;
+      const parsed = StoredStartSchema.safeParse(start.request);
+      if (!parsed.success) {
+        this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
+        await this.deps.records.removePendingStart(start.id);
+        continue;
+      }
+      const req = parsed.data as StartRequest;
       this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
       const outcome = await this.startFresh(req, start).catch((error: unknown): StartOutcome => {
         this.deps.log.error({ err: error }, 'could not finish an interrupted start');
@@ -402,6 +409,18 @@ export class Bridge {
     await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });
   }
 }
+
+/** A StartRequest as the store keeps it (files are kept as Slack sent them). */
+const StoredStartSchema = z.object({
+  team: z.string(),
+  channel: z.string(),
+  user: z.string(),
+  prompt: z.string(),
+  threadTs: z.string().optional(),
+  promptTs: z.string().optional(),
+  profile: z.string().optional(),
+  files: z.array(z.unknown()).optional(),
+});
 
 function rootPostProblem(code: string): string {
   switch (code) {
