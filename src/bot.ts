@@ -212,7 +212,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
-  track(bridge.resumeActive());
+  // Then starts cut off between their root card and their thread record (after, so the two never overlap).
+  track(bridge.resumeActive().then(() => bridge.resumePendingStarts()));
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });
 
   const settled = async () => {

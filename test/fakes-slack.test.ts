@@ -142,6 +142,49 @@ describe('fake Slack Web API (real WebClient)', () => {
     await client.chat.postMessage({ channel: 'C1', text: 'next is fine' });
   });
 
+  it('drop: the connection dies with or without the write applied', async () => {
+    fake.failNext('chat.postMessage', { drop: true });
+    const lost = (await client.chat.postMessage({ channel: 'C1', text: 'never' }).catch((e: unknown) => e)) as { code?: string };
+    expect(lost.code).toBe(ErrorCode.RequestError);
+    fake.failNext('chat.postMessage', { drop: true, afterApply: true });
+    const landed = (await client.chat.postMessage({ channel: 'C1', text: 'landed' }).catch((e: unknown) => e)) as { code?: string };
+    expect(landed.code).toBe(ErrorCode.RequestError);
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['landed']);
+    expect(fake.callsTo('chat.postMessage').map((c) => c.status)).toEqual([0, 0]);
+  });
+
+  it('faults: a function picks failures per call; onApplied runs after the write, before the answer', async () => {
+    const seen: string[] = [];
+    fake.faults = ({ method, args }) => (method === 'chat.postMessage' && args.text === 'refused' ? { status: 503 } : undefined);
+    fake.onApplied = (method, n) => {
+      seen.push(`${method}#${n}:${fake.messages('C1').length}`);
+    };
+    const err = (await client.chat.postMessage({ channel: 'C1', text: 'refused' }).catch((e: unknown) => e)) as WebAPIHTTPError;
+    expect(err.statusCode).toBe(503);
+    const first = await client.chat.postMessage({ channel: 'C1', text: 'one' });
+    await client.chat.update({ channel: 'C1', ts: first.ts!, text: 'one, edited' });
+    await client.chat.postMessage({ channel: 'C1', text: 'two' });
+    expect(seen).toEqual(['chat.postMessage#1:1', 'chat.update#1:1', 'chat.postMessage#2:2']);
+  });
+
+  it('conversations.history: top-level messages newest first, metadata only when asked, paged', async () => {
+    const a = await client.chat.postMessage({ channel: 'C1', text: 'a', metadata: { event_type: 'k', event_payload: { key: 'a' } } });
+    await client.chat.postMessage({ channel: 'C1', thread_ts: a.ts!, text: 'reply, not listed' });
+    const b = await client.chat.postMessage({ channel: 'C1', text: 'b' });
+    const c = await client.chat.postMessage({ channel: 'C1', text: 'c' });
+    const all = await client.conversations.history({ channel: 'C1' });
+    expect(all.messages?.map((m) => m.text)).toEqual(['c', 'b', 'a']);
+    expect(all.messages?.[2]?.metadata).toBeUndefined();
+    const meta = await client.conversations.history({ channel: 'C1', include_all_metadata: true, oldest: b.ts! });
+    expect(meta.messages?.map((m) => m.text)).toEqual(['c']);
+    const withA = await client.conversations.history({ channel: 'C1', include_all_metadata: true, oldest: a.ts!, inclusive: true, latest: b.ts! });
+    expect(withA.messages?.map((m) => [m.text, m.metadata?.event_payload])).toEqual([['b', undefined], ['a', { key: 'a' }]]);
+    const page1 = await client.conversations.history({ channel: 'C1', limit: 2 });
+    expect(page1.has_more).toBe(true);
+    const page2 = await client.conversations.history({ channel: 'C1', limit: 2, cursor: page1.response_metadata!.next_cursor! });
+    expect([...page1.messages!, ...page2.messages!].map((m) => m.ts)).toEqual([c.ts, b.ts, a.ts]);
+  });
+
   it('failNext error answers ok:false for `times` calls', async () => {
     fake.failNext('reactions.add', { error: 'internal_error', times: 2 });
     const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'x' });

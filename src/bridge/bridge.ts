@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { SessionTarget } from '../agents/profiles.js';
 import { describeApiError } from '../agents/api-errors.js';
 import { archiveOrphans, createSessionOnce, findRequestSessions, type SessionRequest } from '../agents/create-session.js';
@@ -9,7 +10,7 @@ import { renderRootCard } from '../render/root-card.js';
 import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
-import { threadKey, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { threadKey, type PendingStart, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
@@ -114,7 +115,36 @@ export class Bridge {
     return outcome === 'not_a_session' ? { ok: false, words: 'That thread’s session is gone. Mention me in a new thread.' } : { ok: true, ref };
   }
 
-  private async startFresh(req: StartRequest): Promise<StartOutcome> {
+  /**
+   * On start-up, after resumeActive: starts whose root card was being posted when the
+   * process stopped. Each finds its card (or posts it) and goes on; one that cannot is
+   * told to its person privately, never dropped in silence.
+   */
+  async resumePendingStarts(): Promise<number> {
+    const pending = await this.deps.records.pendingStarts();
+    for (const start of pending) {
+      const parsed = StoredStartSchema.safeParse(start.request);
+      if (!parsed.success) {
+        this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
+        await this.deps.records.removePendingStart(start.id);
+        continue;
+      }
+      const req = parsed.data as StartRequest;
+      this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
+      const outcome = await this.startFresh(req, start).catch((error: unknown): StartOutcome => {
+        this.deps.log.error({ err: error }, 'could not finish an interrupted start');
+        return { ok: false, words: 'The bot restarted while starting your session and could not finish. Please run /agent again.' };
+      });
+      if (outcome.ok) continue;
+      await this.deps.records.removePendingStart(start.id);
+      await this.deps.writer
+        .call('chat.postEphemeral', { channel: req.channel, user: req.user, text: outcome.words, ...(req.threadTs ? { thread_ts: req.threadTs } : {}) })
+        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
+    }
+    return pending.length;
+  }
+
+  private async startFresh(req: StartRequest, resumed?: PendingStart): Promise<StartOutcome> {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     // Decided before anything is posted: an unknown profile gets an answer, not a session.
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
@@ -122,15 +152,25 @@ export class Bridge {
     const target = choice.target;
     const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState(), stopValue });
+    // The request is in the store before its card is posted: a crash in between is
+    // finished by the next start (resumePendingStarts), which finds the card by its key.
+    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req } };
+    if (!resumed) await this.deps.records.addPendingStart(start);
     let rootTs: string;
     try {
-      rootTs = await this.postRoot(req, card);
+      rootTs = await this.postRoot(req, card, start, resumed !== undefined);
     } catch (error) {
       const code = error instanceof SlackCallError ? error.slackError : 'unknown';
       log.error({ err: error, slackError: code }, 'could not post the session root message');
+      await this.deps.records.removePendingStart(start.id);
       return { ok: false, words: rootPostProblem(code) };
     }
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
+    if (resumed && (await this.deps.records.get(ref))) {
+      // The crash came after the thread record was written: resumeActive has it.
+      await this.deps.records.removePendingStart(start.id);
+      return { ok: true, ref };
+    }
     const record: ThreadRecord = {
       v: 1,
       ...ref,
@@ -153,6 +193,7 @@ export class Bridge {
       answers: {},
     };
     await this.deps.records.create(record);
+    await this.deps.records.removePendingStart(start.id);
     const begun = this.beginSession(record, target, rootTs, req, log);
     const key = threadKey(ref);
     // For /agent the thread is only known now; replies racing session creation wait for it.
@@ -557,11 +598,23 @@ export class Bridge {
     return this.runners.size;
   }
 
-  private async postRoot(req: StartRequest, card: ReturnType<typeof renderRootCard>): Promise<string> {
+  /**
+   * The root card, once: it carries a key (`root` in a mention's thread, `root:<start id>`
+   * at top level) so a post whose outcome is unknown, or one made before a crash
+   * (`resumed`), is found in the thread or the channel history instead of posted again.
+   */
+  private async postRoot(req: StartRequest, card: ReturnType<typeof renderRootCard>, start: PendingStart, resumed: boolean): Promise<string> {
+    const key = req.threadTs ? 'root' : `root:${start.id}`;
+    if (resumed) {
+      const found = req.threadTs
+        ? (await this.deps.writer.postedKeys(req.channel, req.threadTs)).get(key)
+        : await this.deps.writer.findTopLevel(req.channel, key, start.at);
+      if (found) return found;
+    }
     const post = () =>
       req.threadTs
-        ? this.deps.writer.postOnce(req.channel, req.threadTs, 'root', card)
-        : this.deps.writer.postTopLevel(req.channel, card);
+        ? this.deps.writer.postOnce(req.channel, req.threadTs, key, card)
+        : this.deps.writer.postTopLevelOnce(req.channel, key, card, start.at);
     try {
       return await post();
     } catch (error) {
@@ -584,6 +637,18 @@ export class Bridge {
     await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });
   }
 }
+
+/** A StartRequest as the store keeps it (files are kept as Slack sent them). */
+const StoredStartSchema = z.object({
+  team: z.string(),
+  channel: z.string(),
+  user: z.string(),
+  prompt: z.string(),
+  threadTs: z.string().optional(),
+  promptTs: z.string().optional(),
+  profile: z.string().optional(),
+  files: z.array(z.unknown()).optional(),
+});
 
 function rootPostProblem(code: string): string {
   switch (code) {

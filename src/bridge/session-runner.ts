@@ -115,6 +115,7 @@ export class SessionRunner {
       records: deps.records,
       log: this.log,
       streams: deps.streams,
+      botUserId: deps.botUserId,
       ...(deps.textLimits ? { limits: deps.textLimits } : {}),
       onIdle: () => {
         this.track(this.persistStatus());

@@ -17,21 +17,28 @@ export class SlackCallError extends Error {
   constructor(
     readonly method: string,
     readonly slackError: string,
-    options?: ErrorOptions & { transient?: boolean },
+    options?: ErrorOptions & { transient?: boolean; unknownOutcome?: boolean },
   ) {
     super(`${method} failed: ${slackError}`, options);
     this.transient = options?.transient ?? false;
+    this.unknownOutcome = options?.unknownOutcome ?? false;
   }
 
   /** Slack was unreachable or busy (retries ran out); the same call may work later. */
   readonly transient: boolean;
+  /**
+   * The call may have landed (5xx, dropped connection): only from `callOnce`, whose caller
+   * looks in Slack before it writes again.
+   */
+  readonly unknownOutcome: boolean;
 }
 
 type Args = Record<string, unknown>;
 
 /** The fields of a conversations.replies message this writer reads. */
-type ThreadReply = {
+export type ThreadReply = {
   ts?: string;
+  user?: string;
   files?: Array<{ id?: string }>;
   metadata?: { event_type?: string; event_payload?: { key?: unknown } };
 };
@@ -45,6 +52,8 @@ type ThreadReply = {
  */
 export class SlackWriter {
   private readonly abort = new AbortController();
+  /** Keys of keyed writes whose last attempt ended with an unknown outcome: the next one looks first. */
+  private readonly uncertainKeys = new Set<string>();
 
   readonly scheduler: WriteScheduler;
 
@@ -69,6 +78,16 @@ export class SlackWriter {
   }
 
   /**
+   * A write that must not be repeated blindly and carries no key Slack could find it by
+   * (a stream's start or append). A 429 is waited out (Slack did not apply it); a 5xx or a
+   * dropped connection throws at once with `unknownOutcome`, and the caller looks in the
+   * thread before it writes again.
+   */
+  async callOnce<T = Args>(method: string, args: Args, priority: Priority | 'preacquired' = 'content'): Promise<T> {
+    return this.withRetries<T>(method, args, async () => undefined, priority, true);
+  }
+
+  /**
    * Post into a thread exactly once per key. When the outcome of an attempt is
    * unknown, the thread is searched for the key before the next attempt.
    */
@@ -84,31 +103,11 @@ export class SlackWriter {
     const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
       const found = await this.findPosted(channel, threadTs, key);
       return found ? { ts: found } : undefined;
-    }, priority);
+    }, priority, false, `${channel}:${threadTs}:${key}`);
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
 
-  /** A text file into a thread (files.uploadV2: three calls, each under its method's budget). */
-  async uploadText(channel: string, threadTs: string, file: { filename: string; title: string; content: string; comment: string }): Promise<string> {
-    const lane = { team: this.opts.team ?? 'workspace', channel };
-    await this.scheduler.acquire({ ...lane, method: 'files.getUploadURLExternal', priority: 'content' }, this.abort.signal);
-    await this.scheduler.acquire({ ...lane, method: 'files.completeUploadExternal', priority: 'content' }, this.abort.signal);
-    try {
-      const result = (await this.client.files.uploadV2({
-        channel_id: channel,
-        thread_ts: threadTs,
-        filename: file.filename,
-        title: file.title,
-        content: file.content,
-        initial_comment: file.comment,
-      })) as { files?: Array<{ files?: Array<{ id?: string }> }> };
-      return result.files?.[0]?.files?.[0]?.id ?? 'uploaded';
-    } catch (error) {
-      if (error instanceof WebAPIPlatformError) throw new SlackCallError('files.uploadV2', error.data.error, { cause: error });
-      throw new SlackCallError('files.uploadV2', describeTransport(error), { cause: error, transient: true });
-    }
-  }
 
   /**
    * Step 1 and 2 of files.uploadV2 for one file: a Slack file id and the bytes behind it.
@@ -146,7 +145,7 @@ export class SlackWriter {
     await this.withRetries<unknown>('files.completeUploadExternal', args, async () => {
       const shared = await this.filesInThread(channel, threadTs);
       return files.every((f) => shared.has(f.id)) ? {} : undefined;
-    }, 'content');
+    }, 'content', false, `${channel}:${threadTs}:${files.map((f) => f.id).join(',')}`);
   }
 
   /** Ids of every file shared in a thread (by anyone). */
@@ -156,13 +155,46 @@ export class SlackWriter {
     return found;
   }
 
-  /** A top-level post (the root card): not retried on an unknown outcome, the caller tells the user. */
-  async postTopLevel(channel: string, body: SlackBody): Promise<string> {
-    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', { channel, ...body }, async () => {
-      throw new SlackCallError('chat.postMessage', 'outcome_unknown');
-    }, 'content');
+  /**
+   * A top-level post (the root card) exactly once per key: the key rides in the message's
+   * metadata, and after an attempt with an unknown outcome the channel's history since
+   * `sinceMs` is searched for it before the next attempt.
+   */
+  async postTopLevelOnce(channel: string, key: string, body: SlackBody, sinceMs: number): Promise<string> {
+    const args = { channel, ...body, metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { key } } };
+    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
+      const found = await this.findTopLevel(channel, key, sinceMs);
+      return found ? { ts: found } : undefined;
+    }, 'content', false, `${channel}:${key}`);
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
+  }
+
+  /** The ts of this bot's top-level post with `key`, posted after `sinceMs` (a minute of clock skew allowed). */
+  async findTopLevel(channel: string, key: string, sinceMs: number): Promise<string | undefined> {
+    const oldest = String(Math.floor(sinceMs / 1000) - 60);
+    let cursor: string | undefined;
+    do {
+      const page = await this.call<{ messages?: ThreadReply[]; response_metadata?: { next_cursor?: string } }>('conversations.history', {
+        channel,
+        oldest,
+        include_all_metadata: true,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const m of page.messages ?? []) {
+        if (m.ts && m.metadata?.event_type === METADATA_EVENT_TYPE && m.metadata.event_payload?.key === key) return m.ts;
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  }
+
+  /** Every message of a thread with its metadata (for finding this bot's unrecorded writes). */
+  async threadMessages(channel: string, threadTs: string): Promise<ThreadReply[]> {
+    const all: ThreadReply[] = [];
+    for await (const m of this.replies(channel, threadTs, { include_all_metadata: true })) all.push(m);
+    return all;
   }
 
   private async findPosted(channel: string, threadTs: string, key: string): Promise<string | undefined> {
@@ -199,16 +231,46 @@ export class SlackWriter {
    * `preacquired`: the caller already holds this method's token (it waited for the
    * budget first, then decided what to send, so the write carries the freshest content).
    */
-  private async withRetries<T>(method: string, args: Args, beforeRetry: () => Promise<T | undefined>, priority: Priority | 'preacquired'): Promise<T> {
+  private async withRetries<T>(
+    method: string,
+    args: Args,
+    beforeRetry: () => Promise<T | undefined>,
+    priority: Priority | 'preacquired',
+    once = false,
+    /** A key whose earlier call ended with an unknown outcome is looked for before its first attempt too. */
+    key?: string,
+  ): Promise<T> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const backoffMs = this.opts.backoffMs ?? 500;
     const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
-    let uncertain = false;
+    let uncertain = key !== undefined && this.uncertainKeys.has(key);
+    try {
+      const result = await this.attempts<T>(method, args, beforeRetry, priority, once, lane, maxAttempts, backoffMs, () => uncertain, () => (uncertain = true));
+      if (key !== undefined) this.uncertainKeys.delete(key);
+      return result;
+    } catch (error) {
+      if (key !== undefined && uncertain) this.uncertainKeys.add(key);
+      throw error;
+    }
+  }
+
+  private async attempts<T>(
+    method: string,
+    args: Args,
+    beforeRetry: () => Promise<T | undefined>,
+    priority: Priority | 'preacquired',
+    once: boolean,
+    lane: { method: string; team: string; channel?: string },
+    maxAttempts: number,
+    backoffMs: number,
+    isUncertain: () => boolean,
+    markUncertain: () => void,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (priority !== 'preacquired' || attempt > 1) {
         await this.scheduler.acquire({ ...lane, priority: priority === 'preacquired' ? 'content' : priority }, this.abort.signal);
       }
-      if (uncertain) {
+      if (isUncertain()) {
         const settled = await beforeRetry();
         if (settled !== undefined) return settled;
       }
@@ -226,10 +288,11 @@ export class SlackWriter {
           throw new SlackCallError(method, error.data.error, { cause: error });
         }
         const transient = error instanceof WebAPIHTTPError || error instanceof WebAPIRequestError;
+        if (transient && once) throw new SlackCallError(method, describeTransport(error), { cause: error, transient, unknownOutcome: true });
+        if (transient) markUncertain();
         if (!transient || attempt >= maxAttempts) {
           throw new SlackCallError(method, describeTransport(error), { cause: error, transient });
         }
-        uncertain = true;
         this.log.warn({ method, attempt, err: describeTransport(error) }, 'slack call failed; will retry');
         await delay(backoffMs * 2 ** (attempt - 1), this.abort.signal);
       }

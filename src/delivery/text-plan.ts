@@ -5,12 +5,19 @@
  * budget allows; otherwise finished text is posted. Either way the words in Slack end
  * up exactly the block's text, split across messages at paragraph boundaries.
  */
+import { hashText } from './text-hash.js';
+
 export type Segment = {
   ts: string;
   /** 'file': the rest of an overlong answer, attached as a file. */
   mode: 'stream' | 'post' | 'file';
-  /** The block's text this message carries (decorations excluded). */
-  text: string;
+  /**
+   * How many characters of the block's text this message carries (decorations excluded),
+   * and their hashText: the words themselves are the block's, so they are not kept.
+   * A hash of '' never matches: that message is rewritten with the right words.
+   */
+  length: number;
+  hash: string;
   /** A reopened code fence when the message starts inside one. */
   prefix: string;
   closed: boolean;
@@ -61,67 +68,74 @@ export type TextAction =
   | { kind: 'none' }
   | { kind: 'wait'; until: number }
   | { kind: 'start_stream'; text: string; prefix: string }
-  | { kind: 'append'; segment: number; text: string }
-  | { kind: 'stop'; segment: number; text: string; suffix: string }
+  /** `carries`: all the segment's text once the step is done. */
+  | { kind: 'append'; segment: number; text: string; carries: string }
+  | { kind: 'stop'; segment: number; text: string; suffix: string; carries: string }
   | { kind: 'post'; text: string; prefix: string; suffix: string }
   /** Too long for a readable thread: attach the block's full text as a file (`rest` is what was not shown). */
   | { kind: 'attach'; fullText: string; rest: string }
   /** The shown text went wrong (a withdrawn preview): make segment `segment` say `text`, drop later ones. */
   | { kind: 'rewrite'; segment: number; text: string; suffix: string };
 
+/** The segment a piece of text makes: its length and hash. */
+export function carrying(text: string): { length: number; hash: string } {
+  return { length: text.length, hash: hashText(text) };
+}
+
 export function planText(input: TextPlanInput): TextAction {
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const { text, segments, now } = input;
-  const delivered = segments.map((s) => s.text).join('');
 
-  if (!text.startsWith(delivered)) {
-    // Find the first segment that no longer matches and make it (and so the rest) right.
-    let start = 0;
-    for (let i = 0; i < segments.length; i++) {
-      const seg = segments[i]!;
-      if (!text.startsWith(seg.text, start) || start + seg.text.length > text.length) {
-        const body = cut(text.slice(start), limits.maxSegment);
-        return { kind: 'rewrite', segment: i, text: body, suffix: fenceCloser(seg.prefix + body) };
-      }
-      start += seg.text.length;
+  // Find the first segment whose words the text no longer starts with and make it (and so the rest) right.
+  let start = 0;
+  let lastStart = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    if (start + seg.length > text.length || hashText(text.slice(start, start + seg.length)) !== seg.hash) {
+      const body = cut(text.slice(start), limits.maxSegment);
+      return { kind: 'rewrite', segment: i, text: body, suffix: fenceCloser(seg.prefix + body) };
     }
+    lastStart = start;
+    start += seg.length;
   }
+  const delivered = start;
 
-  const pending = text.slice(delivered.length);
+  const pending = text.slice(delivered);
   const last = segments.at(-1);
   if (last && last.mode === 'stream' && !last.closed) {
     const index = segments.length - 1;
-    const room = Math.min(limits.maxSegment - last.text.length, limits.overflowAt - delivered.length);
+    const lastText = text.slice(lastStart, delivered);
+    const room = Math.min(limits.maxSegment - last.length, limits.overflowAt - delivered);
     const tooOld = now - last.startedAt >= limits.maxStreamAgeMs;
     if (!input.open || tooOld || pending.length > room) {
       const part = pending.length <= room ? pending : cut(pending, room, true);
-      return { kind: 'stop', segment: index, text: part, suffix: fenceCloser(last.prefix + last.text + part) };
+      return { kind: 'stop', segment: index, text: part, suffix: fenceCloser(last.prefix + lastText + part), carries: lastText + part };
     }
     if (pending === '') return { kind: 'none' };
     const due = last.lastWriteAt + limits.flushMs;
-    return now >= due ? { kind: 'append', segment: index, text: pending } : { kind: 'wait', until: due };
+    return now >= due ? { kind: 'append', segment: index, text: pending, carries: lastText + pending } : { kind: 'wait', until: due };
   }
 
   if (pending === '') return { kind: 'none' };
-  const room = limits.overflowAt - delivered.length;
+  const room = limits.overflowAt - delivered;
   if (room <= 0 || (pending.length > room && room < limits.maxSegment / 2)) {
     // A few messages' worth shown: the rest (and all of it) goes up as a file once complete.
     return input.open ? { kind: 'none' } : { kind: 'attach', fullText: text, rest: pending };
   }
-  const prefix = fenceOpenerAt(text, delivered.length);
+  const prefix = fenceOpenerAt(text, delivered);
   if (input.open && input.canStream) {
     const due = (input.pendingSince ?? now) + limits.streamLingerMs;
     if (now < due) return { kind: 'wait', until: due };
-    return { kind: 'start_stream', text: cut(pending, Math.min(limits.maxSegment, limits.overflowAt - delivered.length)), prefix };
+    return { kind: 'start_stream', text: cut(pending, Math.min(limits.maxSegment, limits.overflowAt - delivered)), prefix };
   }
   // Post path: only final text, never a preview that might still change.
-  const final = text.slice(delivered.length, Math.max(delivered.length, input.committed));
+  const final = text.slice(delivered, Math.max(delivered, input.committed));
   if (final === '') return { kind: 'none' };
   if (input.open) {
     const due = (input.pendingSince ?? now) + limits.postLingerMs;
     if (now < due && final.length < limits.maxSegment) return { kind: 'wait', until: due };
   }
-  const body = cut(final, Math.min(limits.maxSegment, limits.overflowAt - delivered.length));
+  const body = cut(final, Math.min(limits.maxSegment, limits.overflowAt - delivered));
   return { kind: 'post', text: body, prefix, suffix: fenceCloser(prefix + body) };
 }
 

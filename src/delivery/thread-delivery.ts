@@ -1,11 +1,11 @@
 import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
-import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef, Writing } from '../store/thread-records.js';
 import { isContentRefusal, writeFallback } from './refused-message.js';
-import { SlackCallError, type SlackWriter } from './slack-writer.js';
+import { METADATA_EVENT_TYPE, SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
-import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
+import { carrying, planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
 
 export type ThreadView = {
   /** Where replies go (thread_ts). */
@@ -29,6 +29,8 @@ export type DeliveryDeps = {
   retryDelayMs?: number;
   limits?: Partial<TextLimits>;
   onIdle?: () => void;
+  /** The bot's own user id: its unrecorded messages in a thread are found by it. */
+  botUserId?: string;
 };
 
 /**
@@ -90,7 +92,8 @@ export class ThreadDelivery {
   /**
    * After a crash between a post and its record: find the bot's keyed posts in the
    * thread and record them, so they are edited rather than posted again. Streams left
-   * open are closed with exactly the recorded text (an append may have landed unrecorded).
+   * open are stopped; their recorded words are exact unless a write to them was in
+   * flight (`record.writing`), which the next delivery pass settles from the thread.
    */
   async adoptPosted(): Promise<void> {
     const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
@@ -98,28 +101,78 @@ export class ThreadDelivery {
     if (!record) return;
     const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
     const open = Object.entries(record.segments).flatMap(([key, segs]) =>
-      segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed ? [{ key, i, seg }] : [])),
+      segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [])),
     );
     for (const { seg } of open) {
       await this.deps.writer.call('chat.stopStream', { channel: this.ref.channel, ts: seg.ts }).catch(() => undefined);
-      await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(seg.text) });
     }
-    const postedSegments = [...found].filter(([key]) => key.includes('#'));
+    const recordedTs = knownTs(record);
+    const postedSegments = [...found].filter(([key, ts]) => key.includes('#') && !recordedTs.has(ts));
     if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
     await this.deps.records.update(this.ref, (r) => {
       for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
       for (const { key, i } of open) r.segments[key]![i]!.closed = true;
-      // A posted text segment whose record was lost: its text is unknown, so it is cleared
-      // and rewritten from the view by the next pass (never posted a second time).
+      // A posted text segment whose record was lost: its words are unknown, so it is
+      // rewritten from the view by the next pass (never posted a second time).
       for (const [key, ts] of postedSegments) {
         const [blockKey, n] = key.split('#') as [string, string];
         const segs = (r.segments[blockKey] ??= []);
         if (segs.some((s) => s.ts === ts) || Number(n) !== segs.length) continue;
-        // Text that can never match makes the next pass rewrite this message with the right words.
-        segs.push({ ts, mode: 'post', text: '\u0000', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 });
+        segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
       }
     });
     this.deps.log.warn({ keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length }, 'adopted posts that were made but not recorded');
+  }
+
+  /**
+   * A text write whose outcome is unknown (a crash, a 5xx, a dropped connection): what
+   * Slack shows is looked up and recorded, so nothing is written twice and no orphan is
+   * left beside a copy. A stream that may have started is looked for among the bot's
+   * messages newer than the newest one the record knew: the first is adopted, any other
+   * deleted. A stream that may have taken an append or a stop is stopped and rewritten
+   * from the view. Returns the block's segments as now recorded.
+   */
+  private async settleWriting(writing: Writing, segments: Segment[]): Promise<Segment[]> {
+    const channel = this.ref.channel;
+    let next = segments;
+    if (writing.kind === 'start_stream' && writing.segment === segments.length) {
+      const record = await this.deps.records.get(this.ref);
+      const known = knownTs(record);
+      const orphans = (await this.deps.writer.threadMessages(channel, this.ref.threadTs))
+        .filter((m): m is typeof m & { ts: string } => typeof m.ts === 'string')
+        .filter((m) => m.user === this.deps.botUserId && !known.has(m.ts) && compareTs(m.ts, writing.afterTs ?? '0') > 0)
+        .filter((m) => m.metadata?.event_type !== METADATA_EVENT_TYPE && !(m.files?.length))
+        .sort((a, b) => compareTs(a.ts, b.ts));
+      const [adopt, ...extra] = orphans;
+      if (adopt) {
+        await this.deps.writer.call('chat.stopStream', { channel, ts: adopt.ts }).catch(() => undefined);
+        next = [...segments, { ...UNKNOWN_WORDS, ts: adopt.ts, mode: 'stream', startedAt: Date.now(), lastWriteAt: Date.now() }];
+        await this.deps.records.indexMessage(this.ref, adopt.ts);
+      }
+      for (const m of extra) await this.deps.writer.call('chat.delete', { channel, ts: m.ts }).catch(() => undefined);
+      this.deps.log.warn({ key: writing.key, adopted: adopt?.ts, deleted: extra.length }, 'settled a stream start with an unknown outcome');
+    } else if ((writing.kind === 'append' || writing.kind === 'stop') && segments[writing.segment]) {
+      const seg = segments[writing.segment]!;
+      if (!seg.closed) await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts }).catch(() => undefined);
+      next = segments.map((s, i) => (i === writing.segment ? { ...s, hash: '', closed: true } : s));
+      this.deps.log.warn({ key: writing.key, kind: writing.kind, ts: seg.ts }, 'a stream write has an unknown outcome; its message is rewritten');
+    } else if (writing.kind === 'attach') {
+      // Settled when the answer is attached: the reserved file is looked for then.
+      return segments;
+    }
+    const written = next;
+    await this.deps.records.update(this.ref, (r) => {
+      r.segments[writing.key] = written;
+      if (r.writing?.key === writing.key) delete r.writing;
+    });
+    return next;
+  }
+
+  /** Written before a text write Slack gives no key for (see settleWriting). */
+  private async intend(writing: Writing): Promise<void> {
+    await this.deps.records.update(this.ref, (r) => {
+      r.writing = writing;
+    });
   }
 
   // ---- content: new messages and the agent's words -------------------------------
@@ -146,12 +199,18 @@ export class ThreadDelivery {
   /** Returns false when later blocks must wait (this block is still being written, or Slack is down). */
   private async deliverText(view: ThreadView, first: Extract<ViewBlock, { kind: 'text' }>, record: ThreadRecord): Promise<boolean> {
     let segments = [...(record.segments[first.key] ?? [])];
+    // A write of this block left with an unknown outcome (by a crash or an outage): settled first.
+    let writing = record.writing?.key === first.key ? record.writing : undefined;
+    if (writing && writing.kind !== 'attach') {
+      segments = await this.settleWriting(writing, segments);
+      writing = undefined;
+    }
     let block = first;
     for (let step = 0; step < 50 && !this.closed; step++) {
       // The view moves on while writes wait for their budget: always plan on the latest words.
       block = this.latest(first.key) ?? block;
       const now = Date.now();
-      const delivered = segments.reduce((n, s) => n + s.text.length, 0);
+      const delivered = segments.reduce((n, s) => n + s.length, 0);
       if (block.text.length > delivered) {
         if (!this.pendingSince.has(block.key)) this.pendingSince.set(block.key, now);
       } else this.pendingSince.delete(block.key);
@@ -195,8 +254,12 @@ export class ThreadDelivery {
               this.deps.writer.scheduler.refund({ method: 'chat.startStream', team: 'workspace', channel });
               continue;
             }
+            // A stream carries no key: the intent goes to the store first, so a crash
+            // or an unknown outcome is settled by looking in the thread (settleWriting).
+            const intent: Writing = { key: block.key, segment: segments.length, kind: 'start_stream', afterTs: newestTs(await this.deps.records.get(this.ref)) };
+            await this.intend(intent);
             try {
-              const res = await this.deps.writer.call<{ ts?: string }>(
+              const res = await this.deps.writer.callOnce<{ ts?: string }>(
                 'chat.startStream',
                 {
                   channel,
@@ -208,10 +271,15 @@ export class ThreadDelivery {
                 'preacquired',
               );
               if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
-              segments.push({ ts: res.ts, mode: 'stream', text: action.text, prefix: action.prefix, closed: false, startedAt: now, lastWriteAt: now });
+              segments.push({ ts: res.ts, mode: 'stream', ...carrying(action.text), prefix: action.prefix, closed: false, startedAt: now, lastWriteAt: now });
               await this.deps.records.indexMessage(this.ref, res.ts);
             } catch (error) {
               this.deps.streams.release();
+              if (error instanceof SlackCallError && error.unknownOutcome) {
+                segments = await this.settleWriting(intent, segments);
+                this.content.wake(this.deps.retryDelayMs ?? 5000);
+                return false;
+              }
               if (error instanceof SlackCallError && !error.transient) {
                 // Streaming is not available here (scope, workspace, recipient): post instead.
                 this.streamingBroken = true;
@@ -224,22 +292,32 @@ export class ThreadDelivery {
           }
           case 'append': {
             const seg = segments[action.segment]!;
+            const intent: Writing = { key: block.key, segment: action.segment, kind: 'append' };
+            await this.intend(intent);
             try {
-              await this.deps.writer.call('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text }, 'preacquired');
-              segments[action.segment] = { ...seg, text: seg.text + action.text, lastWriteAt: now };
+              // Not retried blindly: an append that landed and answered 5xx would show twice.
+              await this.deps.writer.callOnce('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text }, 'preacquired');
+              segments[action.segment] = { ...seg, ...carrying(action.carries), lastWriteAt: now };
             } catch (error) {
-              segments[action.segment] = await this.recoverStream(seg, error);
+              if (error instanceof SlackCallError && error.unknownOutcome) {
+                this.deps.streams.release();
+                segments = await this.settleWriting(intent, segments);
+                continue;
+              }
+              segments[action.segment] = await this.recoverStream(seg, error, action.carries.slice(0, action.carries.length - action.text.length), true);
             }
             break;
           }
           case 'stop': {
             const seg = segments[action.segment]!;
             const tail = action.text + action.suffix;
+            await this.intend({ key: block.key, segment: action.segment, kind: 'stop' });
             try {
+              // A stop retried after it landed is refused (not streaming): recoverStream then puts the words in.
               await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts, ...(tail ? { markdown_text: tail } : {}) }, 'preacquired');
-              segments[action.segment] = { ...seg, text: seg.text + action.text, closed: true, lastWriteAt: now };
+              segments[action.segment] = { ...seg, ...carrying(action.carries), closed: true, lastWriteAt: now };
             } catch (error) {
-              segments[action.segment] = await this.recoverStream(seg, error, action.text);
+              segments[action.segment] = await this.recoverStream(seg, error, action.carries + action.suffix, false, action.carries);
             }
             this.deps.streams.release();
             break;
@@ -252,18 +330,37 @@ export class ThreadDelivery {
               { markdown_text: action.prefix + startOfMessage(action.text) + action.suffix },
               'preacquired',
             );
-            segments.push({ ts, mode: 'post', text: action.text, prefix: action.prefix, closed: true, startedAt: now, lastWriteAt: now });
+            segments.push({ ts, mode: 'post', ...carrying(action.text), prefix: action.prefix, closed: true, startedAt: now, lastWriteAt: now });
             await this.deps.records.indexMessage(this.ref, ts);
             break;
           }
           case 'attach': {
-            const id = await this.deps.writer.uploadText(channel, view.threadTs, {
-              filename: 'agent-answer.md',
-              title: 'Full answer',
-              content: action.fullText,
-              comment: `The answer is long (${action.fullText.length.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`,
-            });
-            segments.push({ ts: id, mode: 'file', text: action.rest, prefix: '', closed: true, startedAt: now, lastWriteAt: now });
+            // As with output files: the Slack file id is reserved and recorded before the
+            // file is shared, so a crash or an unknown outcome is settled by looking for it.
+            let fileId = writing?.kind === 'attach' ? writing.fileId : undefined;
+            const shared = fileId !== undefined && (await this.deps.writer.filesInThread(channel, view.threadTs)).has(fileId);
+            if (!shared) {
+              if (!fileId) {
+                fileId = await this.deps.writer.reserveUpload({ filename: 'agent-answer.md', bytes: Buffer.from(action.fullText, 'utf8') });
+                writing = { key: block.key, segment: segments.length, kind: 'attach', fileId };
+                await this.intend(writing);
+              }
+              const comment = `The answer is long (${action.fullText.length.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`;
+              try {
+                await this.deps.writer.completeUploadsOnce(channel, view.threadTs, [{ id: fileId, title: 'Full answer' }], comment);
+              } catch (error) {
+                // Slack refused the reserved file for good (expired, unknown): the next pass reserves a new one.
+                if (error instanceof SlackCallError && !error.transient) {
+                  writing = undefined;
+                  await this.deps.records.update(this.ref, (r) => {
+                    if (r.writing?.key === block.key) delete r.writing;
+                  });
+                }
+                throw error;
+              }
+            }
+            writing = undefined;
+            segments.push({ ts: fileId!, mode: 'file', ...carrying(action.rest), prefix: '', closed: true, startedAt: now, lastWriteAt: now });
             break;
           }
           case 'rewrite': {
@@ -277,7 +374,7 @@ export class ThreadDelivery {
               if (later.mode === 'stream' && !later.closed) this.deps.streams.release();
               await this.deps.writer.call('chat.delete', { channel, ts: later.ts }).catch(() => undefined);
             }
-            segments = [...segments.slice(0, action.segment), { ...seg, text: action.text, closed: true, lastWriteAt: now }];
+            segments = [...segments.slice(0, action.segment), { ...seg, ...carrying(action.text), closed: true, lastWriteAt: now }];
             break;
           }
         }
@@ -290,6 +387,8 @@ export class ThreadDelivery {
       const written = segments;
       await this.deps.records.update(this.ref, (r) => {
         r.segments[block.key] = written;
+        if (r.writing?.key === block.key && r.writing.kind !== 'attach') delete r.writing;
+        if (r.writing?.key === block.key && r.writing.kind === 'attach' && writing === undefined) delete r.writing;
       });
     }
     return false;
@@ -299,14 +398,16 @@ export class ThreadDelivery {
     return this.view().blocks.find((b): b is Extract<ViewBlock, { kind: 'text' }> => b.kind === 'text' && b.key === key);
   }
 
-  /** A stream Slack no longer accepts (expired, stopped by the user): put its exact text in place. */
-  private async recoverStream(seg: Segment, error: unknown, extra = ''): Promise<Segment> {
+  /**
+   * A stream Slack no longer accepts (expired, stopped by the user): put its exact text in
+   * place. `shown`: the message's words (decorations included); `carries`: the block's text in it.
+   */
+  private async recoverStream(seg: Segment, error: unknown, shown: string, releaseSlot: boolean, carries = shown): Promise<Segment> {
     if (!(error instanceof SlackCallError) || error.transient) throw error;
     this.deps.log.warn({ slackError: error.slackError, ts: seg.ts }, 'stream no longer writable; replacing its text');
-    const text = seg.text + extra;
-    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(text) });
-    if (!seg.closed && extra === '') this.deps.streams.release();
-    return { ...seg, text, closed: true, lastWriteAt: Date.now() };
+    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(shown) });
+    if (!seg.closed && releaseSlot) this.deps.streams.release();
+    return { ...seg, ...carrying(carries), closed: true, lastWriteAt: Date.now() };
   }
 
   private async postMessage(view: ThreadView, key: string, body: SlackBody, priority: 'content' | 'status'): Promise<boolean> {
@@ -403,6 +504,32 @@ export class ThreadDelivery {
     if (view.root && record.posted['root']?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
     return edits;
   }
+}
+
+/** A segment whose words are not known: the planner rewrites it with the block's text. */
+const UNKNOWN_WORDS = { length: 0, hash: '', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 } as const;
+
+/** Every message ts the record knows in its thread (root, keyed posts, text segments). */
+function knownTs(record: ThreadRecord | undefined): Set<string> {
+  const known = new Set<string>();
+  if (!record) return known;
+  known.add(record.threadTs);
+  if (record.rootTs) known.add(record.rootTs);
+  for (const p of Object.values(record.posted)) if (p.ts) known.add(p.ts);
+  for (const segs of Object.values(record.segments)) for (const s of segs) if (s.mode !== 'file') known.add(s.ts);
+  return known;
+}
+
+/** The newest message ts the record knows: a stream started after it is looked for above it. */
+function newestTs(record: ThreadRecord | undefined): string {
+  return [...knownTs(record)].reduce((a, b) => (compareTs(a, b) >= 0 ? a : b), '0');
+}
+
+/** Slack ts order ("seconds.micros", compared as numbers in both parts). */
+function compareTs(a: string, b: string): number {
+  const [as = '0', af = '0'] = a.split('.');
+  const [bs = '0', bf = '0'] = b.split('.');
+  return Number(as) - Number(bs) || Number(af.padEnd(6, '0')) - Number(bf.padEnd(6, '0'));
 }
 
 /** The Slack method a text step spends its budget on (steps without one pass straight through). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type Keyv from 'keyv';
+import { hashText } from '../delivery/text-hash.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { DAY_MS, DEFAULT_RETENTION_DAYS, isPrunable } from './retention.js';
 import { storeKeys } from './store-keys.js';
@@ -16,15 +17,47 @@ export const threadKey = (ref: ThreadRef): string => `${ref.team}:${ref.channel}
 const PostedSchema = z.object({ ts: z.string(), hash: z.string() });
 export type Posted = z.infer<typeof PostedSchema>;
 
-const SegmentSchema = z.object({
-  ts: z.string(),
-  mode: z.enum(['stream', 'post', 'file']),
-  text: z.string(),
-  prefix: z.string(),
-  closed: z.boolean(),
-  startedAt: z.number(),
-  lastWriteAt: z.number(),
+/**
+ * One Slack message carrying part of a text block. Only the length and a hash of its words
+ * are kept (the words are in the session's history), so a record does not grow with
+ * every word the agent writes. Records written before this kept the text itself: it is
+ * read into its length and hash.
+ */
+const SegmentSchema = z.preprocess(
+  (raw) => {
+    if (!raw || typeof raw !== 'object' || !('text' in raw) || typeof (raw as { text: unknown }).text !== 'string') return raw;
+    const { text, ...rest } = raw as { text: string };
+    return { ...rest, length: text.length, hash: hashText(text) };
+  },
+  z.object({
+    ts: z.string(),
+    mode: z.enum(['stream', 'post', 'file']),
+    /** Characters of the block's text this message carries (decorations excluded). */
+    length: z.number().int().nonnegative(),
+    /** hashText of those characters; '' when the message's words are not known (rewritten next). */
+    hash: z.string(),
+    prefix: z.string(),
+    closed: z.boolean(),
+    startedAt: z.number(),
+    lastWriteAt: z.number(),
+  }),
+);
+
+/**
+ * A text write in flight that Slack gives no key for, written before the call: a crash
+ * or an unknown outcome is settled from it by looking in the thread (a stream started
+ * after `afterTs`, an append that may have landed, a reserved file that may be shared).
+ */
+const WritingSchema = z.object({
+  key: z.string(),
+  segment: z.number().int().nonnegative(),
+  kind: z.enum(['start_stream', 'append', 'stop', 'attach']),
+  /** start_stream: the newest message of the thread the record knew before the call. */
+  afterTs: z.string().optional(),
+  /** attach: the Slack file id reserved for the long answer, before it is shared. */
+  fileId: z.string().optional(),
 });
+export type Writing = z.infer<typeof WritingSchema>;
 
 /**
  * One file the agent wrote, by Files API id. `reserved`: bytes are at Slack under
@@ -130,10 +163,25 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   spendCap: z.object({ startCents: z.number(), maxCents: z.number(), currentCents: z.number() }).optional(),
   /** What people did at each budget stop (idle event id → raised or ended, by whom), written before it is sent. */
   budgetActions: z.record(z.string(), BudgetActionSchema).optional(),
+  /** The text write in flight, if any (see WritingSchema). */
+  writing: WritingSchema.optional(),
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 
 const ACTIVE_KEY = 'active-threads';
+const PENDING_STARTS_KEY = 'pending-starts';
+
+/**
+ * A request to start a session, written before its root card is posted: a crash between
+ * the post and the thread record is settled at the next start by finding the card by
+ * its key (`root:<id>`) instead of dropping the request or posting a second card.
+ */
+export const PendingStartSchema = z.object({
+  id: z.string(),
+  at: z.number(),
+  request: z.record(z.string(), z.unknown()),
+});
+export type PendingStart = z.infer<typeof PendingStartSchema>;
 
 export type ThreadRecordsOptions = {
   /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
@@ -205,6 +253,31 @@ export class ThreadRecords {
       if (live) keys.add(key);
       else keys.delete(key);
       await this.kv.set(ACTIVE_KEY, [...keys]);
+    });
+  }
+
+  async addPendingStart(start: PendingStart): Promise<void> {
+    await this.kv.set(`start:${start.id}`, start);
+    await this.editPendingStarts((ids) => ids.add(start.id));
+  }
+
+  async removePendingStart(id: string): Promise<void> {
+    await this.editPendingStarts((ids) => ids.delete(id));
+    await this.kv.delete(`start:${id}`);
+  }
+
+  /** Starts whose root card may have been posted but whose thread record was never written. */
+  async pendingStarts(): Promise<PendingStart[]> {
+    const ids = z.array(z.string()).catch([]).parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []);
+    const found = await Promise.all(ids.map(async (id) => PendingStartSchema.safeParse(await this.kv.get(`start:${id}`))));
+    return found.flatMap((p) => (p.success ? [p.data] : []));
+  }
+
+  private async editPendingStarts(change: (ids: Set<string>) => void): Promise<void> {
+    await this.mutex.run(PENDING_STARTS_KEY, async () => {
+      const ids = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []));
+      change(ids);
+      await this.kv.set(PENDING_STARTS_KEY, [...ids]);
     });
   }
 

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { cut, DEFAULT_LIMITS, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
+import { carrying, cut, DEFAULT_LIMITS, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
+import { ThreadRecordSchema } from '../../src/store/thread-records.js';
 
-const seg = (s: Partial<Segment>): Segment => ({ ts: '1.1', mode: 'stream', text: '', prefix: '', closed: false, startedAt: 0, lastWriteAt: 0, ...s });
+/** A segment that carries `text` (only its length and hash are kept, as in the store). */
+const seg = ({ text = '', ...s }: Partial<Segment> & { text?: string }): Segment => ({
+  ts: '1.1',
+  mode: 'stream',
+  ...carrying(text),
+  prefix: '',
+  closed: false,
+  startedAt: 0,
+  lastWriteAt: 0,
+  ...s,
+});
 const plan = (p: Partial<TextPlanInput>) =>
   planText({ text: '', committed: 0, open: true, segments: [], now: 10_000, pendingSince: 10_000, canStream: true, ...p });
 
@@ -14,8 +25,8 @@ describe('planText', () => {
   it('appends at most once per flush interval, and stops with the rest when the block is done', () => {
     const open = seg({ text: 'hello', lastWriteAt: 9_500 });
     expect(plan({ text: 'hello there', committed: 11, segments: [open] })).toEqual({ kind: 'wait', until: 9_500 + DEFAULT_LIMITS.flushMs });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 9_500 + DEFAULT_LIMITS.flushMs })).toEqual({ kind: 'append', segment: 0, text: ' there' });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({ kind: 'stop', segment: 0, text: ' there', suffix: '' });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 9_500 + DEFAULT_LIMITS.flushMs })).toEqual({ kind: 'append', segment: 0, text: ' there', carries: 'hello there' });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({ kind: 'stop', segment: 0, text: ' there', suffix: '', carries: 'hello there' });
     expect(plan({ text: 'hello', committed: 5, segments: [open] })).toEqual({ kind: 'none' });
   });
 
@@ -38,6 +49,24 @@ describe('planText', () => {
   it('rewrites a message whose shown text went wrong (a withdrawn preview)', () => {
     const shown = seg({ text: 'I will delete', closed: true, mode: 'post' });
     expect(plan({ text: 'I will check', committed: 12, segments: [shown], open: false })).toEqual({ kind: 'rewrite', segment: 0, text: 'I will check', suffix: '' });
+  });
+
+  it('a message whose words are not known (hash \'\') is rewritten with the block\'s text, later ones dropped', () => {
+    const unknown = seg({ closed: true, hash: '', length: 0 });
+    const later = seg({ text: 'x', closed: true, mode: 'post' });
+    expect(plan({ text: 'all of it', committed: 9, segments: [unknown, later], open: false })).toEqual({ kind: 'rewrite', segment: 0, text: 'all of it', suffix: '' });
+  });
+
+  it('keeps a segment bounded: length and hash, never the words; records that kept the words are read into that', () => {
+    const words = 'w '.repeat(2_000);
+    const s = seg({ text: words });
+    expect(JSON.stringify(s).length).toBeLessThan(200);
+    expect(plan({ text: `${words}more`, committed: words.length + 4, segments: [s], now: 20_000 })).toMatchObject({ kind: 'append', text: 'more' });
+    const legacy = ThreadRecordSchema.parse({
+      v: 1, team: 'T', channel: 'C', threadTs: '1.1', owner: 'U', prompt: 'p', status: 'active', createdAt: 0,
+      segments: { 'text:a': [{ ts: '2.2', mode: 'post', text: 'hello', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 }] },
+    });
+    expect(legacy.segments['text:a']).toEqual([{ ts: '2.2', mode: 'post', ...carrying('hello'), prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 }]);
   });
 
   it('reopens a code fence in the next message and closes it in the one that ends inside it', () => {

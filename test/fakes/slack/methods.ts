@@ -1,5 +1,5 @@
 import { checkMessage, checkView } from '../../../src/render/block-kit-check.js';
-import { mintId, nextTs } from './clock.js';
+import { compareTs, mintId, nextTs } from './clock.js';
 import type { MessageStore } from './store.js';
 import type { Args, FakeUpload, FakeUser, FakeView, MessageMetadata, StoredMessage } from './types.js';
 
@@ -376,6 +376,39 @@ export const METHODS: Record<string, Handler> = {
     return ok({
       messages: page.map((m) => render(w, m, withMeta)),
       has_more: after !== undefined,
+      response_metadata: { next_cursor: after ? Buffer.from(`next_ts:${after.ts}`).toString('base64') : '' },
+    });
+  },
+
+  // Top-level messages (and thread broadcasts), newest first, as Slack pages them.
+  'conversations.history': (w, a) => {
+    const channel = channelArg(a);
+    requireMember(w, channel);
+    const oldest = str(a.oldest);
+    const latest = str(a.latest);
+    const inclusive = bool(a.inclusive);
+    const inWindow = (ts: string) =>
+      (oldest === undefined || (inclusive ? compareTs(ts, oldest) >= 0 : compareTs(ts, oldest) > 0)) &&
+      (latest === undefined || (inclusive ? compareTs(ts, latest) <= 0 : compareTs(ts, latest) < 0));
+    const all = w.store
+      .list(channel)
+      .filter((m) => !m.deleted && (m.thread_ts === undefined || m.reply_broadcast) && inWindow(m.ts))
+      .reverse();
+    const limit = Math.min(Math.max(Number(a.limit) || 100, 1), 999);
+    let start = 0;
+    const cursor = str(a.cursor);
+    if (cursor) {
+      const next = Buffer.from(cursor, 'base64').toString().replace(/^next_ts:/, '');
+      start = all.findIndex((m) => m.ts === next);
+      if (start < 0) fail('invalid_cursor');
+    }
+    const page = all.slice(start, start + limit);
+    const after = all[start + limit];
+    const withMeta = bool(a.include_all_metadata);
+    return ok({
+      messages: page.map((m) => render(w, m, withMeta)),
+      has_more: after !== undefined,
+      pin_count: 0,
       response_metadata: { next_cursor: after ? Buffer.from(`next_ts:${after.ts}`).toString('base64') : '' },
     });
   },

@@ -6,6 +6,7 @@ export interface ApiCall {
   args: Args;
   /** Arrival time (ms since epoch). `calls` is in completion order. */
   at: number;
+  /** HTTP status answered; 0 when the connection was dropped instead (`drop`). */
   status: number;
   response: Record<string, unknown>;
 }
@@ -102,8 +103,10 @@ export interface Failure {
   retryAfter?: number;
   /** How many consecutive calls this applies to (default 1). */
   times?: number;
-  /** With `status`: apply the call first, then answer the error ("landed but failed"). */
+  /** With `status` or `drop`: apply the call first, then answer the error ("landed but failed"). */
   afterApply?: boolean;
+  /** Destroy the connection instead of answering (the client sees a dropped connection). */
+  drop?: boolean;
   /** Hold the call until this settles, then answer as the other fields say (normally if none). */
   hold?: Promise<unknown>;
   /** Applies only to calls whose arguments match (e.g. the first approval card); others pass untouched. */
@@ -148,6 +151,17 @@ export interface FakeSlack {
     m: { user: string; text: string; thread_ts?: string; files?: unknown[]; ts?: string; subtype?: string },
   ): StoredMessage;
   failNext(method: string, failure: Failure): void;
+  /**
+   * Consulted for every Web API call that `failNext` has nothing queued for: a failure to
+   * inject, or undefined to answer normally (seeded random faults).
+   */
+  faults: ((call: { method: string; args: Args }) => Failure | undefined) | undefined;
+  /**
+   * Called when a Web API method has been applied (ok) and before its answer is sent, with
+   * how many times that method has been applied so far (1-based). Awaited: a test can kill
+   * the caller here, in the gap between "Slack took it" and "the caller knows it".
+   */
+  onApplied: ((method: string, n: number, args: Args) => void | Promise<void>) | undefined;
   setMember(channel: string, isMember: boolean): void;
   isMember(channel: string): boolean;
   responseUrlPosts: Array<{ url: string; body: any }>;

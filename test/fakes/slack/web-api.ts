@@ -23,6 +23,8 @@ import type {
 // Fields web-api JSON-stringifies into one form field (reference §3/§7).
 const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
+/** The "status" of an answer that is never sent: the connection is destroyed instead. */
+const DROP = -1;
 const LOGIN_PAGE =
   '<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>Slack</title></head>' +
   '<body><form id="signin_form" action="/" method="post"><h1>Sign in to your workspace</h1></form></body></html>';
@@ -194,6 +196,10 @@ class FakeSlackServer implements FakeSlack {
     };
   }
 
+  onApplied: FakeSlack['onApplied'];
+  faults: FakeSlack['faults'];
+  private readonly appliedCounts = new Map<string, number>();
+
   failNext(method: string, failure: Failure): void {
     const queue = this.failures.get(method) ?? [];
     queue.push({ ...failure, left: failure.times ?? 1 });
@@ -292,7 +298,12 @@ class FakeSlackServer implements FakeSlack {
     const [status, response, headers] = await this.answer(method, args, token);
     Object.assign(call, { status, response });
     this.calls.push(call);
-    send(res, status, response, headers);
+    if (status === DROP) {
+      // The connection dies without an answer, as when a proxy or the network drops it.
+      res.socket?.destroy();
+      call.status = 0;
+      call.response = { ok: false, error: 'connection_dropped', applied: response.applied };
+    } else send(res, status, response, headers);
     this.changed();
   }
 
@@ -308,9 +319,10 @@ class FakeSlackServer implements FakeSlack {
       return [200, { ok: false, error: 'not_allowed_token_type' }];
     }
 
-    const failure = this.takeFailure(method, args);
+    const failure = this.takeFailure(method, args) ?? this.faults?.({ method, args });
     if (failure?.hold) await failure.hold.catch(() => undefined);
     if (failure?.retryAfter !== undefined) return rateLimitedAnswer(failure.retryAfter);
+    if (failure?.drop && !failure.afterApply) return [DROP, { applied: false }];
     if (failure?.status && !failure.afterApply) return [failure.status, { ok: false, error: 'fake_http_error' }];
     if (failure?.error) return [200, { ok: false, error: failure.error }];
 
@@ -328,6 +340,13 @@ class FakeSlackServer implements FakeSlack {
         response = { ok: false, error: err.code, ...err.extra };
       }
     }
+    if (response.ok === true && handler) {
+      const n = (this.appliedCounts.get(method) ?? 0) + 1;
+      this.appliedCounts.set(method, n);
+      // The write is in Slack now and its answer not yet sent: a test may kill the caller here.
+      await this.onApplied?.(method, n, args);
+    }
+    if (failure?.drop) return [DROP, { applied: response.ok === true }];
     if (failure?.status) return [failure.status, { ok: false, error: 'fake_http_error' }];
     return [200, response];
   }
