@@ -165,5 +165,6 @@ describe('npm start, end to end', () => {
     const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['Configuration error: SLACK_BOT_TOKEN is invalid: expected a bot token starting with xoxb-']);
-  });
+    // npm start builds first (prestart): on a busy 2-core machine that alone has taken 38 s.
+  }, 120_000);
 });
