@@ -15,7 +15,8 @@ function row(name: string, values: number[]): string {
 }
 
 const h = await startHarness(
-  { LOG_LEVEL: 'silent', ...(process.env.BENCH_STORE_URL ? { STORE_URL: process.env.BENCH_STORE_URL } : {}) },
+  // All 40 sessions come from U1: lift the per-person running limit (default 3).
+  { LOG_LEVEL: 'silent', MAX_RUNNING_PER_USER: '100000', ...(process.env.BENCH_STORE_URL ? { STORE_URL: process.env.BENCH_STORE_URL } : {}) },
   { storeNamespace: `bench-${Date.now()}`, statusIntervalMs: 8_000 },
 );
 const tracker = new VisibilityTracker(h.slack);

@@ -12,6 +12,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { startFakeManagedAgents, type FakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
 import { SlackSender, startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
 import { NaiveBot } from './naive-bot.js';
+
+/** All bench sessions come from one user; the per-person running limit would refuse all but three. */
+export const BENCH_MAX_RUNNING = '100000';
 import { percentile, VisibilityTracker, WRITE_METHODS } from './visibility.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -154,7 +157,7 @@ async function measure(
 }
 
 async function runOurs(sc: Scenario): Promise<Result> {
-  const h = await startHarness({ LOG_LEVEL: 'silent' }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
+  const h = await startHarness({ LOG_LEVEL: 'silent', MAX_RUNNING_PER_USER: BENCH_MAX_RUNNING }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
   const m = await measure(
     sc,
     h,
@@ -194,6 +197,9 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
       STORE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
       PORT: '0',
       LOG_LEVEL: 'warn',
+      // Every bench session is started by the one user U1: lift the per-person running limit
+      // (MAX_RUNNING_PER_USER, default 3), or all but three sessions would be refused.
+      MAX_RUNNING_PER_USER: BENCH_MAX_RUNNING,
       // For experiments only (e.g. heap flags); the published figures use none.
       ...(process.env.BENCH_BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BOT_NODE_OPTIONS } : {}),
     },
