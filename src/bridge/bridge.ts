@@ -11,7 +11,7 @@ import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type PendingStart, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
+import { SessionRunner, type AnswerOutcome, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { ThreadQueues } from './thread-queues.js';
@@ -50,8 +50,10 @@ export type CapOutcome =
   | { kind: 'not_a_session' }
   | { kind: 'failed'; words: string };
 
-export type DecisionOutcome = DecideOutcome | 'not_a_session' | { notAllowed: string };
-export type QuestionOutcome = 'answered' | 'not_open' | 'not_a_session' | { notAllowed: string };
+/** Refused because of who asked: `words` say who may. */
+export type NotAllowed = { kind: 'not_allowed'; words: string };
+export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed;
 
 /**
  * The intents Slack input turns into (start, steer, interrupt), and the registry of
@@ -290,7 +292,7 @@ export class Bridge {
         }
       }
       const sent = await runner.sendMessage(input.text, { user: record.owner, ...(record.promptTs ? { ts: record.promptTs } : {}) }, input.blocks);
-      if (!sent.ok) return runner.fail(sent.problem.words);
+      if (sent.kind === 'failed') return runner.fail(sent.problem.words);
       await this.deps.records.update(ref, (r) => {
         delete r.promptInput;
         delete r.promptFiles;
@@ -322,13 +324,13 @@ export class Bridge {
       if (question) {
         const attachments = msg.files?.length ? { attachments: { text: input.text, blocks: input.blocks } } : {};
         const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
-        if (answered === 'answered') {
+        if (answered.kind === 'answered') {
           await this.receipt(ref, msg.ts);
           return 'answered';
         }
       }
       const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
-      if (!sent.ok) {
+      if (sent.kind === 'failed') {
         await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
         return 'failed';
       }
@@ -341,8 +343,8 @@ export class Bridge {
   async decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
-    if (!this.mayDecide(record, decision.user)) return { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, decision.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
   }
 
@@ -363,8 +365,8 @@ export class Bridge {
   /** A button answer to an ask_user question. */
   async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
-    if (!this.mayDecide(record, from.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'answer the agent’s question') };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).answer(eventId, from);
   }
 
@@ -386,10 +388,10 @@ export class Bridge {
     });
   }
 
-  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {
+  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
+    if (!record?.sessionId) return { kind: 'not_a_session' };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
   }
 
@@ -493,7 +495,7 @@ export class Bridge {
           }
           const runner = this.runnerFor({ ...record, sessionId: record.sessionId! });
           const resumed = await runner.resume();
-          if (resumed === 'prompt_unsent') await this.sendPrompt(runner, { ...record, sessionId: record.sessionId! });
+          if (resumed.kind === 'prompt_unsent') await this.sendPrompt(runner, { ...record, sessionId: record.sessionId! });
         }),
       ),
     );

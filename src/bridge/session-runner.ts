@@ -43,13 +43,13 @@ export type RunnerDeps = {
   profiles: AgentProfiles;
 };
 
-export type DecideOutcome = 'sent' | 'not_pending' | { problem: ApiProblem };
-export type AnswerOutcome = 'answered' | 'not_open';
+export type DecideOutcome = { kind: 'sent' } | { kind: 'not_pending' } | { kind: 'failed'; problem: ApiProblem };
+export type AnswerOutcome = { kind: 'answered' } | { kind: 'not_open' };
 
-export type SendOutcome = { ok: true; eventId: string } | { ok: false; problem: ApiProblem };
-export type InterruptOutcome = 'sent' | 'nothing_running' | 'already_stopping' | { problem: ApiProblem };
+export type SendOutcome = { kind: 'sent'; eventId: string } | { kind: 'failed'; problem: ApiProblem };
+export type InterruptOutcome = { kind: 'sent' } | { kind: 'nothing_running' } | { kind: 'already_stopping' } | { kind: 'failed'; problem: ApiProblem };
 /** After a restart: whether the thread's first prompt still has to be sent (with its files, by the bridge). */
-export type ResumeOutcome = 'caught_up' | 'prompt_unsent' | 'failed';
+export type ResumeOutcome = { kind: 'caught_up' } | { kind: 'prompt_unsent' } | { kind: 'failed' };
 /** A person's answer to an ask_user question; files shared with a reply go with it. */
 export type QuestionAnswer = { user: string; text: string; attachments?: { text: string; blocks: FileBlock[] } };
 
@@ -190,11 +190,11 @@ export class SessionRunner {
         // The turn may have finished while the send was in flight.
         this.track(this.persistStatus());
         if (!this.state.turnOpen && this.state.turnStartedBy === eventId) this.track(this.markTurnDone());
-        return { ok: true, eventId } as const;
+        return { kind: 'sent', eventId };
       } catch (error) {
         const problem = describeApiError(error, 'sending the message to the agent');
         this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'could not send user.message');
-        return { ok: false, problem } as const;
+        return { kind: 'failed', problem };
       }
     });
   }
@@ -208,23 +208,23 @@ export class SessionRunner {
         // A turn that ended while the bot was down still shares its files (files, issue 4).
         if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
-        return this.record.status === 'starting' && neverSent ? 'prompt_unsent' : 'caught_up';
+        return { kind: this.record.status === 'starting' && neverSent ? 'prompt_unsent' : 'caught_up' };
       } catch (error) {
         const problem = describeApiError(error, 'reconnecting to the session');
         this.log.error({ err: error, requestId: problem.requestId }, 'could not resume session');
         await this.fail(problem.words);
-        return 'failed';
+        return { kind: 'failed' };
       }
     });
   }
 
   interrupt(user: string): Promise<InterruptOutcome> {
-    if (this.record.status !== 'active' && this.record.status !== 'starting') return Promise.resolve('nothing_running');
+    if (this.record.status !== 'active' && this.record.status !== 'starting') return Promise.resolve({ kind: 'nothing_running' });
     return this.busy(async (): Promise<InterruptOutcome> => {
       try {
         await this.openStream();
-        if (!isLive(this.state) || this.state.phase === 'starting') return 'nothing_running';
-        if (this.state.interruptId !== undefined) return 'already_stopping';
+        if (!isLive(this.state) || this.state.phase === 'starting') return { kind: 'nothing_running' };
+        if (this.state.interruptId !== undefined) return { kind: 'already_stopping' };
         const id = await this.sendInterrupt();
         // Before any await: the echo and the idle may already be folded; fold ignores a late note.
         this.apply([{ type: 'local.interrupt_sent', id }]);
@@ -233,11 +233,11 @@ export class SessionRunner {
         });
         this.delivery.request();
         this.log.info({ user, interruptId: id }, 'interrupt sent');
-        return 'sent';
+        return { kind: 'sent' };
       } catch (error) {
         const problem = describeApiError(error, 'stopping the agent');
         this.log.error({ err: error, requestId: problem.requestId }, 'could not send user.interrupt');
-        return { problem };
+        return { kind: 'failed', problem };
       }
     });
   }
@@ -251,10 +251,10 @@ export class SessionRunner {
       try {
         await this.openStream();
       } catch (error) {
-        return { problem: describeApiError(error, 'reading the session') };
+        return { kind: 'failed', problem: describeApiError(error, 'reading the session') };
       }
       const pending = pendingApprovals(this.state).some((a) => a.id === eventId);
-      if (!pending || this.record.decisions[eventId]) return 'not_pending';
+      if (!pending || this.record.decisions[eventId]) return { kind: 'not_pending' };
       // Two clicks at once: the record (under its lock) keeps the first; the second is told so.
       let first = false;
       await this.updateRecord((r) => {
@@ -262,11 +262,11 @@ export class SessionRunner {
         first = true;
         r.decisions[eventId] = { user: decision.user, result: decision.result, ...(decision.reason ? { reason: decision.reason } : {}), at: Date.now() };
       });
-      if (!first) return 'not_pending';
+      if (!first) return { kind: 'not_pending' };
       this.delivery.request();
       this.log.info({ toolUseId: eventId, user: decision.user, result: decision.result }, 'tool call decided');
       const problem = await this.sendDecision(eventId);
-      return problem ? { problem } : 'sent';
+      return problem ? { kind: 'failed', problem } : { kind: 'sent' };
     });
   }
 
@@ -279,10 +279,10 @@ export class SessionRunner {
   }
 
   answer(eventId: string, said: QuestionAnswer & { choice?: number }): Promise<AnswerOutcome> {
-    return this.busy(async () => {
+    return this.busy(async (): Promise<AnswerOutcome> => {
       await this.openStream();
       const question = openQuestions(this.state).find((q) => q.id === eventId);
-      if (!question || this.record.answers[eventId]) return 'not_open';
+      if (!question || this.record.answers[eventId]) return { kind: 'not_open' };
       // A button's label may be cut to fit Slack: the agent gets the whole choice it offered.
       const { choice, ...given } = said;
       const from: QuestionAnswer = { ...given, text: (choice !== undefined ? question.choices[choice] : undefined) ?? given.text };
@@ -292,11 +292,11 @@ export class SessionRunner {
         first = true;
         r.answers[eventId] = { user: from.user, text: from.text, at: Date.now(), ...(from.attachments ? { attachments: from.attachments } : {}) };
       });
-      if (!first) return 'not_open';
+      if (!first) return { kind: 'not_open' };
       this.delivery.request();
       this.log.info({ toolUseId: eventId, user: from.user }, 'question answered');
       this.answerWaiters.get(eventId)?.(from);
-      return 'answered';
+      return { kind: 'answered' };
     });
   }
 
