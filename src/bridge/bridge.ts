@@ -15,6 +15,7 @@ import { SessionRunner, type AnswerOutcome, type DecideOutcome, type InterruptOu
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { ThreadQueues } from './thread-queues.js';
+import { Receipts } from './runner/receipts.js';
 import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
 import { refusalWords } from '../access/words.js';
 
@@ -71,6 +72,7 @@ export class Bridge {
   private readonly sweeps = new Set<Promise<unknown>>();
   private readonly sweeping = new AbortController();
   private closed = false;
+  private readonly receipts: Receipts;
 
   constructor(
     private readonly deps: RunnerDeps & {
@@ -86,7 +88,9 @@ export class Bridge {
       /** The spend cap a new session of this profile is created with (none: uncapped). */
       spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
     },
-  ) {}
+  ) {
+    this.receipts = new Receipts(deps.react, deps.log);
+  }
 
   async start(req: StartRequest): Promise<StartOutcome> {
     if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
@@ -380,12 +384,8 @@ export class Bridge {
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */
-  private async receipt(ref: ThreadRef, ts: string): Promise<void> {
-    await this.deps.writer.call('reactions.add', { channel: ref.channel, timestamp: ts, name: 'eyes' }).catch((error: unknown) => {
-      if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) {
-        this.deps.log.warn({ err: error, channel: ref.channel, ts }, 'could not add the receipt reaction');
-      }
-    });
+  private receipt(ref: ThreadRef, ts: string): Promise<void> {
+    return this.receipts.seen(ref.channel, ts);
   }
 
   async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {

@@ -8,7 +8,7 @@ import type { ToolRegistry } from '../agents/tools/registry.js';
 import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
 import type { StreamSlots } from '../delivery/stream-slots.js';
 import type { TextLimits } from '../delivery/text-plan.js';
-import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
+import type { SlackWriter } from '../delivery/slack-writer.js';
 import { delay } from '../ops/delay.js';
 import { TaskSet } from '../ops/task-set.js';
 import type { Logger } from '../ops/logger.js';
@@ -18,10 +18,13 @@ import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from
 import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
+import { Receipts, type React } from './runner/receipts.js';
 
 export type RunnerDeps = {
   client: AgentsClient;
   writer: SlackWriter;
+  /** Reactions on people's messages (receipts), wired to Slack by the composition root. */
+  react: React;
   records: ThreadRecords;
   tools: ToolRegistry;
   log: Logger;
@@ -88,6 +91,7 @@ export class SessionRunner {
   private readonly outputs: OutputFiles;
   /** Keep following the stream, though the session looks idle, until it reaches one of these phases (a raised spend cap, an ended session). */
   private followUntil: ReadonlyArray<ThreadState['phase']> | undefined;
+  private readonly receipts: Receipts;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -101,6 +105,7 @@ export class SessionRunner {
       thread: record.threadTs,
       sessionId: record.sessionId,
     });
+    this.receipts = new Receipts(deps.react, this.log);
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
@@ -409,10 +414,7 @@ export class SessionRunner {
   private async markTurnDone(): Promise<void> {
     const ts = this.state.turnStartedBy ? this.record.sentMessages[this.state.turnStartedBy]?.ts : undefined;
     if (!ts) return;
-    const name = this.state.outcome === 'done' ? 'white_check_mark' : this.state.outcome === 'stopped' ? 'octagonal_sign' : 'warning';
-    await this.deps.writer.call('reactions.add', { channel: this.record.channel, timestamp: ts, name }, 'status').catch((error: unknown) => {
-      if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
-    });
+    await this.receipts.turnDone(this.record.channel, ts, this.state.outcome);
   }
 
   private async persistStatus(): Promise<void> {
