@@ -1,7 +1,7 @@
 import type { AgentsClient } from '../agents/client.js';
 import { sendOnce } from '../agents/send-once.js';
 import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
-import { textOf, type AgentEvent } from '../agents/events.js';
+import type { AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
@@ -18,6 +18,8 @@ import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from
 import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
+import { MessageSender } from './runner/message-sender.js';
+import { sessionWire, type SessionWire } from './runner/session-wire.js';
 import { Receipts, type React } from './runner/receipts.js';
 
 export type RunnerDeps = {
@@ -71,10 +73,10 @@ export class SessionRunner {
   private readonly follows = new Set<Promise<void>>();
   /** Custom tool calls answered by this runner: never run twice, even before the echo arrives. */
   private readonly answeredTools = new Set<string>();
-  /** Texts of user.message events seen queued on the stream (not yet in the events list). */
-  private readonly queuedTexts = new Map<string, string>();
-  /** user.interrupt events folded so far: one that appears after a failed send is ours. */
-  private readonly seenInterrupts = new Set<string>();
+  /** The person's messages and interrupts, each sent once. */
+  private readonly sender: MessageSender;
+  /** The session's events API, narrowed to what the parts use. */
+  private readonly wire: SessionWire;
   private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
@@ -106,6 +108,8 @@ export class SessionRunner {
       sessionId: record.sessionId,
     });
     this.receipts = new Receipts(deps.react, this.log);
+    this.wire = sessionWire(deps.client, record.sessionId);
+    this.sender = new MessageSender(this.wire, this.lifetime.signal, this.log);
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
@@ -182,7 +186,8 @@ export class SessionRunner {
     return this.busy(async () => {
       try {
         await this.openStream();
-        const eventId = await this.sendUserMessage(text, files);
+        const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
+        const eventId = await this.sender.sendMessage(text, files, known);
         this.apply([{ type: 'local.user_message_sent', id: eventId }]);
         await this.updateRecord((r) => {
           r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
@@ -230,7 +235,7 @@ export class SessionRunner {
         await this.openStream();
         if (!isLive(this.state) || this.state.phase === 'starting') return { kind: 'nothing_running' };
         if (this.state.interruptId !== undefined) return { kind: 'already_stopping' };
-        const id = await this.sendInterrupt();
+        const id = await this.sender.sendInterrupt((id) => Boolean(this.record.interrupts[id]));
         // Before any await: the echo and the idle may already be folded; fold ignores a late note.
         this.apply([{ type: 'local.interrupt_sent', id }]);
         await this.updateRecord((r) => {
@@ -365,10 +370,7 @@ export class SessionRunner {
   }
 
   private onEvents(events: AgentEvent[]): BatchVerdict {
-    for (const e of events) {
-      if (e.type === 'user.message' && !e.processed_at) this.queuedTexts.set(e.id, textOf(e.content));
-      if (e.type === 'user.interrupt' && e.id) this.seenInterrupts.add(e.id);
-    }
+    this.sender.observe(events);
     this.apply(events);
     if (this.wantsStream()) return 'continue';
     // Forget this stream now, not when its loop has wound down: a send arriving in
@@ -569,31 +571,6 @@ export class SessionRunner {
     }
   }
 
-  /**
-   * One user.interrupt. A send whose outcome is unknown is looked for among the
-   * interrupts the fold has not seen before it (on the stream, then in the history):
-   * an interrupt sent twice would also cut the next turn short.
-   */
-  private async sendInterrupt(): Promise<string> {
-    const known = new Set(this.seenInterrupts);
-    const fresh = (id: string) => id !== '' && !known.has(id) && !this.record.interrupts[id];
-    const outcome = await sendOnce({
-      attempt: async () => {
-        const sent = await this.deps.client.beta.sessions.events.send(this.sessionId, { events: [{ type: 'user.interrupt' }] }, { maxRetries: 0 });
-        return sent.data?.[0]?.id || `local-${Date.now()}`;
-      },
-      lookup: async () => {
-        for (const id of this.seenInterrupts) if (fresh(id)) return id;
-        const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.interrupt'] }, { maxRetries: 0 });
-        return page.data.find((e) => fresh(e.id))?.id;
-      },
-      signal: this.lifetime.signal,
-    });
-    if (outcome.kind === 'failed') throw outcome.error;
-    if (outcome.kind === 'found') this.log.warn({ interruptId: outcome.value }, 'interrupt had landed despite the error; not sent again');
-    return outcome.value;
-  }
-
   /** A custom tool result or a tool confirmation, once: after an unknown outcome the history says whether it landed. */
   private async sendAnswer(kind: 'user.custom_tool_result' | 'user.tool_confirmation', eventId: string, event: Parameters<AgentsClient['beta']['sessions']['events']['send']>[1]['events'][number]): Promise<'sent' | 'found' | { error: unknown }> {
     const outcome = await sendOnce({
@@ -605,41 +582,6 @@ export class SessionRunner {
     // 400 here means the call was answered already (another replica, or an earlier run of this one).
     if (isStatus(outcome.error, 400) && (await this.alreadyAnswered(kind, eventId).catch(() => false))) return 'found';
     return { error: outcome.error };
-  }
-
-  /**
-   * The SDK would retry a 5xx by itself and could post the message twice. Sends go
-   * out once; after an unknown outcome the history is checked before trying again.
-   */
-  private async sendUserMessage(text: string, files: readonly FileBlock[]): Promise<string> {
-    const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
-    const outcome = await sendOnce({
-      attempt: async () => {
-        const sent = await this.deps.client.beta.sessions.events.send(
-          this.sessionId,
-          { events: [{ type: 'user.message', content: [{ type: 'text', text }, ...files] }] },
-          { maxRetries: 0 },
-        );
-        const id = sent.data?.[0]?.id;
-        if (!id) throw new Error('the API accepted the message but returned no event id');
-        return id;
-      },
-      lookup: () => this.findSentMessage(text, known),
-      signal: this.lifetime.signal,
-    });
-    if (outcome.kind === 'failed') throw outcome.error;
-    return outcome.value;
-  }
-
-  private async findSentMessage(text: string, known: Set<string>): Promise<string | undefined> {
-    // Mid-run the message is queued: the stream has shown it, the events list has not yet.
-    for (const [id, queued] of this.queuedTexts) if (!known.has(id) && queued === text) return id;
-    const page = await this.deps.client.beta.sessions.events.list(this.sessionId, { order: 'desc', limit: 50, types: ['user.message'] }, { maxRetries: 0 });
-    for (const event of page.data) {
-      if (event.type !== 'user.message' || known.has(event.id)) continue;
-      if (textOf(event.content as Array<{ type: string; text?: unknown }>) === text) return event.id;
-    }
-    return undefined;
   }
 
   /** Writes what a person did into the record and shows it (spend-cap actions). */
