@@ -1,6 +1,5 @@
 import type { AgentsClient } from '../agents/client.js';
-import { sendOnce } from '../agents/send-once.js';
-import { describeApiError, isStatus, type ApiProblem } from '../agents/api-errors.js';
+import { describeApiError, type ApiProblem } from '../agents/api-errors.js';
 import type { AgentEvent } from '../agents/events.js';
 import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
 import type { AgentProfiles } from '../agents/profiles.js';
@@ -15,10 +14,13 @@ import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
 import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
-import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from './thread-state.js';
+import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type PendingCustomTool, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
 import { MessageSender } from './runner/message-sender.js';
+import { answerOnce, type SendAnswer } from './runner/answer-once.js';
+import { ToolDesk } from './runner/tool-desk.js';
+import type { ToolResult } from '../agents/tools/custom-tool.js';
 import { sessionWire, type SessionWire } from './runner/session-wire.js';
 import { Receipts, type React } from './runner/receipts.js';
 
@@ -71,8 +73,6 @@ export class SessionRunner {
   private following: { done: Promise<void>; ready: Promise<void>; abort: AbortController } | undefined;
   /** Every follow loop still winding down, so close() can wait for all of them. */
   private readonly follows = new Set<Promise<void>>();
-  /** Custom tool calls answered by this runner: never run twice, even before the echo arrives. */
-  private readonly answeredTools = new Set<string>();
   /** The person's messages and interrupts, each sent once. */
   private readonly sender: MessageSender;
   /** The session's events API, narrowed to what the parts use. */
@@ -80,15 +80,16 @@ export class SessionRunner {
   private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
-  private readonly toolsInFlight = new Set<string>();
   /** ask_user calls waiting for a person, by custom_tool_use event id. */
   private readonly answerWaiters = new Map<string, (answer: QuestionAnswer) => void>();
   /** Confirmations being sent, by tool_use event id, and those the API has taken. */
   private readonly decisionsInFlight = new Set<string>();
   private readonly decisionsSent = new Set<string>();
   private readonly background: TaskSet;
-  /** Custom tool runs: apart from `background`, because one may wait hours for a person (ask_user). */
-  private readonly toolRuns: TaskSet;
+  /** Custom tool calls, each answered once. */
+  private readonly tools: ToolDesk;
+  /** A tool result or a tool confirmation, once. */
+  private readonly sendAnswer: SendAnswer;
   /** Files the agent writes, shared in the thread at each turn end (files, issue 4). */
   private readonly outputs: OutputFiles;
   /** Keep following the stream, though the session looks idle, until it reaches one of these phases (a raised spend cap, an ended session). */
@@ -111,7 +112,15 @@ export class SessionRunner {
     this.wire = sessionWire(deps.client, record.sessionId);
     this.sender = new MessageSender(this.wire, this.lifetime.signal, this.log);
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
-    this.toolRuns = new TaskSet(this.log, () => this.reportIfQuiet());
+    this.sendAnswer = answerOnce(this.wire, this.lifetime.signal);
+    this.tools = new ToolDesk({
+      run: (call) => this.runTool(call),
+      send: this.sendAnswer,
+      note: (words) => this.note(words),
+      log: this.log,
+      signal: this.lifetime.signal,
+      onRunEnded: () => this.reportIfQuiet(),
+    });
     this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
     this.outputs = new OutputFiles(
       { client: deps.client, writer: deps.writer, records: deps.records, log: this.log, ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}) },
@@ -160,7 +169,7 @@ export class SessionRunner {
     // outage or to a long rate-limit queue: whatever still waits is abandoned (and
     // redone from the record and history by the next start).
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
-    await Promise.race([Promise.allSettled([...this.background.current(), ...this.toolRuns.current(), this.delivery.settled()]), grace]);
+    await Promise.race([Promise.allSettled([...this.background.current(), ...this.tools.current(), this.delivery.settled()]), grace]);
     this.delivery.close();
   }
 
@@ -396,7 +405,7 @@ export class SessionRunner {
     if (events.length === 0) return;
     if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
-    this.answerCustomTools();
+    this.tools.answer(this.state.pendingCustomTools);
     this.sendRecordedDecisions();
     if (before !== this.state.phase) this.track(this.persistStatus());
     if (turnWasOpen && !this.state.turnOpen) {
@@ -446,7 +455,7 @@ export class SessionRunner {
 
   /** No stream, no caller inside, no tool or write in flight: the state can be rebuilt from history. */
   get quiet(): boolean {
-    return this.following === undefined && this.follows.size === 0 && this.holds === 0 && this.background.size === 0 && this.toolsInFlight.size === 0 && this.delivery.idle;
+    return this.following === undefined && this.follows.size === 0 && this.holds === 0 && this.background.size === 0 && !this.tools.busy && this.delivery.idle;
   }
 
   private reportIfQuiet(): void {
@@ -457,53 +466,21 @@ export class SessionRunner {
     if (!this.wantsStream()) this.stopFollowing();
   }
 
-  private answerCustomTools(): void {
-    for (const call of this.state.pendingCustomTools) {
-      if (this.toolsInFlight.has(call.eventId) || this.answeredTools.has(call.eventId)) continue;
-      this.toolsInFlight.add(call.eventId);
-      this.toolRuns.add(this.answerCustomTool(call.eventId, call.name, call.input).finally(() => this.toolsInFlight.delete(call.eventId)));
-    }
-  }
-
-  private async answerCustomTool(eventId: string, name: string, input: unknown): Promise<void> {
-    const result = await this.deps.tools.run(
-      name,
-      input,
+  /** One custom tool call, run by the registry with what a tool may use of this thread. */
+  private runTool(call: PendingCustomTool): Promise<ToolResult> {
+    return this.deps.tools.run(
+      call.name,
+      call.input,
       {
         ref: this.ref,
         threadTs: this.record.threadTs,
         slack: this.deps.writer,
         botUserId: this.deps.botUserId,
         signal: this.lifetime.signal,
-        awaitAnswer: () => this.awaitAnswer(eventId),
+        awaitAnswer: () => this.awaitAnswer(call.eventId),
       },
-      this.log.child({ tool: name, toolUseId: eventId }),
+      this.log.child({ tool: call.name, toolUseId: call.eventId }),
     );
-    // Shutting down is not the tool's failure: the next start runs it again.
-    if (this.lifetime.signal.aborted) return;
-    const sent = await this.sendAnswer('user.custom_tool_result', eventId, {
-      type: 'user.custom_tool_result',
-      custom_tool_use_id: eventId,
-      content: result.content,
-      is_error: result.is_error,
-    });
-    if (typeof sent === 'object') {
-      const problem = describeApiError(sent.error, `answering the ${name} tool`);
-      this.log.error({ err: sent.error, requestId: problem.requestId }, 'could not send custom tool result');
-      return void (await this.note(problem.words));
-    }
-    this.answeredTools.add(eventId);
-    if (sent === 'found') this.log.warn({ toolUseId: eventId }, 'custom tool was already answered');
-    else this.log.info({ tool: name, toolUseId: eventId, isError: result.is_error }, 'custom tool answered');
-  }
-
-  /** Whether the history already holds our answer to a tool call (a retried send that had landed). */
-  private async alreadyAnswered(kind: 'user.custom_tool_result' | 'user.tool_confirmation', eventId: string): Promise<boolean> {
-    for await (const event of this.deps.client.beta.sessions.events.list(this.sessionId, { types: [kind], limit: 1000 })) {
-      if (event.type === 'user.custom_tool_result' && event.custom_tool_use_id === eventId) return true;
-      if (event.type === 'user.tool_confirmation' && event.tool_use_id === eventId) return true;
-    }
-    return false;
   }
 
   /** The answer recorded for a question, or the first one given from now on (bounded by the question timeout). */
@@ -554,7 +531,7 @@ export class SessionRunner {
           ? { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'allow' }
           : { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'deny', ...(decision.reason ? { deny_message: decision.reason } : {}) },
       );
-      if (typeof sent !== 'object') {
+      if (sent.kind !== 'failed') {
         this.decisionsSent.add(eventId);
         return undefined;
       }
@@ -569,19 +546,6 @@ export class SessionRunner {
     } finally {
       this.decisionsInFlight.delete(eventId);
     }
-  }
-
-  /** A custom tool result or a tool confirmation, once: after an unknown outcome the history says whether it landed. */
-  private async sendAnswer(kind: 'user.custom_tool_result' | 'user.tool_confirmation', eventId: string, event: Parameters<AgentsClient['beta']['sessions']['events']['send']>[1]['events'][number]): Promise<'sent' | 'found' | { error: unknown }> {
-    const outcome = await sendOnce({
-      attempt: () => this.deps.client.beta.sessions.events.send(this.sessionId, { events: [event] }, { maxRetries: 0 }).then(() => true as const),
-      lookup: async () => ((await this.alreadyAnswered(kind, eventId)) ? (true as const) : undefined),
-      signal: this.lifetime.signal,
-    });
-    if (outcome.kind !== 'failed') return outcome.kind;
-    // 400 here means the call was answered already (another replica, or an earlier run of this one).
-    if (isStatus(outcome.error, 400) && (await this.alreadyAnswered(kind, eventId).catch(() => false))) return 'found';
-    return { error: outcome.error };
   }
 
   /** Writes what a person did into the record and shows it (spend-cap actions). */
