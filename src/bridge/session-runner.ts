@@ -14,12 +14,13 @@ import type { Logger } from '../ops/logger.js';
 import { isLive, renderRootCard } from '../render/root-card.js';
 import { renderThread } from '../render/thread-view.js';
 import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
-import { foldInPlace, initialState, openQuestions, pendingApprovals, type LocalEvent, type PendingCustomTool, type ThreadState } from './thread-state.js';
+import { foldInPlace, initialState, type LocalEvent, type PendingCustomTool, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
 import { MessageSender } from './runner/message-sender.js';
 import { answerOnce, type SendAnswer } from './runner/answer-once.js';
 import { ToolDesk } from './runner/tool-desk.js';
+import { DecisionsDesk, type AnswerOutcome, type Decision, type DecideOutcome, type QuestionAnswer } from './runner/decisions-desk.js';
 import type { ToolResult } from '../agents/tools/custom-tool.js';
 import { sessionWire, type SessionWire } from './runner/session-wire.js';
 import { Receipts, type React } from './runner/receipts.js';
@@ -50,15 +51,12 @@ export type RunnerDeps = {
   profiles: AgentProfiles;
 };
 
-export type DecideOutcome = { kind: 'sent' } | { kind: 'not_pending' } | { kind: 'failed'; problem: ApiProblem };
-export type AnswerOutcome = { kind: 'answered' } | { kind: 'not_open' };
+export type { AnswerOutcome, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
 
 export type SendOutcome = { kind: 'sent'; eventId: string } | { kind: 'failed'; problem: ApiProblem };
 export type InterruptOutcome = { kind: 'sent' } | { kind: 'nothing_running' } | { kind: 'already_stopping' } | { kind: 'failed'; problem: ApiProblem };
 /** After a restart: whether the thread's first prompt still has to be sent (with its files, by the bridge). */
 export type ResumeOutcome = { kind: 'caught_up' } | { kind: 'prompt_unsent' } | { kind: 'failed' };
-/** A person's answer to an ask_user question; files shared with a reply go with it. */
-export type QuestionAnswer = { user: string; text: string; attachments?: { text: string; blocks: FileBlock[] } };
 
 /**
  * One thread ⇄ one session. Owns the event stream, folds every event into the
@@ -80,11 +78,8 @@ export class SessionRunner {
   private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
-  /** ask_user calls waiting for a person, by custom_tool_use event id. */
-  private readonly answerWaiters = new Map<string, (answer: QuestionAnswer) => void>();
-  /** Confirmations being sent, by tool_use event id, and those the API has taken. */
-  private readonly decisionsInFlight = new Set<string>();
-  private readonly decisionsSent = new Set<string>();
+  /** Approvals and answers to questions, each recorded, then sent once. */
+  private readonly decisions: DecisionsDesk;
   private readonly background: TaskSet;
   /** Custom tool calls, each answered once. */
   private readonly tools: ToolDesk;
@@ -113,6 +108,16 @@ export class SessionRunner {
     this.sender = new MessageSender(this.wire, this.lifetime.signal, this.log);
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
     this.sendAnswer = answerOnce(this.wire, this.lifetime.signal);
+    this.decisions = new DecisionsDesk({
+      state: () => this.state,
+      record: { current: () => this.record, update: (change) => this.updateRecord(change) },
+      show: () => this.delivery.request(),
+      send: this.sendAnswer,
+      track: (work) => this.track(work),
+      log: this.log,
+      signal: this.lifetime.signal,
+      ...(deps.questionTimeoutMs !== undefined ? { questionTimeoutMs: deps.questionTimeoutMs } : {}),
+    });
     this.tools = new ToolDesk({
       run: (call) => this.runTool(call),
       send: this.sendAnswer,
@@ -265,27 +270,14 @@ export class SessionRunner {
    * A person's Approve/Deny for a tool call. The decision is recorded before it is
    * sent, so a restart in between sends it then (and the card already shows it).
    */
-  decide(eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecideOutcome> {
+  decide(eventId: string, decision: Decision): Promise<DecideOutcome> {
     return this.busy(async (): Promise<DecideOutcome> => {
       try {
         await this.openStream();
       } catch (error) {
         return { kind: 'failed', problem: describeApiError(error, 'reading the session') };
       }
-      const pending = pendingApprovals(this.state).some((a) => a.id === eventId);
-      if (!pending || this.record.decisions[eventId]) return { kind: 'not_pending' };
-      // Two clicks at once: the record (under its lock) keeps the first; the second is told so.
-      let first = false;
-      await this.updateRecord((r) => {
-        if (r.decisions[eventId]) return;
-        first = true;
-        r.decisions[eventId] = { user: decision.user, result: decision.result, ...(decision.reason ? { reason: decision.reason } : {}), at: Date.now() };
-      });
-      if (!first) return { kind: 'not_pending' };
-      this.delivery.request();
-      this.log.info({ toolUseId: eventId, user: decision.user, result: decision.result }, 'tool call decided');
-      const problem = await this.sendDecision(eventId);
-      return problem ? { kind: 'failed', problem } : { kind: 'sent' };
+      return this.decisions.decide(eventId, decision);
     });
   }
 
@@ -293,29 +285,14 @@ export class SessionRunner {
   openQuestion(): Promise<string | undefined> {
     return this.busy(async () => {
       await this.openStream();
-      return openQuestions(this.state).find((q) => !this.record.answers[q.id])?.id;
+      return this.decisions.openQuestion();
     });
   }
 
   answer(eventId: string, said: QuestionAnswer & { choice?: number }): Promise<AnswerOutcome> {
     return this.busy(async (): Promise<AnswerOutcome> => {
       await this.openStream();
-      const question = openQuestions(this.state).find((q) => q.id === eventId);
-      if (!question || this.record.answers[eventId]) return { kind: 'not_open' };
-      // A button's label may be cut to fit Slack: the agent gets the whole choice it offered.
-      const { choice, ...given } = said;
-      const from: QuestionAnswer = { ...given, text: (choice !== undefined ? question.choices[choice] : undefined) ?? given.text };
-      let first = false;
-      await this.updateRecord((r) => {
-        if (r.answers[eventId]) return;
-        first = true;
-        r.answers[eventId] = { user: from.user, text: from.text, at: Date.now(), ...(from.attachments ? { attachments: from.attachments } : {}) };
-      });
-      if (!first) return { kind: 'not_open' };
-      this.delivery.request();
-      this.log.info({ toolUseId: eventId, user: from.user }, 'question answered');
-      this.answerWaiters.get(eventId)?.(from);
-      return { kind: 'answered' };
+      return this.decisions.answer(eventId, said);
     });
   }
 
@@ -406,7 +383,7 @@ export class SessionRunner {
     if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
     this.tools.answer(this.state.pendingCustomTools);
-    this.sendRecordedDecisions();
+    this.decisions.sendRecorded();
     if (before !== this.state.phase) this.track(this.persistStatus());
     if (turnWasOpen && !this.state.turnOpen) {
       this.track(this.markTurnDone());
@@ -477,75 +454,10 @@ export class SessionRunner {
         slack: this.deps.writer,
         botUserId: this.deps.botUserId,
         signal: this.lifetime.signal,
-        awaitAnswer: () => this.awaitAnswer(call.eventId),
+        awaitAnswer: () => this.decisions.awaitAnswer(call.eventId),
       },
       this.log.child({ tool: call.name, toolUseId: call.eventId }),
     );
-  }
-
-  /** The answer recorded for a question, or the first one given from now on (bounded by the question timeout). */
-  private awaitAnswer(eventId: string): Promise<QuestionAnswer> {
-    const known = this.record.answers[eventId];
-    if (known) return Promise.resolve({ user: known.user, text: known.text, ...(known.attachments ? { attachments: known.attachments } : {}) });
-    const timeoutMs = this.deps.questionTimeoutMs ?? 24 * 60 * 60 * 1000;
-    return new Promise((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.lifetime.signal.removeEventListener('abort', onAbort);
-        this.answerWaiters.delete(eventId);
-      };
-      const onAbort = () => {
-        finish();
-        reject(new Error('the bot is shutting down'));
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`nobody answered within ${describeDuration(timeoutMs)}; continue without the answer or ask again later`));
-      }, timeoutMs);
-      this.lifetime.signal.addEventListener('abort', onAbort, { once: true });
-      this.answerWaiters.set(eventId, (answer) => {
-        finish();
-        resolve(answer);
-      });
-    });
-  }
-
-  /** Decisions recorded but not yet taken by the API (a restart in between, or a failed send). */
-  private sendRecordedDecisions(): void {
-    for (const approval of pendingApprovals(this.state)) {
-      if (!this.record.decisions[approval.id] || this.decisionsInFlight.has(approval.id) || this.decisionsSent.has(approval.id)) continue;
-      this.track(this.sendDecision(approval.id));
-    }
-  }
-
-  /** Sends one recorded decision; returns the problem when the API did not take it. */
-  private async sendDecision(eventId: string): Promise<ApiProblem | undefined> {
-    const decision = this.record.decisions[eventId];
-    if (!decision || this.decisionsInFlight.has(eventId) || this.decisionsSent.has(eventId)) return undefined;
-    this.decisionsInFlight.add(eventId);
-    try {
-      const sent = await this.sendAnswer(
-        'user.tool_confirmation',
-        eventId,
-        decision.result === 'allow'
-          ? { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'allow' }
-          : { type: 'user.tool_confirmation', tool_use_id: eventId, result: 'deny', ...(decision.reason ? { deny_message: decision.reason } : {}) },
-      );
-      if (sent.kind !== 'failed') {
-        this.decisionsSent.add(eventId);
-        return undefined;
-      }
-      const problem = describeApiError(sent.error, 'sending the decision to the agent');
-      this.log.error({ err: sent.error, toolUseId: eventId, requestId: problem.requestId }, 'could not send tool confirmation');
-      // Forget the decision so the buttons come back and someone can try again.
-      await this.updateRecord((r) => {
-        delete r.decisions[eventId];
-      });
-      this.delivery.request();
-      return problem;
-    } finally {
-      this.decisionsInFlight.delete(eventId);
-    }
   }
 
   /** Writes what a person did into the record and shows it (spend-cap actions). */
@@ -618,10 +530,4 @@ export class SessionRunner {
   private track(promise: Promise<unknown>): void {
     this.background.add(promise);
   }
-}
-
-function describeDuration(ms: number): string {
-  if (ms >= 3_600_000) return `${Math.round(ms / 3_600_000)} h`;
-  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.max(1, Math.round(ms / 1000))} s`;
 }
