@@ -1,7 +1,7 @@
 import type { AgentsClient } from '../agents/client.js';
 import { describeApiError, type ApiProblem } from '../agents/api-errors.js';
 import type { AgentEvent } from '../agents/events.js';
-import { SessionEvents, type BatchVerdict } from '../agents/session-events.js';
+import { SessionEvents } from '../agents/session-events.js';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
@@ -18,6 +18,7 @@ import { foldInPlace, initialState, type LocalEvent, type PendingCustomTool, typ
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
 import { MessageSender } from './runner/message-sender.js';
+import { StreamFollower } from './runner/stream-follower.js';
 import { answerOnce, type SendAnswer } from './runner/answer-once.js';
 import { ToolDesk } from './runner/tool-desk.js';
 import { DecisionsDesk, type AnswerOutcome, type Decision, type DecideOutcome, type QuestionAnswer } from './runner/decisions-desk.js';
@@ -64,18 +65,15 @@ export type ResumeOutcome = { kind: 'caught_up' } | { kind: 'prompt_unsent' } | 
  */
 export class SessionRunner {
   private state: ThreadState = initialState();
-  private readonly events: SessionEvents;
   private readonly delivery: ThreadDelivery;
   private readonly log: Logger;
   private readonly lifetime = new AbortController();
-  private following: { done: Promise<void>; ready: Promise<void>; abort: AbortController } | undefined;
-  /** Every follow loop still winding down, so close() can wait for all of them. */
-  private readonly follows = new Set<Promise<void>>();
+  /** The session's event stream, open while something wants it. */
+  private readonly stream: StreamFollower;
   /** The person's messages and interrupts, each sent once. */
   private readonly sender: MessageSender;
   /** The session's events API, narrowed to what the parts use. */
   private readonly wire: SessionWire;
-  private historyLoaded = false;
   /** Sends in flight that need the stream open even though the session looks idle. */
   private holds = 0;
   /** Approvals and answers to questions, each recorded, then sent once. */
@@ -126,7 +124,19 @@ export class SessionRunner {
       signal: this.lifetime.signal,
       onRunEnded: () => this.reportIfQuiet(),
     });
-    this.events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
+    const events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
+    this.stream = new StreamFollower({
+      follow: (opts) => events.follow(opts),
+      onEvents: (batch) => {
+        this.sender.observe(batch);
+        this.apply(batch);
+      },
+      wanted: () => this.wantsStream(),
+      lastProcessedAt: () => this.state.lastProcessedAt,
+      onFailure: (error) => this.onStreamFailure(error),
+      onClosed: () => this.reportIfQuiet(),
+      signal: this.lifetime.signal,
+    });
     this.outputs = new OutputFiles(
       { client: deps.client, writer: deps.writer, records: deps.records, log: this.log, ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}) },
       this.ref,
@@ -168,8 +178,8 @@ export class SessionRunner {
 
   async close(): Promise<void> {
     this.lifetime.abort(new Error('runner closed'));
-    this.stopFollowing();
-    await Promise.allSettled([...this.follows]);
+    this.stream.stop();
+    await this.stream.wound();
     // Let what is already folded reach Slack, but do not hold shutdown hostage to an
     // outage or to a long rate-limit queue: whatever still waits is abandoned (and
     // redone from the record and history by the next start).
@@ -190,7 +200,7 @@ export class SessionRunner {
       return await work();
     } finally {
       this.holds -= 1;
-      this.closeStreamIfQuiet();
+      this.stream.stopIfUnwanted();
       this.reportIfQuiet();
     }
   }
@@ -199,7 +209,7 @@ export class SessionRunner {
   sendMessage(text: string, from: { user: string; ts?: string }, files: readonly FileBlock[] = []): Promise<SendOutcome> {
     return this.busy(async () => {
       try {
-        await this.openStream();
+        await this.stream.open();
         const known = new Set([...this.state.processedUserMessages, ...this.state.queuedUserMessages, ...Object.keys(this.record.sentMessages)]);
         const eventId = await this.sender.sendMessage(text, files, known);
         this.apply([{ type: 'local.user_message_sent', id: eventId }]);
@@ -228,7 +238,7 @@ export class SessionRunner {
     return this.busy(async (): Promise<ResumeOutcome> => {
       try {
         await this.delivery.adoptPosted();
-        await this.openStream();
+        await this.stream.open();
         // A turn that ended while the bot was down still shares its files (files, issue 4).
         if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
@@ -246,7 +256,7 @@ export class SessionRunner {
     if (this.record.status !== 'active' && this.record.status !== 'starting') return Promise.resolve({ kind: 'nothing_running' });
     return this.busy(async (): Promise<InterruptOutcome> => {
       try {
-        await this.openStream();
+        await this.stream.open();
         if (!isLive(this.state) || this.state.phase === 'starting') return { kind: 'nothing_running' };
         if (this.state.interruptId !== undefined) return { kind: 'already_stopping' };
         const id = await this.sender.sendInterrupt((id) => Boolean(this.record.interrupts[id]));
@@ -273,7 +283,7 @@ export class SessionRunner {
   decide(eventId: string, decision: Decision): Promise<DecideOutcome> {
     return this.busy(async (): Promise<DecideOutcome> => {
       try {
-        await this.openStream();
+        await this.stream.open();
       } catch (error) {
         return { kind: 'failed', problem: describeApiError(error, 'reading the session') };
       }
@@ -284,14 +294,14 @@ export class SessionRunner {
   /** The oldest question still open (history loaded first), if any: replies answer it rather than steer. */
   openQuestion(): Promise<string | undefined> {
     return this.busy(async () => {
-      await this.openStream();
+      await this.stream.open();
       return this.decisions.openQuestion();
     });
   }
 
   answer(eventId: string, said: QuestionAnswer & { choice?: number }): Promise<AnswerOutcome> {
     return this.busy(async (): Promise<AnswerOutcome> => {
-      await this.openStream();
+      await this.stream.open();
       return this.decisions.answer(eventId, said);
     });
   }
@@ -314,61 +324,10 @@ export class SessionRunner {
     this.delivery.request();
   }
 
-  private openStream(): Promise<void> {
-    if (this.following) return this.following.ready;
-    const abort = new AbortController();
-    let markReady!: () => void;
-    let failReady!: (e: unknown) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    });
-    const done = this.events
-      .follow({
-        ...(this.historyLoaded ? { since: this.state.lastProcessedAt } : {}),
-        onReady: () => {
-          this.historyLoaded = true;
-          markReady();
-        },
-        onEvents: (events) => this.onEvents(events),
-        signal: abort.signal,
-        resumeFrom: () => this.state.lastProcessedAt,
-      })
-      .catch((error: unknown) => {
-        failReady(error);
-        if (!this.lifetime.signal.aborted) this.onStreamFailure(error);
-      })
-      .finally(() => {
-        if (this.following?.abort === abort) this.following = undefined;
-        this.follows.delete(done);
-        this.reportIfQuiet();
-        failReady(new Error('stream closed before it was ready'));
-      });
-    this.follows.add(done);
-    this.following = { done, ready, abort };
-    return ready;
-  }
-
   private onStreamFailure(error: unknown): void {
     const problem = describeApiError(error, 'following the session');
     this.log.error({ err: error, status: problem.status, requestId: problem.requestId }, 'event stream failed for good');
     this.track(this.fail(problem.words));
-  }
-
-  private onEvents(events: AgentEvent[]): BatchVerdict {
-    this.sender.observe(events);
-    this.apply(events);
-    if (this.wantsStream()) return 'continue';
-    // Forget this stream now, not when its loop has wound down: a send arriving in
-    // between must open a fresh stream rather than trust one that is closing.
-    this.following = undefined;
-    return 'stop';
-  }
-
-  private stopFollowing(): void {
-    const current = this.following;
-    this.following = undefined;
-    current?.abort.abort();
   }
 
   private apply(events: Array<AgentEvent | LocalEvent>): void {
@@ -432,15 +391,11 @@ export class SessionRunner {
 
   /** No stream, no caller inside, no tool or write in flight: the state can be rebuilt from history. */
   get quiet(): boolean {
-    return this.following === undefined && this.follows.size === 0 && this.holds === 0 && this.background.size === 0 && !this.tools.busy && this.delivery.idle;
+    return this.stream.closed && this.holds === 0 && this.background.size === 0 && !this.tools.busy && this.delivery.idle;
   }
 
   private reportIfQuiet(): void {
     if (this.quiet && !this.lifetime.signal.aborted) this.onQuiet(this);
-  }
-
-  private closeStreamIfQuiet(): void {
-    if (!this.wantsStream()) this.stopFollowing();
   }
 
   /** One custom tool call, run by the registry with what a tool may use of this thread. */
@@ -470,7 +425,7 @@ export class SessionRunner {
   /** The stop at the spend cap waiting for a person, with the spend so far in cents (history loaded first). */
   pausedAtBudget(): Promise<{ id: string; spentCents: number } | undefined> {
     return this.busy(async () => {
-      await this.openStream();
+      await this.stream.open();
       const stop = this.state.items.findLast((i) => i.kind === 'budget');
       if (!stop || this.state.phase !== 'idle' || this.state.outcome !== 'budget') return undefined;
       const spent = Number(this.state.usage.cost?.amount ?? 0);
@@ -484,8 +439,8 @@ export class SessionRunner {
    */
   followUntilPhase(phases: ReadonlyArray<ThreadState['phase']> | undefined): void {
     this.followUntil = phases;
-    if (phases) void this.openStream().catch(() => undefined);
-    else this.closeStreamIfQuiet();
+    if (phases) void this.stream.open().catch(() => undefined);
+    else this.stream.stopIfUnwanted();
   }
 
   private view(): ThreadView {
