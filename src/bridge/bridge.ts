@@ -11,12 +11,13 @@ import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type PendingStart, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import type { CapOutcome } from './runner/spend-cap-desk.js';
 import { SessionRunner, type AnswerOutcome, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { ThreadQueues } from './thread-queues.js';
 import { Receipts } from './runner/receipts.js';
-import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
+import { budgetParam, type SpendCap } from '../access/spend-cap.js';
 import { refusalWords } from '../access/words.js';
 
 export type StartRequest = {
@@ -43,13 +44,7 @@ export type StartOutcome =
 
 export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
 
-export type CapOutcome =
-  | Raise
-  | { kind: 'ended' }
-  | { kind: 'not_paused' }
-  | { kind: 'no_cap' }
-  | { kind: 'not_a_session' }
-  | { kind: 'failed'; words: string };
+export type { CapOutcome } from './runner/spend-cap-desk.js';
 
 /** Refused because of who asked: `words` say who may. */
 export type NotAllowed = { kind: 'not_allowed'; words: string };
@@ -404,66 +399,14 @@ export class Bridge {
     if (!record?.sessionId) return { kind: 'not_a_session' };
     const cap = record.spendCap;
     if (!cap) return { kind: 'no_cap' };
-    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    return runner.busy(async (): Promise<CapOutcome> => {
-      const stop = await runner.pausedAtBudget().catch(() => undefined);
-      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
-      const raise: Raise = nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: stop.spentCents });
-      if (raise.kind === 'at_max') return raise;
-      if (!(await this.claimCapAction(runner, stopId, { user, action: 'raise', toCents: raise.toCents }))) return { kind: 'not_paused' };
-      runner.followUntilPhase(['running', 'terminated']);
-      try {
-        await this.deps.client.beta.sessions.update(runner.sessionId, { budget: budgetParam(raise.toCents) });
-      } catch (error) {
-        return this.capActionFailed(runner, stopId, error, 'raising the spend cap');
-      }
-      await runner.amend((r) => {
-        if (r.spendCap) r.spendCap.currentCents = raise.toCents;
-      });
-      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user, toCents: raise.toCents }, 'spend cap raised');
-      return raise;
-    });
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).raiseCap(stopId, user, { ...record, spendCap: cap });
   }
 
   /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
   async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    return runner.busy(async (): Promise<CapOutcome> => {
-      const stop = await runner.pausedAtBudget().catch(() => undefined);
-      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
-      if (!(await this.claimCapAction(runner, stopId, { user, action: 'end' }))) return { kind: 'not_paused' };
-      runner.followUntilPhase(['terminated']);
-      try {
-        await this.deps.client.beta.sessions.archive(runner.sessionId);
-      } catch (error) {
-        return this.capActionFailed(runner, stopId, error, 'ending the session');
-      }
-      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user }, 'session ended at its spend cap');
-      return { kind: 'ended' };
-    });
-  }
-
-  private async claimCapAction(runner: SessionRunner, stopId: string, action: { user: string; action: 'raise' | 'end'; toCents?: number }): Promise<boolean> {
-    let first = false;
-    await runner.amend((r) => {
-      if (r.budgetActions?.[stopId]) return;
-      first = true;
-      r.budgetActions = { ...r.budgetActions, [stopId]: { ...action, at: Date.now() } };
-    });
-    return first;
-  }
-
-  private async capActionFailed(runner: SessionRunner, stopId: string, error: unknown, doing: string): Promise<CapOutcome> {
-    const problem = describeApiError(error, doing);
-    this.deps.log.error({ err: error, sessionId: runner.sessionId, requestId: problem.requestId }, `failed ${doing}`);
-    runner.followUntilPhase(undefined);
-    // Forget the press so the buttons come back and someone can try again.
-    await runner.amend((r) => {
-      if (r.budgetActions) delete r.budgetActions[stopId];
-    });
-    return { kind: 'failed', words: problem.words };
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).endAtCap(stopId, user, record);
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */

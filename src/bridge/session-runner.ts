@@ -21,6 +21,8 @@ import { MessageSender } from './runner/message-sender.js';
 import { StreamFollower } from './runner/stream-follower.js';
 import { answerOnce, type SendAnswer } from './runner/answer-once.js';
 import { ToolDesk } from './runner/tool-desk.js';
+import { SpendCapDesk, type CapOutcome, type CapSeen } from './runner/spend-cap-desk.js';
+import { budgetParam } from '../access/spend-cap.js';
 import { DecisionsDesk, type AnswerOutcome, type Decision, type DecideOutcome, type QuestionAnswer } from './runner/decisions-desk.js';
 import type { ToolResult } from '../agents/tools/custom-tool.js';
 import { sessionWire, type SessionWire } from './runner/session-wire.js';
@@ -79,6 +81,8 @@ export class SessionRunner {
   /** Approvals and answers to questions, each recorded, then sent once. */
   private readonly decisions: DecisionsDesk;
   private readonly background: TaskSet;
+  /** Raise the cap / End at a spend-cap stop. */
+  private readonly spendCap: SpendCapDesk;
   /** Custom tool calls, each answered once. */
   private readonly tools: ToolDesk;
   /** A tool result or a tool confirmation, once. */
@@ -115,6 +119,15 @@ export class SessionRunner {
       log: this.log,
       signal: this.lifetime.signal,
       ...(deps.questionTimeoutMs !== undefined ? { questionTimeoutMs: deps.questionTimeoutMs } : {}),
+    });
+    this.spendCap = new SpendCapDesk({
+      ready: () => this.stream.open(),
+      state: () => this.state,
+      amend: async (change) => void (await this.amend(change)),
+      followUntil: (phases) => this.followUntilPhase(phases),
+      setCap: async (cents) => void (await deps.client.beta.sessions.update(record.sessionId, { budget: budgetParam(cents) })),
+      archive: async () => void (await deps.client.beta.sessions.archive(record.sessionId)),
+      log: this.log,
     });
     this.tools = new ToolDesk({
       run: (call) => this.runTool(call),
@@ -416,28 +429,27 @@ export class SessionRunner {
   }
 
   /** Writes what a person did into the record and shows it (spend-cap actions). */
-  async amend(change: (r: ThreadRecord) => void): Promise<ThreadRecord> {
+  private async amend(change: (r: ThreadRecord) => void): Promise<ThreadRecord> {
     await this.updateRecord(change);
     this.delivery.request();
     return this.record;
   }
 
-  /** The stop at the spend cap waiting for a person, with the spend so far in cents (history loaded first). */
-  pausedAtBudget(): Promise<{ id: string; spentCents: number } | undefined> {
-    return this.busy(async () => {
-      await this.stream.open();
-      const stop = this.state.items.findLast((i) => i.kind === 'budget');
-      if (!stop || this.state.phase !== 'idle' || this.state.outcome !== 'budget') return undefined;
-      const spent = Number(this.state.usage.cost?.amount ?? 0);
-      return { id: stop.id, spentCents: Number.isFinite(spent) ? spent : 0 };
-    });
+  /** Raise the cap on a session stopped at it (`seen`: the record as the caller just read it). */
+  raiseCap(stopId: string, user: string, seen: CapSeen): Promise<CapOutcome> {
+    return this.busy(() => this.spendCap.raise(stopId, user, seen));
+  }
+
+  /** End a session stopped at its spend cap. */
+  endAtCap(stopId: string, user: string, seen: Pick<ThreadRecord, 'budgetActions'>): Promise<CapOutcome> {
+    return this.busy(() => this.spendCap.end(stopId, user, seen));
   }
 
   /**
    * The session will move by itself (a raised cap resumes it, an archive ends it): follow
    * its stream until it reaches one of `phases`, so the thread shows what happens next.
    */
-  followUntilPhase(phases: ReadonlyArray<ThreadState['phase']> | undefined): void {
+  private followUntilPhase(phases: ReadonlyArray<ThreadState['phase']> | undefined): void {
     this.followUntil = phases;
     if (phases) void this.stream.open().catch(() => undefined);
     else this.stream.stopIfUnwanted();
