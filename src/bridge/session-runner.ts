@@ -4,29 +4,29 @@ import type { AgentEvent } from '../agents/events.js';
 import { SessionEvents } from '../agents/session-events.js';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
-import { ThreadDelivery, type ThreadView } from '../delivery/thread-delivery.js';
+import type { ToolResult } from '../agents/tools/custom-tool.js';
+import { budgetParam } from '../access/spend-cap.js';
+import { ThreadDelivery } from '../delivery/thread-delivery.js';
 import type { StreamSlots } from '../delivery/stream-slots.js';
 import type { TextLimits } from '../delivery/text-plan.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import { delay } from '../ops/delay.js';
 import { TaskSet } from '../ops/task-set.js';
 import type { Logger } from '../ops/logger.js';
-import { isLive, renderRootCard } from '../render/root-card.js';
-import { renderThread } from '../render/thread-view.js';
-import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
+import { isLive } from '../render/root-card.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import { foldInPlace, initialState, type LocalEvent, type PendingCustomTool, type ThreadState } from './thread-state.js';
 import type { FileBlock } from './file-intake.js';
 import { OutputFiles } from './output-files.js';
-import { MessageSender } from './runner/message-sender.js';
-import { StreamFollower } from './runner/stream-follower.js';
-import { answerOnce, type SendAnswer } from './runner/answer-once.js';
-import { ToolDesk } from './runner/tool-desk.js';
-import { SpendCapDesk, type CapOutcome, type CapSeen } from './runner/spend-cap-desk.js';
-import { budgetParam } from '../access/spend-cap.js';
+import { answerOnce } from './runner/answer-once.js';
 import { DecisionsDesk, type AnswerOutcome, type Decision, type DecideOutcome, type QuestionAnswer } from './runner/decisions-desk.js';
-import type { ToolResult } from '../agents/tools/custom-tool.js';
-import { sessionWire, type SessionWire } from './runner/session-wire.js';
+import { MessageSender } from './runner/message-sender.js';
 import { Receipts, type React } from './runner/receipts.js';
+import { sessionWire } from './runner/session-wire.js';
+import { SpendCapDesk, type CapOutcome, type CapSeen } from './runner/spend-cap-desk.js';
+import { StreamFollower } from './runner/stream-follower.js';
+import { statusOf, viewOf, wantsStream } from './runner/thread-view.js';
+import { ToolDesk } from './runner/tool-desk.js';
 
 export type RunnerDeps = {
   client: AgentsClient;
@@ -48,7 +48,7 @@ export type RunnerDeps = {
   streamSilenceMs?: number;
   /** How long an ask_user question waits for an answer before the agent is told nobody answered. */
   questionTimeoutMs?: number;
-  /** Waits before listing a turn's output files again when none show yet (files, issue 4). */
+  /** Waits before listing a turn's output files again when none show yet. */
   outputRetryDelaysMs?: readonly number[];
   /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
   profiles: AgentProfiles;
@@ -65,33 +65,42 @@ export type ResumeOutcome = { kind: 'caught_up' } | { kind: 'prompt_unsent' } | 
  * One thread ⇄ one session. Owns the event stream, folds every event into the
  * thread state, answers custom tools, and hands the rendered view to delivery.
  */
+/**
+ * One thread ⇄ one session. The runner composes its parts and feeds the fold: the
+ * follower brings the session's events, every batch is folded into the thread state,
+ * and each part acts on what the fold shows (the tool desk answers custom tools, the
+ * decisions desk sends recorded decisions); delivery renders the view into Slack and
+ * receipts mark the turn's message. People's intents (send, interrupt, decide, answer,
+ * raise the cap) come in through the methods below, each holding the stream open.
+ */
 export class SessionRunner {
   private state: ThreadState = initialState();
-  private readonly delivery: ThreadDelivery;
   private readonly log: Logger;
+  /** Aborted on close: waits, sends and tool runs give up, and a failing stream is not a failure. */
   private readonly lifetime = new AbortController();
+  /** Intents in flight that need the stream open even though the session looks idle. */
+  private holds = 0;
+  /** Keep following the stream, though the session looks idle, until it reaches one of these phases (a raised spend cap, an ended session). */
+  private followUntil: ReadonlyArray<ThreadState['phase']> | undefined;
+  /** Status writes, receipts, output sharing and resent decisions: waited for by settled() and close(). */
+  private readonly background: TaskSet;
+
   /** The session's event stream, open while something wants it. */
   private readonly stream: StreamFollower;
   /** The person's messages and interrupts, each sent once. */
   private readonly sender: MessageSender;
-  /** The session's events API, narrowed to what the parts use. */
-  private readonly wire: SessionWire;
-  /** Sends in flight that need the stream open even though the session looks idle. */
-  private holds = 0;
-  /** Approvals and answers to questions, each recorded, then sent once. */
-  private readonly decisions: DecisionsDesk;
-  private readonly background: TaskSet;
-  /** Raise the cap / End at a spend-cap stop. */
-  private readonly spendCap: SpendCapDesk;
   /** Custom tool calls, each answered once. */
   private readonly tools: ToolDesk;
-  /** A tool result or a tool confirmation, once. */
-  private readonly sendAnswer: SendAnswer;
-  /** Files the agent writes, shared in the thread at each turn end (files, issue 4). */
+  /** Approvals and answers to questions, each recorded, then sent once. */
+  private readonly decisions: DecisionsDesk;
+  /** Raise the cap / End at a spend-cap stop. */
+  private readonly spendCap: SpendCapDesk;
+  /** Files the agent writes, shared in the thread at each turn end. */
   private readonly outputs: OutputFiles;
-  /** Keep following the stream, though the session looks idle, until it reaches one of these phases (a raised spend cap, an ended session). */
-  private followUntil: ReadonlyArray<ThreadState['phase']> | undefined;
+  /** ✅/🛑/⚠️ on the message that started a turn. */
   private readonly receipts: Receipts;
+  /** The thread's messages in Slack, kept in step with the view. */
+  private readonly delivery: ThreadDelivery;
 
   constructor(
     private record: ThreadRecord & { sessionId: string },
@@ -106,15 +115,15 @@ export class SessionRunner {
       sessionId: record.sessionId,
     });
     this.receipts = new Receipts(deps.react, this.log);
-    this.wire = sessionWire(deps.client, record.sessionId);
-    this.sender = new MessageSender(this.wire, this.lifetime.signal, this.log);
     this.background = new TaskSet(this.log, () => this.reportIfQuiet());
-    this.sendAnswer = answerOnce(this.wire, this.lifetime.signal);
+    const wire = sessionWire(deps.client, record.sessionId);
+    const sendAnswer = answerOnce(wire, this.lifetime.signal);
+    this.sender = new MessageSender(wire, this.lifetime.signal, this.log);
     this.decisions = new DecisionsDesk({
       state: () => this.state,
       record: { current: () => this.record, update: (change) => this.updateRecord(change) },
       show: () => this.delivery.request(),
-      send: this.sendAnswer,
+      send: sendAnswer,
       track: (work) => this.track(work),
       log: this.log,
       signal: this.lifetime.signal,
@@ -131,7 +140,7 @@ export class SessionRunner {
     });
     this.tools = new ToolDesk({
       run: (call) => this.runTool(call),
-      send: this.sendAnswer,
+      send: sendAnswer,
       note: (words) => this.note(words),
       log: this.log,
       signal: this.lifetime.signal,
@@ -156,7 +165,7 @@ export class SessionRunner {
       record.sessionId,
       this.lifetime.signal,
     );
-    this.delivery = new ThreadDelivery(record, () => this.view(), {
+    this.delivery = new ThreadDelivery(record, () => viewOf(this.state, this.record), {
       writer: deps.writer,
       records: deps.records,
       log: this.log,
@@ -252,7 +261,7 @@ export class SessionRunner {
       try {
         await this.delivery.adoptPosted();
         await this.stream.open();
-        // A turn that ended while the bot was down still shares its files (files, issue 4).
+        // A turn that ended while the bot was down still shares its files.
         if (!this.state.turnOpen && this.state.turn > 0) this.track(this.shareOutputs());
         const neverSent = this.state.processedUserMessages.length === 0 && this.state.queuedUserMessages.length === 0;
         return { kind: this.record.status === 'starting' && neverSent ? 'prompt_unsent' : 'caught_up' };
@@ -363,7 +372,7 @@ export class SessionRunner {
     }
   }
 
-  /** After the turn's words are out, the files it wrote follow (files, issue 4). */
+  /** After the turn's words are out, the files it wrote follow. */
   private async shareOutputs(): Promise<void> {
     const usedTools = this.state.items.some((i) => i.kind === 'tools' && i.turn === this.state.turn);
     await this.delivery.settled();
@@ -379,7 +388,7 @@ export class SessionRunner {
 
   private async persistStatus(): Promise<void> {
     const phase = this.state.phase;
-    const status: ThreadRecord['status'] = phase === 'terminated' ? 'ended' : phase === 'idle' ? 'idle' : 'active';
+    const status = statusOf(phase);
     // 'starting' until our first message is accepted (sendMessage reconciles then); 'failed' stays.
     if (status === this.record.status || this.record.status === 'starting' || this.record.status === 'failed') return;
     // A thread stays in the active set until its last messages are out, so a restart
@@ -392,14 +401,7 @@ export class SessionRunner {
   }
 
   private wantsStream(): boolean {
-    return (
-      this.holds > 0 ||
-      this.followUntil !== undefined ||
-      this.state.phase === 'running' ||
-      this.state.phase === 'waiting' ||
-      this.state.queuedUserMessages.length > 0 ||
-      this.state.pendingCustomTools.length > 0
-    );
+    return wantsStream(this.state, { holds: this.holds, followUntil: this.followUntil });
   }
 
   /** No stream, no caller inside, no tool or write in flight: the state can be rebuilt from history. */
@@ -453,40 +455,6 @@ export class SessionRunner {
     this.followUntil = phases;
     if (phases) void this.stream.open().catch(() => undefined);
     else this.stream.stopIfUnwanted();
-  }
-
-  private view(): ThreadView {
-    const record = this.record;
-    const stoppedByUser = this.state.stoppedBy ? record.interrupts[this.state.stoppedBy] : undefined;
-    const rootTs = record.rootTs;
-    return {
-      threadTs: record.threadTs,
-      blocks: renderThread(this.state, record.notices, {
-        owner: record.owner,
-        decisions: record.decisions,
-        answers: record.answers,
-        budgetActions: record.budgetActions,
-        spendCap: record.spendCap,
-      }),
-      settled: !isLive(this.state) || record.failure !== undefined,
-      recipient: { user: record.owner, team: record.team },
-      ...(rootTs
-        ? {
-            root: {
-              ts: rootTs,
-              body: renderRootCard({
-                owner: record.owner,
-                prompt: record.prompt,
-                profile: record.profile,
-                state: this.state,
-                stopValue: threadKey(record),
-                ...(stoppedByUser ? { stoppedByUser } : {}),
-                ...(record.failure ? { failure: record.failure } : {}),
-              }),
-            },
-          }
-        : {}),
-    };
   }
 
   private async updateRecord(change: (r: ThreadRecord) => void): Promise<void> {
