@@ -6,6 +6,7 @@ import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import type { ToolResult } from '../agents/tools/custom-tool.js';
 import { budgetParam } from '../access/spend-cap.js';
+import { downloadOutput, listOutputs } from '../agents/files-api.js';
 import { ThreadDelivery } from '../delivery/thread-delivery.js';
 import type { StreamSlots } from '../delivery/stream-slots.js';
 import type { TextLimits } from '../delivery/text-plan.js';
@@ -160,9 +161,17 @@ export class SessionRunner {
       signal: this.lifetime.signal,
     });
     this.outputs = new OutputFiles(
-      { client: deps.client, writer: deps.writer, records: deps.records, log: this.log, ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}) },
+      {
+        outputs: {
+          list: (opts) => listOutputs(deps.client, record.sessionId, opts),
+          download: (file, maxBytes) => downloadOutput(deps.client, file, maxBytes),
+        },
+        writer: deps.writer,
+        records: deps.records,
+        log: this.log,
+        ...(deps.outputRetryDelaysMs ? { retryDelaysMs: deps.outputRetryDelaysMs } : {}),
+      },
       this.ref,
-      record.sessionId,
       this.lifetime.signal,
     );
     this.delivery = new ThreadDelivery(record, () => viewOf(this.state, this.record), {
