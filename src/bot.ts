@@ -11,7 +11,8 @@ import { provisionProfiles } from './agents/provision.js';
 import { ToolRegistry } from './agents/tools/registry.js';
 import { Bridge } from './bridge/bridge.js';
 import { FileIntake } from './bridge/file-intake.js';
-import { SlackWriter } from './delivery/slack-writer.js';
+import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
+import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
@@ -131,10 +132,19 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // A Slack stand-in (SLACK_API_URL) serves its files from its own origin.
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
+  // Receipts reach Slack through this one function; an emoji already there counts as added.
+  const react: React = (channel, ts, name, urgency) =>
+    writer.call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
+      () => undefined,
+      (error: unknown) => {
+        if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
+      },
+    );
   const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
   const bridge = new Bridge({
     client,
     writer,
+    react,
     records,
     tools,
     log,

@@ -1,5 +1,5 @@
 import type { AgentProfiles } from '../agents/profiles.js';
-import type { Bridge, CapOutcome, DecisionOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from '../bridge/bridge.js';
+import type { Bridge, CapOutcome, DecisionOutcome, NotAllowed as RefusedOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from '../bridge/bridge.js';
 import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
@@ -38,7 +38,7 @@ export type GuardDeps = {
 type NotAllowed = { notAllowed: string };
 /** A refused reply whose author was already told once in this thread: nothing more is said. */
 export type GuardedSteerOutcome = SteerOutcome | 'refused_again';
-export type StopOutcome = InterruptOutcome | 'not_a_session' | NotAllowed;
+export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | RefusedOutcome;
 export type StopAllOutcome = { kind: 'refused'; words: string } | { kind: 'done'; stopped: number; failed: number };
 
 /**
@@ -140,13 +140,13 @@ export class AccessGuard {
       const decision = mayStop(this.deps.rules, this.facts(record), user);
       if (decision.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
-        return { notAllowed: refusalWords(decision.reason) };
+        return { kind: 'not_allowed', words: refusalWords(decision.reason) };
       }
     }
     const outcome = await this.deps.bridge.interrupt(ref, user);
-    if (outcome === 'sent') this.audit({ ...entry, outcome: 'ok' });
-    else if (typeof outcome === 'object') this.audit({ ...entry, outcome: 'failed', reason: outcome.problem.words });
-    else this.audit({ ...entry, outcome: 'noop', reason: outcome });
+    if (outcome.kind === 'sent') this.audit({ ...entry, outcome: 'ok' });
+    else if (outcome.kind === 'failed') this.audit({ ...entry, outcome: 'failed', reason: outcome.problem.words });
+    else this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
     return outcome;
   }
 
@@ -159,7 +159,7 @@ export class AccessGuard {
       const allowed = mayDecide(this.deps.rules, this.facts(record), decision.user, 'approve');
       if (allowed.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-        return { notAllowed: refusalWords(allowed.reason) };
+        return { kind: 'not_allowed', words: refusalWords(allowed.reason) };
       }
     }
     const outcome = await this.deps.bridge.decide(ref, eventId, decision);
@@ -185,11 +185,11 @@ export class AccessGuard {
       const allowed = mayDecide(this.deps.rules, this.facts(record), from.user, 'answer');
       if (allowed.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-        return { notAllowed: refusalWords(allowed.reason) };
+        return { kind: 'not_allowed', words: refusalWords(allowed.reason) };
       }
     }
     const outcome = await this.deps.bridge.answer(ref, eventId, from);
-    this.audit({ ...entry, outcome: outcome === 'answered' ? 'ok' : typeof outcome === 'object' ? 'refused' : 'noop' });
+    this.audit({ ...entry, outcome: outcome.kind === 'answered' ? 'ok' : outcome.kind === 'not_allowed' ? 'refused' : 'noop' });
     return outcome;
   }
 
@@ -229,8 +229,8 @@ export class AccessGuard {
       const record = await this.deps.records.get(ref);
       if (!record?.sessionId || record.status !== 'active') continue;
       const outcome = await this.interrupt(ref, user, 'stop_all');
-      if (outcome === 'sent') stopped += 1;
-      else if (typeof outcome === 'object') failed += 1;
+      if (outcome.kind === 'sent') stopped += 1;
+      else if (outcome.kind === 'failed' || outcome.kind === 'not_allowed') failed += 1;
     }
     this.audit({ action: 'stop_all', user, team, outcome: failed > 0 ? 'failed' : 'ok', detail: { stopped, failed } });
     return { kind: 'done', stopped, failed };
@@ -323,8 +323,15 @@ export class AccessGuard {
 }
 
 function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' | 'reason'> {
-  if (outcome === 'sent') return { outcome: 'ok' };
-  if (outcome === 'not_pending' || outcome === 'not_a_session') return { outcome: 'noop', reason: outcome };
-  if ('notAllowed' in outcome) return { outcome: 'refused', reason: 'not_allowed_to_decide' };
-  return { outcome: 'failed', reason: outcome.problem.words };
+  switch (outcome.kind) {
+    case 'sent':
+      return { outcome: 'ok' };
+    case 'not_pending':
+    case 'not_a_session':
+      return { outcome: 'noop', reason: outcome.kind };
+    case 'not_allowed':
+      return { outcome: 'refused', reason: 'not_allowed_to_decide' };
+    case 'failed':
+      return { outcome: 'failed', reason: outcome.problem.words };
+  }
 }

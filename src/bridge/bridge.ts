@@ -11,11 +11,13 @@ import { escapeMrkdwn } from '../render/sanitize.js';
 import { delay } from '../ops/delay.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type PendingStart, type PreparedInput, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { SessionRunner, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
+import type { CapOutcome } from './runner/spend-cap-desk.js';
+import { SessionRunner, type AnswerOutcome, type DecideOutcome, type InterruptOutcome, type RunnerDeps } from './session-runner.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { FileIntake } from './file-intake.js';
 import { ThreadQueues } from './thread-queues.js';
-import { budgetParam, nextCap, type Raise, type SpendCap } from '../access/spend-cap.js';
+import { Receipts } from './runner/receipts.js';
+import { budgetParam, type SpendCap } from '../access/spend-cap.js';
 import { refusalWords } from '../access/words.js';
 
 export type StartRequest = {
@@ -42,16 +44,12 @@ export type StartOutcome =
 
 export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
 
-export type CapOutcome =
-  | Raise
-  | { kind: 'ended' }
-  | { kind: 'not_paused' }
-  | { kind: 'no_cap' }
-  | { kind: 'not_a_session' }
-  | { kind: 'failed'; words: string };
+export type { CapOutcome } from './runner/spend-cap-desk.js';
 
-export type DecisionOutcome = DecideOutcome | 'not_a_session' | { notAllowed: string };
-export type QuestionOutcome = 'answered' | 'not_open' | 'not_a_session' | { notAllowed: string };
+/** Refused because of who asked: `words` say who may. */
+export type NotAllowed = { kind: 'not_allowed'; words: string };
+export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed;
 
 /**
  * The intents Slack input turns into (start, steer, interrupt), and the registry of
@@ -69,6 +67,7 @@ export class Bridge {
   private readonly sweeps = new Set<Promise<unknown>>();
   private readonly sweeping = new AbortController();
   private closed = false;
+  private readonly receipts: Receipts;
 
   constructor(
     private readonly deps: RunnerDeps & {
@@ -84,7 +83,9 @@ export class Bridge {
       /** The spend cap a new session of this profile is created with (none: uncapped). */
       spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
     },
-  ) {}
+  ) {
+    this.receipts = new Receipts(deps.react, deps.log);
+  }
 
   async start(req: StartRequest): Promise<StartOutcome> {
     if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
@@ -290,7 +291,7 @@ export class Bridge {
         }
       }
       const sent = await runner.sendMessage(input.text, { user: record.owner, ...(record.promptTs ? { ts: record.promptTs } : {}) }, input.blocks);
-      if (!sent.ok) return runner.fail(sent.problem.words);
+      if (sent.kind === 'failed') return runner.fail(sent.problem.words);
       await this.deps.records.update(ref, (r) => {
         delete r.promptInput;
         delete r.promptFiles;
@@ -322,13 +323,13 @@ export class Bridge {
       if (question) {
         const attachments = msg.files?.length ? { attachments: { text: input.text, blocks: input.blocks } } : {};
         const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
-        if (answered === 'answered') {
+        if (answered.kind === 'answered') {
           await this.receipt(ref, msg.ts);
           return 'answered';
         }
       }
       const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
-      if (!sent.ok) {
+      if (sent.kind === 'failed') {
         await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
         return 'failed';
       }
@@ -341,8 +342,8 @@ export class Bridge {
   async decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
-    if (!this.mayDecide(record, decision.user)) return { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, decision.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
   }
 
@@ -363,8 +364,8 @@ export class Bridge {
   /** A button answer to an ask_user question. */
   async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
-    if (!this.mayDecide(record, from.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'answer the agent’s question') };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).answer(eventId, from);
   }
 
@@ -378,18 +379,14 @@ export class Bridge {
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */
-  private async receipt(ref: ThreadRef, ts: string): Promise<void> {
-    await this.deps.writer.call('reactions.add', { channel: ref.channel, timestamp: ts, name: 'eyes' }).catch((error: unknown) => {
-      if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) {
-        this.deps.log.warn({ err: error, channel: ref.channel, ts }, 'could not add the receipt reaction');
-      }
-    });
+  private receipt(ref: ThreadRef, ts: string): Promise<void> {
+    return this.receipts.seen(ref.channel, ts);
   }
 
-  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | 'not_a_session'> {
+  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
+    if (!record?.sessionId) return { kind: 'not_a_session' };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).interrupt(user);
   }
 
@@ -402,66 +399,14 @@ export class Bridge {
     if (!record?.sessionId) return { kind: 'not_a_session' };
     const cap = record.spendCap;
     if (!cap) return { kind: 'no_cap' };
-    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    return runner.busy(async (): Promise<CapOutcome> => {
-      const stop = await runner.pausedAtBudget().catch(() => undefined);
-      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
-      const raise: Raise = nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: stop.spentCents });
-      if (raise.kind === 'at_max') return raise;
-      if (!(await this.claimCapAction(runner, stopId, { user, action: 'raise', toCents: raise.toCents }))) return { kind: 'not_paused' };
-      runner.followUntilPhase(['running', 'terminated']);
-      try {
-        await this.deps.client.beta.sessions.update(runner.sessionId, { budget: budgetParam(raise.toCents) });
-      } catch (error) {
-        return this.capActionFailed(runner, stopId, error, 'raising the spend cap');
-      }
-      await runner.amend((r) => {
-        if (r.spendCap) r.spendCap.currentCents = raise.toCents;
-      });
-      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user, toCents: raise.toCents }, 'spend cap raised');
-      return raise;
-    });
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).raiseCap(stopId, user, { ...record, spendCap: cap });
   }
 
   /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
   async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    const runner = this.runnerFor({ ...record, sessionId: record.sessionId });
-    return runner.busy(async (): Promise<CapOutcome> => {
-      const stop = await runner.pausedAtBudget().catch(() => undefined);
-      if (!stop || stop.id !== stopId || record.budgetActions?.[stopId]) return { kind: 'not_paused' };
-      if (!(await this.claimCapAction(runner, stopId, { user, action: 'end' }))) return { kind: 'not_paused' };
-      runner.followUntilPhase(['terminated']);
-      try {
-        await this.deps.client.beta.sessions.archive(runner.sessionId);
-      } catch (error) {
-        return this.capActionFailed(runner, stopId, error, 'ending the session');
-      }
-      this.deps.log.info({ thread: ref.threadTs, sessionId: runner.sessionId, user }, 'session ended at its spend cap');
-      return { kind: 'ended' };
-    });
-  }
-
-  private async claimCapAction(runner: SessionRunner, stopId: string, action: { user: string; action: 'raise' | 'end'; toCents?: number }): Promise<boolean> {
-    let first = false;
-    await runner.amend((r) => {
-      if (r.budgetActions?.[stopId]) return;
-      first = true;
-      r.budgetActions = { ...r.budgetActions, [stopId]: { ...action, at: Date.now() } };
-    });
-    return first;
-  }
-
-  private async capActionFailed(runner: SessionRunner, stopId: string, error: unknown, doing: string): Promise<CapOutcome> {
-    const problem = describeApiError(error, doing);
-    this.deps.log.error({ err: error, sessionId: runner.sessionId, requestId: problem.requestId }, `failed ${doing}`);
-    runner.followUntilPhase(undefined);
-    // Forget the press so the buttons come back and someone can try again.
-    await runner.amend((r) => {
-      if (r.budgetActions) delete r.budgetActions[stopId];
-    });
-    return { kind: 'failed', words: problem.words };
+    return this.runnerFor({ ...record, sessionId: record.sessionId }).endAtCap(stopId, user, record);
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
@@ -493,7 +438,7 @@ export class Bridge {
           }
           const runner = this.runnerFor({ ...record, sessionId: record.sessionId! });
           const resumed = await runner.resume();
-          if (resumed === 'prompt_unsent') await this.sendPrompt(runner, { ...record, sessionId: record.sessionId! });
+          if (resumed.kind === 'prompt_unsent') await this.sendPrompt(runner, { ...record, sessionId: record.sessionId! });
         }),
       ),
     );

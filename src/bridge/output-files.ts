@@ -1,14 +1,20 @@
-import type { AgentsClient } from '../agents/client.js';
-import { downloadOutput, listOutputs, type OutputFile } from '../agents/files-api.js';
+import type { ApiResult, OutputFile } from '../agents/files-api.js';
 import { outputComment, OUTPUT_LIMITS, planOutputs, type OutputLimits } from '../delivery/output-plan.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import type { OutputRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 
+/** The session's output files in the Files API (listOutputs and downloadOutput over the SDK client). */
+export type SessionOutputs = {
+  list(opts: { expectSome: boolean; retryDelaysMs: readonly number[]; signal?: AbortSignal }): Promise<ApiResult<OutputFile[]>>;
+  download(file: { id: string; filename: string }, maxBytes: number): Promise<ApiResult<Buffer>>;
+};
+
 export type OutputFilesDeps = {
-  client: AgentsClient;
-  writer: SlackWriter;
-  records: ThreadRecords;
+  outputs: SessionOutputs;
+  /** The Slack writes and the look-up that share a file once. */
+  writer: Pick<SlackWriter, 'reserveUpload' | 'completeUploadsOnce' | 'postOnce' | 'filesInThread'>;
+  records: Pick<ThreadRecords, 'get' | 'update'>;
   log: Logger;
   /** Waits before listing again when a turn that used tools shows no outputs yet. */
   retryDelaysMs?: readonly number[];
@@ -32,7 +38,6 @@ export class OutputFiles {
   constructor(
     private readonly deps: OutputFilesDeps,
     private readonly ref: ThreadRef,
-    private readonly sessionId: string,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -45,7 +50,7 @@ export class OutputFiles {
 
   private async run(expectSome: boolean): Promise<void> {
     const log = this.deps.log;
-    const listed = await listOutputs(this.deps.client, this.sessionId, {
+    const listed = await this.deps.outputs.list({
       expectSome,
       retryDelaysMs: this.deps.retryDelaysMs ?? OUTPUT_RETRY_DELAYS_MS,
       signal: this.signal,
@@ -61,7 +66,7 @@ export class OutputFiles {
     const reserved: Array<{ file: OutputFile; slackFileId: string }> = [];
     const skipped = [...plan.skip];
     for (const file of plan.attach) {
-      const bytes = await downloadOutput(this.deps.client, file, (this.deps.limits ?? OUTPUT_LIMITS).maxFileBytes);
+      const bytes = await this.deps.outputs.download(file, (this.deps.limits ?? OUTPUT_LIMITS).maxFileBytes);
       if (!bytes.ok) {
         log.warn({ fileId: file.id, status: bytes.problem.status }, 'could not download an output file');
         // Transient trouble leaves the file unrecorded, so the next turn end tries again.

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Bridge } from '../bridge/bridge.js';
-import type { InterruptOutcome } from '../bridge/session-runner.js';
+import type { StopOutcome } from '../access/guard.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
@@ -272,11 +272,11 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     deps.track(
       deps.guard.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
         const words =
-          typeof outcome === 'object'
-            ? outcome.notAllowed
-            : outcome === 'not_open'
+          outcome.kind === 'not_allowed'
+            ? outcome.words
+            : outcome.kind === 'not_open'
               ? 'That question has already been answered or closed.'
-              : outcome === 'not_a_session'
+              : outcome.kind === 'not_a_session'
                 ? 'I could not find the session for this button.'
                 : undefined;
         if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
@@ -363,14 +363,14 @@ async function tellDecisionOutcome(
   outcome: Awaited<ReturnType<AccessGuard['decide']>>,
 ): Promise<void> {
   const text =
-    outcome === 'sent'
+    outcome.kind === 'sent'
       ? undefined
-      : outcome === 'not_pending'
+      : outcome.kind === 'not_pending'
         ? 'That tool call has already been decided or is no longer waiting.'
-        : outcome === 'not_a_session'
+        : outcome.kind === 'not_a_session'
           ? 'I could not find the session for this button.'
-          : 'notAllowed' in outcome
-            ? outcome.notAllowed
+          : outcome.kind === 'not_allowed'
+            ? outcome.words
             : `Your decision did not reach the agent: ${outcome.problem.words}`;
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
@@ -397,18 +397,18 @@ async function tellInterruptOutcome(
   deps: HandlerDeps,
   ref: ThreadRef,
   user: string,
-  outcome: InterruptOutcome | 'not_a_session' | { notAllowed: string },
+  outcome: StopOutcome,
 ): Promise<void> {
   const text =
-    outcome === 'nothing_running'
+    outcome.kind === 'nothing_running'
       ? 'Nothing is running in this thread right now, so there is nothing to stop.'
-      : outcome === 'already_stopping'
+      : outcome.kind === 'already_stopping'
         ? 'The agent is already stopping.'
-        : typeof outcome === 'object'
-          ? 'notAllowed' in outcome
-            ? outcome.notAllowed
-            : `I could not stop the agent: ${outcome.problem.words}`
-          : undefined;
+        : outcome.kind === 'not_allowed'
+          ? outcome.words
+          : outcome.kind === 'failed'
+            ? `I could not stop the agent: ${outcome.problem.words}`
+            : undefined;
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }
 
