@@ -50,6 +50,8 @@ export type StopAllOutcome = { kind: 'refused'; words: string } | { kind: 'done'
 export class AccessGuard {
   /** One start at a time per person, so two quick starts cannot both slip under the running limit. */
   private readonly startsByUser = new KeyedMutex();
+  /** Starts let through and not yet finished, by person: they count towards the running limit. */
+  private readonly startsInFlight = new Map<string, number>();
 
   constructor(private readonly deps: GuardDeps) {}
 
@@ -71,14 +73,22 @@ export class AccessGuard {
       return bridge.start(req);
     }
     const profile = profiles.rulesFor(choice.target.profile);
-    return this.startsByUser.run(req.user, async () => {
+    // The check and a reservation are made under the person's lock; the start itself runs
+    // outside it, so one person's second /agent does not wait for the first to be created.
+    // While a start is in flight its record may already count as well as its reservation:
+    // for those few seconds the limit errs on the side of refusing.
+    const decision = await this.startsByUser.run(req.user, async () => {
       const account = needsAccount(rules, req.user, profile) ? await this.deps.accounts.lookup(req.user) : undefined;
-      const running = await this.runningFor(req.user);
-      const decision = mayStart(rules, { user: req.user, channel: req.channel, account, profile, running, promptChars: req.prompt.length });
-      if (decision.kind === 'refused') {
-        this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
-        return { ok: false, words: refusalWords(decision.reason) };
-      }
+      const running = (await this.runningFor(req.team, req.user)) + (this.startsInFlight.get(req.user) ?? 0);
+      const decided = mayStart(rules, { user: req.user, channel: req.channel, account, profile, running, promptChars: req.prompt.length });
+      if (decided.kind === 'allowed') this.startsInFlight.set(req.user, (this.startsInFlight.get(req.user) ?? 0) + 1);
+      return decided;
+    });
+    if (decision.kind === 'refused') {
+      this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
+      return { ok: false, words: refusalWords(decision.reason) };
+    }
+    try {
       const outcome = await bridge.start(req);
       if (!outcome.ok) this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
       else {
@@ -86,7 +96,11 @@ export class AccessGuard {
         this.audit({ ...entry, thread: outcome.ref.threadTs, session: outcome.sessionId, outcome: failure || !outcome.sessionId ? 'failed' : 'ok', reason: failure });
       }
       return outcome;
-    });
+    } finally {
+      const left = (this.startsInFlight.get(req.user) ?? 1) - 1;
+      if (left > 0) this.startsInFlight.set(req.user, left);
+      else this.startsInFlight.delete(req.user);
+    }
   }
 
   /** A reply in a session thread: reaches the agent only if its author may steer (or answers an open question they may answer). */
@@ -293,9 +307,9 @@ export class AccessGuard {
   }
 
   /** Sessions of this person that are starting or running (paused at a cap, idle or ended do not count). */
-  private async runningFor(user: string): Promise<number> {
+  private async runningFor(team: string, user: string): Promise<number> {
     let running = 0;
-    for (const ref of await this.deps.records.activeRefs()) {
+    for (const ref of await this.deps.records.activeRefsOf(team, user)) {
       const record = await this.deps.records.get(ref).catch(() => undefined);
       if (record?.owner === user && (record.status === 'starting' || record.status === 'active')) running += 1;
     }

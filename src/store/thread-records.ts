@@ -169,6 +169,7 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 
 const ACTIVE_KEY = 'active-threads';
+const ownerKey = (team: string, owner: string): string => `active-threads-of:${team}:${owner}`;
 const PENDING_STARTS_KEY = 'pending-starts';
 
 /**
@@ -245,14 +246,24 @@ export class ThreadRecords {
     });
   }
 
-  private async setActive(ref: ThreadRef, live: boolean): Promise<void> {
+  /** Live threads of one person, so counting someone's running sessions reads only theirs. */
+  async activeRefsOf(team: string, owner: string): Promise<ThreadRef[]> {
+    const keys = z.array(z.string()).catch([]).parse((await this.kv.get(ownerKey(team, owner))) ?? []);
+    return keys.flatMap((k) => refOfKey(k) ?? []);
+  }
+
+  /** Keeps the live set (and, when the owner is known, that person's live set) in step with a record's status. */
+  private async setActive(ref: ThreadRef & { owner?: string }, live: boolean): Promise<void> {
     await this.mutex.run(ACTIVE_KEY, async () => {
-      const keys = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(ACTIVE_KEY)) ?? []));
       const key = threadKey(ref);
-      if (live === keys.has(key)) return;
-      if (live) keys.add(key);
-      else keys.delete(key);
-      await this.kv.set(ACTIVE_KEY, [...keys]);
+      for (const listKey of [ACTIVE_KEY, ...(ref.owner ? [ownerKey(ref.team, ref.owner)] : [])]) {
+        const keys = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(listKey)) ?? []));
+        if (live === keys.has(key)) continue;
+        if (live) keys.add(key);
+        else keys.delete(key);
+        if (keys.size === 0 && listKey !== ACTIVE_KEY) await this.kv.delete(listKey);
+        else await this.kv.set(listKey, [...keys]);
+      }
     });
   }
 
@@ -312,12 +323,12 @@ export class ThreadRecords {
       const removed = await this.mutex.run(threadKey(ref), async () => {
         const parsed = ThreadRecordSchema.safeParse(await this.kv.get(key));
         // An unreadable record is left for a person to look at, not deleted unseen.
-        if (!parsed.success || !isPrunable(parsed.data, now, this.retentionMs)) return false;
+        if (!parsed.success || !isPrunable(parsed.data, now, this.retentionMs)) return undefined;
         await this.kv.set(`pruned:${threadKey(ref)}`, parsed.data.updatedAt ?? parsed.data.createdAt, this.retentionMs);
         await this.kv.delete(key);
-        return true;
+        return parsed.data;
       });
-      if (removed) await this.setActive(ref, false);
+      if (removed) await this.setActive(removed, false);
       if (removed) outcome.removed += 1;
       else outcome.kept += 1;
     }
