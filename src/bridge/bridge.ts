@@ -27,7 +27,7 @@ export type StartRequest = {
   threadTs?: string;
   /** The human message that asked, when there is one (gets receipts). */
   promptTs?: string;
-  /** Files shared with that message (files, issue 4). */
+  /** Files shared with that message. */
   files?: readonly SharedFile[];
   /** `--profile NAME` from the prompt, if given ('' when the flag had no name). */
   profile?: string;

@@ -146,7 +146,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     }
     const user = m.user!;
     const logCtx = { team, channel: m.channel, thread: route.threadTs, user };
-    // Files shared with the message go with it (files, issue 4).
+    // Files shared with the message go with it to the agent.
     const { files, unreadable } = readSharedFiles(m.files);
     if (unreadable > 0) log.warn({ ...logCtx, unreadable }, 'message carried file objects I could not read');
     switch (route.kind) {
