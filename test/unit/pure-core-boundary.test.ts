@@ -6,12 +6,13 @@ import { findViolations, PURE_CORE_RULES, runtimeImportsOf } from '../support/im
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** The pure core: state → Slack messages, the text plan, message routing, the access policy. */
+/** The pure core: state → Slack messages, the words people read, the text plan, message routing, the access policy. */
 const PURE_CORE = [
   ...readdirSync(join(ROOT, 'src/render'), { recursive: true })
     .map(String)
     .filter((f) => f.endsWith('.ts'))
     .map((f) => `src/render/${f}`),
+  ...readdirSync(join(ROOT, 'src/words')).filter((f) => f.endsWith('.ts')).map((f) => `src/words/${f}`),
   'src/bridge/thread-state.ts',
   'src/delivery/text-plan.ts',
   'src/delivery/text-hash.ts',
