@@ -49,8 +49,7 @@ export type RunningBot = {
 };
 
 export type BotOptions = {
-  /** Test knobs; production uses the defaults. */
-  slackRetries?: number;
+  // Test knobs; production uses the defaults.
   /** Least time between status edits of one running thread (root card, activity). */
   statusIntervalMs?: number;
   /** Streams open at once in the workspace (they share one appendStream budget). */
@@ -85,7 +84,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
     // Our SlackWriter decides about retries and 429s; the client must not do it twice.
-    retryConfig: { retries: options.slackRetries ?? 0 },
+    retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     // The client's own queue (100 by default) would hold writes that already waited for
     // their budget and then release them in a bunch, which Slack answers with 429s (seen

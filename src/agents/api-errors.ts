@@ -1,4 +1,5 @@
 import { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { apiProblemWords, type ApiFailure } from '../words/api-problems.js';
 
 export type ApiProblem = {
   /** One sentence for the person in Slack. */
@@ -12,38 +13,33 @@ export type ApiProblem = {
 
 /** Anthropic API failures in plain words, with what the log needs to follow up. */
 export function describeApiError(error: unknown, doing: string): ApiProblem {
-  if (error instanceof APIUserAbortError) return { words: `${doing} was cancelled`, transient: true };
-  if (error instanceof APIConnectionError) {
-    return { words: `Could not reach Anthropic while ${doing}. Try again in a moment.`, transient: true };
-  }
-  if (error instanceof APIError) {
-    const base = {
-      ...(error.status !== undefined ? { status: error.status } : {}),
-      ...(error.requestID ? { requestId: error.requestID } : {}),
-      ...(error.type ? { type: error.type } : {}),
-    };
-    const status = error.status ?? 0;
-    // Spend caps (session budget): reasons the API names in error.details.error_code.
-    if (error.errorCode === 'model_not_budgetable') {
-      return {
-        ...base,
-        transient: false,
-        words: 'This agent’s model has no public list price, so its spend cap cannot be enforced and no session was started. An admin can run it without a cap (budget_usd: false in its profile).',
-      };
-    }
-    if (error.errorCode === 'budget_reached') {
-      return { ...base, transient: false, words: 'The session is paused at its spend cap. Raise the cap with the button in the thread first.' };
-    }
-    if (status === 401) return { ...base, transient: false, words: `Anthropic rejected the bot's API key while ${doing}. An admin needs to check ANTHROPIC_API_KEY.` };
-    if (status === 403) return { ...base, transient: false, words: `The bot's Anthropic key is not allowed to do this (${doing}).` };
-    if (status === 404) return { ...base, transient: false, words: `Anthropic could not find the configured agent, environment or session while ${doing}. An admin needs to check AGENT_ID and ENVIRONMENT_ID.` };
-    if (status === 409) return { ...base, transient: false, words: `The session can no longer take input (it has ended or changed) while ${doing}. Start a new one with /agent.` };
-    if (status === 429) return { ...base, transient: true, words: `Anthropic is rate limiting the bot while ${doing}. Try again in a minute.` };
-    if (status >= 500) return { ...base, transient: true, words: `Anthropic had a server error while ${doing}. Try again in a moment.` };
-    if (status === 400) return { ...base, transient: false, words: `Anthropic refused the request while ${doing}: ${error.error && typeof error.error === 'object' ? extractMessage(error.error) : error.message}` };
-    return { ...base, transient: false, words: `Anthropic returned an error (${status}) while ${doing}.` };
-  }
-  return { words: `Something went wrong while ${doing}.`, transient: false };
+  const { failure, transient, ...base } = classifyApiError(error);
+  return { ...base, transient, words: apiProblemWords(failure, doing) };
+}
+
+/** Which failure an SDK error is; the words for each are `apiProblemWords`'. */
+function classifyApiError(error: unknown): Omit<ApiProblem, 'words'> & { failure: ApiFailure } {
+  if (error instanceof APIUserAbortError) return { failure: { kind: 'cancelled' }, transient: true };
+  if (error instanceof APIConnectionError) return { failure: { kind: 'unreachable' }, transient: true };
+  if (!(error instanceof APIError)) return { failure: { kind: 'unknown' }, transient: false };
+  const base = {
+    ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(error.requestID ? { requestId: error.requestID } : {}),
+    ...(error.type ? { type: error.type } : {}),
+  };
+  const status = error.status ?? 0;
+  const as = (failure: ApiFailure, transient: boolean) => ({ ...base, failure, transient });
+  // Spend caps (session budget): reasons the API names in error.details.error_code.
+  if (error.errorCode === 'model_not_budgetable') return as({ kind: 'model_not_budgetable' }, false);
+  if (error.errorCode === 'budget_reached') return as({ kind: 'budget_reached' }, false);
+  if (status === 401) return as({ kind: 'unauthorized' }, false);
+  if (status === 403) return as({ kind: 'forbidden' }, false);
+  if (status === 404) return as({ kind: 'not_found' }, false);
+  if (status === 409) return as({ kind: 'conflict' }, false);
+  if (status === 429) return as({ kind: 'rate_limited' }, true);
+  if (status >= 500) return as({ kind: 'server_error' }, true);
+  if (status === 400) return as({ kind: 'bad_request', message: error.error && typeof error.error === 'object' ? extractMessage(error.error) : error.message }, false);
+  return as({ kind: 'other_status', status }, false);
 }
 
 function extractMessage(body: object): string {

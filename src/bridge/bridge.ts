@@ -19,6 +19,7 @@ import { ThreadQueues } from './thread-queues.js';
 import { Receipts } from './runner/receipts.js';
 import { budgetParam, type SpendCap } from '../access/spend-cap.js';
 import { refusalWords } from '../access/words.js';
+import { replyWords } from '../words/replies.js';
 
 export type StartRequest = {
   team: string;
@@ -29,7 +30,7 @@ export type StartRequest = {
   threadTs?: string;
   /** The human message that asked, when there is one (gets receipts). */
   promptTs?: string;
-  /** Files shared with that message (files, issue 4). */
+  /** Files shared with that message. */
   files?: readonly SharedFile[];
   /** `--profile NAME` from the prompt, if given ('' when the flag had no name). */
   profile?: string;
@@ -88,7 +89,7 @@ export class Bridge {
   }
 
   async start(req: StartRequest): Promise<StartOutcome> {
-    if (this.closed) return { ok: false, words: 'The bot is restarting. Please try again in a moment.' };
+    if (this.closed) return { ok: false, words: replyWords({ kind: 'bot_restarting' }) };
     if (!req.threadTs) return this.startFresh(req);
     // A mention names its thread up front: one racing another in the same thread waits
     // for it and becomes a reply (the chain is registered before any await).
@@ -113,7 +114,7 @@ export class Bridge {
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
     const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
     const outcome = await this.queues.run(threadKey(ref), () => this.steerNow(ref, msg));
-    return outcome === 'not_a_session' ? { ok: false, words: 'That thread’s session is gone. Mention me in a new thread.' } : { ok: true, ref };
+    return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
   }
 
   /**
@@ -134,7 +135,7 @@ export class Bridge {
       this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
       const outcome = await this.startFresh(req, start).catch((error: unknown): StartOutcome => {
         this.deps.log.error({ err: error }, 'could not finish an interrupted start');
-        return { ok: false, words: 'The bot restarted while starting your session and could not finish. Please run /agent again.' };
+        return { ok: false, words: replyWords({ kind: 'start_interrupted' }) };
       });
       if (outcome.ok) continue;
       await this.deps.records.removePendingStart(start.id);
@@ -164,7 +165,7 @@ export class Bridge {
       const code = error instanceof SlackCallError ? error.slackError : 'unknown';
       log.error({ err: error, slackError: code }, 'could not post the session root message');
       await this.deps.records.removePendingStart(start.id);
-      return { ok: false, words: rootPostProblem(code) };
+      return { ok: false, words: replyWords({ kind: 'root_card_refused', code }) };
     }
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
     if (resumed && (await this.deps.records.get(ref))) {
@@ -330,7 +331,7 @@ export class Bridge {
       }
       const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
       if (sent.kind === 'failed') {
-        await runner.note(`Your message did not reach the agent: ${sent.problem.words}`);
+        await runner.note(replyWords({ kind: 'message_not_sent', problem: sent.problem.words }));
         return 'failed';
       }
       await this.receipt(ref, msg.ts);
@@ -429,7 +430,7 @@ export class Bridge {
           if (!record.sessionId) {
             // Died between writing the request and the session id: the session may exist.
             if (!record.sessionRequest) {
-              await this.failBeforeSession(record, 'The bot restarted before the session was created. Run /agent again.');
+              await this.failBeforeSession(record, replyWords({ kind: 'restarted_before_session' }));
               return;
             }
             const sessionId = await this.recoverSession({ ...record, sessionRequest: record.sessionRequest }, log);
@@ -594,16 +595,3 @@ const StoredStartSchema = z.object({
   profile: z.string().optional(),
   files: z.array(z.unknown()).optional(),
 });
-
-function rootPostProblem(code: string): string {
-  switch (code) {
-    case 'not_in_channel':
-    case 'method_not_supported_for_channel_type':
-    case 'channel_not_found':
-      return 'I can’t post in this conversation. Invite me first with `/invite @agent`, or use me in a channel I am in.';
-    case 'is_archived':
-      return 'This channel is archived.';
-    default:
-      return `Slack did not accept my message (${code}), so no session was started. Please try again.`;
-  }
-}

@@ -21,7 +21,7 @@ export type OutputFilesDeps = {
   limits?: OutputLimits;
 };
 
-/** Outputs appear ~1–3 s after the idle event (reference §2.7): about 3.5 s in all. */
+/** Outputs appear ~1–3 s after the idle event (the Files API says so of session outputs): about 3.5 s in all. */
 export const OUTPUT_RETRY_DELAYS_MS = [1000, 2500] as const;
 
 /**

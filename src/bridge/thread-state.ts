@@ -70,7 +70,6 @@ export type ThreadState = {
   preview?: { id: string; text: string };
   /** processed_at of the newest event folded: where a reconnect catches up from. */
   lastProcessedAt?: string;
-  eventsFolded: number;
 };
 
 /** Tool calls still waiting for a person's decision, oldest first. */
@@ -93,7 +92,6 @@ export const initialState = (): ThreadState => ({
   turn: 0,
   turnOpen: false,
   usageAtTurnStart: { inputTokens: 0, outputTokens: 0 },
-  eventsFolded: 0,
 });
 
 /** Bridge-local facts that are not (yet) in the event stream. */
@@ -115,7 +113,6 @@ export function fold(previous: ThreadState, event: AgentEvent | LocalEvent): Fol
  */
 export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): FoldResult {
   if ('processed_at' in event && event.processed_at) s.lastProcessedAt = maxIso(s.lastProcessedAt, event.processed_at);
-  if (!event.type.startsWith('local.')) s.eventsFolded += 1;
 
   switch (event.type) {
     case 'local.user_message_sent':

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../ops/logger.js';
+import { scrubSecrets } from '../ops/secrets.js';
 
 /**
  * Agent output is untrusted text that lands in a shared channel: it must not ping

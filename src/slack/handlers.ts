@@ -22,6 +22,7 @@ import {
   ViewSubmissionSchema,
 } from './inbound.js';
 import { splitProfileFlag } from './profile-flag.js';
+import { replyWords } from '../words/replies.js';
 import type { AccessGuard } from '../access/guard.js';
 import { parseLetIn } from '../access/let-in.js';
 import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
@@ -29,17 +30,7 @@ import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, 
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 
-/** A reply in a thread whose session record was pruned (RECORD_RETENTION_DAYS). */
-export const prunedThreadWords = (days: number) =>
-  `This thread's session has not run for more than ${days} days and I no longer keep its record, so I cannot continue it. Start a new one with \`/agent <what the agent should do>\` or by mentioning me.`;
-
-export const USAGE = [
-  '*Usage:* `/agent <what the agent should do>`',
-  'I open a thread for the session. Reply in the thread to steer the agent, or to continue once it is done.',
-  'Stop it with the Stop button or an :octagonal_sign: reaction.',
-  'If this bot has agent profiles, `/agent --profile NAME <task>` picks one.',
-  'Admins: `/agent sessions` lists the running sessions, `/agent stop-all` stops them all.',
-].join('\n');
+const USAGE = replyWords({ kind: 'usage' });
 
 export type HandlerDeps = {
   bridge: Bridge;
@@ -85,7 +76,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const parsed = SlashCommandSchema.safeParse(body);
     if (!parsed.success) {
       log.warn({ problem: describeZodError(parsed.error) }, 'malformed slash command');
-      await ack({ response_type: 'ephemeral', text: 'Slack sent a command I could not read. Please try again.' });
+      await ack({ response_type: 'ephemeral', text: replyWords({ kind: 'command_malformed' }) });
       return;
     }
     const cmd = parsed.data;
@@ -99,7 +90,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (isStopAll(cmd.text)) {
       if (!deps.guard.isAdmin(cmd.user_id)) {
         const outcome = await deps.guard.stopAll(cmd.user_id, cmd.team_id);
-        return void (await ack({ response_type: 'ephemeral', text: outcome.kind === 'refused' ? outcome.words : 'Nothing to do.' }));
+        return void (await ack({ response_type: 'ephemeral', text: outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'nothing_to_do' }) }));
       }
       return void (await ack({ response_type: 'ephemeral', ...stopAllConfirm() }));
     }
@@ -135,7 +126,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (route.kind === 'ignore') {
       if (route.reason === 'not for the bot' && ref && m.user && (await deps.records.wasPruned(ref)) && (await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) {
         const days = Math.round(deps.records.retentionMs / 86_400_000);
-        await ephemeral(deps, { channel: m.channel, user: m.user, threadTs: ref.threadTs, text: prunedThreadWords(days) });
+        await ephemeral(deps, { channel: m.channel, user: m.user, threadTs: ref.threadTs, text: replyWords({ kind: 'record_pruned', days }) });
       }
       return;
     }
@@ -146,7 +137,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     }
     const user = m.user!;
     const logCtx = { team, channel: m.channel, thread: route.threadTs, user };
-    // Files shared with the message go with it (files, issue 4).
+    // Files shared with the message go with it to the agent.
     const { files, unreadable } = readSharedFiles(m.files);
     if (unreadable > 0) log.warn({ ...logCtx, unreadable }, 'message carried file objects I could not read');
     switch (route.kind) {
@@ -235,7 +226,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!target) return;
     const allowed = await deps.guard.mayDecideIn(target.ref, target.user);
     if (allowed !== true) {
-      const text = allowed === 'not_a_session' ? 'I could not find the session for this button.' : allowed.notAllowed;
+      const text = allowed === 'not_a_session' ? replyWords({ kind: 'button_session_missing' }) : allowed.notAllowed;
       return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
     }
     try {
@@ -275,9 +266,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           outcome.kind === 'not_allowed'
             ? outcome.words
             : outcome.kind === 'not_open'
-              ? 'That question has already been answered or closed.'
+              ? replyWords({ kind: 'question_closed' })
               : outcome.kind === 'not_a_session'
-                ? 'I could not find the session for this button.'
+                ? replyWords({ kind: 'button_session_missing' })
                 : undefined;
         if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
       }),
@@ -308,12 +299,12 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const text =
       outcome.kind === 'refused'
         ? outcome.words
-        : `Stopped ${outcome.stopped} running session${outcome.stopped === 1 ? '' : 's'}.${outcome.failed > 0 ? ` ${outcome.failed} could not be stopped (see the log).` : ''}`;
+        : replyWords({ kind: 'stop_all_done', stopped: outcome.stopped, failed: outcome.failed });
     await respond({ response_type: 'ephemeral', replace_original: true, text });
   });
   app.action(STOP_ALL_CANCEL_ACTION_ID, async ({ ack, respond }) => {
     await ack();
-    await respond({ response_type: 'ephemeral', replace_original: true, text: 'Nothing was stopped.' });
+    await respond({ response_type: 'ephemeral', replace_original: true, text: replyWords({ kind: 'stop_all_cancelled' }) });
   });
 }
 
@@ -334,7 +325,7 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = 
   const candidate = threadTs ? { team, channel, threadTs } : undefined;
   const ref = candidate && (await deps.bridge.isSessionThread(candidate)) ? candidate : await findThread(deps, team, channel, messageTs);
   if (!ref) {
-    await ephemeral(deps, { channel, user: a.user.id, text: 'I could not find the session for this button.' });
+    await ephemeral(deps, { channel, user: a.user.id, text: replyWords({ kind: 'button_session_missing' }) });
     return undefined;
   }
   const toolName = a.message?.text ? /use (\S+) and needs approval/.exec(a.message.text)?.[1] : undefined;
@@ -366,12 +357,12 @@ async function tellDecisionOutcome(
     outcome.kind === 'sent'
       ? undefined
       : outcome.kind === 'not_pending'
-        ? 'That tool call has already been decided or is no longer waiting.'
+        ? replyWords({ kind: 'decision_closed' })
         : outcome.kind === 'not_a_session'
-          ? 'I could not find the session for this button.'
+          ? replyWords({ kind: 'button_session_missing' })
           : outcome.kind === 'not_allowed'
             ? outcome.words
-            : `Your decision did not reach the agent: ${outcome.problem.words}`;
+            : replyWords({ kind: 'decision_not_sent', problem: outcome.problem.words });
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
@@ -401,13 +392,13 @@ async function tellInterruptOutcome(
 ): Promise<void> {
   const text =
     outcome.kind === 'nothing_running'
-      ? 'Nothing is running in this thread right now, so there is nothing to stop.'
+      ? replyWords({ kind: 'nothing_running' })
       : outcome.kind === 'already_stopping'
-        ? 'The agent is already stopping.'
+        ? replyWords({ kind: 'already_stopping' })
         : outcome.kind === 'not_allowed'
           ? outcome.words
           : outcome.kind === 'failed'
-            ? `I could not stop the agent: ${outcome.problem.words}`
+            ? replyWords({ kind: 'stop_failed', problem: outcome.problem.words })
             : undefined;
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }

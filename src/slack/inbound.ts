@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { replyWords } from '../words/replies.js';
 
 /** Slack payloads as this bot reads them, parsed at the edge. Extra fields pass through. */
 
@@ -133,12 +134,13 @@ export type InboundVerdict =
    */
   | { kind: 'acknowledge'; what: string; problem: string; ack?: Record<string, unknown>; tell?: PrivateAnswer; notable?: boolean };
 
+/** What the edge tells a person whose request it did not pass on (the words are `replyWords`'). */
 export const WORDS = {
-  unreadableCommand: 'Slack sent a command I could not read, so I did nothing. Please try again.',
-  unknownCommand: 'I only answer `/agent`. Try `/agent <what the agent should do>`.',
-  unreadableClick: 'I could not read that click, so nothing happened. Please try again.',
-  unknownButton: 'That button is no longer in use, so nothing happened.',
-  noShortcuts: 'This app has no shortcuts. Use `/agent <what the agent should do>`, or mention me in a channel.',
+  unreadableCommand: replyWords({ kind: 'command_unreadable' }),
+  unknownCommand: replyWords({ kind: 'command_unknown' }),
+  unreadableClick: replyWords({ kind: 'click_unreadable' }),
+  unknownButton: replyWords({ kind: 'button_unknown' }),
+  noShortcuts: replyWords({ kind: 'no_shortcuts' }),
 } as const;
 
 const EventCallbackSchema = EventEnvelopeSchema.extend({

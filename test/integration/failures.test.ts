@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sign } from '../fakes/slack/index.js';
+import { humanReply } from '../fakes/slack/index.js';
 import { SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -37,10 +37,20 @@ describe('Anthropic errors become plain sentences', () => {
     await h.sender.command({ text: 'first', user: 'U1', channel: 'C1' });
     await h.slack.waitFor(() => rootText().includes('Done'));
     const root = rootOf()!;
+    await h.bot.settled();
+    const [session] = [...h.agents.sessions.values()];
+    const eventsBefore = h.agents.received(session!.id).length;
+    const requestsBefore = h.agents.requests.length;
     h.agents.failNext({ method: 'POST', path: /\/events$/ }, { status: 409, errorType: 'invalid_request_error', message: 'session is archived' });
-    const { humanReply } = await import('../fakes/slack/index.js');
     await h.sender.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'more' }));
     await h.slack.waitFor(() => h.slack.thread('C1', root.ts).some((m) => m.text.includes('did not reach the agent') && m.text.includes('can no longer take input')));
+    await h.bot.settled();
+    // Not touched: the refused send is the only write to the API (no retry, no interrupt, no new
+    // session, no archive), and the session's events are what they were.
+    const writes = h.agents.requests.slice(requestsBefore).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+    expect(writes).toEqual([`POST /v1/sessions/${session!.id}/events`]);
+    expect(h.agents.sessions.size).toBe(1);
+    expect(h.agents.received(session!.id)).toHaveLength(eventsBefore);
   });
 
   it('session.error while retrying shows on the status line; an exhausted one is said in the thread and fails the turn', async () => {
@@ -82,7 +92,8 @@ describe('inbound requests Slack did not sign, or signed with garbage', () => {
     const ok = await h.sender.command({ text: 'still alive?', user: 'U1', channel: 'C1' });
     expect(ok.status).toBe(200);
     await h.slack.waitFor(() => rootOf());
-    expect(sign(SIGNING_SECRET, 1, 'x')).toMatch(/^v0=/);
+    // The 400s were for signed bodies: the same body unsigned is refused before it is read.
+    expect((await h.sender.raw('null', { contentType: 'application/json', badSignature: true })).status).toBe(401);
   });
 
   it('serves /healthz and 404s unknown paths', async () => {

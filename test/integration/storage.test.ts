@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type Keyv from 'keyv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
-import { DAY_MS, SEEN_TTL_MS } from '../../src/store/retention.js';
+import { DAY_MS, DEFAULT_RETENTION_DAYS, SEEN_TTL_MS } from '../../src/store/retention.js';
 import { storeKeys, sweepExpired } from '../../src/store/store-keys.js';
 import { ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 import { botEcho, humanReply, messageChanged, messageDeleted, reactionAdded, topLevelMessage } from '../fakes/slack/index.js';
@@ -111,7 +111,7 @@ describe.each(backends)('the store ($name)', (b) => {
     const expiresOf = async (key: string) => ((await kv!.get(key, { raw: true })) as { expires?: number } | undefined)?.expires;
     expect(await expiresOf(seenKey)).toBeGreaterThan(now + SEEN_TTL_MS - 60_000);
     expect(await expiresOf(seenKey)).toBeLessThanOrEqual(now + SEEN_TTL_MS);
-    expect(await expiresOf(indexKey)).toBeGreaterThan(now + 30 * DAY_MS - 60_000);
+    expect(await expiresOf(indexKey)).toBeGreaterThan(now + DEFAULT_RETENTION_DAYS * DAY_MS - 60_000);
     expect(await expiresOf(`thread:T1:C1:${rootTs}`)).toBeUndefined();
     if (b.redis) {
       // Redis drops them itself (PX); the record has no TTL.
@@ -120,7 +120,7 @@ describe.each(backends)('the store ($name)', (b) => {
       const seenTtl = await client.pTTL(full(seenKey));
       expect(seenTtl).toBeGreaterThan(SEEN_TTL_MS - 60_000);
       expect(seenTtl).toBeLessThanOrEqual(SEEN_TTL_MS);
-      expect(await client.pTTL(full(indexKey))).toBeGreaterThan(30 * DAY_MS - 60_000);
+      expect(await client.pTTL(full(indexKey))).toBeGreaterThan(DEFAULT_RETENTION_DAYS * DAY_MS - 60_000);
       expect(await client.pTTL(full(`thread:T1:C1:${rootTs}`))).toBe(-1);
     }
   });

@@ -13,7 +13,7 @@ import {
   type Refusal,
   type SessionFacts,
 } from '../../src/access/policy.js';
-import { capForSession, nextCap } from '../../src/access/spend-cap.js';
+import { capForSession, DEFAULT_MAX_FACTOR, nextCap } from '../../src/access/spend-cap.js';
 import { hasBash, startWarning } from '../../src/access/start-warning.js';
 import { refusalWords } from '../../src/access/words.js';
 
@@ -113,7 +113,7 @@ describe('the words for each refusal', () => {
 
 describe('spend caps', () => {
   it('the profile overrides SESSION_BUDGET_USD, false turns it off; the maximum defaults to five caps', () => {
-    expect(capForSession({ defaultUsd: 5 })).toEqual({ capCents: 500, maxCents: 2500 });
+    expect(capForSession({ defaultUsd: 5 })).toEqual({ capCents: 500, maxCents: 500 * DEFAULT_MAX_FACTOR });
     expect(capForSession({ defaultUsd: 5, maxUsd: 12.5 })).toEqual({ capCents: 500, maxCents: 1250 });
     expect(capForSession({ profileUsd: 20, defaultUsd: 5, maxUsd: 10 })).toEqual({ capCents: 2000, maxCents: 2000 });
     expect(capForSession({ profileUsd: false, defaultUsd: 5 })).toBeUndefined();

@@ -18,8 +18,8 @@ const plan = (p: Partial<TextPlanInput>) =>
 
 describe('planText', () => {
   it('lingers briefly, then opens a stream with all pending text (a burst becomes one call)', () => {
-    expect(plan({ text: 'hello', committed: 5, pendingSince: 9_950 })).toEqual({ kind: 'wait', until: 10_100 });
-    expect(plan({ text: 'hello world', committed: 11, pendingSince: 9_000 })).toEqual({ kind: 'start_stream', text: 'hello world', prefix: '' });
+    expect(plan({ text: 'hello', committed: 5, pendingSince: 9_950 })).toEqual({ kind: 'wait', until: 9_950 + DEFAULT_LIMITS.streamLingerMs });
+    expect(plan({ text: 'hello world', committed: 11, pendingSince: 10_000 - DEFAULT_LIMITS.streamLingerMs })).toEqual({ kind: 'start_stream', text: 'hello world', prefix: '' });
   });
 
   it('appends at most once per flush interval, and stops with the rest when the block is done', () => {
@@ -32,16 +32,19 @@ describe('planText', () => {
 
   it('rolls a stream over before Slack expires it or it grows past the limit', () => {
     const old = seg({ text: 'a', startedAt: 0 });
-    expect(plan({ text: 'ab', committed: 2, segments: [old], now: 4 * 60_000 })).toMatchObject({ kind: 'stop', segment: 0 });
-    const big = seg({ text: 'x'.repeat(9_990), startedAt: 9_000 });
-    const action = plan({ text: `${'x'.repeat(9_990)}\n\n${'y'.repeat(50)}`, committed: 10_042, segments: [big] });
+    expect(plan({ text: 'ab', committed: 2, segments: [old], now: DEFAULT_LIMITS.maxStreamAgeMs - 1 })).toMatchObject({ kind: 'append' });
+    expect(plan({ text: 'ab', committed: 2, segments: [old], now: DEFAULT_LIMITS.maxStreamAgeMs })).toMatchObject({ kind: 'stop', segment: 0 });
+    const nearlyFull = 'x'.repeat(DEFAULT_LIMITS.maxSegment - 10);
+    const big = seg({ text: nearlyFull, startedAt: 9_000 });
+    const more = `${nearlyFull}\n\n${'y'.repeat(50)}`;
+    const action = plan({ text: more, committed: more.length, segments: [big] });
     expect(action).toMatchObject({ kind: 'stop', segment: 0, text: '' });
   });
 
   it('without stream budget posts only final text, batched while the turn runs, at once when done', () => {
     const text = 'Done one.\n\nprev';
-    expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_900 })).toEqual({ kind: 'wait', until: 10_150 });
-    expect(plan({ text, committed: 9, canStream: false, pendingSince: 8_000 })).toEqual({ kind: 'post', text: 'Done one.', prefix: '', suffix: '' });
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_900 })).toEqual({ kind: 'wait', until: 9_900 + DEFAULT_LIMITS.postLingerMs });
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 10_000 - DEFAULT_LIMITS.postLingerMs })).toEqual({ kind: 'post', text: 'Done one.', prefix: '', suffix: '' });
     expect(plan({ text: 'final', committed: 5, canStream: false, open: false })).toEqual({ kind: 'post', text: 'final', prefix: '', suffix: '' });
     expect(plan({ text: 'preview only', committed: 0, canStream: false })).toEqual({ kind: 'none' });
   });

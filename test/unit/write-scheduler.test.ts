@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TokenBucket } from '../../src/delivery/rate-budget.js';
+import { SLACK_BUDGETS, TokenBucket } from '../../src/delivery/rate-budget.js';
 import { WriteScheduler } from '../../src/delivery/write-scheduler.js';
 
 describe('TokenBucket', () => {
@@ -46,7 +46,7 @@ describe('WriteScheduler', () => {
   it('grants content before status when both wait on one bucket, FIFO within a priority', async () => {
     order.length = 0;
     // Drain the chat.update burst first.
-    await Promise.all(Array.from({ length: 8 }, (_, i) => acquire(`warm${i}`, 'chat.update', 'content')));
+    await Promise.all(Array.from({ length: SLACK_BUDGETS['chat.update']!.burst }, (_, i) => acquire(`warm${i}`, 'chat.update', 'content')));
     order.length = 0;
     const all = [acquire('s1', 'chat.update', 'status'), acquire('c1', 'chat.update', 'content'), acquire('s2', 'chat.update', 'status'), acquire('c2', 'chat.update', 'content')];
     await vi.advanceTimersByTimeAsync(60_000);
@@ -56,16 +56,19 @@ describe('WriteScheduler', () => {
 
   it('paces postMessage per channel: other channels are not held up', async () => {
     order.length = 0;
-    const c1 = Array.from({ length: 5 }, (_, i) => acquire(`a${i}`, 'chat.postMessage', 'content', 'C1'));
+    const { burst, perMinute } = SLACK_BUDGETS['chat.postMessage']!;
+    const gap = Math.ceil(60_000 / perMinute);
+    const names = Array.from({ length: burst + 3 }, (_, i) => `a${i}`);
+    const c1 = names.map((name) => acquire(name, 'chat.postMessage', 'content', 'C1'));
     const c2 = acquire('b0', 'chat.postMessage', 'content', 'C2');
     await vi.advanceTimersByTimeAsync(0);
-    expect(order).toEqual(['a0', 'a1', 'b0']);
-    await vi.advanceTimersByTimeAsync(1200);
-    expect(order).toContain('a2');
-    expect(order).not.toContain('a3');
-    await vi.advanceTimersByTimeAsync(2400);
+    expect(order).toEqual([...names.slice(0, burst), 'b0']);
+    await vi.advanceTimersByTimeAsync(gap);
+    expect(order).toContain(names[burst]);
+    expect(order).not.toContain(names[burst + 1]);
+    await vi.advanceTimersByTimeAsync(3 * gap);
     await Promise.all([...c1, c2]);
-    expect(order.filter((n) => n.startsWith('a'))).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+    expect(order.filter((n) => n.startsWith('a'))).toEqual(names);
   });
 
   it('a 429 pauses only that method for Retry-After', async () => {
@@ -85,10 +88,23 @@ describe('WriteScheduler', () => {
   });
 
   it('lets unbudgeted methods through and rejects waiters on close', async () => {
-    await s.acquire({ method: 'auth.test', team: 'T', priority: 'content' });
-    for (let i = 0; i < 5; i++) await s.acquire({ method: 'chat.startStream', team: 'T', priority: 'content' });
-    const waiting = s.acquire({ method: 'chat.startStream', team: 'T', priority: 'content' });
+    const granted: string[] = [];
+    const take = (method: string, name: string) => s.acquire({ method, team: 'T', priority: 'content' }).then(() => granted.push(name));
+    // No budget for auth.test: more calls than any burst go through at once, with no time passing.
+    const unbudgeted = Array.from({ length: 50 }, (_, i) => take('auth.test', `auth${i}`));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(50);
+    await Promise.all(unbudgeted);
+    // A budgeted method gets its burst, then the next one waits for a token.
+    const { burst } = SLACK_BUDGETS['chat.startStream']!;
+    granted.length = 0;
+    const inBurst = Array.from({ length: burst }, (_, i) => take('chat.startStream', `stream${i}`));
+    const waiting = s.acquire({ method: 'chat.startStream', team: 'T', priority: 'content' }).then(() => granted.push('over'));
+    await vi.advanceTimersByTimeAsync(0);
+    await Promise.all(inBurst);
+    expect(granted).toHaveLength(burst);
     s.close();
     await expect(waiting).rejects.toThrow('scheduler closed');
+    expect(granted).not.toContain('over');
   });
 });

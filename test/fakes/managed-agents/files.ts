@@ -1,5 +1,5 @@
 /**
- * Files API (`/v1/files*`) and the file side of session resources. Reference §2.6/§2.7:
+ * Files API (`/v1/files*`) and the file side of session resources, as the Files API documents them:
  * uploads are multipart (`file` part, optional `expires_in_seconds`), lists are `PageCursor`
  * (`{data, next_page}`), `scope_id` lists what a session wrote to its outputs.
  */
@@ -7,7 +7,7 @@ import { forwardOnly, paginate, readPageQuery } from './pagination.js';
 import type { FileObj } from './types.js';
 import { ApiError, badRequest, newId, notFound, now, type Json } from './util.js';
 
-/** What `files.list` accepts in `ids[]` at most (reference §6). */
+/** What `files.list` accepts in `ids[]` at most (the Files API's documented limit). */
 const MAX_IDS = 100;
 /** 500 MB, the documented Files API ceiling. [Docs] */
 const MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
@@ -16,7 +16,7 @@ interface Stored {
   meta: FileObj;
   bytes: Buffer;
   seq: number;
-  /** Scoped list requests that must still miss this file (outputs show up late, reference §2.7). */
+  /** Scoped list requests that must still miss this file (the API documents that outputs show up a moment after the idle event). */
   hiddenForLists: number;
 }
 

@@ -1,4 +1,4 @@
-/** Session resources (reference §2.3 `resources`, §2.6): at create time and via /v1/sessions/{sid}/resources. */
+/** Session resources (`resources` on sessions.create, and file mounts): at create time and via /v1/sessions/{sid}/resources. */
 import type { FileStore } from './files.js';
 import type { SessionObj } from './types.js';
 import { badRequest, isObject, newId, notFound, now, requireString, type Json } from './util.js';

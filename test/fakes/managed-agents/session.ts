@@ -229,7 +229,7 @@ export class SessionRuntime {
         return queued;
       }
       case 'user.interrupt': {
-        // At a budget pause an interrupt is accepted, ignored and never persisted (reference §4.3).
+        // At a budget pause an interrupt is accepted, ignored and never persisted (as the Managed Agents API documents for budget pauses).
         if (this.budgetPause) return { id: newId('sevt'), type, ...params, processed_at: now() } as Event;
         const echo = this.emit({ type, ...params });
         // Interrupt jumps the queue; queued messages survive it and start a fresh turn afterwards. [Inf]
@@ -535,7 +535,7 @@ function validateContent(content: unknown, where: string, fileMime: (id: string)
   });
 }
 
-/** Image/document sources (reference §3): base64, url, text (documents), or a Files API file. */
+/** Image/document sources, as the API's content blocks allow them: base64, url, text (documents), or a Files API file. */
 function validateSource(kind: 'image' | 'document', source: unknown, where: string, fileMime: (id: string) => string | undefined): void {
   if (!isObject(source) || typeof source.type !== 'string') throw badRequest(`${where}.type: required`);
   const allowed = kind === 'image' ? IMAGE_TYPES : DOCUMENT_TYPES;

@@ -80,7 +80,7 @@ export interface SessionObj {
   archived_at: string | null;
 }
 
-/** Files API `FileMetadata` (reference §2.7). */
+/** Files API `FileMetadata` (the SDK's type of that name is the final word). */
 export interface FileObj {
   id: string;
   type: 'file';
@@ -139,7 +139,7 @@ export interface Turn {
   /**
    * The agent writes a file to /mnt/session/outputs/: a downloadable file scoped to the session,
    * listed by `files.list({scope_id})`. `hiddenForLists`: that many scoped list requests miss it
-   * first, as outputs appear a moment after the idle event (reference §2.7).
+   * first, as outputs appear a moment after the idle event (as the API documents).
    */
   writeOutput(filename: string, content: string | Uint8Array, opts?: { mimeType?: string; hiddenForLists?: number }): Promise<FileObj>;
   /** Names of the custom tools the session's agent declares: a model only calls tools it was given. */

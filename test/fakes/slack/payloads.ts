@@ -1,4 +1,4 @@
-// Inbound payload builders (reference §2). Each returns the bare event (or interaction
+// Inbound payload builders (events, commands, interactions as Slack documents them). Each returns the bare event (or interaction
 // payload); SlackSender wraps it. Defaults match startFakeSlack's defaults.
 import { randomUUID } from 'node:crypto';
 import { mintId, nextTs } from './clock.js';

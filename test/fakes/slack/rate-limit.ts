@@ -1,6 +1,6 @@
 import type { RateLimit } from './types.js';
 
-// Tier numbers from the reference (§3). Bursts of a full minute's budget for tiered
+// Tier numbers from Slack's published rate-limit tiers. Bursts of a full minute's budget for tiered
 // methods; postMessage is ~1/s per channel with short bursts.
 export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   'chat.postMessage': { perMinute: 60, burst: 4, perChannel: true },

@@ -1,5 +1,5 @@
 // Sends what Slack would send to the bot: signed to its HTTP endpoint (SlackSender,
-// reference §2) or as envelopes over Socket Mode (SocketSender, reference §1).
+// as Slack signs requests) or as envelopes over Socket Mode (SocketSender).
 import { createHmac } from 'node:crypto';
 import { mintId, nextTs } from './clock.js';
 import type { FakeSlack, SocketAck } from './types.js';
@@ -110,7 +110,7 @@ export class SlackSender {
 }
 
 /**
- * Delivers what Slack would send over a Socket Mode connection (reference §1): the same
+ * Delivers what Slack would send over a Socket Mode connection: the same
  * payloads as SlackSender, as envelopes on `fake.socket`. Each call resolves with the ack.
  */
 export class SocketSender {
@@ -142,7 +142,7 @@ export class SocketSender {
   }
 }
 
-// --- payloads shared by both transports (reference §2) ----------------------------------
+// --- payloads shared by both transports -----------------------------------------------
 
 function addressee(o: { fake: FakeSlack; team?: string; apiAppId?: string }): Addressee {
   return { fake: o.fake, team: o.team ?? o.fake.team, apiAppId: o.apiAppId ?? o.fake.appId };

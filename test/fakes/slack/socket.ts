@@ -1,5 +1,5 @@
-// Socket Mode: the WebSocket behind apps.connections.open (reference §1 "What the Socket
-// Mode client needs from a fake"). The real SocketModeClient (undici WebSocket) connects,
+// Socket Mode: the WebSocket behind apps.connections.open, as far as @slack/socket-mode's
+// client needs it. The real SocketModeClient (undici WebSocket) connects,
 // waits for `hello`, pings every ~1.7 s and acks envelopes by envelope_id.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

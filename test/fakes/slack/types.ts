@@ -198,7 +198,7 @@ export interface FakeSlack {
   readonly appId: string;
 }
 
-// --- Socket Mode (reference §1 "What the Socket Mode client needs from a fake") ------
+// --- Socket Mode (what @slack/socket-mode's client needs from a fake) ------
 
 export type EnvelopeType = 'events_api' | 'slash_commands' | 'interactive';
 

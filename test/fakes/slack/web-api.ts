@@ -20,7 +20,7 @@ import type {
   StoredMessage,
 } from './types.js';
 
-// Fields web-api JSON-stringifies into one form field (reference §3/§7).
+// Fields web-api JSON-stringifies into one form field (see its `WebClient` request serialisation).
 const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
 /** The "status" of an answer that is never sent: the connection is destroyed instead. */

@@ -13,7 +13,7 @@ const rootOf = () => h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id
 const rootText = () => JSON.stringify(rootOf()?.blocks ?? '');
 const texts = (ts: string) => botReplies(h.slack, 'C1', ts).map((m) => m.markdown_text ?? m.text);
 
-describe('regressions found in review', () => {
+describe('a thread through stops, outages, crashes and races', () => {
   it('a turn that follows a Stop ends as Done, not as stopped again', async () => {
     h = await startHarness();
     h.agents.onTurn = async (turn) => {
