@@ -378,7 +378,10 @@ describe('fake managed agents: faults the bot must survive (real SDK)', () => {
   it('holdNext after apply carries the request out at once and only holds its answer', async () => {
     fake.holdNext({ method: 'POST', path: '/v1/agents' }, 'answer', { afterApply: true });
     let answered = false;
-    const pending = client.beta.agents.create({ name: 'applied', model: 'claude-opus-5-5' }).then((a) => ((answered = true), a));
+    const pending = client.beta.agents.create({ name: 'applied', model: 'claude-opus-5-5' }).then((a) => {
+      answered = true;
+      return a;
+    });
     await fake.waitFor(() => fake.agents.size === 1);
     expect(answered).toBe(false);
     fake.release('answer');

@@ -564,7 +564,9 @@ describe('Socket Mode against the fake', () => {
       await ack({ response_type: 'ephemeral', text: `got ${body.text}` });
     });
     app.command('/noack', async () => undefined);
-    app.event('message', async ({ body }) => void (seen.event = body));
+    app.event('message', async ({ body }) => {
+      seen.event = body;
+    });
     app.action('stop', async ({ ack, body }) => {
       seen.action = body;
       await ack();
@@ -609,7 +611,9 @@ describe('Socket Mode against the fake', () => {
 
   it('answers the client’s pings, and a disconnect makes the client reconnect', async () => {
     let pongs = 0;
-    const onPong = () => void (pongs += 1);
+    const onPong = () => {
+      pongs += 1;
+    };
     subscribe('undici:websocket:pong', onPong);
     const { app } = socketApp();
     await app.start();

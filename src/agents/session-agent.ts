@@ -21,23 +21,26 @@ export function missingCustomTools(agent: Pick<Agent, 'tools'>, wanted: readonly
  * per-tool setting) and only the missing custom tools are added.
  */
 export function toolParamsOf(agent: Pick<Agent, 'tools'>): ToolParam[] {
-  return agent.tools.map((t): ToolParam => {
+  return agent.tools.flatMap((t): ToolParam[] => {
     switch (t.type) {
       case 'agent_toolset_20260401':
-        return {
+        return [{
           type: t.type,
           default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
           configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
-        } as ToolParam;
+        } as ToolParam];
       case 'mcp_toolset':
-        return {
+        return [{
           type: t.type,
           mcp_server_name: t.mcp_server_name,
           default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
           configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
-        };
+        }];
       case 'custom':
-        return { type: 'custom', name: t.name, description: t.description, input_schema: t.input_schema };
+        return [{ type: 'custom', name: t.name, description: t.description, input_schema: t.input_schema }];
+      default:
+        // A tool type this SDK does not know cannot be repeated faithfully: left out, not sent malformed.
+        return [];
     }
   });
 }

@@ -107,7 +107,8 @@ export class OutputFiles {
     if (open.length === 0) return outputs;
     const inThread = await this.deps.writer.filesInThread(this.ref.channel, this.ref.threadTs);
     const written = await this.deps.records.update(this.ref, (r) => {
-      const all = (r.outputs ??= {});
+      r.outputs ??= {};
+      const all = r.outputs;
       for (const [id, o] of open) {
         if (o.slackFileId && inThread.has(o.slackFileId)) all[id] = { ...o, state: 'shared' };
         else delete all[id];

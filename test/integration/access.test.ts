@@ -281,7 +281,7 @@ describe('approve and answer', () => {
     await h.sender.command({ text: 'deploy', user: 'U1', channel: 'C1' });
     const root = await h.slack.waitFor(() => roots()[0]);
     const card = await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => JSON.stringify(m.blocks ?? '').includes('approve_tool')));
-    const eventId = String((card.metadata?.event_payload as { key: string }).key).slice('approval:'.length);
+    const eventId = String((card.metadata?.event_payload as { key?: string } | undefined)?.key).slice('approval:'.length);
     await h.sender.action(blockAction({ user: 'U3', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }));
     await h.slack.waitFor(() => ephemeralsTo('U3').length === 1);
     expect(ephemeralsTo('U3')[0]).toContain('can approve or deny the agent’s tool calls');
@@ -369,7 +369,7 @@ describe('spend caps', () => {
     expect(JSON.stringify(card.blocks)).toContain('reached its spend cap of $1.00 ($1.20 spent)');
     expect(JSON.stringify(card.blocks)).toContain('raise the cap to $2.00');
     await h.slack.waitFor(() => rootText(root.ts).includes('$1.20 of $1.00 cap'));
-    const stopId = String((card.metadata?.event_payload as { key: string }).key).slice('budget:'.length);
+    const stopId = String((card.metadata?.event_payload as { key?: string } | undefined)?.key).slice('budget:'.length);
 
     await h.sender.action(blockAction({ user: 'U3', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'raise_cap', value: stopId }));
     await h.slack.waitFor(() => ephemeralsTo('U3').length === 1);
@@ -400,7 +400,7 @@ describe('spend caps', () => {
     });
     expect(JSON.stringify(card.blocks)).not.toContain('raise_cap');
     expect(JSON.stringify(card.blocks)).toContain('at its maximum ($1.00)');
-    const stopId = String((card.metadata?.event_payload as { key: string }).key).slice('budget:'.length);
+    const stopId = String((card.metadata?.event_payload as { key?: string } | undefined)?.key).slice('budget:'.length);
     await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'end_session', value: stopId }));
     await h.agents.waitFor(() => session.archived_at !== null);
     await h.slack.waitFor(() => JSON.stringify(budgetCard(root.ts)?.blocks).includes('<@U1> ended it'));

@@ -140,7 +140,9 @@ describe.each(backends)('the store ($name)', (b) => {
     // Created long ago, written to yesterday: its session ran recently.
     await records.create(record({ threadTs: '1.recent', status: 'idle' }));
     clock = Date.now() - DAY_MS;
-    await records.update({ team: 'T1', channel: 'C9', threadTs: '1.recent' }, (r) => void (r.prompt = 'touched'));
+    await records.update({ team: 'T1', channel: 'C9', threadTs: '1.recent' }, (r) => {
+      r.prompt = 'touched';
+    });
     clock = Date.now();
 
     expect(await records.prune()).toEqual({ removed: 3, kept: 3 });

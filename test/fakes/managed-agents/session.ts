@@ -164,7 +164,7 @@ export class SessionRuntime {
       throw badRequest('events: expected a non-empty array');
     }
     const events = body.events as unknown[];
-    events.forEach((e, i) => this.validate(e, i, events));
+    for (const [i, e] of events.entries()) this.validate(e, i, events);
     if (this.budgetPause && events.some((e) => isObject(e) && e.type === 'user.message')) {
       throw badRequest('The session is paused at its budget (budget_reached); raise or remove the budget to continue', 'budget_reached');
     }

@@ -39,7 +39,9 @@ function setup(o: { questionTimeoutMs?: number; signal?: AbortSignal } = {}) {
   const desk = new DecisionsDesk({
     state: () => state,
     record,
-    show: () => void (shown += 1),
+    show: () => {
+      shown += 1;
+    },
     send: answerOnce(w.wire, signal),
     track: (work) => void tracked.push(work),
     log: memoryLogger('silent').log,
@@ -73,7 +75,9 @@ describe('decisions desk', () => {
 
   it('a decision recorded before a restart is sent once when the approval shows pending again', async () => {
     const s = setup();
-    await s.record.update((r) => void (r.decisions['sevt_bash'] = { user: 'U1', result: 'allow', at: 1 }));
+    await s.record.update((r) => {
+      r.decisions['sevt_bash'] = { user: 'U1', result: 'allow', at: 1 };
+    });
     s.desk.sendRecorded();
     s.desk.sendRecorded();
     await Promise.all(s.tracked);

@@ -27,7 +27,9 @@ function setup(o: { setCapFails?: Error } = {}) {
       if (o.setCapFails) throw o.setCapFails;
       caps.push(cents);
     },
-    archive: async () => void (archived += 1),
+    archive: async () => {
+      archived += 1;
+    },
     log: memoryLogger('silent').log,
   });
   const seen = (): CapSeen => ({ spendCap: record.spendCap!, ...(record.budgetActions ? { budgetActions: record.budgetActions } : {}) });

@@ -46,7 +46,9 @@ function setup(o: { fail?: Error } = {}) {
     wanted: () => wanted,
     lastProcessedAt: () => lastAt,
     onFailure: (error) => void failures.push(error),
-    onClosed: () => void (closedCalls += 1),
+    onClosed: () => {
+      closedCalls += 1;
+    },
     signal: lifetime.signal,
   });
   return { follower, streams, seen, failures, lifetime, want: (w: boolean) => (wanted = w), closedCalls: () => closedCalls };
