@@ -692,7 +692,6 @@ export class SessionRunner {
                 prompt: record.prompt,
                 profile: record.profile,
                 state: this.state,
-                stopValue: threadKey(record),
                 ...(stoppedByUser ? { stoppedByUser } : {}),
                 ...(record.failure ? { failure: record.failure } : {}),
               }),
