@@ -183,12 +183,13 @@ export class ThreadDelivery {
   private async deliverText(view: ThreadView, first: TextBlock, record: ThreadRecord): Promise<boolean> {
     let segments = [...(record.segments[first.key] ?? [])];
     // A write of this block left with an unknown outcome (by a crash or an outage): settled first.
-    let attachIntent = record.writing?.key === first.key ? record.writing : undefined;
-    if (attachIntent && attachIntent.kind !== 'attach') {
-      segments = await this.settle(attachIntent, segments);
+    const left = record.writing?.key === first.key ? record.writing : undefined;
+    if (left && left.kind !== 'attach') {
+      segments = await this.settle(left, segments);
       this.streams.reconcile(first.key, segments);
-      attachIntent = undefined;
     }
+    // A long answer's file reserved before it was shared: the attach step looks for it first.
+    let attachIntent = left?.kind === 'attach' ? left : undefined;
     let block = first;
     for (let step = 0; step < 50 && !this.closed; step++) {
       // The view moves on while writes wait for their budget: always plan on the latest words.
