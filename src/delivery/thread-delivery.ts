@@ -2,10 +2,11 @@ import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef, Writing } from '../store/thread-records.js';
+import { adoptPosted } from './adopt-posted.js';
 import { CoalescingLoop } from './coalescing-loop.js';
 import { OpenStreams } from './open-streams.js';
 import { isContentRefusal, writeFallback } from './refused-message.js';
-import { settleWriting, UNKNOWN_WORDS } from './settle-writing.js';
+import { settleWriting } from './settle-writing.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
 import { appendToStream } from './text-steps/append.js';
@@ -16,7 +17,7 @@ import { startStream } from './text-steps/start-stream.js';
 import type { StepOutcome, TextStepContext } from './text-steps/step.js';
 import { stopStream } from './text-steps/stop.js';
 import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
-import { knownTs, newestTs } from './thread-ts.js';
+import { newestTs } from './thread-ts.js';
 
 type TextBlock = Extract<ViewBlock, { kind: 'text' }>;
 
@@ -106,39 +107,10 @@ export class ThreadDelivery {
     this.status.close();
   }
 
-  /**
-   * After a crash between a post and its record: find the bot's keyed posts in the
-   * thread and record them, so they are edited rather than posted again. Streams left
-   * open are stopped; their recorded words are exact unless a write to them was in
-   * flight (`record.writing`), which the next delivery pass settles from the thread.
-   */
+  /** After a crash between a post and its record: see adopt-posted.ts. */
   async adoptPosted(): Promise<void> {
-    const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
-    const record = await this.deps.records.get(this.ref);
-    if (!record) return;
-    const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
-    const open = Object.entries(record.segments).flatMap(([key, segs]) =>
-      segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [])),
-    );
-    for (const { seg } of open) {
-      await this.deps.writer.call('chat.stopStream', { channel: this.ref.channel, ts: seg.ts }).catch(() => undefined);
-    }
-    const recordedTs = knownTs(record);
-    const postedSegments = [...found].filter(([key, ts]) => key.includes('#') && !recordedTs.has(ts));
-    if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
-    await this.deps.records.update(this.ref, (r) => {
-      for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
-      for (const { key, i } of open) r.segments[key]![i]!.closed = true;
-      // A posted text segment whose record was lost: its words are unknown, so it is
-      // rewritten from the view by the next pass (never posted a second time).
-      for (const [key, ts] of postedSegments) {
-        const [blockKey, n] = key.split('#') as [string, string];
-        const segs = (r.segments[blockKey] ??= []);
-        if (segs.some((s) => s.ts === ts) || Number(n) !== segs.length) continue;
-        segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
-      }
-    });
-    this.deps.log.warn({ keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length }, 'adopted posts that were made but not recorded');
+    const { writer, records, log } = this.deps;
+    await adoptPosted({ ref: this.ref, threadTs: this.view().threadTs, writer, records, log });
   }
 
   /** Written before a text write Slack gives no key for (see settle-writing.ts). */
