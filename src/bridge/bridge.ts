@@ -152,8 +152,7 @@ export class Bridge {
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
     if (!choice.ok) return { ok: false, words: choice.words };
     const target = choice.target;
-    const stopValue = req.threadTs ? threadKey({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : '';
-    const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState(), stopValue });
+    const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
     // The request is in the store before its card is posted: a crash in between is
     // finished by the next start (resumePendingStarts), which finds the card by its key.
     const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req } };
@@ -577,7 +576,7 @@ export class Bridge {
       r.status = 'failed';
     });
     if (record.rootTs) {
-      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, profile: record.profile, state: initialState(), stopValue: '', failure: words });
+      const card = renderRootCard({ owner: record.owner, prompt: record.prompt, profile: record.profile, state: initialState(), failure: words });
       await this.deps.writer.call('chat.update', { channel: record.channel, ts: record.rootTs, ...card });
     }
     await this.deps.writer.postOnce(record.channel, record.threadTs, 'failure', { text: `:warning: ${escapeMrkdwn(words)}` });

@@ -2,10 +2,24 @@ import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef, Writing } from '../store/thread-records.js';
+import { adoptPosted } from './adopt-posted.js';
+import { CoalescingLoop } from './coalescing-loop.js';
+import { OpenStreams } from './open-streams.js';
 import { isContentRefusal, writeFallback } from './refused-message.js';
-import { METADATA_EVENT_TYPE, SlackCallError, type SlackWriter } from './slack-writer.js';
+import { settleWriting } from './settle-writing.js';
+import { SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
-import { carrying, planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
+import { appendToStream } from './text-steps/append.js';
+import { attachAnswer } from './text-steps/attach.js';
+import { postText } from './text-steps/post.js';
+import { rewriteText } from './text-steps/rewrite.js';
+import { startStream } from './text-steps/start-stream.js';
+import type { StepOutcome, TextStepContext } from './text-steps/step.js';
+import { stopStream } from './text-steps/stop.js';
+import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
+import { newestTs } from './thread-ts.js';
+
+type TextBlock = Extract<ViewBlock, { kind: 'text' }>;
 
 export type ThreadView = {
   /** Where replies go (thread_ts). */
@@ -47,12 +61,15 @@ export class ThreadDelivery {
   private readonly pendingSince = new Map<string, number>();
   private streamingBroken = false;
   private closed = false;
+  /** The stream slots this thread's open streams hold. */
+  private readonly streams: OpenStreams;
 
   constructor(
     private readonly ref: ThreadRef,
     private readonly view: () => ThreadView,
     private readonly deps: DeliveryDeps,
   ) {
+    this.streams = new OpenStreams(deps.streams);
     const onIdle = () => {
       if (this.idle) deps.onIdle?.();
     };
@@ -85,94 +102,27 @@ export class ThreadDelivery {
 
   close(): void {
     this.closed = true;
+    this.streams.close();
     this.content.close();
     this.status.close();
   }
 
-  /**
-   * After a crash between a post and its record: find the bot's keyed posts in the
-   * thread and record them, so they are edited rather than posted again. Streams left
-   * open are stopped; their recorded words are exact unless a write to them was in
-   * flight (`record.writing`), which the next delivery pass settles from the thread.
-   */
+  /** After a crash between a post and its record: see adopt-posted.ts. */
   async adoptPosted(): Promise<void> {
-    const found = await this.deps.writer.postedKeys(this.ref.channel, this.view().threadTs);
-    const record = await this.deps.records.get(this.ref);
-    if (!record) return;
-    const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
-    const open = Object.entries(record.segments).flatMap(([key, segs]) =>
-      segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [])),
-    );
-    for (const { seg } of open) {
-      await this.deps.writer.call('chat.stopStream', { channel: this.ref.channel, ts: seg.ts }).catch(() => undefined);
-    }
-    const recordedTs = knownTs(record);
-    const postedSegments = [...found].filter(([key, ts]) => key.includes('#') && !recordedTs.has(ts));
-    if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
-    await this.deps.records.update(this.ref, (r) => {
-      for (const [key, ts] of missing) r.posted[key] ??= { ts, hash: 'adopted' };
-      for (const { key, i } of open) r.segments[key]![i]!.closed = true;
-      // A posted text segment whose record was lost: its words are unknown, so it is
-      // rewritten from the view by the next pass (never posted a second time).
-      for (const [key, ts] of postedSegments) {
-        const [blockKey, n] = key.split('#') as [string, string];
-        const segs = (r.segments[blockKey] ??= []);
-        if (segs.some((s) => s.ts === ts) || Number(n) !== segs.length) continue;
-        segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
-      }
-    });
-    this.deps.log.warn({ keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length }, 'adopted posts that were made but not recorded');
+    const { writer, records, log } = this.deps;
+    await adoptPosted({ ref: this.ref, threadTs: this.view().threadTs, writer, records, log });
   }
 
-  /**
-   * A text write whose outcome is unknown (a crash, a 5xx, a dropped connection): what
-   * Slack shows is looked up and recorded, so nothing is written twice and no orphan is
-   * left beside a copy. A stream that may have started is looked for among the bot's
-   * messages newer than the newest one the record knew: the first is adopted, any other
-   * deleted. A stream that may have taken an append or a stop is stopped and rewritten
-   * from the view. Returns the block's segments as now recorded.
-   */
-  private async settleWriting(writing: Writing, segments: Segment[]): Promise<Segment[]> {
-    const channel = this.ref.channel;
-    let next = segments;
-    if (writing.kind === 'start_stream' && writing.segment === segments.length) {
-      const record = await this.deps.records.get(this.ref);
-      const known = knownTs(record);
-      const orphans = (await this.deps.writer.threadMessages(channel, this.ref.threadTs))
-        .filter((m): m is typeof m & { ts: string } => typeof m.ts === 'string')
-        .filter((m) => m.user === this.deps.botUserId && !known.has(m.ts) && compareTs(m.ts, writing.afterTs ?? '0') > 0)
-        .filter((m) => m.metadata?.event_type !== METADATA_EVENT_TYPE && !(m.files?.length))
-        .sort((a, b) => compareTs(a.ts, b.ts));
-      const [adopt, ...extra] = orphans;
-      if (adopt) {
-        await this.deps.writer.call('chat.stopStream', { channel, ts: adopt.ts }).catch(() => undefined);
-        next = [...segments, { ...UNKNOWN_WORDS, ts: adopt.ts, mode: 'stream', startedAt: Date.now(), lastWriteAt: Date.now() }];
-        await this.deps.records.indexMessage(this.ref, adopt.ts);
-      }
-      for (const m of extra) await this.deps.writer.call('chat.delete', { channel, ts: m.ts }).catch(() => undefined);
-      this.deps.log.warn({ key: writing.key, adopted: adopt?.ts, deleted: extra.length }, 'settled a stream start with an unknown outcome');
-    } else if ((writing.kind === 'append' || writing.kind === 'stop') && segments[writing.segment]) {
-      const seg = segments[writing.segment]!;
-      if (!seg.closed) await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts }).catch(() => undefined);
-      next = segments.map((s, i) => (i === writing.segment ? { ...s, hash: '', closed: true } : s));
-      this.deps.log.warn({ key: writing.key, kind: writing.kind, ts: seg.ts }, 'a stream write has an unknown outcome; its message is rewritten');
-    } else if (writing.kind === 'attach') {
-      // Settled when the answer is attached: the reserved file is looked for then.
-      return segments;
-    }
-    const written = next;
-    await this.deps.records.update(this.ref, (r) => {
-      r.segments[writing.key] = written;
-      if (r.writing?.key === writing.key) delete r.writing;
-    });
-    return next;
-  }
-
-  /** Written before a text write Slack gives no key for (see settleWriting). */
+  /** Written before a text write Slack gives no key for (see settle-writing.ts). */
   private async intend(writing: Writing): Promise<void> {
     await this.deps.records.update(this.ref, (r) => {
       r.writing = writing;
     });
+  }
+
+  private settle(writing: Writing, segments: Segment[]): Promise<Segment[]> {
+    const { writer, records, log, botUserId } = this.deps;
+    return settleWriting({ ref: this.ref, writer, records, log, botUserId }, writing, segments);
   }
 
   // ---- content: new messages and the agent's words -------------------------------
@@ -196,15 +146,22 @@ export class ThreadDelivery {
     }
   }
 
-  /** Returns false when later blocks must wait (this block is still being written, or Slack is down). */
-  private async deliverText(view: ThreadView, first: Extract<ViewBlock, { kind: 'text' }>, record: ThreadRecord): Promise<boolean> {
+  /**
+   * One text block to Slack, step by step: plan on the latest words, wait for the
+   * step's budget, plan again, dispatch to the step (text-steps/), record what it wrote.
+   * Returns false when later blocks must wait (this block is still being written, or
+   * Slack is down).
+   */
+  private async deliverText(view: ThreadView, first: TextBlock, record: ThreadRecord): Promise<boolean> {
     let segments = [...(record.segments[first.key] ?? [])];
     // A write of this block left with an unknown outcome (by a crash or an outage): settled first.
-    let writing = record.writing?.key === first.key ? record.writing : undefined;
-    if (writing && writing.kind !== 'attach') {
-      segments = await this.settleWriting(writing, segments);
-      writing = undefined;
+    const left = record.writing?.key === first.key ? record.writing : undefined;
+    if (left && left.kind !== 'attach') {
+      segments = await this.settle(left, segments);
+      this.streams.reconcile(first.key, segments);
     }
+    // A long answer's file reserved before it was shared: the attach step looks for it first.
+    let attachIntent = left?.kind === 'attach' ? left : undefined;
     let block = first;
     for (let step = 0; step < 50 && !this.closed; step++) {
       // The view moves on while writes wait for their budget: always plan on the latest words.
@@ -222,192 +179,116 @@ export class ThreadDelivery {
           segments,
           now: Date.now(),
           pendingSince: this.pendingSince.get(block.key),
-          canStream: !this.streamingBroken && this.deps.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
+          canStream: !this.streamingBroken && this.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
           ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
       let action = plan();
+      if (action.kind === 'none') return !block.open || segments.every((s) => s.closed);
+      if (action.kind === 'wait') {
+        this.content.wake(action.until - now);
+        return false;
+      }
       // Wait for the budget first, then decide what to send: a write that waited carries
       // everything that arrived meanwhile, not what was pending when it started waiting.
       const method = METHOD_OF[action.kind];
-      if (method) {
-        const lane = { method, team: 'workspace', channel: this.ref.channel };
+      const lane = method ? { method, team: 'workspace', channel: this.ref.channel } : undefined;
+      if (lane) {
         await this.deps.writer.scheduler.acquire({ ...lane, priority: 'content' });
         block = this.latest(first.key) ?? block;
         action = plan();
-        if (METHOD_OF[action.kind] !== method) {
+        if (METHOD_OF[action.kind] !== lane.method) {
           this.deps.writer.scheduler.refund(lane);
           continue;
         }
       }
-      const channel = this.ref.channel;
+      // Narrows for the compiler: a re-plan that changed the step went round again above.
+      if (action.kind === 'none' || action.kind === 'wait') continue;
+      let outcome: StepOutcome;
       try {
-        switch (action.kind) {
-          case 'none':
-            return !block.open || segments.every((s) => s.closed);
-          case 'wait':
-            this.content.wake(action.until - now);
-            return false;
-          case 'start_stream': {
-            // Another thread took the last slot meanwhile: give the token back and plan
-            // again, which posts instead.
-            if (!this.deps.streams.take()) {
-              this.deps.writer.scheduler.refund({ method: 'chat.startStream', team: 'workspace', channel });
-              continue;
-            }
-            // A stream carries no key: the intent goes to the store first, so a crash
-            // or an unknown outcome is settled by looking in the thread (settleWriting).
-            const intent: Writing = { key: block.key, segment: segments.length, kind: 'start_stream', afterTs: newestTs(await this.deps.records.get(this.ref)) };
-            await this.intend(intent);
-            try {
-              const res = await this.deps.writer.callOnce<{ ts?: string }>(
-                'chat.startStream',
-                {
-                  channel,
-                  thread_ts: view.threadTs,
-                  recipient_user_id: view.recipient.user,
-                  recipient_team_id: view.recipient.team,
-                  markdown_text: action.prefix + startOfMessage(action.text),
-                },
-                'preacquired',
-              );
-              if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
-              segments.push({ ts: res.ts, mode: 'stream', ...carrying(action.text), prefix: action.prefix, closed: false, startedAt: now, lastWriteAt: now });
-              await this.deps.records.indexMessage(this.ref, res.ts);
-            } catch (error) {
-              this.deps.streams.release();
-              if (error instanceof SlackCallError && error.unknownOutcome) {
-                segments = await this.settleWriting(intent, segments);
-                this.content.wake(this.deps.retryDelayMs ?? 5000);
-                return false;
-              }
-              if (error instanceof SlackCallError && !error.transient) {
-                // Streaming is not available here (scope, workspace, recipient): post instead.
-                this.streamingBroken = true;
-                this.deps.log.warn({ slackError: error.slackError }, 'cannot stream in this thread; posting instead');
-                continue;
-              }
-              throw error;
-            }
-            break;
-          }
-          case 'append': {
-            const seg = segments[action.segment]!;
-            const intent: Writing = { key: block.key, segment: action.segment, kind: 'append' };
-            await this.intend(intent);
-            try {
-              // Not retried blindly: an append that landed and answered 5xx would show twice.
-              await this.deps.writer.callOnce('chat.appendStream', { channel, ts: seg.ts, markdown_text: action.text }, 'preacquired');
-              segments[action.segment] = { ...seg, ...carrying(action.carries), lastWriteAt: now };
-            } catch (error) {
-              if (error instanceof SlackCallError && error.unknownOutcome) {
-                this.deps.streams.release();
-                segments = await this.settleWriting(intent, segments);
-                continue;
-              }
-              segments[action.segment] = await this.recoverStream(seg, error, action.carries.slice(0, action.carries.length - action.text.length), true);
-            }
-            break;
-          }
-          case 'stop': {
-            const seg = segments[action.segment]!;
-            const tail = action.text + action.suffix;
-            await this.intend({ key: block.key, segment: action.segment, kind: 'stop' });
-            try {
-              // A stop retried after it landed is refused (not streaming): recoverStream then puts the words in.
-              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts, ...(tail ? { markdown_text: tail } : {}) }, 'preacquired');
-              segments[action.segment] = { ...seg, ...carrying(action.carries), closed: true, lastWriteAt: now };
-            } catch (error) {
-              segments[action.segment] = await this.recoverStream(seg, error, action.carries + action.suffix, false, action.carries);
-            }
-            this.deps.streams.release();
-            break;
-          }
-          case 'post': {
-            const ts = await this.deps.writer.postOnce(
-              channel,
-              view.threadTs,
-              `${block.key}#${segments.length}`,
-              { markdown_text: action.prefix + startOfMessage(action.text) + action.suffix },
-              'preacquired',
-            );
-            segments.push({ ts, mode: 'post', ...carrying(action.text), prefix: action.prefix, closed: true, startedAt: now, lastWriteAt: now });
-            await this.deps.records.indexMessage(this.ref, ts);
-            break;
-          }
-          case 'attach': {
-            // As with output files: the Slack file id is reserved and recorded before the
-            // file is shared, so a crash or an unknown outcome is settled by looking for it.
-            let fileId = writing?.kind === 'attach' ? writing.fileId : undefined;
-            const shared = fileId !== undefined && (await this.deps.writer.filesInThread(channel, view.threadTs)).has(fileId);
-            if (!shared) {
-              if (!fileId) {
-                fileId = await this.deps.writer.reserveUpload({ filename: 'agent-answer.md', bytes: Buffer.from(action.fullText, 'utf8') });
-                writing = { key: block.key, segment: segments.length, kind: 'attach', fileId };
-                await this.intend(writing);
-              }
-              const comment = `The answer is long (${action.fullText.length.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`;
-              try {
-                await this.deps.writer.completeUploadsOnce(channel, view.threadTs, [{ id: fileId, title: 'Full answer' }], comment);
-              } catch (error) {
-                // Slack refused the reserved file for good (expired, unknown): the next pass reserves a new one.
-                if (error instanceof SlackCallError && !error.transient) {
-                  writing = undefined;
-                  await this.deps.records.update(this.ref, (r) => {
-                    if (r.writing?.key === block.key) delete r.writing;
-                  });
-                }
-                throw error;
-              }
-            }
-            writing = undefined;
-            segments.push({ ts: fileId!, mode: 'file', ...carrying(action.rest), prefix: '', closed: true, startedAt: now, lastWriteAt: now });
-            break;
-          }
-          case 'rewrite': {
-            const seg = segments[action.segment]!;
-            if (seg.mode === 'stream' && !seg.closed) {
-              await this.deps.writer.call('chat.stopStream', { channel, ts: seg.ts }).catch(() => undefined);
-              this.deps.streams.release();
-            }
-            await this.deps.writer.call('chat.update', { channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(action.text) + action.suffix });
-            for (const later of segments.slice(action.segment + 1)) {
-              if (later.mode === 'stream' && !later.closed) this.deps.streams.release();
-              await this.deps.writer.call('chat.delete', { channel, ts: later.ts }).catch(() => undefined);
-            }
-            segments = [...segments.slice(0, action.segment), { ...seg, ...carrying(action.text), closed: true, lastWriteAt: now }];
-            break;
-          }
-        }
+        outcome = await this.dispatch(view, block.key, action, segments, now, attachIntent);
       } catch (error) {
         if (!(error instanceof SlackCallError)) throw error;
         this.deps.log.warn({ key: block.key, slackError: error.slackError, transient: error.transient }, 'could not deliver agent text; will retry');
         this.content.wake(this.deps.retryDelayMs ?? 5000);
         return false;
       }
-      const written = segments;
-      await this.deps.records.update(this.ref, (r) => {
-        r.segments[block.key] = written;
-        if (r.writing?.key === block.key && r.writing.kind !== 'attach') delete r.writing;
-        if (r.writing?.key === block.key && r.writing.kind === 'attach' && writing === undefined) delete r.writing;
-      });
+      switch (outcome.kind) {
+        case 'replan':
+          if (lane) this.deps.writer.scheduler.refund(lane);
+          continue;
+        case 'cannot_stream':
+          this.streamingBroken = true;
+          this.deps.log.warn({ slackError: outcome.slackError }, 'cannot stream in this thread; posting instead');
+          continue;
+        case 'unknown_outcome':
+          segments = await this.settle(outcome.intent, segments);
+          this.streams.reconcile(block.key, segments);
+          if (outcome.then === 'replan') continue;
+          this.content.wake(this.deps.retryDelayMs ?? 5000);
+          return false;
+        case 'written': {
+          segments = outcome.segments;
+          this.streams.reconcile(block.key, segments);
+          if (action.kind === 'attach') attachIntent = undefined;
+          const written = segments;
+          const keepAttach = attachIntent !== undefined;
+          await this.deps.records.update(this.ref, (r) => {
+            r.segments[block.key] = written;
+            if (r.writing?.key === block.key && (r.writing.kind !== 'attach' || !keepAttach)) delete r.writing;
+          });
+        }
+      }
     }
     return false;
   }
 
-  private latest(key: string): Extract<ViewBlock, { kind: 'text' }> | undefined {
-    return this.view().blocks.find((b): b is Extract<ViewBlock, { kind: 'text' }> => b.kind === 'text' && b.key === key);
+  /** Runs one text step with what it needs (text-steps/): 'none' and 'wait' never come here. */
+  private async dispatch(
+    view: ThreadView,
+    key: string,
+    action: Exclude<TextAction, { kind: 'none' } | { kind: 'wait' }>,
+    segments: Segment[],
+    now: number,
+    attachIntent: Writing | undefined,
+  ): Promise<StepOutcome> {
+    const { writer, records, log } = this.deps;
+    const ctx: TextStepContext = {
+      channel: this.ref.channel,
+      threadTs: view.threadTs,
+      key,
+      segments,
+      now,
+      intend: (writing) => this.intend(writing),
+      indexMessage: (ts) => records.indexMessage(this.ref, ts),
+      log,
+    };
+    switch (action.kind) {
+      case 'start_stream': {
+        const afterTs = newestTs(await records.get(this.ref));
+        return startStream({ ...ctx, recipient: view.recipient, afterTs }, action, writer, this.streams);
+      }
+      case 'append':
+        return appendToStream(ctx, action, writer);
+      case 'stop':
+        return stopStream(ctx, action, writer);
+      case 'post':
+        return postText(ctx, action, writer);
+      case 'attach': {
+        const forgetIntent = () =>
+          records
+            .update(this.ref, (r) => {
+              if (r.writing?.key === key) delete r.writing;
+            })
+            .then(() => undefined);
+        return attachAnswer({ ...ctx, reserved: attachIntent?.fileId, forgetIntent }, action, writer);
+      }
+      case 'rewrite':
+        return rewriteText(ctx, action, writer);
+    }
   }
 
-  /**
-   * A stream Slack no longer accepts (expired, stopped by the user): put its exact text in
-   * place. `shown`: the message's words (decorations included); `carries`: the block's text in it.
-   */
-  private async recoverStream(seg: Segment, error: unknown, shown: string, releaseSlot: boolean, carries = shown): Promise<Segment> {
-    if (!(error instanceof SlackCallError) || error.transient) throw error;
-    this.deps.log.warn({ slackError: error.slackError, ts: seg.ts }, 'stream no longer writable; replacing its text');
-    await this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(shown) });
-    if (!seg.closed && releaseSlot) this.deps.streams.release();
-    return { ...seg, ...carrying(carries), closed: true, lastWriteAt: Date.now() };
+  private latest(key: string): TextBlock | undefined {
+    return this.view().blocks.find((b): b is TextBlock => b.kind === 'text' && b.key === key);
   }
 
   private async postMessage(view: ThreadView, key: string, body: SlackBody, priority: 'content' | 'status'): Promise<boolean> {
@@ -506,32 +387,6 @@ export class ThreadDelivery {
   }
 }
 
-/** A segment whose words are not known: the planner rewrites it with the block's text. */
-const UNKNOWN_WORDS = { length: 0, hash: '', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 } as const;
-
-/** Every message ts the record knows in its thread (root, keyed posts, text segments). */
-function knownTs(record: ThreadRecord | undefined): Set<string> {
-  const known = new Set<string>();
-  if (!record) return known;
-  known.add(record.threadTs);
-  if (record.rootTs) known.add(record.rootTs);
-  for (const p of Object.values(record.posted)) if (p.ts) known.add(p.ts);
-  for (const segs of Object.values(record.segments)) for (const s of segs) if (s.mode !== 'file') known.add(s.ts);
-  return known;
-}
-
-/** The newest message ts the record knows: a stream started after it is looked for above it. */
-function newestTs(record: ThreadRecord | undefined): string {
-  return [...knownTs(record)].reduce((a, b) => (compareTs(a, b) >= 0 ? a : b), '0');
-}
-
-/** Slack ts order ("seconds.micros", compared as numbers in both parts). */
-function compareTs(a: string, b: string): number {
-  const [as = '0', af = '0'] = a.split('.');
-  const [bs = '0', bf = '0'] = b.split('.');
-  return Number(as) - Number(bs) || Number(af.padEnd(6, '0')) - Number(bf.padEnd(6, '0'));
-}
-
 /** The Slack method a text step spends its budget on (steps without one pass straight through). */
 const METHOD_OF: Partial<Record<TextAction['kind'], string>> = {
   start_stream: 'chat.startStream',
@@ -540,79 +395,7 @@ const METHOD_OF: Partial<Record<TextAction['kind'], string>> = {
   post: 'chat.postMessage',
 };
 
-/** A message does not start with the blank line that separated it from the previous one. */
-function startOfMessage(text: string): string {
-  return text.replace(/^\n+/, '');
-}
-
 /** chat.update keeps fields it is not given: switching body kinds must clear the other. */
 function replaceAll(body: SlackBody): Record<string, unknown> {
   return 'markdown_text' in body ? body : { ...body, blocks: body.blocks ?? [] };
-}
-
-/**
- * Runs `pass` whenever requested, one pass at a time; requests during a pass fold into
- * one more pass. `wake(ms)` schedules a pass later (one timer, owned and cleared here).
- */
-class CoalescingLoop {
-  private dirty = false;
-  private current: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-
-  constructor(
-    private readonly pass: () => Promise<void>,
-    private readonly log: Logger,
-    private readonly onIdle: () => void,
-  ) {}
-
-  get running(): boolean {
-    return this.current !== undefined;
-  }
-
-  get idle(): boolean {
-    return !this.current && !this.dirty && this.timer === undefined;
-  }
-
-  request(): void {
-    if (this.closed) return;
-    this.dirty = true;
-    this.current ??= this.loop().finally(() => {
-      this.current = undefined;
-      if (this.dirty && !this.closed) this.request();
-      else this.onIdle();
-    });
-  }
-
-  wake(ms: number): void {
-    if (this.closed) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.request();
-    }, Math.max(0, ms));
-  }
-
-  async settled(): Promise<void> {
-    while (this.current) await this.current;
-  }
-
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private async loop(): Promise<void> {
-    while (this.dirty && !this.closed) {
-      this.dirty = false;
-      try {
-        await this.pass();
-      } catch (error) {
-        // At shutdown the writer aborts what waits for budget: the next start finishes it.
-        if (this.closed) this.log.debug({ err: error }, 'thread delivery stopped by shutdown');
-        else this.log.error({ err: error }, 'thread delivery failed');
-      }
-    }
-  }
 }

@@ -2,6 +2,7 @@ import { formatCents, nextCap } from '../access/spend-cap.js';
 import type { Item } from '../bridge/thread-state.js';
 import type { BudgetAction } from '../store/thread-records.js';
 import { when } from './approval-card.js';
+import { section, type Button } from './block-kit.js';
 import { formatCost } from './figures.js';
 import type { SlackBody } from './slack-message.js';
 
@@ -38,7 +39,7 @@ export function renderBudgetStop(item: BudgetStop, action: BudgetAction | undefi
       : raise?.kind === 'at_max'
         ? `The cap is at its maximum (${formatCents(raise.maxCents)}): <@${owner}>, an approver or an admin can end the session, or start a new one.`
         : `<@${owner}>, an approver or an admin can end the session.`;
-  const buttons: Array<Record<string, unknown>> = [];
+  const buttons: Button[] = [];
   if (raise?.kind === 'raised') {
     buttons.push({ type: 'button', action_id: RAISE_CAP_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Raise the cap' }, value: item.id });
   }
@@ -47,8 +48,4 @@ export function renderBudgetStop(item: BudgetStop, action: BudgetAction | undefi
     text: `The agent stopped at this session's spend cap of ${capWords}`,
     blocks: [section(`:moneybag: The agent stopped: this session reached its spend cap of ${capWords}${spent}. ${offer}`), { type: 'actions', block_id: `budget:${item.id}`, elements: buttons }],
   };
-}
-
-function section(text: string) {
-  return { type: 'section', text: { type: 'mrkdwn', text } };
 }

@@ -1,3 +1,4 @@
+import type { SectionBlock } from './block-kit.js';
 import { checkMessage } from './block-kit-check.js';
 import type { SlackBody } from './slack-message.js';
 import { CARD_BUDGET, cutPlain, SLACK_LIMITS } from './slack-limits.js';
@@ -17,7 +18,7 @@ export function fallbackBodies(body: SlackBody): SlackBody[] {
   const line: SlackBody = { text: `${text} ${FALLBACK_NOTE}` };
   const actions = 'blocks' in body ? (body.blocks ?? []).filter((b) => b.type === 'actions') : [];
   if (actions.length === 0) return [line];
-  const section = { type: 'section', text: { type: 'plain_text', text: cutPlain(`${text} ${FALLBACK_NOTE}`, SLACK_LIMITS.sectionText) } };
+  const section: SectionBlock = { type: 'section', text: { type: 'plain_text', text: cutPlain(`${text} ${FALLBACK_NOTE}`, SLACK_LIMITS.sectionText) } };
   return [{ text, blocks: [section, ...actions] }, line];
 }
 

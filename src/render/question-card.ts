@@ -1,6 +1,7 @@
 import type { Item } from '../bridge/thread-state.js';
 import type { Answer } from '../store/thread-records.js';
 import { when } from './approval-card.js';
+import { context, section, type Button, type KnownBlock } from './block-kit.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
 import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS, splitEscaped } from './slack-limits.js';
@@ -35,7 +36,7 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
     return { text: fallback(`Answered: ${item.question}`), blocks: [...asked, section(said + by)] };
   }
   if (!item.open) return { text: fallback(`Unanswered: ${item.question}`), blocks: [...asked, context('_This question was closed without an answer._')] };
-  const blocks: Array<Record<string, unknown>> = [...asked];
+  const blocks: KnownBlock[] = [...asked];
   if (item.choices.length > 0) {
     // A label longer than a button holds is cut there, so the full choices are listed above it.
     const listed = item.choices.some((c) => c.length > SLACK_LIMITS.buttonText);
@@ -46,7 +47,7 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
     blocks.push({
       type: 'actions',
       block_id: `question:${item.id}`,
-      elements: item.choices.slice(0, SLACK_LIMITS.actionsElements).map((choice, i) => ({
+      elements: item.choices.slice(0, SLACK_LIMITS.actionsElements).map((choice, i): Button => ({
         type: 'button',
         action_id: `${ANSWER_ACTION_PREFIX}${i}`,
         text: { type: 'plain_text', text: cutPlain(listed ? `${i + 1}. ${choice}` : choice, SLACK_LIMITS.buttonText) || `${i + 1}` },
@@ -59,11 +60,3 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
 }
 
 const fallback = (text: string) => cutPlain(text, CARD_BUDGET.fallbackText);
-
-function section(text: string) {
-  return { type: 'section', text: { type: 'mrkdwn', text } };
-}
-
-function context(text: string) {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text }] };
-}

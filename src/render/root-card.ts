@@ -1,4 +1,6 @@
 import type { ThreadState } from '../bridge/thread-state.js';
+import type { ActionsBlock, Button, KnownBlock } from './block-kit.js';
+import { context, section } from './block-kit.js';
 import { formatCost, formatTokens, turnElapsed } from './figures.js';
 import { escapeMrkdwn, sanitizeForSlack } from './sanitize.js';
 import { withinLimits } from './fallback.js';
@@ -15,8 +17,6 @@ export type RootCardInput = {
   stoppedByUser?: string;
   /** Problem the bridge itself hit (API error) that the status line must show. */
   failure?: string;
-  /** Button value: tells the action handler which thread to stop. */
-  stopValue: string;
   /** For the elapsed time of a running turn. */
   now?: number;
   /** The session's agent profile; shown only when a profiles file is in use (else absent). */
@@ -84,24 +84,12 @@ function rootCard(input: RootCardInput): SlackBody {
   const quoted = quotePrompt(prompt, SLACK_LIMITS.sectionText - asked.length);
   const shownPrompt = cutPlain(prompt, 200);
   const status = cutEscaped(statusLine(input), SLACK_LIMITS.contextElementText);
-  const blocks: Array<Record<string, unknown>> = [
-    { type: 'section', text: { type: 'mrkdwn', text: asked + quoted } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: status }] },
-  ];
+  const blocks: KnownBlock[] = [section(asked + quoted), context(status)];
   if (isLive(input.state) && !input.failure) {
-    blocks.push({
-      type: 'actions',
-      elements: [
-        {
-          type: 'button',
-          action_id: STOP_ACTION_ID,
-          text: { type: 'plain_text', text: 'Stop' },
-          style: 'danger',
-          value: input.stopValue,
-          accessibility_label: 'Stop the agent',
-        },
-      ],
-    });
+    // No value: the message the button sits on names the thread to stop.
+    const stop: Button = { type: 'button', action_id: STOP_ACTION_ID, text: { type: 'plain_text', text: 'Stop' }, style: 'danger', accessibility_label: 'Stop the agent' };
+    const actions: ActionsBlock = { type: 'actions', elements: [stop] };
+    blocks.push(actions);
   }
   return { text: cutEscaped(`Agent session for <@${input.owner}>: ${escapeMrkdwn(shownPrompt)} (${status})`, CARD_BUDGET.fallbackText), blocks };
 }

@@ -2,6 +2,7 @@ import type { Item, ThreadState } from '../bridge/thread-state.js';
 import type { Answer, BudgetAction, Decision, Notice } from '../store/thread-records.js';
 import { renderBudgetStop, type SpendCapView } from './budget-card.js';
 import { renderApproval } from './approval-card.js';
+import { context, type ContextBlock } from './block-kit.js';
 import { renderQuestion } from './question-card.js';
 import { sanitizeForSlack } from './sanitize.js';
 import type { SlackBody } from './slack-message.js';
@@ -95,15 +96,14 @@ function warning(text: string): SlackBody {
 }
 
 /** The newest tool lines that fit one card: older ones are counted, not shown. */
-function toolBlocks(lines: readonly string[]): Array<Record<string, unknown>> {
+function toolBlocks(lines: readonly string[]): ContextBlock[] {
   let hidden = Math.max(0, lines.length - MAX_TOOL_LINES);
   const size = (from: number) => lines.slice(from).reduce((n, l) => n + l.length + 1, 0);
   while (hidden < lines.length - 1 && size(hidden) > CARD_BUDGET.blocksText - 100) hidden++;
   const shown = hidden > 0 ? [`… ${hidden} earlier tool calls`, ...lines.slice(hidden)] : [...lines];
-  const blocks = [];
+  const blocks: ContextBlock[] = [];
   for (let i = 0; i < shown.length; i += LINES_PER_CONTEXT) {
-    const text = cutEscaped(shown.slice(i, i + LINES_PER_CONTEXT).join('\n'), SLACK_LIMITS.contextElementText);
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+    blocks.push(context(cutEscaped(shown.slice(i, i + LINES_PER_CONTEXT).join('\n'), SLACK_LIMITS.contextElementText)));
   }
   return blocks;
 }
@@ -137,7 +137,7 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
         kind: 'message',
         key: `usage:${item.id}`,
         priority: 'status',
-        body: { text: line, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:bar_chart: ${line}` }] }] },
+        body: { text: line, blocks: [context(`:bar_chart: ${line}`)] },
       };
     }
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ModalView } from '../render/block-kit.js';
 import { cutPlain } from '../render/slack-limits.js';
 import { ThreadRefSchema, type ThreadRef } from '../store/thread-records.js';
 
@@ -12,7 +13,7 @@ const REASON_MAX = 1000;
 const DenyDialogMetadata = ThreadRefSchema.extend({ eventId: z.string().min(1) });
 
 /** The modal a Deny opens: the reason becomes the deny_message the agent reads. */
-export function denyDialog(ref: ThreadRef, eventId: string, toolName: string | undefined) {
+export function denyDialog(ref: ThreadRef, eventId: string, toolName: string | undefined): ModalView & { private_metadata: string } {
   return {
     type: 'modal',
     callback_id: DENY_DIALOG_CALLBACK_ID,

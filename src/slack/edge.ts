@@ -4,6 +4,7 @@ import { isValidSlackRequest } from '@slack/bolt';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { readInbound, type InboundVerdict, type Listened, type PrivateAnswer } from './inbound.js';
+import type { ModalView } from '../render/block-kit.js';
 
 /** What our HTTP server does with one request to Slack's endpoint. */
 export type GateDecision = { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
@@ -192,7 +193,7 @@ function frameText(data: unknown): string | undefined {
   }
 }
 
-function noticeModal(text: string) {
+function noticeModal(text: string): ModalView {
   return {
     type: 'modal',
     title: { type: 'plain_text', text: 'Agent' },

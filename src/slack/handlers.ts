@@ -4,7 +4,7 @@ import type { StopOutcome } from '../access/guard.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../render/approval-card.js';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/approval-card.js';
 import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
 import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
@@ -214,8 +214,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const target = await actionTarget(deps, body, 'approve');
     if (!target) return;
+    const button = readApprovalValue(target.value);
+    if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
     deps.track(
-      deps.guard.decide(target.ref, target.value, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
+      deps.guard.decide(target.ref, button.eventId, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
     );
   });
 
@@ -224,17 +226,19 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const target = await actionTarget(deps, body, 'deny');
     if (!target) return;
+    const button = readApprovalValue(target.value);
+    if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
     const allowed = await deps.guard.mayDecideIn(target.ref, target.user);
     if (allowed !== true) {
       const text = allowed === 'not_a_session' ? replyWords({ kind: 'button_session_missing' }) : allowed.notAllowed;
       return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
     }
     try {
-      await deps.writer.call('views.open', { trigger_id: target.triggerId, view: denyDialog(target.ref, target.value, target.toolName) });
+      await deps.writer.call('views.open', { trigger_id: target.triggerId, view: denyDialog(target.ref, button.eventId, button.toolName) });
     } catch (error) {
       // An expired trigger (Slack gives 3 s) should not lose the Deny: decide without a reason.
       log.warn({ err: error, user: target.user }, 'could not open the deny dialog; denying without a reason');
-      const outcome = await deps.guard.decide(target.ref, target.value, { user: target.user, result: 'deny' });
+      const outcome = await deps.guard.decide(target.ref, button.eventId, { user: target.user, result: 'deny' });
       await tellDecisionOutcome(deps, target, outcome);
     }
   });
@@ -308,8 +312,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   });
 }
 
-/** `label`: the pressed button's text as the person saw it; `toolName`: read back from an approval card. */
-type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string; toolName?: string };
+/** `label`: the pressed button's text as the person saw it. */
+type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string };
 
 /** The thread, person and button value of a click on one of our thread messages. */
 async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
@@ -328,14 +332,12 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = 
     await ephemeral(deps, { channel, user: a.user.id, text: replyWords({ kind: 'button_session_missing' }) });
     return undefined;
   }
-  const toolName = a.message?.text ? /use (\S+) and needs approval/.exec(a.message.text)?.[1] : undefined;
   return {
     ref,
     user: a.user.id,
     value: action.value ?? '',
     ...(action.text ? { label: action.text.text } : {}),
     ...(a.trigger_id ? { triggerId: a.trigger_id } : {}),
-    ...(toolName ? { toolName } : {}),
   };
 }
 

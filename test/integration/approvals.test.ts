@@ -77,6 +77,25 @@ describe('tool approvals', () => {
     expect(card).not.toContain('deny_tool');
   });
 
+  it('the buttons carry the tool’s name: Deny pressed with the card’s own value asks about that tool and denies that call', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      const answer = await turn.confirmToolUse('web_fetch', { url: 'https://example.com/secrets' });
+      await turn.message(`Decision: ${answer.result}.`);
+    };
+    const { rootTs, sessionId, eventIds } = await startAndWaitForCards(1);
+    const card = cardFor(rootTs, eventIds[0]!)!;
+    const blocks = (card.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
+    const deny = blocks.find((b) => b.type === 'actions')!.elements!.find((e) => e.action_id === 'deny_tool')!;
+    await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: rootTs, actionId: 'deny_tool', value: deny.value }));
+    const view = await h.slack.waitFor(() => [...h.slack.views.values()][0]);
+    expect(JSON.stringify(view.blocks)).toContain('Why deny web_fetch? The agent reads this.');
+
+    await h.sender.submitView(view.id, { reason: { reason_input: '' } });
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', rootTs).includes('Decision: deny.'));
+    expect(confirmations(sessionId)).toEqual([expect.objectContaining({ tool_use_id: eventIds[0], result: 'deny' })]);
+  });
+
   it('someone who is neither owner nor approver is told so, and nothing is sent; a configured approver may decide', async () => {
     h = await startHarness({ APPROVERS: 'U3' });
     h.agents.onTurn = async (turn) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentEvent } from '../../src/agents/events.js';
 import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from '../../src/bridge/thread-state.js';
-import { describeInput, renderApproval } from '../../src/render/approval-card.js';
+import { describeInput, readApprovalValue, renderApproval } from '../../src/render/approval-card.js';
 import { renderQuestion } from '../../src/render/question-card.js';
 import { readDenyDialog, denyDialog } from '../../src/slack/deny-dialog.js';
 
@@ -73,7 +73,11 @@ describe('approval card', () => {
     const json = JSON.stringify(body);
     expect(json).toContain('approve_tool');
     expect(json).toContain('deny_tool');
-    expect(json).toContain('"value":"sevt_1"');
+    const buttons = ('blocks' in body ? (body.blocks ?? []) : []).flatMap((b) => (b.type === 'actions' ? b.elements : []));
+    expect(buttons.map((b) => ('value' in b ? readApprovalValue(b.value ?? '') : undefined))).toEqual([
+      { eventId: 'sevt_1', toolName: 'bash' },
+      { eventId: 'sevt_1', toolName: 'bash' },
+    ]);
     expect(json).toContain('<@U1> or an approver');
     // Agent-chosen input cannot ping the channel.
     expect(json).not.toContain('<!channel>');

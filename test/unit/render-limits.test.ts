@@ -176,7 +176,6 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
         owner: 'U1',
         prompt: randomText(next, 40_000),
         state,
-        stopValue: 'T1:C1:1.000001',
         ...(next() < 0.3 ? { failure: randomText(next, 5000) } : {}),
         ...(next() < 0.3 ? { profile: randomText(next, 300) } : {}),
       });

@@ -9,25 +9,25 @@ const state = (s: Partial<ThreadState>): ThreadState => ({ ...initialState(), ..
 
 describe('root card', () => {
   it('shows who asked, the prompt, the status and a Stop button while live', () => {
-    const card = renderRootCard({ owner: 'U1', prompt: 'fix <it>', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }), stopValue: 'T:C:1' });
+    const card = renderRootCard({ owner: 'U1', prompt: 'fix <it>', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }) });
     if (!('blocks' in card)) throw new Error('expected blocks');
     const json = JSON.stringify(card.blocks);
     expect(json).toContain('<@U1> asked the agent');
     expect(json).toContain('fix &lt;it&gt;');
     expect(json).toContain(STOP_ACTION_ID);
-    expect(statusLine({ owner: 'U1', prompt: '', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }), stopValue: '' }))
+    expect(statusLine({ owner: 'U1', prompt: '', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }) }))
       .toBe(':hourglass_flowing_sand: Running · 2 tool calls · 1.7k tokens');
   });
 
   it('drops the Stop button and says who stopped it once stopped', () => {
-    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: state({ phase: 'idle', outcome: 'stopped', stoppedBy: 'i1' }), stoppedByUser: 'U2', stopValue: '' });
+    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: state({ phase: 'idle', outcome: 'stopped', stoppedBy: 'i1' }), stoppedByUser: 'U2' });
     const json = JSON.stringify(card);
     expect(json).not.toContain(STOP_ACTION_ID);
     expect(json).toContain('Stopped by <@U2>');
   });
 
   it('tells the person what to do next, and this turn’s share of the tokens', () => {
-    const line = (st: Partial<ThreadState>) => statusLine({ owner: 'U1', prompt: '', state: state(st), stopValue: '' });
+    const line = (st: Partial<ThreadState>) => statusLine({ owner: 'U1', prompt: '', state: state(st) });
     expect(line({ phase: 'idle', outcome: 'failed', detail: 'overloaded' })).toContain('reply in the thread to try again');
     expect(line({ phase: 'idle', outcome: 'budget' })).toContain('raise the cap or end the session');
     expect(line({ phase: 'idle', outcome: 'refused' })).toContain('rephrase');
@@ -38,7 +38,7 @@ describe('root card', () => {
   });
 
   it('shows a bridge failure in plain words', () => {
-    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: initialState(), failure: 'Anthropic rejected the key', stopValue: '' });
+    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: initialState(), failure: 'Anthropic rejected the key' });
     expect(JSON.stringify(card)).toContain(':x: Failed: Anthropic rejected the key');
   });
 });
@@ -99,7 +99,7 @@ describe('sanitising', () => {
 
 describe('root card profile label', () => {
   it('names the profile only when the session has one', () => {
-    const base = { owner: 'U1', prompt: 'hi', state: initialState(), stopValue: 'k' };
+    const base = { owner: 'U1', prompt: 'hi', state: initialState() };
     expect(JSON.stringify(renderRootCard({ ...base, profile: 'research' }))).toContain('<@U1> asked the agent (profile `research`):');
     expect(JSON.stringify(renderRootCard(base))).toContain('<@U1> asked the agent:');
   });

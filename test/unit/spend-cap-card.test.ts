@@ -23,6 +23,6 @@ describe('the spend-cap card', () => {
 
   it('the status line shows the spend against the cap', () => {
     const state = { ...initialState(), phase: 'running' as const, usage: { inputTokens: 10, outputTokens: 0, cost: { amount: '42', currency: 'USD' } }, budget: { amount: '500', currency: 'USD' } };
-    expect(statusLine({ owner: 'U1', prompt: 'p', state, stopValue: '' })).toContain('$0.42 of $5.00 cap');
+    expect(statusLine({ owner: 'U1', prompt: 'p', state })).toContain('$0.42 of $5.00 cap');
   });
 });

@@ -1,7 +1,7 @@
 import type { ThreadView } from '../../delivery/thread-delivery.js';
 import { isLive, renderRootCard } from '../../render/root-card.js';
 import { renderThread } from '../../render/thread-view.js';
-import { threadKey, type ThreadRecord } from '../../store/thread-records.js';
+import type { ThreadRecord } from '../../store/thread-records.js';
 import type { ThreadState } from '../thread-state.js';
 
 /** What the thread should show now: the folded state and what people did (the record), rendered for delivery. */
@@ -28,7 +28,6 @@ export function viewOf(state: ThreadState, record: ThreadRecord): ThreadView {
               prompt: record.prompt,
               profile: record.profile,
               state,
-              stopValue: threadKey(record),
               ...(stoppedByUser ? { stoppedByUser } : {}),
               ...(record.failure ? { failure: record.failure } : {}),
             }),

@@ -1,0 +1,45 @@
+import type { Segment } from './text-plan.js';
+import type { SlotToken, StreamSlots } from './stream-slots.js';
+
+/**
+ * The stream slots one thread holds, each by the message (ts) of its open stream. A
+ * slot is given back in one place: when the block's segments, as recorded after a
+ * write or a settle, no longer show that stream open (stopped, recovered, rewritten,
+ * settled after an unknown outcome). Closing gives back every slot still held.
+ */
+export class OpenStreams {
+  private readonly held = new Map<string, { key: string; token: SlotToken }>();
+  private closed = false;
+
+  constructor(private readonly slots: StreamSlots) {}
+
+  get free(): number {
+    return this.slots.free;
+  }
+
+  take(): SlotToken | undefined {
+    return this.closed ? undefined : this.slots.take();
+  }
+
+  /** The stream of block `key` at message `ts` now owns `token`. */
+  hold(key: string, ts: string, token: SlotToken): void {
+    if (this.closed) token.release();
+    else this.held.set(ts, { key, token });
+  }
+
+  /** Gives back the slot of every stream of block `key` that `segments` no longer show open. */
+  reconcile(key: string, segments: readonly Segment[]): void {
+    const open = new Set(segments.filter((s) => s.mode === 'stream' && !s.closed).map((s) => s.ts));
+    for (const [ts, held] of this.held) {
+      if (held.key !== key || open.has(ts)) continue;
+      held.token.release();
+      this.held.delete(ts);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const { token } of this.held.values()) token.release();
+    this.held.clear();
+  }
+}

@@ -1,0 +1,59 @@
+import type { Writing } from '../../store/thread-records.js';
+import { SlackCallError } from '../slack-writer.js';
+import type { SlotToken } from '../stream-slots.js';
+import { carrying, type TextAction } from '../text-plan.js';
+import { startOfMessage, type StepOutcome, type TextStepContext } from './step.js';
+
+export type StartStreamWriter = {
+  callOnce(method: 'chat.startStream', args: Record<string, unknown>, priority: 'preacquired'): Promise<{ ts?: string }>;
+};
+
+export type StartStreamSlots = {
+  take(): SlotToken | undefined;
+  /** The new stream at `ts` owns the slot from now on. */
+  hold(key: string, ts: string, token: SlotToken): void;
+};
+
+/**
+ * Opens a stream with the block's first words. A stream carries no key: the intent goes
+ * to the store first, so a crash or an unknown outcome is settled by looking in the
+ * thread. The slot is the step's until the stream exists, then the stream's.
+ */
+export async function startStream(
+  ctx: TextStepContext & { recipient: { user: string; team: string }; afterTs: string },
+  action: Extract<TextAction, { kind: 'start_stream' }>,
+  writer: StartStreamWriter,
+  slots: StartStreamSlots,
+): Promise<StepOutcome> {
+  // Another thread took the last slot meanwhile: plan again, which posts instead.
+  const token = slots.take();
+  if (!token) return { kind: 'replan' };
+  const intent: Writing = { key: ctx.key, segment: ctx.segments.length, kind: 'start_stream', afterTs: ctx.afterTs };
+  try {
+    await ctx.intend(intent);
+    const res = await writer.callOnce(
+      'chat.startStream',
+      {
+        channel: ctx.channel,
+        thread_ts: ctx.threadTs,
+        recipient_user_id: ctx.recipient.user,
+        recipient_team_id: ctx.recipient.team,
+        markdown_text: action.prefix + startOfMessage(action.text),
+      },
+      'preacquired',
+    );
+    if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
+    slots.hold(ctx.key, res.ts, token);
+    const segments = [
+      ...ctx.segments,
+      { ts: res.ts, mode: 'stream' as const, ...carrying(action.text), prefix: action.prefix, closed: false, startedAt: ctx.now, lastWriteAt: ctx.now },
+    ];
+    await ctx.indexMessage(res.ts);
+    return { kind: 'written', segments };
+  } catch (error) {
+    token.release();
+    if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, then: 'retry_later' };
+    if (error instanceof SlackCallError && !error.transient) return { kind: 'cannot_stream', slackError: error.slackError };
+    throw error;
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { OpenStreams } from '../../src/delivery/open-streams.js';
+import { StreamSlots } from '../../src/delivery/stream-slots.js';
+import { carrying, type Segment } from '../../src/delivery/text-plan.js';
+
+const stream = (ts: string, closed = false): Segment => ({ ts, mode: 'stream', ...carrying('x'), prefix: '', closed, startedAt: 0, lastWriteAt: 0 });
+
+describe('StreamSlots', () => {
+  it('hands out at most `limit` tokens, and none once they are all taken', () => {
+    const slots = new StreamSlots(2);
+    const a = slots.take();
+    const b = slots.take();
+    expect(a?.held).toBe(true);
+    expect(b?.held).toBe(true);
+    expect(slots.take()).toBeUndefined();
+    expect(slots.free).toBe(0);
+  });
+
+  it('gives a slot back once however often its token is released', () => {
+    const slots = new StreamSlots(2);
+    const a = slots.take()!;
+    const b = slots.take()!;
+    a.release();
+    a.release();
+    expect(a.held).toBe(false);
+    expect(slots.free).toBe(1);
+    // b still owns its slot: a's second release did not free it.
+    expect(b.held).toBe(true);
+    const c = slots.take();
+    expect(c).toBeDefined();
+    expect(slots.take()).toBeUndefined();
+  });
+});
+
+describe('OpenStreams', () => {
+  it('gives a stream its slot back when its block no longer shows it open, once', () => {
+    const slots = new StreamSlots(1);
+    const open = new OpenStreams(slots);
+    open.hold('t1', '1.1', open.take()!);
+    open.reconcile('t1', [stream('1.1')]);
+    expect(slots.free).toBe(0);
+    open.reconcile('other-block', []);
+    expect(slots.free).toBe(0);
+    open.reconcile('t1', [stream('1.1', true)]);
+    expect(slots.free).toBe(1);
+    open.reconcile('t1', []);
+    expect(slots.free).toBe(1);
+  });
+
+  it('gives back every slot it holds when closed, and takes none after', () => {
+    const slots = new StreamSlots(2);
+    const open = new OpenStreams(slots);
+    open.hold('t1', '1.1', open.take()!);
+    open.hold('t2', '1.2', open.take()!);
+    open.close();
+    expect(slots.free).toBe(2);
+    expect(open.take()).toBeUndefined();
+  });
+});
