@@ -12,7 +12,11 @@ export class NaiveBot {
   private readonly loops: Promise<void>[] = [];
 
   constructor(opts: { slackApiUrl: string; anthropicUrl: string }) {
-    this.slack = new WebClient('xoxb-test', { slackApiUrl: opts.slackApiUrl, retryConfig: { retries: 3, factor: 1, minTimeout: 100, maxTimeout: 500 }, logLevel: LogLevel.ERROR });
+    this.slack = new WebClient('xoxb-test', {
+      slackApiUrl: opts.slackApiUrl,
+      retryConfig: { retries: 3, factor: 1, minTimeout: 100, maxTimeout: 500 },
+      logLevel: LogLevel.ERROR,
+    });
     this.agents = new Anthropic({ apiKey: 'test-key', baseURL: opts.anthropicUrl, maxRetries: 0 });
   }
 
@@ -34,7 +38,8 @@ export class NaiveBot {
           for await (const event of stream) {
             if (event.type === 'event_delta') {
               const text = (event.delta as { content?: { text?: string } }).content?.text;
-              if (text) posts.push(this.slack.chat.postMessage({ channel: p.channel, thread_ts: threadTs, markdown_text: text }).catch(() => undefined));
+              if (text)
+                posts.push(this.slack.chat.postMessage({ channel: p.channel, thread_ts: threadTs, markdown_text: text }).catch(() => undefined));
             }
           }
         } catch {

@@ -157,7 +157,10 @@ async function measure(
 }
 
 async function runOurs(sc: Scenario): Promise<Result> {
-  const h = await startHarness({ LOG_LEVEL: 'silent', MAX_RUNNING_PER_USER: BENCH_MAX_RUNNING }, { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 });
+  const h = await startHarness(
+    { LOG_LEVEL: 'silent', MAX_RUNNING_PER_USER: BENCH_MAX_RUNNING },
+    { slack: { enforceRateLimits: true }, statusIntervalMs: 8_000, slackBackoffMs: 500, closeGraceMs: 1000 },
+  );
   const m = await measure(
     sc,
     h,
@@ -261,7 +264,10 @@ async function runOursAlone(sc: Scenario): Promise<Result> {
   child.kill('SIGTERM');
   await exited;
   if (logged.size > 0) {
-    const top = [...logged].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([msg, n]) => `${n}× ${msg}`);
+    const top = [...logged]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([msg, n]) => `${n}× ${msg}`);
     process.stderr.write(`  bot warnings/errors (top): ${top.join('; ')}\n`);
   }
   await agents.close();
@@ -350,7 +356,16 @@ const ms = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)}s` : 'n
 const rows: string[][] = [];
 for (const [i, sc] of scenarios.entries()) {
   if (ONLY && !ONLY.includes(String(i + 1))) continue;
-  const bots = i === 3 ? ([['ours (own process)', runOursAlone], ['naive', runNaive]] as const) : ([['ours', runOurs], ['naive', runNaive]] as const);
+  const bots =
+    i === 3
+      ? ([
+          ['ours (own process)', runOursAlone],
+          ['naive', runNaive],
+        ] as const)
+      : ([
+          ['ours', runOurs],
+          ['naive', runNaive],
+        ] as const);
   for (const [who, run] of bots) {
     if (process.env.BENCH_OURS_ONLY && who === 'naive') continue;
     process.stderr.write(`running ${i + 1}. ${sc.name} (${who})…\n`);

@@ -76,7 +76,12 @@ export type BotOptions = {
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
   const tools = new ToolRegistry();
   // A broken profiles file stops the start before anything is opened or created.
-  const agentsConfig = env.AGENTS_CONFIG ? await loadAgentsConfig(env.AGENTS_CONFIG, tools.tools.map((t) => t.name)) : undefined;
+  const agentsConfig = env.AGENTS_CONFIG
+    ? await loadAgentsConfig(
+        env.AGENTS_CONFIG,
+        tools.tools.map((t) => t.name),
+      )
+    : undefined;
   if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
 
   const kv = await openStore(env.STORE_URL, options.storeNamespace);
@@ -151,7 +156,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     profiles,
     approversFor,
     admins: env.ADMIN_USERS,
-    spendCapFor: (profile) => capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
+    spendCapFor: (profile) =>
+      capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
@@ -232,16 +238,16 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
 
   let closing: Promise<void> | undefined;
   const close = async () => {
-      ready = false;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await bolt.stop();
-      // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
-      await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
-      await bridge.close();
-      await pruner.close();
-      writer.close();
-      await kv.disconnect();
-      log.info('bot stopped');
+    ready = false;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await bolt.stop();
+    // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
+    await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
+    await bridge.close();
+    await pruner.close();
+    writer.close();
+    await kv.disconnect();
+    log.info('bot stopped');
   };
   return {
     port,

@@ -21,7 +21,10 @@ const env = parsed.env;
 const log = createLogger(process.env.LOG_LEVEL ? env.LOG_LEVEL : 'warn', process.stderr);
 const tools = new ToolRegistry();
 
-const config = await loadAgentsConfig(env.AGENTS_CONFIG, tools.tools.map((t) => t.name));
+const config = await loadAgentsConfig(
+  env.AGENTS_CONFIG,
+  tools.tools.map((t) => t.name),
+);
 if (!config.ok) {
   process.stderr.write(`${config.lines.join('\n')}\n`);
   process.exit(1);

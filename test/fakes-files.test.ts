@@ -21,8 +21,18 @@ async function newSession(): Promise<string> {
 
 describe('fake Files API via the real SDK', () => {
   it('uploads multipart without a beta header, and serves metadata, lists and deletes', async () => {
-    const meta = await client.beta.files.upload({ file: await toFile(Buffer.from('hello'), 'a.txt', { type: 'text/plain' }), expires_in_seconds: 3600 });
-    expect(meta).toMatchObject({ id: expect.stringMatching(/^file_/), type: 'file', filename: 'a.txt', mime_type: 'text/plain', size_bytes: 5, downloadable: false });
+    const meta = await client.beta.files.upload({
+      file: await toFile(Buffer.from('hello'), 'a.txt', { type: 'text/plain' }),
+      expires_in_seconds: 3600,
+    });
+    expect(meta).toMatchObject({
+      id: expect.stringMatching(/^file_/),
+      type: 'file',
+      filename: 'a.txt',
+      mime_type: 'text/plain',
+      size_bytes: 5,
+      downloadable: false,
+    });
     expect(meta.expires_at).toBeTruthy();
     const upload = fake.requests.find((r) => r.method === 'POST' && r.path === '/v1/files');
     expect(upload).toBeDefined();
@@ -38,7 +48,9 @@ describe('fake Files API via the real SDK', () => {
   });
 
   it('rejects an expiry outside 1 h – 90 d', async () => {
-    await expect(client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt'), expires_in_seconds: 10 })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'a.txt'), expires_in_seconds: 10 })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
   });
 
   it('lists what a session wrote by scope_id (with the managed-agents beta), downloads it raw, pages with ids[]', async () => {
@@ -70,9 +82,14 @@ describe('fake session resources and file blocks', () => {
     for await (const r of client.beta.sessions.resources.list(sid)) listed.push('id' in r ? r.id : r.type);
     expect(listed).toEqual([added.id]);
     expect(await client.beta.sessions.resources.retrieve(added.id, { session_id: sid })).toMatchObject({ id: added.id });
-    await expect(client.beta.sessions.resources.add(sid, { type: 'file', file_id: up.id, mount_path: 'data/d.csv' })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(client.beta.sessions.resources.add(sid, { type: 'file', file_id: up.id, mount_path: 'data/d.csv' })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
     await expect(client.beta.sessions.resources.add(sid, { type: 'file', file_id: 'file_nope' })).rejects.toBeInstanceOf(BadRequestError);
-    expect(await client.beta.sessions.resources.delete(added.id, { session_id: sid })).toMatchObject({ id: added.id, type: 'session_resource_deleted' });
+    expect(await client.beta.sessions.resources.delete(added.id, { session_id: sid })).toMatchObject({
+      id: added.id,
+      type: 'session_resource_deleted',
+    });
   });
 
   it('accepts image/document blocks with known files of a fitting type; an unknown file id is a 400 with the usual error body', async () => {
@@ -95,10 +112,15 @@ describe('fake session resources and file blocks', () => {
       .send(sid, { events: [{ type: 'user.message', content: [{ type: 'document', source: { type: 'file', file_id: 'file_missing' } }] }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('file not found: file_missing') } });
+    expect((err as BadRequestError).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringContaining('file not found: file_missing') },
+    });
     // A PNG is not a document.
     await expect(
-      client.beta.sessions.events.send(sid, { events: [{ type: 'user.message', content: [{ type: 'document', source: { type: 'file', file_id: png.id } }] }] }),
+      client.beta.sessions.events.send(sid, {
+        events: [{ type: 'user.message', content: [{ type: 'document', source: { type: 'file', file_id: png.id } }] }],
+      }),
     ).rejects.toBeInstanceOf(BadRequestError);
   });
 });

@@ -1,10 +1,4 @@
-import Anthropic, {
-  AuthenticationError,
-  BadRequestError,
-  ConflictError,
-  NotFoundError,
-  RateLimitError,
-} from '@anthropic-ai/sdk';
+import Anthropic, { AuthenticationError, BadRequestError, ConflictError, NotFoundError, RateLimitError } from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsStreamSessionEvents as StreamEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeManagedAgents, type FakeManagedAgents } from './fakes/managed-agents/index.js';
@@ -98,7 +92,12 @@ describe('fake managed agents via the real SDK', () => {
     expect(pageRequests[1]?.query.get('page')).toBeTruthy();
 
     const desc = await client.beta.sessions.events.list(sid, { order: 'desc', limit: 1000 });
-    expect(desc.data.map((e) => e.id)).toEqual(fake.events(sid).map((e) => e.id).reverse());
+    expect(desc.data.map((e) => e.id)).toEqual(
+      fake
+        .events(sid)
+        .map((e) => e.id)
+        .reverse(),
+    );
     expect(desc.next_page).toBeNull();
 
     const messages = await client.beta.sessions.events.list(sid, { types: ['agent.message', 'user.message'] });
@@ -106,7 +105,12 @@ describe('fake managed agents via the real SDK', () => {
 
     const third = fake.events(sid)[2];
     const after = await client.beta.sessions.events.list(sid, { 'created_at[gt]': third?.processed_at ?? '' });
-    expect(after.data.map((e) => e.id)).toEqual(fake.events(sid).slice(3).map((e) => e.id));
+    expect(after.data.map((e) => e.id)).toEqual(
+      fake
+        .events(sid)
+        .slice(3)
+        .map((e) => e.id),
+    );
   });
 
   it('queues a message sent mid-turn, echoes it twice, and runs it before going idle', async () => {
@@ -182,9 +186,7 @@ describe('fake managed agents via the real SDK', () => {
           }),
         ).rejects.toBeInstanceOf(BadRequestError);
         await client.beta.sessions.events.send(sid, {
-          events: [
-            { type: 'user.custom_tool_result', custom_tool_use_id: toolUseId ?? '', content: [{ type: 'text', text: 'shipped' }] },
-          ],
+          events: [{ type: 'user.custom_tool_result', custom_tool_use_id: toolUseId ?? '', content: [{ type: 'text', text: 'shipped' }] }],
         });
       }
       if (isTurnEnd(e)) break;
@@ -232,9 +234,9 @@ describe('fake managed agents via the real SDK', () => {
     ]);
     expect(fake.events(sid).some((e) => e.type.startsWith('event_'))).toBe(false);
 
-    await expect(
-      client.beta.sessions.events.stream(sid, { event_deltas: ['agent.tool_use' as 'agent.message'] }),
-    ).rejects.toBeInstanceOf(BadRequestError);
+    await expect(client.beta.sessions.events.stream(sid, { event_deltas: ['agent.tool_use' as 'agent.message'] })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
   });
 
   it('surfaces an injected 429 as RateLimitError with retry-after and a request id', async () => {
@@ -316,7 +318,9 @@ describe('fake managed agents via the real SDK', () => {
     await client.beta.sessions.events.send(session.id, { events: [{ type: 'user.interrupt' }] });
     expect(fake.events(session.id).some((e) => e.type === 'user.interrupt')).toBe(false);
     // A cap at or below the spend is not a raise; one above it resumes the turn.
-    await expect(client.beta.sessions.update(session.id, { budget: { ...budget, max_list_cost: { amount: '120', currency: 'USD' } } })).rejects.toMatchObject({
+    await expect(
+      client.beta.sessions.update(session.id, { budget: { ...budget, max_list_cost: { amount: '120', currency: 'USD' } } }),
+    ).rejects.toMatchObject({
       status: 400,
       errorCode: 'budget_not_raised',
     });
@@ -325,14 +329,19 @@ describe('fake managed agents via the real SDK', () => {
     await fake.waitFor(() => fake.openStreams(session.id) === 1);
     await client.beta.sessions.update(session.id, { budget: { ...budget, max_list_cost: { amount: '200', currency: 'USD' } } });
     const after = await resumed;
-    expect(after.map((e) => e.type)).toEqual(expect.arrayContaining(['session.updated', 'session.status_running', 'agent.message', 'session.status_idle']));
+    expect(after.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['session.updated', 'session.status_running', 'agent.message', 'session.status_idle']),
+    );
     expect(after.at(-1)).toMatchObject({ stop_reason: { type: 'end_turn' } });
 
     // A budget cannot be added later, and a model without a list price cannot be budgeted at all.
     const uncapped = await client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
     await expect(client.beta.sessions.update(uncapped.id, { budget })).rejects.toMatchObject({ status: 400, errorCode: 'budget_create_only' });
     const lab = await client.beta.agents.create({ name: 'lab', model: 'claude-lab-preview' });
-    await expect(client.beta.sessions.create({ agent: lab.id, environment_id: env.id, budget })).rejects.toMatchObject({ status: 400, errorCode: 'model_not_budgetable' });
+    await expect(client.beta.sessions.create({ agent: lab.id, environment_id: env.id, budget })).rejects.toMatchObject({
+      status: 400,
+      errorCode: 'model_not_budgetable',
+    });
     expect((await client.beta.sessions.create({ agent: lab.id, environment_id: env.id })).budget).toBeNull();
   });
 
@@ -352,15 +361,26 @@ describe('fake managed agents: faults the bot must survive (real SDK)', () => {
     const agent = await client.beta.agents.create({ name: 'a', model: 'claude-opus-5-5' });
     const env = await client.beta.environments.create({ name: 'e' });
     fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, afterApply: true });
-    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r1' } })).rejects.toMatchObject({ status: 500 });
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r1' } })).rejects.toMatchObject({
+      status: 500,
+    });
     fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, afterApply: true, drop: true });
-    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r2' } })).rejects.toThrow(/Connection error/);
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r2' } })).rejects.toThrow(
+      /Connection error/,
+    );
     const listed = [];
-    for await (const s of client.beta.sessions.list({ agent_id: agent.id, 'created_at[gte]': new Date(Date.now() - 60_000).toISOString(), order: 'asc' })) listed.push(s.metadata.slack_request);
+    for await (const s of client.beta.sessions.list({
+      agent_id: agent.id,
+      'created_at[gte]': new Date(Date.now() - 60_000).toISOString(),
+      order: 'asc',
+    }))
+      listed.push(s.metadata.slack_request);
     expect(listed).toEqual(['r1', 'r2']);
     // A drop before applying leaves nothing.
     fake.failNext({ method: 'POST', path: '/v1/sessions' }, { status: 500, drop: true });
-    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r3' } })).rejects.toThrow(/Connection error/);
+    await expect(client.beta.sessions.create({ agent: agent.id, environment_id: env.id, metadata: { slack_request: 'r3' } })).rejects.toThrow(
+      /Connection error/,
+    );
     expect(fake.sessions.size).toBe(2);
     const archived = await client.beta.sessions.archive([...fake.sessions.keys()][1]!);
     expect(archived.archived_at).not.toBeNull();
@@ -407,7 +427,10 @@ describe('fake managed agents: faults the bot must survive (real SDK)', () => {
     await fake.waitFor(() => fake.sessions.get(sid)?.status === 'idle' && fake.events(sid).some((e) => e.type === 'agent.message'));
     // Ten ping intervals later nothing more has arrived, and the connection is still open.
     let more = false;
-    void reader.read().then(() => (more = true), () => undefined);
+    void reader.read().then(
+      () => (more = true),
+      () => undefined,
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect(more).toBe(false);
     expect(fake.openStreams(sid)).toBe(1);
@@ -415,7 +438,11 @@ describe('fake managed agents: faults the bot must survive (real SDK)', () => {
   });
 
   it('agent_with_overrides gives a session tools its agent lacks, and the turn sees them', async () => {
-    const agent = await client.beta.agents.create({ name: 'plain', model: 'claude-opus-5-5', tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] }] });
+    const agent = await client.beta.agents.create({
+      name: 'plain',
+      model: 'claude-opus-5-5',
+      tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] }],
+    });
     const env = await client.beta.environments.create({ name: 'e2' });
     const seen: string[][] = [];
     fake.onTurn = async (turn) => {

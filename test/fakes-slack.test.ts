@@ -5,16 +5,7 @@ import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  SlackSender,
-  SocketSender,
-  blockAction,
-  humanReply,
-  reactionAdded,
-  sign,
-  startFakeSlack,
-  type FakeSlack,
-} from './fakes/slack/index.js';
+import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
 
 const TOKEN = 'xoxb-test';
 
@@ -99,15 +90,11 @@ describe('fake Slack Web API (real WebClient)', () => {
 
     const mixed = { channel: 'C1', markdown_text: 'x', text: 'x' };
     expect(await slackError(client.chat.postMessage(mixed))).toBe('invalid_arguments');
-    expect(await slackError(client.chat.postMessage({ channel: 'C1', markdown_text: 'x'.repeat(12_001) }))).toBe(
-      'msg_too_long',
-    );
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', markdown_text: 'x'.repeat(12_001) }))).toBe('msg_too_long');
     expect(await slackError(client.chat.postMessage({ channel: 'C1', text: '' }))).toBe('no_text');
     const blocks = Array.from({ length: 51 }, () => ({ type: 'divider' as const }));
     expect(await slackError(client.chat.postMessage({ channel: 'C1', blocks, text: 'x' }))).toBe('invalid_blocks');
-    expect(await slackError(client.chat.postMessage({ channel: 'C1', text: 'x', thread_ts: '1.000001' }))).toBe(
-      'thread_not_found',
-    );
+    expect(await slackError(client.chat.postMessage({ channel: 'C1', text: 'x', thread_ts: '1.000001' }))).toBe('thread_not_found');
     expect(fake.messages('C1')).toHaveLength(1);
   });
 
@@ -178,7 +165,10 @@ describe('fake Slack Web API (real WebClient)', () => {
     const meta = await client.conversations.history({ channel: 'C1', include_all_metadata: true, oldest: b.ts! });
     expect(meta.messages?.map((m) => m.text)).toEqual(['c']);
     const withA = await client.conversations.history({ channel: 'C1', include_all_metadata: true, oldest: a.ts!, inclusive: true, latest: b.ts! });
-    expect(withA.messages?.map((m) => [m.text, m.metadata?.event_payload])).toEqual([['b', undefined], ['a', { key: 'a' }]]);
+    expect(withA.messages?.map((m) => [m.text, m.metadata?.event_payload])).toEqual([
+      ['b', undefined],
+      ['a', { key: 'a' }],
+    ]);
     const page1 = await client.conversations.history({ channel: 'C1', limit: 2 });
     expect(page1.has_more).toBe(true);
     const page2 = await client.conversations.history({ channel: 'C1', limit: 2, cursor: page1.response_metadata!.next_cursor! });
@@ -197,7 +187,11 @@ describe('fake Slack Web API (real WebClient)', () => {
   it('failNext match: only a call whose arguments match fails; the others pass', async () => {
     fake.failNext('chat.postMessage', { error: 'invalid_blocks', match: (a) => JSON.stringify(a.blocks ?? []).includes('approve') });
     await client.chat.postMessage({ channel: 'C1', text: 'plain' });
-    const card = { channel: 'C1', text: 'card', blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' } }] }] };
+    const card = {
+      channel: 'C1',
+      text: 'card',
+      blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' } }] }],
+    };
     expect(await slackError(client.chat.postMessage(card))).toBe('invalid_blocks');
     await client.chat.postMessage(card);
     expect(fake.messages('C1').map((m) => m.text)).toEqual(['plain', 'card']);
@@ -225,9 +219,7 @@ describe('fake Slack Web API (real WebClient)', () => {
     expect(await slackError(client.chat.startStream(missing))).toBe('missing_recipient_user_id');
     const { ts } = await client.chat.startStream({ ...args, markdown_text: 'a' });
     now += 301_000;
-    expect(await slackError(client.chat.appendStream({ channel: 'C1', ts: ts!, markdown_text: 'b' }))).toBe(
-      'message_not_in_streaming_state',
-    );
+    expect(await slackError(client.chat.appendStream({ channel: 'C1', ts: ts!, markdown_text: 'b' }))).toBe('message_not_in_streaming_state');
   });
 
   it('answers not_in_channel until the bot joins', async () => {
@@ -246,14 +238,10 @@ describe('fake Slack Web API (real WebClient)', () => {
   it('tracks reactions per user', async () => {
     const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'x' });
     await client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' });
-    expect(await slackError(client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe(
-      'already_reacted',
-    );
+    expect(await slackError(client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe('already_reacted');
     expect(fake.messages('C1')[0]?.reactions).toEqual([{ name: 'eyes', users: ['U_BOT'] }]);
     await client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' });
-    expect(await slackError(client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe(
-      'no_reaction',
-    );
+    expect(await slackError(client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe('no_reaction');
   });
 
   it('uploads a file into a thread with files.uploadV2', async () => {
@@ -289,9 +277,9 @@ describe('fake Slack Web API (real WebClient)', () => {
     const [, streamed] = fake.thread('C1', root.ts!);
     expect(streamed).toMatchObject({ text: 'Hello world!', stream: { state: 'stopped' } });
     expect(fake.statusOf('C1', root.ts!)).toBeUndefined();
-    expect(
-      await slackError(client.chat.appendStream({ channel: 'C1', ts: streamed!.ts, markdown_text: 'late' })),
-    ).toBe('message_not_in_streaming_state');
+    expect(await slackError(client.chat.appendStream({ channel: 'C1', ts: streamed!.ts, markdown_text: 'late' }))).toBe(
+      'message_not_in_streaming_state',
+    );
   });
 
   it('users.info says who is a guest (is_restricted / is_ultra_restricted), and user_not_found for a stranger', async () => {
@@ -322,7 +310,10 @@ describe('fake Slack Web API (real WebClient)', () => {
 
 describe('fake Slack Block Kit limits (real WebClient)', () => {
   const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-  const button = (b: Record<string, unknown>) => ({ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'ok' }, ...b }] });
+  const button = (b: Record<string, unknown>) => ({
+    type: 'actions',
+    elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'ok' }, ...b }],
+  });
   const refused = async (blocks: unknown[], method: 'postMessage' | 'update' | 'postEphemeral' = 'postMessage') => {
     const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'base' });
     const args = { channel: 'C1', text: 'fallback', blocks } as never;
@@ -345,7 +336,16 @@ describe('fake Slack Block Kit limits (real WebClient)', () => {
       ['accessibility_label', (n) => [button({ accessibility_label: 'x'.repeat(n) })], 75],
       ['blocks per message', (n) => Array.from({ length: n }, () => ({ type: 'divider' })), 50],
       ['context elements', (n) => [{ type: 'context', elements: Array.from({ length: n }, () => ({ type: 'mrkdwn', text: 'x' })) }], 10],
-      ['actions elements', (n) => [{ type: 'actions', elements: Array.from({ length: n }, (_, i) => ({ type: 'button', action_id: `a${i}`, text: { type: 'plain_text', text: 'x' } })) }], 25],
+      [
+        'actions elements',
+        (n) => [
+          {
+            type: 'actions',
+            elements: Array.from({ length: n }, (_, i) => ({ type: 'button', action_id: `a${i}`, text: { type: 'plain_text', text: 'x' } })),
+          },
+        ],
+        25,
+      ],
     ];
     for (const [what, make, limit] of cases) {
       await expect(accepted(make(limit)), what).resolves.toMatchObject({ ok: true });
@@ -361,13 +361,25 @@ describe('fake Slack Block Kit limits (real WebClient)', () => {
     expect(await refused([button({ text: { type: 'mrkdwn', text: 'bold' } })])).toBe('invalid_blocks');
     expect(await refused([button({ style: 'loud' })])).toBe('invalid_blocks');
     expect(await refused([{ type: 'no_such_block' }])).toBe('invalid_blocks');
-    expect(await refused([{ ...section('a'), block_id: 'b' }, { ...section('b'), block_id: 'b' }])).toBe('invalid_blocks');
+    expect(
+      await refused([
+        { ...section('a'), block_id: 'b' },
+        { ...section('b'), block_id: 'b' },
+      ]),
+    ).toBe('invalid_blocks');
     const twice = { type: 'button', action_id: 'same', text: { type: 'plain_text', text: 'x' } };
     expect(await refused([{ type: 'actions', elements: [twice, twice] }])).toBe('invalid_blocks');
-    expect(await refused([{ type: 'markdown', text: 'x'.repeat(6001) }, { type: 'markdown', text: 'x'.repeat(6000) }])).toBe('invalid_blocks');
+    expect(
+      await refused([
+        { type: 'markdown', text: 'x'.repeat(6001) },
+        { type: 'markdown', text: 'x'.repeat(6000) },
+      ]),
+    ).toBe('invalid_blocks');
     // Every block within its own limit, too much text in all: Slack's undocumented total.
     expect(await refused(Array.from({ length: 5 }, () => section('x'.repeat(2500))))).toBe('msg_blocks_too_long');
-    const err = (await client.chat.postMessage({ channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] } as never).catch((e: unknown) => e)) as {
+    const err = (await client.chat
+      .postMessage({ channel: 'C1', text: 'x', blocks: [section('x'.repeat(3001))] } as never)
+      .catch((e: unknown) => e)) as {
       data?: { response_metadata?: { messages?: string[] } };
     };
     expect(err.data?.response_metadata?.messages).toEqual(['[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]']);
@@ -385,7 +397,15 @@ describe('fake Slack Block Kit limits (real WebClient)', () => {
       type: 'modal' as const,
       title: { type: 'plain_text' as const, text: 'Deny tool call' },
       submit: { type: 'plain_text' as const, text: 'Deny' },
-      blocks: [{ type: 'input', block_id: 'r', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'i', max_length: 1000 }, ...input }],
+      blocks: [
+        {
+          type: 'input',
+          block_id: 'r',
+          label: { type: 'plain_text', text: 'Why?' },
+          element: { type: 'plain_text_input', action_id: 'i', max_length: 1000 },
+          ...input,
+        },
+      ],
       ...patch,
     });
     const open = (v: unknown) => client.views.open({ trigger_id: fake.mintTrigger('U1'), view: v as never });
@@ -463,7 +483,13 @@ describe('SlackSender', () => {
   });
 
   it('sends block_actions as payload= with the stored message filled in', async () => {
-    const blocks = [{ type: 'actions', block_id: 'actions', elements: [{ type: 'button', action_id: 'stop', text: { type: 'plain_text', text: 'Stop' }, value: 's1' }] }];
+    const blocks = [
+      {
+        type: 'actions',
+        block_id: 'actions',
+        elements: [{ type: 'button', action_id: 'stop', text: { type: 'plain_text', text: 'Stop' }, value: 's1' }],
+      },
+    ];
     const card = await client.chat.postMessage({ channel: 'C1', text: 'card', blocks });
     await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts!, actionId: 'stop', value: 's1' }));
     const req = received[0]!;

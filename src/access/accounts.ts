@@ -61,7 +61,10 @@ export class SlackAccounts {
     } catch (error) {
       // An app installed before the bot asked for users:read answers every look-up so.
       if (error instanceof SlackCallError && error.slackError === 'missing_scope') {
-        this.log.error({ user }, 'users.info needs the users:read scope (manifest.yml): add it and reinstall the app, or set ALLOWED_USERS; until then only listed users and admins get in');
+        this.log.error(
+          { user },
+          'users.info needs the users:read scope (manifest.yml): add it and reinstall the app, or set ALLOWED_USERS; until then only listed users and admins get in',
+        );
       } else this.log.warn({ err: error, user }, 'could not look up a Slack account');
       return { kind: 'unknown' };
     }

@@ -1,5 +1,15 @@
 import type { AgentProfiles } from '../agents/profiles.js';
-import type { Bridge, CapOutcome, DecisionOutcome, NotAllowed as RefusedOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from '../bridge/bridge.js';
+import type {
+  Bridge,
+  CapOutcome,
+  DecisionOutcome,
+  NotAllowed as RefusedOutcome,
+  QuestionOutcome,
+  StartOutcome,
+  StartRequest,
+  SteerMessage,
+  SteerOutcome,
+} from '../bridge/bridge.js';
 import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
@@ -61,7 +71,12 @@ export class AccessGuard {
     if (req.threadTs) {
       const ref = { team: req.team, channel: req.channel, threadTs: req.threadTs };
       if (await bridge.isSessionThread(ref)) {
-        const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...(req.files ? { files: req.files } : {}) });
+        const outcome = await this.steer(ref, {
+          user: req.user,
+          text: req.prompt,
+          ts: req.promptTs ?? req.threadTs,
+          ...(req.files ? { files: req.files } : {}),
+        });
         return typeof outcome === 'object' ? { ok: false, words: outcome.notAllowed } : { ok: true, ref };
       }
     }
@@ -93,7 +108,13 @@ export class AccessGuard {
       if (!outcome.ok) this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
       else {
         const failure = (await this.deps.records.get(outcome.ref))?.failure;
-        this.audit({ ...entry, thread: outcome.ref.threadTs, session: outcome.sessionId, outcome: failure || !outcome.sessionId ? 'failed' : 'ok', reason: failure });
+        this.audit({
+          ...entry,
+          thread: outcome.ref.threadTs,
+          session: outcome.sessionId,
+          outcome: failure || !outcome.sessionId ? 'failed' : 'ok',
+          reason: failure,
+        });
       }
       return outcome;
     } finally {
@@ -149,7 +170,15 @@ export class AccessGuard {
 
   async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all'): Promise<StopOutcome> {
     const record = await this.deps.records.get(ref);
-    const entry = { action: 'stop' as const, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { via } };
+    const entry = {
+      action: 'stop' as const,
+      user,
+      team: ref.team,
+      channel: ref.channel,
+      thread: ref.threadTs,
+      session: record?.sessionId,
+      detail: { via },
+    };
     if (record) {
       const decision = mayStop(this.deps.rules, this.facts(record), user);
       if (decision.kind === 'refused') {
@@ -168,7 +197,15 @@ export class AccessGuard {
   async decide(ref: ThreadRef, eventId: string, decision: Parameters<Bridge['decide']>[2]): Promise<DecisionOutcome> {
     const action: AuditAction = decision.result === 'allow' ? 'approve' : 'deny';
     const record = await this.deps.records.get(ref);
-    const entry = { action, user: decision.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId } };
+    const entry = {
+      action,
+      user: decision.user,
+      team: ref.team,
+      channel: ref.channel,
+      thread: ref.threadTs,
+      session: record?.sessionId,
+      detail: { toolUseId: eventId },
+    };
     if (record) {
       const allowed = mayDecide(this.deps.rules, this.facts(record), decision.user, 'approve');
       if (allowed.kind === 'refused') {
@@ -187,14 +224,31 @@ export class AccessGuard {
     if (!record?.sessionId) return 'not_a_session';
     const allowed = mayDecide(this.deps.rules, this.facts(record), user, 'approve');
     if (allowed.kind === 'allowed') return true;
-    this.audit({ action: 'deny', user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record.sessionId, outcome: 'refused', reason: allowed.reason.kind });
+    this.audit({
+      action: 'deny',
+      user,
+      team: ref.team,
+      channel: ref.channel,
+      thread: ref.threadTs,
+      session: record.sessionId,
+      outcome: 'refused',
+      reason: allowed.reason.kind,
+    });
     return { notAllowed: refusalWords(allowed.reason) };
   }
 
   /** `from` is whatever the bridge's answer takes (who, their words, the choice). */
   async answer(ref: ThreadRef, eventId: string, from: Parameters<Bridge['answer']>[2]): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
-    const entry = { action: 'answer' as const, user: from.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { toolUseId: eventId, via: 'button' } };
+    const entry = {
+      action: 'answer' as const,
+      user: from.user,
+      team: ref.team,
+      channel: ref.channel,
+      thread: ref.threadTs,
+      session: record?.sessionId,
+      detail: { toolUseId: eventId, via: 'button' },
+    };
     if (record) {
       const allowed = mayDecide(this.deps.rules, this.facts(record), from.user, 'answer');
       if (allowed.kind === 'refused') {
@@ -210,7 +264,15 @@ export class AccessGuard {
   /** `@agent let @dana steer`: the owner or an admin lets people steer by replying. Returns the words for the person who asked. */
   async letIn(ref: ThreadRef, user: string, people: readonly string[]): Promise<string> {
     const record = await this.deps.records.get(ref);
-    const entry = { action: 'let_in' as const, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId, detail: { people } };
+    const entry = {
+      action: 'let_in' as const,
+      user,
+      team: ref.team,
+      channel: ref.channel,
+      thread: ref.threadTs,
+      session: record?.sessionId,
+      detail: { people },
+    };
     if (!record) {
       this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
       return 'This thread is not an agent session.';
@@ -262,7 +324,9 @@ export class AccessGuard {
       const record = await this.deps.records.get(ref).catch(() => undefined);
       if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
       const prompt = record.prompt.length > 80 ? `${record.prompt.slice(0, 79)}…` : record.prompt;
-      lines.push(`• <@${record.owner}> in <#${record.channel}>${record.profile ? ` (\`${record.profile}\`)` : ''}: ${escapeMrkdwn(prompt.replace(/\s+/g, ' '))}`);
+      lines.push(
+        `• <@${record.owner}> in <#${record.channel}>${record.profile ? ` (\`${record.profile}\`)` : ''}: ${escapeMrkdwn(prompt.replace(/\s+/g, ' '))}`,
+      );
     }
     this.audit({ action: 'list_sessions', user, team, outcome: 'ok', detail: { running: lines.length } });
     if (lines.length === 0) return 'No sessions are running.';
@@ -282,7 +346,8 @@ export class AccessGuard {
       this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
       return refusalWords(allowed.reason);
     }
-    const outcome: CapOutcome = what === 'raise' ? await this.deps.bridge.raiseCap(ref, stopId, user) : await this.deps.bridge.endAtCap(ref, stopId, user);
+    const outcome: CapOutcome =
+      what === 'raise' ? await this.deps.bridge.raiseCap(ref, stopId, user) : await this.deps.bridge.endAtCap(ref, stopId, user);
     switch (outcome.kind) {
       case 'raised':
         this.audit({ ...entry, outcome: 'ok', detail: { toCents: outcome.toCents } });

@@ -85,7 +85,8 @@ export function mayUse(rules: AccessRules, req: { user: string; account?: Accoun
   const { user, profile } = req;
   if (isAdmin(rules, user)) return ALLOWED;
   if (rules.allowedUsers.length > 0 && !rules.allowedUsers.includes(user)) return refuse({ kind: 'user_not_listed' });
-  if (profile?.allowedUsers !== undefined && !profile.allowedUsers.includes(user)) return refuse({ kind: 'user_not_listed_for_profile', profile: profile.name });
+  if (profile?.allowedUsers !== undefined && !profile.allowedUsers.includes(user))
+    return refuse({ kind: 'user_not_listed_for_profile', profile: profile.name });
   // Someone named on a list was let in on purpose, guest or not.
   if (needsAccount(rules, user, profile)) {
     const account = req.account?.kind ?? 'unknown';
@@ -132,7 +133,9 @@ export function mayStop(rules: AccessRules, session: SessionFacts, user: string)
 }
 
 export function mayDecide(rules: AccessRules, session: SessionFacts, user: string, what: 'approve' | 'answer'): AccessDecision {
-  return isInCharge(rules, session, user) ? ALLOWED : refuse({ kind: 'not_allowed_to_decide', owner: session.owner, approvers: session.approvers, what });
+  return isInCharge(rules, session, user)
+    ? ALLOWED
+    : refuse({ kind: 'not_allowed_to_decide', owner: session.owner, approvers: session.approvers, what });
 }
 
 export function mayRaiseBudget(rules: AccessRules, session: SessionFacts, user: string): AccessDecision {

@@ -15,7 +15,11 @@ export const dollarsToCents = (usd: number): number => Math.round(usd * 100);
  * SESSION_BUDGET_USD, else none. The ceiling for raises is SESSION_BUDGET_MAX_USD, never
  * below the cap itself (a profile may set a larger cap than the bot-wide maximum).
  */
-export function capForSession(o: { profileUsd?: number | false | undefined; defaultUsd?: number | undefined; maxUsd?: number | undefined }): SpendCap | undefined {
+export function capForSession(o: {
+  profileUsd?: number | false | undefined;
+  defaultUsd?: number | undefined;
+  maxUsd?: number | undefined;
+}): SpendCap | undefined {
   if (o.profileUsd === false) return undefined;
   const usd = o.profileUsd ?? o.defaultUsd;
   if (usd === undefined) return undefined;

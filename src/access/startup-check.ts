@@ -13,7 +13,8 @@ import { startWarning, type RunnableAgent } from './start-warning.js';
 export async function logStartWarning(o: { client: AgentsClient; profiles: AgentProfiles; env: Env; log: Logger }): Promise<void> {
   const { client, profiles, env, log } = o;
   const capped = (profile: string | undefined) =>
-    capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }) !== undefined;
+    capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }) !==
+    undefined;
   const agents: RunnableAgent[] = [];
   for (const p of profiles.definitions) {
     const b = p.agent.builtin_tools;
@@ -33,7 +34,10 @@ export async function logStartWarning(o: { client: AgentsClient; profiles: Agent
   const fixed = profiles.fixed;
   if (fixed) {
     try {
-      const [agent, environment] = await Promise.all([client.beta.agents.retrieve(fixed.agentId), client.beta.environments.retrieve(fixed.environmentId)]);
+      const [agent, environment] = await Promise.all([
+        client.beta.agents.retrieve(fixed.agentId),
+        client.beta.environments.retrieve(fixed.environmentId),
+      ]);
       const networking = (environment.config as { networking?: { type?: string } }).networking?.type;
       agents.push({ name: 'default', tools: agent.tools, networking, capped: capped(undefined) });
     } catch (error) {

@@ -38,7 +38,8 @@ function classifyApiError(error: unknown): Omit<ApiProblem, 'words'> & { failure
   if (status === 409) return as({ kind: 'conflict' }, false);
   if (status === 429) return as({ kind: 'rate_limited' }, true);
   if (status >= 500) return as({ kind: 'server_error' }, true);
-  if (status === 400) return as({ kind: 'bad_request', message: error.error && typeof error.error === 'object' ? extractMessage(error.error) : error.message }, false);
+  if (status === 400)
+    return as({ kind: 'bad_request', message: error.error && typeof error.error === 'object' ? extractMessage(error.error) : error.message }, false);
   return as({ kind: 'other_status', status }, false);
 }
 

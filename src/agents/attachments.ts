@@ -55,7 +55,11 @@ export function admitFiles<F extends FileFacts & { downloadUrl?: string }>(
  */
 export function mountPathFor(f: Pick<FileFacts, 'id' | 'name'>): string {
   const base = f.name.split(/[\\/]/).pop() ?? '';
-  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 120) || 'file';
+  const safe =
+    base
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^\.+/, '')
+      .slice(0, 120) || 'file';
   const dir = f.id.replace(/[^A-Za-z0-9_-]+/g, '_');
   return `${UPLOADS_DIR}/${dir}/${safe}`;
 }

@@ -66,7 +66,10 @@ export async function findRequestSessions(client: AgentsClient, request: Session
   const found: Session[] = [];
   const since = new Date(request.at - CLOCK_SLACK_MS).toISOString();
   // The API cannot filter on metadata: the agent and the creation time narrow the list.
-  for await (const s of client.beta.sessions.list({ agent_id: request.agentId, 'created_at[gte]': since, order: 'asc', limit: 100 }, { maxRetries: 0 })) {
+  for await (const s of client.beta.sessions.list(
+    { agent_id: request.agentId, 'created_at[gte]': since, order: 'asc', limit: 100 },
+    { maxRetries: 0 },
+  )) {
     if (s.metadata?.[REQUEST_METADATA_KEY] === request.id) found.push(s);
   }
   return found;
@@ -77,7 +80,13 @@ export async function findRequestSessions(client: AgentsClient, request: Session
  * thread was told there is no session; one may exist all the same. It is looked for
  * again after each wait and archived when found: nobody will use it.
  */
-export async function archiveOrphans(client: AgentsClient, request: SessionRequest, log: Logger, waitsMs: readonly number[], signal: AbortSignal): Promise<void> {
+export async function archiveOrphans(
+  client: AgentsClient,
+  request: SessionRequest,
+  log: Logger,
+  waitsMs: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
   for (const wait of waitsMs) {
     await delay(wait, signal);
     let found: Session[];

@@ -26,29 +26,33 @@ export async function resolveAgentTarget(deps: {
   agentId?: string;
   environmentId?: string;
 }): Promise<AgentTarget> {
-  const agentId = deps.agentId ?? (await remembered(deps.kv, 'defaults:agent-id', async () => {
-    const agent = await deps.client.beta.agents.create({
-      name: 'Slack teammate',
-      description: 'Default agent created by the Slack bridge',
-      model: DEFAULT_MODEL,
-      system: SYSTEM_PROMPT,
-      tools: [{ type: 'agent_toolset_20260401' }, ...deps.tools.tools.map(toolDefinition)],
-      metadata: { created_by: 'slack-managed-agents' },
-    });
-    deps.log.info({ agentId: agent.id }, 'created the default agent');
-    return agent.id;
-  }));
-  const environmentId = deps.environmentId ?? (await remembered(deps.kv, 'defaults:environment-id', async () => {
-    const environment = await deps.client.beta.environments.create({
-      // Environment names are unique per organisation: a suffix keeps two installs apart.
-      name: `slack-bridge-${Date.now().toString(36)}`,
-      description: 'Default environment created by the Slack bridge',
-      config: { type: 'cloud', networking: { type: 'unrestricted' } },
-      metadata: { created_by: 'slack-managed-agents' },
-    });
-    deps.log.info({ environmentId: environment.id }, 'created the default environment');
-    return environment.id;
-  }));
+  const agentId =
+    deps.agentId ??
+    (await remembered(deps.kv, 'defaults:agent-id', async () => {
+      const agent = await deps.client.beta.agents.create({
+        name: 'Slack teammate',
+        description: 'Default agent created by the Slack bridge',
+        model: DEFAULT_MODEL,
+        system: SYSTEM_PROMPT,
+        tools: [{ type: 'agent_toolset_20260401' }, ...deps.tools.tools.map(toolDefinition)],
+        metadata: { created_by: 'slack-managed-agents' },
+      });
+      deps.log.info({ agentId: agent.id }, 'created the default agent');
+      return agent.id;
+    }));
+  const environmentId =
+    deps.environmentId ??
+    (await remembered(deps.kv, 'defaults:environment-id', async () => {
+      const environment = await deps.client.beta.environments.create({
+        // Environment names are unique per organisation: a suffix keeps two installs apart.
+        name: `slack-bridge-${Date.now().toString(36)}`,
+        description: 'Default environment created by the Slack bridge',
+        config: { type: 'cloud', networking: { type: 'unrestricted' } },
+        metadata: { created_by: 'slack-managed-agents' },
+      });
+      deps.log.info({ environmentId: environment.id }, 'created the default environment');
+      return environment.id;
+    }));
   return { agentId, environmentId };
 }
 

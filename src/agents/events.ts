@@ -105,7 +105,10 @@ const ModelRequestEnd = z.object({
   model_usage: Usage.nullable().optional(),
 });
 /** A session's spend cap (`{type:'limit', max_list_cost}`), or null when it has none. */
-const Budget = z.object({ type: z.string(), max_list_cost: z.object({ amount: z.string(), currency: z.string() }).loose() }).loose().nullable();
+const Budget = z
+  .object({ type: z.string(), max_list_cost: z.object({ amount: z.string(), currency: z.string() }).loose() })
+  .loose()
+  .nullable();
 const SessionUsage = z.object({ type: z.literal('session.usage'), ...base, usage: Usage, budget: Budget.optional() });
 /** Only changed fields are present; the bot reads the budget (a raise or removal). */
 const SessionUpdated = z.object({ type: z.literal('session.updated'), ...base, budget: Budget.optional() });
@@ -118,9 +121,7 @@ const EventStart = z.object({
 const EventDelta = z.object({
   type: z.literal('event_delta'),
   event_id: z.string(),
-  delta: z
-    .object({ content: z.object({ type: z.string(), text: z.string().optional() }).loose().optional() })
-    .loose(),
+  delta: z.object({ content: z.object({ type: z.string(), text: z.string().optional() }).loose().optional() }).loose(),
 });
 
 export const KnownEventSchema = z.discriminatedUnion('type', [
@@ -153,11 +154,7 @@ export type KnownEvent = Parsed extends infer E ? (E extends { id: string } ? E 
 export type UsageSnapshot = z.infer<typeof Usage>;
 
 /** Events we know exist but deliberately do not render (spans, threads, outcomes…). */
-const QUIET_TYPES = new Set([
-  'span.model_request_start',
-  'agent.thread_context_compacted',
-  'ping',
-]);
+const QUIET_TYPES = new Set(['span.model_request_start', 'agent.thread_context_compacted', 'ping']);
 
 export type AgentEvent =
   | KnownEvent

@@ -71,7 +71,13 @@ export async function listOutputs(
     const wait = delays[attempt];
     if (files.length > 0 || wait === undefined) return { ok: true, value: files };
     // Shutting down while waiting: what was listed (nothing) is the answer.
-    if (!(await delay(wait, opts.signal).then(() => true, () => false))) return { ok: true, value: files };
+    if (
+      !(await delay(wait, opts.signal).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return { ok: true, value: files };
   }
 }
 

@@ -61,7 +61,10 @@ export class AgentProfiles {
     if (!this.config) return [{ target: { ...this.fixedTarget! }, wanted: allTools }];
     return Object.entries(this.config.profiles).map(([name, profile]) => {
       const p = this.provisioned.get(name)!;
-      return { target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: name }, wanted: profile.agent.custom_tools };
+      return {
+        target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: name },
+        wanted: profile.agent.custom_tools,
+      };
     });
   }
 

@@ -34,7 +34,10 @@ type Environment = Awaited<ReturnType<AgentsClient['beta']['environments']['crea
  * found by their metadata (the API cannot filter on it, so the list is read whole);
  * environments by name, which is unique per organisation.
  */
-export async function provisionProfiles(deps: { client: AgentsClient; tools: ToolRegistry; log: Logger }, config: AgentsConfig): Promise<ProvisionResult> {
+export async function provisionProfiles(
+  deps: { client: AgentsClient; tools: ToolRegistry; log: Logger },
+  config: AgentsConfig,
+): Promise<ProvisionResult> {
   const { client, log } = deps;
   const changes: ProvisionChange[] = [];
 
@@ -64,7 +67,9 @@ export async function provisionProfiles(deps: { client: AgentsClient; tools: Too
         `environment "${name}" (${existing.id}) exists but was not created by this bot; give profile "${profile.name}" another environment name`,
       );
     } else if (existing.archived_at) {
-      throw new ProvisionError(`environment "${name}" (${existing.id}) is archived and its name cannot be reused; give profile "${profile.name}" another environment name`);
+      throw new ProvisionError(
+        `environment "${name}" (${existing.id}) is archived and its name cannot be reused; give profile "${profile.name}" another environment name`,
+      );
     } else if (existing.metadata[META.hash] === hash) {
       change = { kind: 'environment', name, id: existing.id, action: 'unchanged' };
     } else {

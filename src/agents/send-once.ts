@@ -52,7 +52,12 @@ export async function sendOnce<T>(opts: OnceOptions<T>): Promise<OnceOutcome<T>>
 }
 
 /** The look-up after an unknown outcome, itself tried a few times (the API that just failed may fail again). */
-async function lookUp<T>(lookup: () => Promise<T | undefined>, attempts: number, backoffMs: number, signal?: AbortSignal): Promise<{ kind: 'found'; value: T } | { kind: 'absent' } | { kind: 'failed'; error: unknown }> {
+async function lookUp<T>(
+  lookup: () => Promise<T | undefined>,
+  attempts: number,
+  backoffMs: number,
+  signal?: AbortSignal,
+): Promise<{ kind: 'found'; value: T } | { kind: 'absent' } | { kind: 'failed'; error: unknown }> {
   for (let attempt = 1; ; attempt++) {
     try {
       const landed = await lookup();

@@ -24,18 +24,22 @@ export function toolParamsOf(agent: Pick<Agent, 'tools'>): ToolParam[] {
   return agent.tools.flatMap((t): ToolParam[] => {
     switch (t.type) {
       case 'agent_toolset_20260401':
-        return [{
-          type: t.type,
-          default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
-          configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
-        } as ToolParam];
+        return [
+          {
+            type: t.type,
+            default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
+            configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
+          } as ToolParam,
+        ];
       case 'mcp_toolset':
-        return [{
-          type: t.type,
-          mcp_server_name: t.mcp_server_name,
-          default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
-          configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
-        }];
+        return [
+          {
+            type: t.type,
+            mcp_server_name: t.mcp_server_name,
+            default_config: { enabled: t.default_config.enabled, permission_policy: t.default_config.permission_policy },
+            configs: t.configs.map((c) => ({ name: c.name, enabled: c.enabled, permission_policy: c.permission_policy })),
+          },
+        ];
       case 'custom':
         return [{ type: 'custom', name: t.name, description: t.description, input_schema: t.input_schema }];
       default:
@@ -87,7 +91,8 @@ export class SessionAgents {
   }
 
   async paramFor(target: SessionTarget): Promise<AgentParam> {
-    const plain: AgentParam = target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId;
+    const plain: AgentParam =
+      target.agentVersion !== undefined ? { type: 'agent', id: target.agentId, version: target.agentVersion } : target.agentId;
     const wanted = this.lacking.get(keyOf(target));
     if (!wanted) return plain;
     // Read again: the operator may have changed the agent since the start.

@@ -126,7 +126,9 @@ export class SessionEvents {
 
   /** Opens the stream with its bytes watched: `onBytes` on every chunk, heartbeats included. */
   private async open(connection: AbortController, onBytes: () => void): Promise<AsyncIterable<unknown>> {
-    const response = await this.client.beta.sessions.events.stream(this.sessionId, { event_deltas: ['agent.message'] }, { signal: connection.signal }).asResponse();
+    const response = await this.client.beta.sessions.events
+      .stream(this.sessionId, { event_deltas: ['agent.message'] }, { signal: connection.signal })
+      .asResponse();
     if (!response.body) throw new Error('the event stream answered without a body');
     const watched = response.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({

@@ -39,9 +39,7 @@ export type StartRequest = {
 /** A human message in a session thread. */
 export type SteerMessage = { user: string; text: string; ts: string; files?: readonly SharedFile[] };
 
-export type StartOutcome =
-  | { ok: true; ref: ThreadRef; sessionId?: string }
-  | { ok: false; words: string };
+export type StartOutcome = { ok: true; ref: ThreadRef; sessionId?: string } | { ok: false; words: string };
 
 export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
 
@@ -140,7 +138,12 @@ export class Bridge {
       if (outcome.ok) continue;
       await this.deps.records.removePendingStart(start.id);
       await this.deps.writer
-        .call('chat.postEphemeral', { channel: req.channel, user: req.user, text: outcome.words, ...(req.threadTs ? { thread_ts: req.threadTs } : {}) })
+        .call('chat.postEphemeral', {
+          channel: req.channel,
+          user: req.user,
+          text: outcome.words,
+          ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
+        })
         .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
     }
     return pending.length;
@@ -205,13 +208,19 @@ export class Bridge {
     return begun;
   }
 
-  private async beginSession(record: ThreadRecord, target: SessionTarget, rootTs: string, req: StartRequest, log: RunnerDeps['log']): Promise<StartOutcome> {
+  private async beginSession(
+    record: ThreadRecord,
+    target: SessionTarget,
+    rootTs: string,
+    req: StartRequest,
+    log: RunnerDeps['log'],
+  ): Promise<StartOutcome> {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
     const sessionId = await this.createSession(record, target, log);
     if (!sessionId) return { ok: true, ref };
-    const runner = this.runnerFor({ ...(await this.deps.records.get(record)) ?? record, sessionId });
+    const runner = this.runnerFor({ ...((await this.deps.records.get(record)) ?? record), sessionId });
     runner.rootJustPosted();
     await this.sendPrompt(runner, { ...record, sessionId }, req.files);
     return { ok: true, ref, sessionId };
@@ -225,7 +234,12 @@ export class Bridge {
    */
   private async createSession(record: ThreadRecord, target: SessionTarget, log: RunnerDeps['log']): Promise<string | undefined> {
     const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
-    const request: SessionRequest = record.sessionRequest ?? { id: randomUUID(), agentId: target.agentId, environmentId: target.environmentId, at: Date.now() };
+    const request: SessionRequest = record.sessionRequest ?? {
+      id: randomUUID(),
+      agentId: target.agentId,
+      environmentId: target.environmentId,
+      at: Date.now(),
+    };
     const cap = this.deps.spendCapFor?.(target.profile);
     let outcome: Awaited<ReturnType<typeof createSessionOnce>>;
     try {
@@ -265,7 +279,14 @@ export class Bridge {
       if (cap) r.spendCap = { startCents: cap.capCents, maxCents: cap.maxCents, currentCents: cap.capCents };
     });
     log.info(
-      { thread: ref.threadTs, sessionId, adopted: outcome.adopted, profile: target.profile, agentId: target.agentId, agentVersion: target.agentVersion },
+      {
+        thread: ref.threadTs,
+        sessionId,
+        adopted: outcome.adopted,
+        profile: target.profile,
+        agentId: target.agentId,
+        agentVersion: target.agentVersion,
+      },
       outcome.adopted ? 'session created (found after an unknown outcome)' : 'session created',
     );
     return sessionId;
@@ -282,7 +303,14 @@ export class Bridge {
       let input: PreparedInput | undefined = record.promptInput;
       if (!input) {
         const shared = files ?? record.promptFiles;
-        const prepared = await this.deps.intake.prepare({ sessionId: record.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: record.owner, text: record.prompt, ...(shared ? { files: shared } : {}) });
+        const prepared = await this.deps.intake.prepare({
+          sessionId: record.sessionId,
+          channel: ref.channel,
+          threadTs: ref.threadTs,
+          user: record.owner,
+          text: record.prompt,
+          ...(shared ? { files: shared } : {}),
+        });
         input = prepared;
         if (prepared.blocks.length > 0 || shared?.length) {
           await this.deps.records.update(ref, (r) => {
@@ -305,7 +333,8 @@ export class Bridge {
     await this.starting.get(key)?.catch(() => undefined);
     // One at a time per thread: a reply with files (downloaded and uploaded first) is
     // not overtaken by the plain reply written after it.
-    if (this.queues.busy(key)) this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
+    if (this.queues.busy(key))
+      this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
     return this.queues.run(key, () => this.steerNow(ref, msg));
   }
 
@@ -319,7 +348,14 @@ export class Bridge {
       const question = await runner.openQuestion().catch(() => undefined);
       if (question && !this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
       // Files first: an answer carries its files, like a message does.
-      const input = await this.deps.intake.prepare({ sessionId: runner.sessionId, channel: ref.channel, threadTs: ref.threadTs, user: msg.user, text: msg.text, ...(msg.files ? { files: msg.files } : {}) });
+      const input = await this.deps.intake.prepare({
+        sessionId: runner.sessionId,
+        channel: ref.channel,
+        threadTs: ref.threadTs,
+        user: msg.user,
+        text: msg.text,
+        ...(msg.files ? { files: msg.files } : {}),
+      });
       if (question) {
         const attachments = msg.files?.length ? { attachments: { text: input.text, blocks: input.blocks } } : {};
         const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
@@ -343,7 +379,8 @@ export class Bridge {
     await this.starting.get(threadKey(ref))?.catch(() => undefined);
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    if (!this.mayDecide(record, decision.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    if (!this.mayDecide(record, decision.user))
+      return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
     return this.runnerFor({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
   }
 
@@ -358,7 +395,11 @@ export class Bridge {
   async hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return false;
-    return (await this.runnerFor({ ...record, sessionId: record.sessionId }).openQuestion().catch(() => undefined)) !== undefined;
+    return (
+      (await this.runnerFor({ ...record, sessionId: record.sessionId })
+        .openQuestion()
+        .catch(() => undefined)) !== undefined
+    );
   }
 
   /** A button answer to an ask_user question. */
@@ -375,7 +416,12 @@ export class Bridge {
 
   private whoMayDecide(record: ThreadRecord, what: string): string {
     // The same sentence as the access guard's, so people read one wording wherever they are refused.
-    return refusalWords({ kind: 'not_allowed_to_decide', owner: record.owner, approvers: this.deps.approversFor?.(record) ?? [], what: what.includes('question') ? 'answer' : 'approve' });
+    return refusalWords({
+      kind: 'not_allowed_to_decide',
+      owner: record.owner,
+      approvers: this.deps.approversFor?.(record) ?? [],
+      what: what.includes('question') ? 'answer' : 'approve',
+    });
   }
 
   /** A small reaction on the human message, so its author sees it reached the agent. */

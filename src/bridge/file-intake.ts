@@ -45,7 +45,14 @@ export class FileIntake {
     this.limits = deps.limits ?? INPUT_LIMITS;
   }
 
-  async prepare(m: { sessionId: string; channel: string; threadTs: string; user: string; text: string; files?: readonly SharedFile[] }): Promise<AgentInput> {
+  async prepare(m: {
+    sessionId: string;
+    channel: string;
+    threadTs: string;
+    user: string;
+    text: string;
+    files?: readonly SharedFile[];
+  }): Promise<AgentInput> {
     if (!m.files?.length) return { text: m.text, blocks: [] };
     const log = this.deps.log.child({ sessionId: m.sessionId, channel: m.channel, thread: m.threadTs, user: m.user });
     const { admitted, refused } = admitFiles(m.files, this.limits);
@@ -91,7 +98,10 @@ export class FileIntake {
     const placement = placementOf({ mimetype: f.mimetype, size }, this.limits);
     const uploaded = await uploadFile(this.deps.client, { name: f.name, mimetype: f.mimetype, bytes: download.bytes });
     if (!uploaded.ok) {
-      log.warn({ fileId: f.id, status: uploaded.problem.status, requestId: uploaded.problem.requestId }, 'could not upload a shared file to the Files API');
+      log.warn(
+        { fileId: f.id, status: uploaded.problem.status, requestId: uploaded.problem.requestId },
+        'could not upload a shared file to the Files API',
+      );
       return { ok: false, words: uploaded.problem.words };
     }
     const fileId = uploaded.value;
@@ -107,20 +117,22 @@ export class FileIntake {
     }
     const mounted = await mountFile(this.deps.client, sessionId, fileId, mountPathFor(f));
     if (!mounted.ok) {
-      log.warn({ fileId: f.id, status: mounted.problem.status, requestId: mounted.problem.requestId }, 'could not mount a shared file in the session');
+      log.warn(
+        { fileId: f.id, status: mounted.problem.status, requestId: mounted.problem.requestId },
+        'could not mount a shared file in the session',
+      );
       return { ok: false, words: mounted.problem.words };
     }
     return { ok: true, placed: { name: f.name, size, placement, mountPath: mounted.value } };
   }
 
   private async tell(m: { channel: string; threadTs: string; user: string }, problems: string[]): Promise<void> {
-    const text = [
-      'Some of your files did not reach the agent (the rest of your message did):',
-      ...problems.map((p) => `• ${p}`),
-    ].join('\n');
+    const text = ['Some of your files did not reach the agent (the rest of your message did):', ...problems.map((p) => `• ${p}`)].join('\n');
     await this.deps.writer
       .call('chat.postEphemeral', { channel: m.channel, user: m.user, thread_ts: m.threadTs, text })
-      .catch((error: unknown) => this.deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not tell the sender about refused files'));
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not tell the sender about refused files'),
+      );
   }
 }
 

@@ -58,7 +58,11 @@ export type RunnerDeps = {
 export type { AnswerOutcome, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
 
 export type SendOutcome = { kind: 'sent'; eventId: string } | { kind: 'failed'; problem: ApiProblem };
-export type InterruptOutcome = { kind: 'sent' } | { kind: 'nothing_running' } | { kind: 'already_stopping' } | { kind: 'failed'; problem: ApiProblem };
+export type InterruptOutcome =
+  | { kind: 'sent' }
+  | { kind: 'nothing_running' }
+  | { kind: 'already_stopping' }
+  | { kind: 'failed'; problem: ApiProblem };
 /** After a restart: whether the thread's first prompt still has to be sent (with its files, by the bridge). */
 export type ResumeOutcome = { kind: 'caught_up' } | { kind: 'prompt_unsent' } | { kind: 'failed' };
 

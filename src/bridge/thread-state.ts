@@ -26,7 +26,15 @@ export type Item =
   /** An ask_user question to the thread; closed once its tool result is sent (or the turn ends). */
   | { kind: 'question'; id: string; question: string; choices: string[]; turn: number; open: boolean }
   /** What a finished turn used, as known when it ended (later usage events do not change it). */
-  | { kind: 'usage'; id: string; turn: number; inputTokens: number; outputTokens: number; seconds?: number; sessionCost?: { amount: string; currency: string } }
+  | {
+      kind: 'usage';
+      id: string;
+      turn: number;
+      inputTokens: number;
+      outputTokens: number;
+      seconds?: number;
+      sessionCost?: { amount: string; currency: string };
+    }
   /** The agent stopped at the session's spend cap (`budget_reached`): people may raise the cap or end the session. */
   | { kind: 'budget'; id: string; turn: number; cap?: { amount: string; currency: string }; spent?: { amount: string; currency: string } };
 
@@ -95,9 +103,7 @@ export const initialState = (): ThreadState => ({
 });
 
 /** Bridge-local facts that are not (yet) in the event stream. */
-export type LocalEvent =
-  | { type: 'local.user_message_sent'; id: string }
-  | { type: 'local.interrupt_sent'; id: string };
+export type LocalEvent = { type: 'local.user_message_sent'; id: string } | { type: 'local.interrupt_sent'; id: string };
 
 export type FoldResult = { state: ThreadState; ignored?: { type: string; problem?: string } };
 
@@ -197,7 +203,15 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
       if (event.name === ASK_USER && !s.items.some((i) => i.kind === 'question' && i.id === event.id)) {
         // Invalid input gets no question: the tool answers it with is_error instead.
         const asked = AskUserInput.safeParse(event.input);
-        if (asked.success) s.items.push({ kind: 'question', id: event.id, question: asked.data.question, choices: asked.data.choices ?? [], turn: s.turn, open: true });
+        if (asked.success)
+          s.items.push({
+            kind: 'question',
+            id: event.id,
+            question: asked.data.question,
+            choices: asked.data.choices ?? [],
+            turn: s.turn,
+            open: true,
+          });
       }
       return { state: s };
     case 'agent.tool_result':
@@ -274,11 +288,13 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
         outputTokens: event.usage.output_tokens ?? s.usageSources.snapshot.outputTokens,
       };
       if (event.usage.list_cost) s.usage.cost = event.usage.list_cost;
-      if (event.budget !== undefined) s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
+      if (event.budget !== undefined)
+        s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
       showUsage(s);
       return { state: s };
     case 'session.updated':
-      if (event.budget !== undefined) s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
+      if (event.budget !== undefined)
+        s.budget = event.budget ? { amount: event.budget.max_list_cost.amount, currency: event.budget.max_list_cost.currency } : null;
       return { state: s };
     case 'quiet':
       return { state: s };

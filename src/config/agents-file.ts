@@ -31,10 +31,14 @@ const builtInTools = z.strictObject({
   /** Defaults for every tool of the toolset; `tools` overrides them one by one. */
   enabled: z.boolean().default(true),
   permission_policy: permissionPolicy.default('always_allow'),
-  tools: z.strictObject(Object.fromEntries(BUILT_IN_TOOL_NAMES.map((n) => [n, toolSetting.optional()])) as Record<
-    (typeof BUILT_IN_TOOL_NAMES)[number],
-    z.ZodOptional<typeof toolSetting>
-  >).prefault({}),
+  tools: z
+    .strictObject(
+      Object.fromEntries(BUILT_IN_TOOL_NAMES.map((n) => [n, toolSetting.optional()])) as Record<
+        (typeof BUILT_IN_TOOL_NAMES)[number],
+        z.ZodOptional<typeof toolSetting>
+      >,
+    )
+    .prefault({}),
 });
 
 const agentSpec = z.strictObject({
@@ -84,16 +88,16 @@ const profileSpec = z.strictObject({
   /** Who steers by replying: the owner and people let in (`owner_only`), or also anyone allowed to start sessions. */
   steering: z.enum(STEERING_MODES).default('everyone_allowed'),
   /** Spend cap in US dollars for this profile's sessions (overrides SESSION_BUDGET_USD); `false`: no cap. */
-  budget_usd: z.union([z.number().positive('expected an amount above 0').multipleOf(0.01, 'expected dollars with at most cents'), z.literal(false)]).optional(),
+  budget_usd: z
+    .union([z.number().positive('expected an amount above 0').multipleOf(0.01, 'expected dollars with at most cents'), z.literal(false)])
+    .optional(),
 });
 
 export const AgentsFileSchema = z.strictObject({
   /** Optional when there is exactly one profile. */
   default_profile: profileName.optional(),
   channels: z.record(slackChannelId, profileName).default({}),
-  profiles: z
-    .record(profileName, profileSpec)
-    .refine((p) => Object.keys(p).length > 0, 'expected at least one profile'),
+  profiles: z.record(profileName, profileSpec).refine((p) => Object.keys(p).length > 0, 'expected at least one profile'),
 });
 
 export type AgentsFile = z.infer<typeof AgentsFileSchema>;

@@ -32,7 +32,11 @@ const flag = (fallback: boolean) =>
     .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const wholeNumber = (fallback: number, what: string) =>
-  z.coerce.number({ message: `expected ${what}` }).int('expected a whole number').min(1, `expected ${what} of at least 1`).default(fallback);
+  z.coerce
+    .number({ message: `expected ${what}` })
+    .int('expected a whole number')
+    .min(1, `expected ${what} of at least 1`)
+    .default(fallback);
 /** Dollars with at most cents, e.g. `5` or `12.50`; unset means none. */
 const dollars = optionalString.pipe(
   z
@@ -49,18 +53,27 @@ const dollars = optionalString.pipe(
  */
 export const EnvSchema = z
   .object({
-    SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-/, 'expected a bot token starting with xoxb-'),
+    SLACK_BOT_TOKEN: z
+      .string()
+      .trim()
+      .regex(/^xoxb-/, 'expected a bot token starting with xoxb-'),
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_APP_TOKEN: optionalString.pipe(
-      z.string().regex(/^xapp-/, 'expected an app-level token starting with xapp-').optional(),
+      z
+        .string()
+        .regex(/^xapp-/, 'expected an app-level token starting with xapp-')
+        .optional(),
     ),
     SLACK_API_URL: url('an http(s) URL such as https://slack.com/api/').optional(),
     ANTHROPIC_API_KEY: z.string().trim().min(1, 'expected an Anthropic API key'),
     ANTHROPIC_BASE_URL: url('an http(s) URL such as https://api.anthropic.com').optional(),
-    AGENT_ID: optionalString.pipe(z.string().regex(/^agent_/, 'expected an agent id starting with agent_').optional()),
-    ENVIRONMENT_ID: optionalString.pipe(
-      z.string().regex(/^env_/, 'expected an environment id starting with env_').optional(),
+    AGENT_ID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^agent_/, 'expected an agent id starting with agent_')
+        .optional(),
     ),
+    ENVIRONMENT_ID: optionalString.pipe(z.string().regex(/^env_/, 'expected an environment id starting with env_').optional()),
     STORE_URL: z
       .string()
       .trim()
@@ -120,7 +133,11 @@ export const EnvSchema = z
     // Both would leave it unclear which agent runs: refuse instead of picking one.
     for (const name of ['AGENT_ID', 'ENVIRONMENT_ID'] as const) {
       if (env.AGENTS_CONFIG && env[name]) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'cannot be combined with AGENTS_CONFIG (the profiles file names the agents); unset one' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'cannot be combined with AGENTS_CONFIG (the profiles file names the agents); unset one',
+        });
       }
     }
   });

@@ -140,10 +140,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
       return [{ path, message: `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${describeValue(valueAt(raw, path))}` }];
     case 'invalid_union': {
       const options = (issue as { options?: unknown[] }).options;
-      return [{ path, message: options ? `expected one of ${options.map(String).join(', ')}, got ${describeValue(valueAt(raw, path))}` : issue.message }];
+      return [
+        { path, message: options ? `expected one of ${options.map(String).join(', ')}, got ${describeValue(valueAt(raw, path))}` : issue.message },
+      ];
     }
     case 'invalid_key':
-      return [{ path, message: `this key: ${issue.issues.map((i) => i.message).join("; ")}` }];
+      return [{ path, message: `this key: ${issue.issues.map((i) => i.message).join('; ')}` }];
     default:
       return [{ path, message: issue.message }];
   }

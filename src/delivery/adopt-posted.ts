@@ -30,7 +30,9 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
   if (!record) return;
   const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
   const open = Object.entries(record.segments).flatMap(([key, segs]) =>
-    segs.flatMap((seg, i) => (seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [])),
+    segs.flatMap((seg, i) =>
+      seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [],
+    ),
   );
   for (const { seg } of open) {
     await deps.writer.call('chat.stopStream', { channel: deps.ref.channel, ts: seg.ts }).catch(() => undefined);
@@ -50,5 +52,8 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
       segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
     }
   });
-  deps.log.warn({ keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length }, 'adopted posts that were made but not recorded');
+  deps.log.warn(
+    { keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length },
+    'adopted posts that were made but not recorded',
+  );
 }

@@ -37,10 +37,13 @@ export class CoalescingLoop {
   wake(ms: number): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.request();
-    }, Math.max(0, ms));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.request();
+      },
+      Math.max(0, ms),
+    );
   }
 
   async settled(): Promise<void> {

@@ -18,7 +18,11 @@ export type OutputPlan = {
 };
 
 /** Outputs not yet handled in this thread: which to attach, which only to list (in listing order). */
-export function planOutputs(listed: readonly OutputFile[], known: Readonly<Record<string, OutputRecord>>, limits: OutputLimits = OUTPUT_LIMITS): OutputPlan {
+export function planOutputs(
+  listed: readonly OutputFile[],
+  known: Readonly<Record<string, OutputRecord>>,
+  limits: OutputLimits = OUTPUT_LIMITS,
+): OutputPlan {
   const fresh = listed.filter((f) => known[f.id] === undefined);
   const plan: OutputPlan = { attach: [], skip: [] };
   for (const f of fresh) {

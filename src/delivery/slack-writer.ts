@@ -1,11 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import {
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRateLimitedError,
-  WebAPIRequestError,
-  type WebClient,
-} from '@slack/web-api';
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type WebClient } from '@slack/web-api';
 import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
@@ -100,14 +94,20 @@ export class SlackWriter {
       unfurl_media: false,
       metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { key } },
     };
-    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
-      const found = await this.findPosted(channel, threadTs, key);
-      return found ? { ts: found } : undefined;
-    }, priority, false, `${channel}:${threadTs}:${key}`);
+    const result = await this.withRetries<{ ts?: string }>(
+      'chat.postMessage',
+      args,
+      async () => {
+        const found = await this.findPosted(channel, threadTs, key);
+        return found ? { ts: found } : undefined;
+      },
+      priority,
+      false,
+      `${channel}:${threadTs}:${key}`,
+    );
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
-
 
   /**
    * Step 1 and 2 of files.uploadV2 for one file: a Slack file id and the bytes behind it.
@@ -142,10 +142,17 @@ export class SlackWriter {
    */
   async completeUploadsOnce(channel: string, threadTs: string, files: Array<{ id: string; title: string }>, comment: string): Promise<void> {
     const args = { channel_id: channel, thread_ts: threadTs, files, initial_comment: comment };
-    await this.withRetries<unknown>('files.completeUploadExternal', args, async () => {
-      const shared = await this.filesInThread(channel, threadTs);
-      return files.every((f) => shared.has(f.id)) ? {} : undefined;
-    }, 'content', false, `${channel}:${threadTs}:${files.map((f) => f.id).join(',')}`);
+    await this.withRetries<unknown>(
+      'files.completeUploadExternal',
+      args,
+      async () => {
+        const shared = await this.filesInThread(channel, threadTs);
+        return files.every((f) => shared.has(f.id)) ? {} : undefined;
+      },
+      'content',
+      false,
+      `${channel}:${threadTs}:${files.map((f) => f.id).join(',')}`,
+    );
   }
 
   /** Ids of every file shared in a thread (by anyone). */
@@ -162,10 +169,17 @@ export class SlackWriter {
    */
   async postTopLevelOnce(channel: string, key: string, body: SlackBody, sinceMs: number): Promise<string> {
     const args = { channel, ...body, metadata: { event_type: METADATA_EVENT_TYPE, event_payload: { key } } };
-    const result = await this.withRetries<{ ts?: string }>('chat.postMessage', args, async () => {
-      const found = await this.findTopLevel(channel, key, sinceMs);
-      return found ? { ts: found } : undefined;
-    }, 'content', false, `${channel}:${key}`);
+    const result = await this.withRetries<{ ts?: string }>(
+      'chat.postMessage',
+      args,
+      async () => {
+        const found = await this.findTopLevel(channel, key, sinceMs);
+        return found ? { ts: found } : undefined;
+      },
+      'content',
+      false,
+      `${channel}:${key}`,
+    );
     if (!result.ts) throw new SlackCallError('chat.postMessage', 'no_ts_in_response');
     return result.ts;
   }
@@ -245,7 +259,18 @@ export class SlackWriter {
     const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
     let uncertain = key !== undefined && this.uncertainKeys.has(key);
     try {
-      const result = await this.attempts<T>(method, args, beforeRetry, priority, once, lane, maxAttempts, backoffMs, () => uncertain, () => (uncertain = true));
+      const result = await this.attempts<T>(
+        method,
+        args,
+        beforeRetry,
+        priority,
+        once,
+        lane,
+        maxAttempts,
+        backoffMs,
+        () => uncertain,
+        () => (uncertain = true),
+      );
       if (key !== undefined) this.uncertainKeys.delete(key);
       return result;
     } catch (error) {
@@ -298,7 +323,6 @@ export class SlackWriter {
       }
     }
   }
-
 }
 
 function describeTransport(error: unknown): string {

@@ -179,7 +179,10 @@ export class ThreadDelivery {
           segments,
           now: Date.now(),
           pendingSince: this.pendingSince.get(block.key),
-          canStream: !this.streamingBroken && this.streams.free > 0 && this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
+          canStream:
+            !this.streamingBroken &&
+            this.streams.free > 0 &&
+            this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
           ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
       let action = plan();
@@ -321,7 +324,10 @@ export class ThreadDelivery {
         return false;
       }
       const ts = fallback?.kind === 'shown' ? fallback.value : '';
-      this.deps.log.error({ key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'slack refused a thread message');
+      this.deps.log.error(
+        { key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' },
+        'slack refused a thread message',
+      );
       await this.deps.records.update(this.ref, (r) => {
         r.posted[key] = { ts, hash: bodyHash(body) };
       });
@@ -361,9 +367,14 @@ export class ThreadDelivery {
         if (!(error instanceof SlackCallError)) throw error;
         // Refused content: the message shows a plainer version of the new state, buttons kept.
         const fallback = isContentRefusal(error)
-          ? await writeFallback(edit.body, (b) => this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(b) }, 'status'))
+          ? await writeFallback(edit.body, (b) =>
+              this.deps.writer.call('chat.update', { channel: this.ref.channel, ts: edit.ts, ...replaceAll(b) }, 'status'),
+            )
           : undefined;
-        this.deps.log.error({ key: edit.key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' }, 'could not edit a status message');
+        this.deps.log.error(
+          { key: edit.key, slackError: error.slackError, shown: fallback?.kind === 'shown' ? fallback.shown : 'nothing' },
+          'could not edit a status message',
+        );
         if (fallback?.kind !== 'shown') {
           if (error.transient || fallback?.kind === 'unavailable') this.status.wake(this.deps.retryDelayMs ?? 5000);
           continue;

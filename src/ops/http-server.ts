@@ -7,7 +7,10 @@ const BODY_LIMIT = 4 * 1024 * 1024;
 type SlackListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Decides about one buffered request before Bolt: hand it on, or answer it here. */
-export type SlackGate = (raw: Buffer, headers: IncomingHttpHeaders) => { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
+export type SlackGate = (
+  raw: Buffer,
+  headers: IncomingHttpHeaders,
+) => { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
 
 /**
  * The process's one HTTP server: /healthz for Docker and orchestrators, and (in HTTP
@@ -31,7 +34,12 @@ export function createHttpServer(opts: { isReady: () => boolean; slack?: { liste
   });
 }
 
-async function forwardToSlack(req: IncomingMessage, res: ServerResponse, slack: { listener: SlackListener; gate: SlackGate }, log: Logger): Promise<void> {
+async function forwardToSlack(
+  req: IncomingMessage,
+  res: ServerResponse,
+  slack: { listener: SlackListener; gate: SlackGate },
+  log: Logger,
+): Promise<void> {
   let raw: Buffer;
   try {
     raw = await readBody(req, BODY_LIMIT);

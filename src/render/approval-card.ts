@@ -29,7 +29,8 @@ export function renderApproval(item: Approval, decision: Decision | undefined, o
   const name = cutPlain(item.name, NAME_CHARS);
   const preview = section(codeBlock(describeInput(item.input)));
   // A recorded decision shows at once, before the API echoes the confirmation back.
-  const decided = decision ?? (item.state === 'allowed' ? { result: 'allow' as const } : item.state === 'denied' ? { result: 'deny' as const } : undefined);
+  const decided =
+    decision ?? (item.state === 'allowed' ? { result: 'allow' as const } : item.state === 'denied' ? { result: 'deny' as const } : undefined);
   if (decided) {
     const by = 'user' in decided ? ` by <@${decided.user}> ${when(decided.at)}` : '';
     const head = decided.result === 'allow' ? `:white_check_mark: ${tool} approved${by}` : `:no_entry: ${tool} denied${by}`;
@@ -45,7 +46,12 @@ export function renderApproval(item: Approval, decision: Decision | undefined, o
   const approve: Button = { type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value };
   const deny: Button = { type: 'button', action_id: DENY_ACTION_ID, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value };
   const actions: ActionsBlock = { type: 'actions', block_id: `approval:${item.id}`, elements: [approve, deny] };
-  const blocks: KnownBlock[] = [section(`:raised_hand: The agent wants to use ${tool}. Approve?`), preview, context(`<@${owner}> or an approver can decide.`), actions];
+  const blocks: KnownBlock[] = [
+    section(`:raised_hand: The agent wants to use ${tool}. Approve?`),
+    preview,
+    context(`<@${owner}> or an approver can decide.`),
+    actions,
+  ];
   return { text: `The agent wants to use ${name} and needs approval`, blocks };
 }
 
@@ -108,7 +114,10 @@ function clip(text: string): string {
  * it: a zero-width space keeps any two backticks apart.
  */
 function codeBlock(text: string): string {
-  const safe = sanitizeForSlack(text).replace(/`(?=`)/g, '`\u200b').replace(/^`/, '\u200b`').replace(/`$/, '`\u200b');
+  const safe = sanitizeForSlack(text)
+    .replace(/`(?=`)/g, '`\u200b')
+    .replace(/^`/, '\u200b`')
+    .replace(/`$/, '`\u200b');
   const body = fitMrkdwn(safe, SLACK_LIMITS.sectionText - 2 * FENCE.length);
   return FENCE + (body === '' ? ' ' : body) + FENCE;
 }

@@ -59,7 +59,8 @@ export function checkMessage(args: MessageArgs, opts: { requireContent?: boolean
   try {
     const markdown = typeof args.markdown_text === 'string' && args.markdown_text !== '' ? args.markdown_text : undefined;
     if (markdown !== undefined) {
-      if (args.text !== undefined || args.blocks !== undefined) refuse('[ERROR] markdown_text cannot be used with text or blocks', 'invalid_arguments');
+      if (args.text !== undefined || args.blocks !== undefined)
+        refuse('[ERROR] markdown_text cannot be used with text or blocks', 'invalid_arguments');
       if (markdown.length > L.markdownText) refuse('[ERROR] markdown_text must be at most 12000 characters', 'msg_too_long');
       return undefined;
     }
@@ -121,7 +122,8 @@ function checkBlocks(blocks: unknown, maxBlocks: number, base = '/blocks'): void
     if (!MESSAGE_BLOCKS.has(b.type)) refuse(`[ERROR] unsupported type: ${b.type} [json-pointer:${at}/type]`);
     const id = b.block_id;
     if (id !== undefined) {
-      if (typeof id !== 'string' || id === '' || id.length > L.blockId) return refuse(`[ERROR] must be less than 256 characters [json-pointer:${at}/block_id]`);
+      if (typeof id !== 'string' || id === '' || id.length > L.blockId)
+        return refuse(`[ERROR] must be less than 256 characters [json-pointer:${at}/block_id]`);
       if (blockIds.has(id)) refuse(`[ERROR] duplicate block_id [json-pointer:${at}/block_id]`);
       blockIds.add(id);
     }
@@ -140,7 +142,8 @@ function checkBlock(b: Block, at: string): number {
       if (b.text === undefined && b.fields === undefined) refuse(`[ERROR] must provide either text or fields [json-pointer:${at}]`);
       if (b.text !== undefined) n += textObject(b.text, L.sectionText, `${at}/text`);
       if (b.fields !== undefined) {
-        if (!Array.isArray(b.fields) || b.fields.length === 0 || b.fields.length > L.sectionFields) refuse(`[ERROR] no more than 10 items allowed [json-pointer:${at}/fields]`);
+        if (!Array.isArray(b.fields) || b.fields.length === 0 || b.fields.length > L.sectionFields)
+          refuse(`[ERROR] no more than 10 items allowed [json-pointer:${at}/fields]`);
         (b.fields as unknown[]).forEach((f, j) => (n += textObject(f, L.sectionFieldText, `${at}/fields/${j}`)));
       }
       if (b.accessory !== undefined) n += element(b.accessory, `${at}/accessory`);
@@ -184,7 +187,8 @@ function checkBlock(b: Block, at: string): number {
       if (e.placeholder !== undefined) plainText(e.placeholder, L.placeholder, `${at}/element/placeholder`);
       if (e.type === 'plain_text_input' && e.max_length !== undefined) {
         const max = Number(e.max_length);
-        if (!Number.isInteger(max) || max < 1 || max > L.plainTextInputMaxLength) refuse(`[ERROR] must be at most 3000 [json-pointer:${at}/element/max_length]`);
+        if (!Number.isInteger(max) || max < 1 || max > L.plainTextInputMaxLength)
+          refuse(`[ERROR] must be at most 3000 [json-pointer:${at}/element/max_length]`);
       }
       return n;
     }
@@ -204,10 +208,16 @@ function element(e: unknown, at: string): number {
   }
   if (e.type !== 'button') return 0;
   const n = plainText(e.text, L.buttonText, `${at}/text`);
-  if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > L.buttonValue)) refuse(`[ERROR] must be less than 2001 characters [json-pointer:${at}/value]`);
-  if (e.url !== undefined && (typeof e.url !== 'string' || e.url.length > L.buttonUrl)) refuse(`[ERROR] must be less than 3001 characters [json-pointer:${at}/url]`);
-  if (e.style !== undefined && e.style !== 'primary' && e.style !== 'danger') refuse(`[ERROR] must be one of primary, danger [json-pointer:${at}/style]`);
-  if (e.accessibility_label !== undefined && (typeof e.accessibility_label !== 'string' || e.accessibility_label.length > L.buttonAccessibilityLabel)) {
+  if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > L.buttonValue))
+    refuse(`[ERROR] must be less than 2001 characters [json-pointer:${at}/value]`);
+  if (e.url !== undefined && (typeof e.url !== 'string' || e.url.length > L.buttonUrl))
+    refuse(`[ERROR] must be less than 3001 characters [json-pointer:${at}/url]`);
+  if (e.style !== undefined && e.style !== 'primary' && e.style !== 'danger')
+    refuse(`[ERROR] must be one of primary, danger [json-pointer:${at}/style]`);
+  if (
+    e.accessibility_label !== undefined &&
+    (typeof e.accessibility_label !== 'string' || e.accessibility_label.length > L.buttonAccessibilityLabel)
+  ) {
     refuse(`[ERROR] must be less than 76 characters [json-pointer:${at}/accessibility_label]`);
   }
   if (e.confirm !== undefined) {

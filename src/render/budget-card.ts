@@ -32,7 +32,14 @@ export function renderBudgetStop(item: BudgetStop, action: BudgetAction | undefi
     return { text: 'Session ended at its spend cap', blocks: [section(line)] };
   }
   const spentCents = item.spent ? Number(item.spent.amount) : 0;
-  const raise = cap ? nextCap({ currentCents: cap.currentCents, stepCents: cap.startCents, maxCents: cap.maxCents, spentCents: Number.isFinite(spentCents) ? spentCents : 0 }) : undefined;
+  const raise = cap
+    ? nextCap({
+        currentCents: cap.currentCents,
+        stepCents: cap.startCents,
+        maxCents: cap.maxCents,
+        spentCents: Number.isFinite(spentCents) ? spentCents : 0,
+      })
+    : undefined;
   const offer =
     raise?.kind === 'raised'
       ? `<@${owner}>, an approver or an admin can raise the cap to ${formatCents(raise.toCents)} or end the session.`
@@ -41,11 +48,20 @@ export function renderBudgetStop(item: BudgetStop, action: BudgetAction | undefi
         : `<@${owner}>, an approver or an admin can end the session.`;
   const buttons: Button[] = [];
   if (raise?.kind === 'raised') {
-    buttons.push({ type: 'button', action_id: RAISE_CAP_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: 'Raise the cap' }, value: item.id });
+    buttons.push({
+      type: 'button',
+      action_id: RAISE_CAP_ACTION_ID,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Raise the cap' },
+      value: item.id,
+    });
   }
   buttons.push({ type: 'button', action_id: END_SESSION_ACTION_ID, text: { type: 'plain_text', text: 'End' }, value: item.id });
   return {
     text: `The agent stopped at this session's spend cap of ${capWords}`,
-    blocks: [section(`:moneybag: The agent stopped: this session reached its spend cap of ${capWords}${spent}. ${offer}`), { type: 'actions', block_id: `budget:${item.id}`, elements: buttons }],
+    blocks: [
+      section(`:moneybag: The agent stopped: this session reached its spend cap of ${capWords}${spent}. ${offer}`),
+      { type: 'actions', block_id: `budget:${item.id}`, elements: buttons },
+    ],
   };
 }

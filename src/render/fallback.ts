@@ -18,7 +18,10 @@ export function fallbackBodies(body: SlackBody): SlackBody[] {
   const line: SlackBody = { text: `${text} ${FALLBACK_NOTE}` };
   const actions = 'blocks' in body ? (body.blocks ?? []).filter((b) => b.type === 'actions') : [];
   if (actions.length === 0) return [line];
-  const section: SectionBlock = { type: 'section', text: { type: 'plain_text', text: cutPlain(`${text} ${FALLBACK_NOTE}`, SLACK_LIMITS.sectionText) } };
+  const section: SectionBlock = {
+    type: 'section',
+    text: { type: 'plain_text', text: cutPlain(`${text} ${FALLBACK_NOTE}`, SLACK_LIMITS.sectionText) },
+  };
   return [{ text, blocks: [section, ...actions] }, line];
 }
 

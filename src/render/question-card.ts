@@ -32,10 +32,14 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
   if (answer) {
     const by = `\n— <@${answer.user}> ${when(answer.at)}`;
     const room = CARD_BUDGET.blocksText - asked.reduce((n, b) => n + b.text.text.length, 0);
-    const said = cutEscaped(`>${escapeMrkdwn(sanitizeForSlack(answer.text)).replace(/\n/g, '\n>')}`, Math.min(SLACK_LIMITS.sectionText, room) - by.length);
+    const said = cutEscaped(
+      `>${escapeMrkdwn(sanitizeForSlack(answer.text)).replace(/\n/g, '\n>')}`,
+      Math.min(SLACK_LIMITS.sectionText, room) - by.length,
+    );
     return { text: fallback(`Answered: ${item.question}`), blocks: [...asked, section(said + by)] };
   }
-  if (!item.open) return { text: fallback(`Unanswered: ${item.question}`), blocks: [...asked, context('_This question was closed without an answer._')] };
+  if (!item.open)
+    return { text: fallback(`Unanswered: ${item.question}`), blocks: [...asked, context('_This question was closed without an answer._')] };
   const blocks: KnownBlock[] = [...asked];
   if (item.choices.length > 0) {
     // A label longer than a button holds is cut there, so the full choices are listed above it.
@@ -47,12 +51,14 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
     blocks.push({
       type: 'actions',
       block_id: `question:${item.id}`,
-      elements: item.choices.slice(0, SLACK_LIMITS.actionsElements).map((choice, i): Button => ({
-        type: 'button',
-        action_id: `${ANSWER_ACTION_PREFIX}${i}`,
-        text: { type: 'plain_text', text: cutPlain(listed ? `${i + 1}. ${choice}` : choice, SLACK_LIMITS.buttonText) || `${i + 1}` },
-        value: JSON.stringify({ e: item.id, i }),
-      })),
+      elements: item.choices.slice(0, SLACK_LIMITS.actionsElements).map(
+        (choice, i): Button => ({
+          type: 'button',
+          action_id: `${ANSWER_ACTION_PREFIX}${i}`,
+          text: { type: 'plain_text', text: cutPlain(listed ? `${i + 1}. ${choice}` : choice, SLACK_LIMITS.buttonText) || `${i + 1}` },
+          value: JSON.stringify({ e: item.id, i }),
+        }),
+      ),
     });
   }
   blocks.push(context(`Reply in this thread to answer. <@${owner}> or an approver can answer.`));

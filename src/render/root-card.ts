@@ -32,7 +32,12 @@ export function statusLine(input: RootCardInput): string {
   if (state.toolCalls > 0) facts.push(`${state.toolCalls} tool call${state.toolCalls === 1 ? '' : 's'}`);
   const tokens = state.usage.inputTokens + state.usage.outputTokens;
   const turnTokens = tokens - state.usageAtTurnStart.inputTokens - state.usageAtTurnStart.outputTokens;
-  if (tokens > 0) facts.push(turnTokens > 0 && turnTokens < tokens ? `${formatTokens(tokens)} tokens (${formatTokens(turnTokens)} this turn)` : `${formatTokens(tokens)} tokens`);
+  if (tokens > 0)
+    facts.push(
+      turnTokens > 0 && turnTokens < tokens
+        ? `${formatTokens(tokens)} tokens (${formatTokens(turnTokens)} this turn)`
+        : `${formatTokens(tokens)} tokens`,
+    );
   // Spend so far, against the session's cap when it has one.
   const cap = state.budget ? ` of ${formatCost(state.budget)} cap` : '';
   if (state.usage.cost) facts.push(`${formatCost(state.usage.cost)}${cap}`);
@@ -52,7 +57,9 @@ function headline({ state, stoppedByUser, failure }: RootCardInput): string {
     case 'waiting':
       return ':raised_hand: Waiting for you';
     case 'terminated':
-      return state.outcome === 'failed' ? `:x: Failed${detail} · the session has ended; start a new one with /agent` : ':white_check_mark: Ended · start a new one with /agent';
+      return state.outcome === 'failed'
+        ? `:x: Failed${detail} · the session has ended; start a new one with /agent`
+        : ':white_check_mark: Ended · start a new one with /agent';
     case 'idle':
       switch (state.outcome) {
         case 'stopped':
@@ -87,7 +94,13 @@ function rootCard(input: RootCardInput): SlackBody {
   const blocks: KnownBlock[] = [section(asked + quoted), context(status)];
   if (isLive(input.state) && !input.failure) {
     // No value: the message the button sits on names the thread to stop.
-    const stop: Button = { type: 'button', action_id: STOP_ACTION_ID, text: { type: 'plain_text', text: 'Stop' }, style: 'danger', accessibility_label: 'Stop the agent' };
+    const stop: Button = {
+      type: 'button',
+      action_id: STOP_ACTION_ID,
+      text: { type: 'plain_text', text: 'Stop' },
+      style: 'danger',
+      accessibility_label: 'Stop the agent',
+    };
     const actions: ActionsBlock = { type: 'actions', elements: [stop] };
     blocks.push(actions);
   }

@@ -127,7 +127,11 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
     case 'question':
       return { kind: 'message', key: `question:${item.id}`, body: renderQuestion(item, people.answers[item.id], people.owner) };
     case 'budget':
-      return { kind: 'message', key: `budget:${item.id}`, body: renderBudgetStop(item, people.budgetActions?.[item.id], people.spendCap, people.owner) };
+      return {
+        kind: 'message',
+        key: `budget:${item.id}`,
+        body: renderBudgetStop(item, people.budgetActions?.[item.id], people.spendCap, people.owner),
+      };
     case 'usage': {
       const facts = [`${formatTokens(item.inputTokens)} tokens in`, `${formatTokens(item.outputTokens)} out`];
       if (item.seconds !== undefined) facts.push(formatSeconds(item.seconds));

@@ -63,7 +63,10 @@ export class InboundEdge {
     const body = parseBody(raw, headers['content-type']);
     if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) {
       // Bolt 5.1 reads `body.ssl_check` outside any try: a signed JSON `null` would kill the process.
-      log.warn({ path: '/slack/events', problem: body === undefined ? 'unparsable body' : 'body is not a JSON object' }, 'rejected inbound body before Bolt');
+      log.warn(
+        { path: '/slack/events', problem: body === undefined ? 'unparsable body' : 'body is not a JSON object' },
+        'rejected inbound body before Bolt',
+      );
       return { kind: 'reply', status: 400, body: { ok: false, error: 'invalid_body' } };
     }
     const verdict = readInbound(body, this.deps.listened);
@@ -106,7 +109,8 @@ export class InboundEdge {
       const envelopeId = typeof frame.envelope_id === 'string' ? frame.envelope_id : undefined;
       if (envelopeId) {
         (client as unknown as Acker)
-          .send(envelopeId, verdict.ack ?? {}).catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not ack a socket mode envelope'));
+          .send(envelopeId, verdict.ack ?? {})
+          .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not ack a socket mode envelope'));
       }
       this.acknowledged(verdict);
     });

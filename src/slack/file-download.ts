@@ -27,7 +27,11 @@ export async function downloadSharedFile(url: string, opts: DownloadOptions): Pr
   if (!tokenMayGoTo(url, opts.extraOrigins ?? [])) return { ok: false, problem: { kind: 'untrusted_url' } };
   let res: Response;
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${opts.token}` }, redirect: 'follow', ...(opts.signal ? { signal: opts.signal } : {}) });
+    res = await fetch(url, {
+      headers: { authorization: `Bearer ${opts.token}` },
+      redirect: 'follow',
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (error) {
     return { ok: false, problem: { kind: 'network', message: error instanceof Error ? error.message : String(error) } };
   }

@@ -53,8 +53,15 @@ export type HandlerDeps = {
 export const LISTENED: Listened = {
   commands: ['/agent'],
   actions: (id) =>
-    [STOP_ACTION_ID, APPROVE_ACTION_ID, DENY_ACTION_ID, RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, STOP_ALL_CANCEL_ACTION_ID].includes(id) ||
-    id.startsWith(ANSWER_ACTION_PREFIX),
+    [
+      STOP_ACTION_ID,
+      APPROVE_ACTION_ID,
+      DENY_ACTION_ID,
+      RAISE_CAP_ACTION_ID,
+      END_SESSION_ACTION_ID,
+      STOP_ALL_CONFIRM_ACTION_ID,
+      STOP_ALL_CANCEL_ACTION_ID,
+    ].includes(id) || id.startsWith(ANSWER_ACTION_PREFIX),
   views: [DENY_DIALOG_CALLBACK_ID],
 };
 
@@ -90,7 +97,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (isStopAll(cmd.text)) {
       if (!deps.guard.isAdmin(cmd.user_id)) {
         const outcome = await deps.guard.stopAll(cmd.user_id, cmd.team_id);
-        return void (await ack({ response_type: 'ephemeral', text: outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'nothing_to_do' }) }));
+        return void (await ack({
+          response_type: 'ephemeral',
+          text: outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'nothing_to_do' }),
+        }));
       }
       return void (await ack({ response_type: 'ephemeral', ...stopAllConfirm() }));
     }
@@ -102,9 +112,11 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     }
     await ack();
     deps.track(
-      deps.guard.start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) }).then(async (outcome) => {
-        if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
-      }),
+      deps.guard
+        .start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) })
+        .then(async (outcome) => {
+          if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
+        }),
     );
   });
 
@@ -124,7 +136,13 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     // Decided before any write: most messages (every echo of our own posts) are ignored,
     // and an ignored one must leave nothing in the store.
     if (route.kind === 'ignore') {
-      if (route.reason === 'not for the bot' && ref && m.user && (await deps.records.wasPruned(ref)) && (await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))) {
+      if (
+        route.reason === 'not for the bot' &&
+        ref &&
+        m.user &&
+        (await deps.records.wasPruned(ref)) &&
+        (await deps.seen.first(`message:${team}:${m.channel}:${m.ts}`))
+      ) {
         const days = Math.round(deps.records.retentionMs / 86_400_000);
         await ephemeral(deps, { channel: m.channel, user: m.user, threadTs: ref.threadTs, text: replyWords({ kind: 'record_pruned', days }) });
       }
@@ -149,7 +167,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         const letIn = parseLetIn(m.text, deps.botUserId);
         if (letIn) {
           log.info({ ...logCtx, people: letIn }, 'let others steer');
-          deps.track(deps.guard.letIn(ref, user, letIn).then((text) => ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text })));
+          deps.track(
+            deps.guard.letIn(ref, user, letIn).then((text) => ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text })),
+          );
           return;
         }
         log.info(logCtx, 'thread reply → agent');
@@ -166,7 +186,16 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         if (text === '') return void (await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE }));
         deps.track(
           deps.guard
-            .start({ team, channel: m.channel, user, prompt: text, threadTs: route.threadTs, promptTs: m.ts, files, ...(profile !== undefined ? { profile } : {}) })
+            .start({
+              team,
+              channel: m.channel,
+              user,
+              prompt: text,
+              threadTs: route.threadTs,
+              promptTs: m.ts,
+              files,
+              ...(profile !== undefined ? { profile } : {}),
+            })
             .then(async (outcome) => {
               if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
             }),
@@ -217,7 +246,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     const button = readApprovalValue(target.value);
     if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
     deps.track(
-      deps.guard.decide(target.ref, button.eventId, { user: target.user, result: 'allow' }).then((outcome) => tellDecisionOutcome(deps, target, outcome)),
+      deps.guard
+        .decide(target.ref, button.eventId, { user: target.user, result: 'allow' })
+        .then((outcome) => tellDecisionOutcome(deps, target, outcome)),
     );
   });
 
@@ -247,7 +278,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const parsed = ViewSubmissionSchema.safeParse(body);
     const dialog = parsed.success ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values) : { ok: false as const };
-    if (!parsed.success || !dialog.ok) return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
+    if (!parsed.success || !dialog.ok)
+      return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
     const user = parsed.data.user.id;
     const target = { ref: dialog.ref, user };
     deps.track(
@@ -280,7 +312,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   });
 
   // Raise the cap / End, on the thread's sentence when the agent stopped at its spend cap.
-  for (const [actionId, what] of [[RAISE_CAP_ACTION_ID, 'raise'], [END_SESSION_ACTION_ID, 'end']] as const) {
+  for (const [actionId, what] of [
+    [RAISE_CAP_ACTION_ID, 'raise'],
+    [END_SESSION_ACTION_ID, 'end'],
+  ] as const) {
     app.action(actionId, async ({ ack, body }) => {
       await ack();
       const target = await actionTarget(deps, body, actionId);
@@ -300,10 +335,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable stop-all click');
     const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
     const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
-    const text =
-      outcome.kind === 'refused'
-        ? outcome.words
-        : replyWords({ kind: 'stop_all_done', stopped: outcome.stopped, failed: outcome.failed });
+    const text = outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'stop_all_done', stopped: outcome.stopped, failed: outcome.failed });
     await respond({ response_type: 'ephemeral', replace_original: true, text });
   });
   app.action(STOP_ALL_CANCEL_ACTION_ID, async ({ ack, respond }) => {
@@ -324,7 +356,8 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = 
   const team = a.team?.id ?? a.user.team_id;
   const channel = a.channel?.id ?? a.container?.channel_id;
   const messageTs = a.container?.message_ts ?? a.message?.ts;
-  if (!team || !channel || !messageTs || (o.needsValue && !action.value)) return void deps.log.warn({ what }, 'button click without team, channel, message or value');
+  if (!team || !channel || !messageTs || (o.needsValue && !action.value))
+    return void deps.log.warn({ what }, 'button click without team, channel, message or value');
   const threadTs = a.container?.thread_ts ?? a.message?.thread_ts;
   const candidate = threadTs ? { team, channel, threadTs } : undefined;
   const ref = candidate && (await deps.bridge.isSessionThread(candidate)) ? candidate : await findThread(deps, team, channel, messageTs);
@@ -386,12 +419,7 @@ async function findThread(deps: HandlerDeps, team: string, channel: string, ts: 
   }
 }
 
-async function tellInterruptOutcome(
-  deps: HandlerDeps,
-  ref: ThreadRef,
-  user: string,
-  outcome: StopOutcome,
-): Promise<void> {
+async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
   const text =
     outcome.kind === 'nothing_running'
       ? replyWords({ kind: 'nothing_running' })
@@ -405,11 +433,13 @@ async function tellInterruptOutcome(
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }
 
-async function ephemeral(
-  deps: HandlerDeps,
-  m: { channel: string; user: string; threadTs?: string | undefined; text: string },
-): Promise<void> {
+async function ephemeral(deps: HandlerDeps, m: { channel: string; user: string; threadTs?: string | undefined; text: string }): Promise<void> {
   await deps.writer
-    .call('chat.postEphemeral', { channel: m.channel, user: m.user, text: cutPlain(m.text, CARD_BUDGET.plainText), ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })
+    .call('chat.postEphemeral', {
+      channel: m.channel,
+      user: m.user,
+      text: cutPlain(m.text, CARD_BUDGET.plainText),
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    })
     .catch((error: unknown) => deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not send an ephemeral reply'));
 }

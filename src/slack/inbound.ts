@@ -196,11 +196,13 @@ export function readInbound(body: unknown, listened: Listened): InboundVerdict {
     return challenge ? acknowledge('url_verification', 'url verification', { ack: { challenge } }) : acknowledge('url_verification', 'no challenge');
   }
   // Slack stopped sending events for a minute (over 30,000 an hour): nothing to answer, but worth a line.
-  if (body.type === 'app_rate_limited') return acknowledge('app_rate_limited', 'Slack is dropping events for this app for a minute', { notable: true });
+  if (body.type === 'app_rate_limited')
+    return acknowledge('app_rate_limited', 'Slack is dropping events for this app for a minute', { notable: true });
 
   if (body.event !== undefined) {
     const envelope = EventCallbackSchema.safeParse(body);
-    if (!envelope.success) return acknowledge(`event:${isObject(body.event) ? label(body.event.type) : 'unreadable'}`, describeZodError(envelope.error));
+    if (!envelope.success)
+      return acknowledge(`event:${isObject(body.event) ? label(body.event.type) : 'unreadable'}`, describeZodError(envelope.error));
     const type = envelope.data.event.type;
     const what = `event:${label(type)}`;
     const schema = Object.hasOwn(EVENT_SCHEMAS, type) ? EVENT_SCHEMAS[type] : undefined;
@@ -213,12 +215,14 @@ export function readInbound(body: unknown, listened: Listened): InboundVerdict {
     const what = `command:${label(body.command)}`;
     const command = SlashCommandSchema.safeParse(body);
     if (!command.success) return acknowledge(what, describeZodError(command.error), { ack: ephemeralAck(WORDS.unreadableCommand) });
-    if (!listened.commands.includes(command.data.command)) return acknowledge(what, 'no listener for this command', { ack: ephemeralAck(WORDS.unknownCommand) });
+    if (!listened.commands.includes(command.data.command))
+      return acknowledge(what, 'no listener for this command', { ack: ephemeralAck(WORDS.unknownCommand) });
     return { kind: 'dispatch', what };
   }
 
   // A select menu asking for its options: an empty list is a complete answer.
-  if (body.name !== undefined || body.type === 'block_suggestion') return acknowledge(`options:${label(body.type)}`, 'no options to offer', { ack: { options: [] } });
+  if (body.name !== undefined || body.type === 'block_suggestion')
+    return acknowledge(`options:${label(body.type)}`, 'no options to offer', { ack: { options: [] } });
 
   if (body.actions !== undefined || body.type === 'dialog_submission') {
     const what = `${label(body.type)}:${Array.isArray(body.actions) && isObject(body.actions[0]) ? label(body.actions[0].action_id) : '?'}`;
@@ -227,7 +231,8 @@ export function readInbound(body: unknown, listened: Listened): InboundVerdict {
     const action = BlockActionSchema.safeParse(body);
     if (!action.success) return acknowledge(what, describeZodError(action.error), withTell(tell(WORDS.unreadableClick)));
     // Bolt hands listeners the first action only.
-    if (!listened.actions(action.data.actions[0]!.action_id)) return acknowledge(what, 'no listener for this action', withTell(tell(WORDS.unknownButton)));
+    if (!listened.actions(action.data.actions[0]!.action_id))
+      return acknowledge(what, 'no listener for this action', withTell(tell(WORDS.unknownButton)));
     return { kind: 'dispatch', what };
   }
 

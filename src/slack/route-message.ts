@@ -23,9 +23,15 @@ export function routeMessage(m: MessageEvent, botUserId: string, threadIsSession
   if (m.user === botUserId) return { kind: 'ignore', reason: 'own message' };
   const mention = `<@${botUserId}>`;
   const mentioned = m.type === 'app_mention' || m.text.includes(mention);
-  const text = m.text.split(mention).join('').replace(/^[\s,:]+/, '').trim();
+  const text = m.text
+    .split(mention)
+    .join('')
+    .replace(/^[\s,:]+/, '')
+    .trim();
   if (m.thread_ts && threadIsSession) {
-    return text === '' && !m.files?.length ? { kind: 'ignore', reason: 'empty reply' } : { kind: 'steer', threadTs: m.thread_ts, text: text || FILES_ONLY };
+    return text === '' && !m.files?.length
+      ? { kind: 'ignore', reason: 'empty reply' }
+      : { kind: 'steer', threadTs: m.thread_ts, text: text || FILES_ONLY };
   }
   const direct = m.channel_type === 'im';
   if (!mentioned && !direct) return { kind: 'ignore', reason: 'not for the bot' };

@@ -20,7 +20,13 @@ export function stopAllConfirm(): SlackBody {
         type: 'actions',
         block_id: 'stop_all',
         elements: [
-          { type: 'button', action_id: STOP_ALL_CONFIRM_ACTION_ID, style: 'danger', text: { type: 'plain_text', text: 'Stop all sessions' }, value: 'stop_all' },
+          {
+            type: 'button',
+            action_id: STOP_ALL_CONFIRM_ACTION_ID,
+            style: 'danger',
+            text: { type: 'plain_text', text: 'Stop all sessions' },
+            value: 'stop_all',
+          },
           { type: 'button', action_id: STOP_ALL_CANCEL_ACTION_ID, text: { type: 'plain_text', text: 'Cancel' }, value: 'cancel' },
         ],
       },

@@ -31,7 +31,8 @@ export function startPruner(o: { records: ThreadRecords; kv: Keyv; log: Logger; 
         const pruned = await o.records.prune();
         const expired = await sweepExpired(o.kv);
         const outcome = { ...pruned, expired };
-        if (outcome.removed > 0 || outcome.expired > 0) o.log.info({ ...outcome, retentionDays: o.records.retentionMs / 86_400_000 }, 'pruned the store');
+        if (outcome.removed > 0 || outcome.expired > 0)
+          o.log.info({ ...outcome, retentionDays: o.records.retentionMs / 86_400_000 }, 'pruned the store');
         return outcome;
       } catch (error) {
         o.log.error({ err: error }, 'could not prune the store');

@@ -12,7 +12,9 @@ export async function* storeKeys(kv: Keyv, prefix: string): AsyncGenerator<strin
   const sqlite = sqliteOf(kv);
   if (sqlite) {
     const namespaced = `${kv.namespace ? `${kv.namespace}:` : ''}${prefix}`;
-    const rows = (await sqlite.query(`SELECT key FROM ${sqlite.opts.table} WHERE substr(key, 1, ?) = ?`, [namespaced.length, namespaced])) as Array<{ key: string }>;
+    const rows = (await sqlite.query(`SELECT key FROM ${sqlite.opts.table} WHERE substr(key, 1, ?) = ?`, [namespaced.length, namespaced])) as Array<{
+      key: string;
+    }>;
     const strip = kv.namespace ? kv.namespace.length + 1 : 0;
     for (const row of rows) yield row.key.slice(strip);
     return;

@@ -86,7 +86,6 @@ export type Decision = z.infer<typeof DecisionSchema>;
 const BudgetActionSchema = z.object({ user: z.string(), action: z.enum(['raise', 'end']), toCents: z.number().optional(), at: z.number() });
 export type BudgetAction = z.infer<typeof BudgetActionSchema>;
 
-
 /** An image or document block of a Files API file, as a message or tool result carries it. */
 const FileBlockSchema = z.union([
   z.object({ type: z.literal('image'), source: z.object({ type: z.literal('file'), file_id: z.string() }) }),
@@ -239,7 +238,10 @@ export class ThreadRecords {
 
   /** Threads that were mid-turn: on start-up their streams are reopened and caught up. */
   async activeRefs(): Promise<ThreadRef[]> {
-    const keys = z.array(z.string()).catch([]).parse((await this.kv.get(ACTIVE_KEY)) ?? []);
+    const keys = z
+      .array(z.string())
+      .catch([])
+      .parse((await this.kv.get(ACTIVE_KEY)) ?? []);
     return keys.flatMap((k) => {
       const [team, channel, threadTs] = k.split(':');
       return team && channel && threadTs ? [{ team, channel, threadTs }] : [];
@@ -248,7 +250,10 @@ export class ThreadRecords {
 
   /** Live threads of one person, so counting someone's running sessions reads only theirs. */
   async activeRefsOf(team: string, owner: string): Promise<ThreadRef[]> {
-    const keys = z.array(z.string()).catch([]).parse((await this.kv.get(ownerKey(team, owner))) ?? []);
+    const keys = z
+      .array(z.string())
+      .catch([])
+      .parse((await this.kv.get(ownerKey(team, owner))) ?? []);
     return keys.flatMap((k) => refOfKey(k) ?? []);
   }
 
@@ -257,7 +262,12 @@ export class ThreadRecords {
     await this.mutex.run(ACTIVE_KEY, async () => {
       const key = threadKey(ref);
       for (const listKey of [ACTIVE_KEY, ...(ref.owner ? [ownerKey(ref.team, ref.owner)] : [])]) {
-        const keys = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(listKey)) ?? []));
+        const keys = new Set(
+          z
+            .array(z.string())
+            .catch([])
+            .parse((await this.kv.get(listKey)) ?? []),
+        );
         if (live === keys.has(key)) continue;
         if (live) keys.add(key);
         else keys.delete(key);
@@ -279,14 +289,22 @@ export class ThreadRecords {
 
   /** Starts whose root card may have been posted but whose thread record was never written. */
   async pendingStarts(): Promise<PendingStart[]> {
-    const ids = z.array(z.string()).catch([]).parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []);
+    const ids = z
+      .array(z.string())
+      .catch([])
+      .parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []);
     const found = await Promise.all(ids.map(async (id) => PendingStartSchema.safeParse(await this.kv.get(`start:${id}`))));
     return found.flatMap((p) => (p.success ? [p.data] : []));
   }
 
   private async editPendingStarts(change: (ids: Set<string>) => void): Promise<void> {
     await this.mutex.run(PENDING_STARTS_KEY, async () => {
-      const ids = new Set(z.array(z.string()).catch([]).parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []));
+      const ids = new Set(
+        z
+          .array(z.string())
+          .catch([])
+          .parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []),
+      );
       change(ids);
       await this.kv.set(PENDING_STARTS_KEY, [...ids]);
     });

@@ -12,7 +12,8 @@ import { installFullTurn, metaKey, problemsWithThread, PROMPT, rootsIn, TEXT_LIM
 const SECRET = 'kill-test-signing-secret';
 type Args = Record<string, unknown>;
 const keyOf = (a: Args) => (a.metadata as { event_payload?: { key?: unknown } } | undefined)?.event_payload?.key;
-const keyStarts = (prefix: string) => (m: string, a: Args) => m === 'chat.postMessage' && typeof keyOf(a) === 'string' && (keyOf(a) as string).startsWith(prefix);
+const keyStarts = (prefix: string) => (m: string, a: Args) =>
+  m === 'chat.postMessage' && typeof keyOf(a) === 'string' && (keyOf(a) as string).startsWith(prefix);
 
 /**
  * One kill point per Slack write of the turn: the fake Slack applies the write, then the
@@ -36,7 +37,10 @@ function killPoints(slack: FakeSlack): Array<{ name: string; match: (method: str
     { name: 'long-answer upload', match: (m, a) => m === 'files.completeUploadExternal' && String(a.initial_comment).includes('answer is long') },
     { name: 'usage line', match: keyStarts('usage:') },
     { name: 'output file share', match: (m, a) => m === 'files.completeUploadExternal' && String(a.initial_comment).includes('produced') },
-    { name: 'root card edit (turn done)', match: (m, a) => m === 'chat.update' && a.ts === rootsIn(slack, 'C1')[0]?.ts && JSON.stringify(a.blocks ?? '').includes('Done') },
+    {
+      name: 'root card edit (turn done)',
+      match: (m, a) => m === 'chat.update' && a.ts === rootsIn(slack, 'C1')[0]?.ts && JSON.stringify(a.blocks ?? '').includes('Done'),
+    },
   ];
 }
 
@@ -75,7 +79,14 @@ describe('kill -9 at every Slack write of a turn', () => {
         PORT: String(port),
         LOG_LEVEL: 'info',
       },
-      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000, streamBackoff: { initialMs: 20, maxMs: 200 }, outputRetryDelaysMs: [50, 150], textLimits: TEXT_LIMITS },
+      {
+        statusIntervalMs: 0,
+        slackBackoffMs: 20,
+        closeGraceMs: 1000,
+        streamBackoff: { initialMs: 20, maxMs: 200 },
+        outputRetryDelaysMs: [50, 150],
+        textLimits: TEXT_LIMITS,
+      },
     );
     // KILL_POINTS="stream append,usage line" replays only those (names as below).
     const only = process.env.KILL_POINTS?.split(',').map((s) => s.trim());
@@ -117,7 +128,8 @@ describe('kill -9 at every Slack write of a turn', () => {
           await agents.waitFor(() => taken() || bot.starts !== starts, 45_000);
         }
       };
-      const withButton = (prefix: string, action: string) => (m: StoredMessage) => metaKey(m)?.startsWith(prefix) && JSON.stringify(m.blocks ?? []).includes(action);
+      const withButton = (prefix: string, action: string) => (m: StoredMessage) =>
+        metaKey(m)?.startsWith(prefix) && JSON.stringify(m.blocks ?? []).includes(action);
       const buttonValue = (m: StoredMessage, action: string): string => {
         const walk = (v: unknown): string | undefined => {
           if (Array.isArray(v)) return v.map(walk).find((x) => x !== undefined);
@@ -129,33 +141,71 @@ describe('kill -9 at every Slack write of a turn', () => {
       };
       const card = await slack.waitFor(() => slack.messages('C1').find(withButton('approval:', 'approve_tool')), 45_000);
       await clickUntilTaken(
-        () => sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: card.thread_ts!, actionId: 'approve_tool', value: buttonValue(card, 'approve_tool') })),
+        () =>
+          sender.action(
+            blockAction({
+              user: 'U1',
+              channel: 'C1',
+              messageTs: card.ts,
+              threadTs: card.thread_ts!,
+              actionId: 'approve_tool',
+              value: buttonValue(card, 'approve_tool'),
+            }),
+          ),
         sent('user.tool_confirmation'),
       );
       const question = await slack.waitFor(() => slack.messages('C1').find(withButton('question:', 'answer_question:0')), 45_000);
       await clickUntilTaken(
         () =>
           sender.action(
-            blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: question.thread_ts!, actionId: 'answer_question:0', value: buttonValue(question, 'answer_question:0'), message: { blocks: question.blocks } }),
+            blockAction({
+              user: 'U1',
+              channel: 'C1',
+              messageTs: question.ts,
+              threadTs: question.thread_ts!,
+              actionId: 'answer_question:0',
+              value: buttonValue(question, 'answer_question:0'),
+              message: { blocks: question.blocks },
+            }),
           ),
         sent('user.custom_tool_result'),
       );
       await slack.waitFor(
-        () => JSON.stringify(rootsIn(slack, 'C1')[0]?.blocks ?? '').includes('Done') && slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
+        () =>
+          JSON.stringify(rootsIn(slack, 'C1')[0]?.blocks ?? '').includes('Done') &&
+          slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
         40_000,
       );
       await restarting.catch(() => undefined);
       // Writes of the last restart may still be going: the child finishes them on SIGTERM.
       await bot.stop();
-      if (process.env.KILL_DEBUG) console.log(bot.logs('info').map((l) => `${String(l.time).slice(14)} ${String(l.msg)} ${String(l.slackError ?? '')}`).join('\n'));
+      if (process.env.KILL_DEBUG)
+        console.log(
+          bot
+            .logs('info')
+            .map((l) => `${String(l.time).slice(14)} ${String(l.msg)} ${String(l.slackError ?? '')}`)
+            .join('\n'),
+        );
       if (process.env.KILL_DEBUG) console.log(slack.calls.map((c) => `${c.method}:${c.status}`).join(' '));
       expect(problemsWithThread(slack, agents, 'C1')).toEqual([]);
       expect([...fired].sort()).toEqual(points.map((p) => p.name).sort());
     } catch (error) {
       // What the bot said about it, and what the thread looks like: enough to replay one kill point.
-      const lines = bot.logs('warn').map((l) => `${String(l.msg)} ${JSON.stringify({ ...l, msg: undefined, time: undefined, pid: undefined, hostname: undefined, level: undefined })}`);
-      const thread = slack.messages('C1').map((m) => `${m.ts} ${m.thread_ts ? '  ' : ''}${metaKey(m) ?? '-'} ${(m.markdown_text ?? m.text).slice(0, 60).replace(/\n/g, ' ')}${m.deleted ? ' (deleted)' : ''}`);
-      throw new Error(`${String(error)}\nkilled at: ${fired.join(', ')}\nlast writes: ${trace.slice(-25).join(', ')}\nbot warnings:\n${lines.slice(-25).join('\n')}\nchannel:\n${thread.join('\n')}`);
+      const lines = bot
+        .logs('warn')
+        .map(
+          (l) =>
+            `${String(l.msg)} ${JSON.stringify({ ...l, msg: undefined, time: undefined, pid: undefined, hostname: undefined, level: undefined })}`,
+        );
+      const thread = slack
+        .messages('C1')
+        .map(
+          (m) =>
+            `${m.ts} ${m.thread_ts ? '  ' : ''}${metaKey(m) ?? '-'} ${(m.markdown_text ?? m.text).slice(0, 60).replace(/\n/g, ' ')}${m.deleted ? ' (deleted)' : ''}`,
+        );
+      throw new Error(
+        `${String(error)}\nkilled at: ${fired.join(', ')}\nlast writes: ${trace.slice(-25).join(', ')}\nbot warnings:\n${lines.slice(-25).join('\n')}\nchannel:\n${thread.join('\n')}`,
+      );
     } finally {
       slack.onApplied = undefined;
       await bot.close();
@@ -198,10 +248,35 @@ async function decideAndAnswer(h: Harness): Promise<void> {
     };
     return walk(m.blocks) ?? '';
   };
-  const card = await h.slack.waitFor(() => h.slack.messages('C1').find((m) => metaKey(m)?.startsWith('approval:') && button(m, 'approve_tool')), 30_000);
-  await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: card.thread_ts!, actionId: 'approve_tool', value: button(card, 'approve_tool') }));
-  const q = await h.slack.waitFor(() => h.slack.messages('C1').find((m) => metaKey(m)?.startsWith('question:') && button(m, 'answer_question:0')), 30_000);
-  await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: q.ts, threadTs: q.thread_ts!, actionId: 'answer_question:0', value: button(q, 'answer_question:0'), message: { blocks: q.blocks } }));
+  const card = await h.slack.waitFor(
+    () => h.slack.messages('C1').find((m) => metaKey(m)?.startsWith('approval:') && button(m, 'approve_tool')),
+    30_000,
+  );
+  await h.sender.action(
+    blockAction({
+      user: 'U1',
+      channel: 'C1',
+      messageTs: card.ts,
+      threadTs: card.thread_ts!,
+      actionId: 'approve_tool',
+      value: button(card, 'approve_tool'),
+    }),
+  );
+  const q = await h.slack.waitFor(
+    () => h.slack.messages('C1').find((m) => metaKey(m)?.startsWith('question:') && button(m, 'answer_question:0')),
+    30_000,
+  );
+  await h.sender.action(
+    blockAction({
+      user: 'U1',
+      channel: 'C1',
+      messageTs: q.ts,
+      threadTs: q.thread_ts!,
+      actionId: 'answer_question:0',
+      value: button(q, 'answer_question:0'),
+      message: { blocks: q.blocks },
+    }),
+  );
 }
 
 describe('Slack faults on a random 10% of writes through a paced turn', () => {
@@ -225,13 +300,18 @@ describe('Slack faults on a random 10% of writes through a paced turn', () => {
         await h.sender.command({ text: PROMPT, user: 'U1', channel: 'C1' });
         await decideAndAnswer(h);
         await h.slack.waitFor(
-          () => JSON.stringify(rootsIn(h.slack, 'C1')[0]?.blocks ?? '').includes('Done') && h.slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
+          () =>
+            JSON.stringify(rootsIn(h.slack, 'C1')[0]?.blocks ?? '').includes('Done') &&
+            h.slack.messages('C1').some((m) => JSON.stringify(m.files ?? []).includes('report.txt')),
           40_000,
         );
         await h.bot.settled();
         h.slack.faults = undefined;
         const byKind = Object.fromEntries(FAULT_KINDS.map(([k]) => [k, injected.filter((f) => f.kind === k).length]));
-        console.log(`seed ${seed}: ${injected.length} faults in ${h.slack.calls.filter((c) => isWrite(c.method)).length} writes`, JSON.stringify(byKind));
+        console.log(
+          `seed ${seed}: ${injected.length} faults in ${h.slack.calls.filter((c) => isWrite(c.method)).length} writes`,
+          JSON.stringify(byKind),
+        );
         expect(problemsWithThread(h.slack, h.agents, 'C1'), `seed ${seed}, faults: ${JSON.stringify(injected)}`).toEqual([]);
         expect(injected.length).toBeGreaterThan(0);
         for (const f of injected) seen.add(f.kind);

@@ -125,7 +125,12 @@ describe('npm start, end to end', () => {
     await agents.waitFor(() => agents.events(session.id).some((e) => e.type === 'session.status_running'));
     const steer = humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U2', text: 'use clang' });
     await sender().event(steer);
-    await slack.waitFor(() => slack.messages('C1').find((m) => m.ts === steer.ts)?.reactions.some((r) => r.name === 'eyes'));
+    await slack.waitFor(() =>
+      slack
+        .messages('C1')
+        .find((m) => m.ts === steer.ts)
+        ?.reactions.some((r) => r.name === 'eyes'),
+    );
 
     // 2. The agent's work in the thread.
     await slack.waitFor(() => slack.thread('C1', root.ts).some((m) => m.markdown_text?.includes('Thread says: use clang')));
@@ -140,7 +145,9 @@ describe('npm start, end to end', () => {
     await startBotProcess();
     await slack.waitFor(() => replies().some((m) => m.markdown_text?.includes('Finished after restart.')));
     await slack.waitFor(() => JSON.stringify(slack.messages('C1').find((m) => m.ts === root.ts)?.blocks).includes('Done'));
-    const said = replies().map((m) => m.markdown_text ?? '').join('\n\n');
+    const said = replies()
+      .map((m) => m.markdown_text ?? '')
+      .join('\n\n');
     expect(said.split('Building.').length - 1).toBe(1);
     expect(said.split('Finished after restart.').length - 1).toBe(1);
 

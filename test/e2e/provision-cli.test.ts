@@ -54,10 +54,7 @@ describe('npm run provision', () => {
 
     const second = await provision(file);
     expect(second.code).toBe(0);
-    expect(second.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(/: unchanged$/),
-      expect.stringMatching(/: unchanged \(version 1\)$/),
-    ]);
+    expect(second.stdout.trim().split('\n')).toEqual([expect.stringMatching(/: unchanged$/), expect.stringMatching(/: unchanged \(version 1\)$/)]);
 
     writeFileSync(file, 'profiles:\n  solo:\n    agent: { model: claude-sonnet-5-5, modle: x }\n');
     const broken = await provision(file);

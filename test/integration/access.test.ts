@@ -9,12 +9,17 @@ afterEach(async () => {
 
 const roots = (channel = 'C1') => h.slack.messages(channel).filter((m) => !m.thread_ts && m.bot_id);
 const rootText = (ts: string, channel = 'C1') => JSON.stringify(h.slack.messages(channel).find((m) => m.ts === ts)?.blocks ?? '');
-const ephemeralsTo = (user: string) => h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === user).map((c) => String(c.args.text));
+const ephemeralsTo = (user: string) =>
+  h.slack
+    .callsTo('chat.postEphemeral')
+    .filter((c) => c.args.user === user)
+    .map((c) => String(c.args.text));
 /** What /agent answered privately through its response_url (a command's refusal). */
 const commandAnswers = () => h.slack.responseUrlPosts.map((p) => String(p.body?.text ?? ''));
 const sessions = () => [...h.agents.sessions.values()];
 const auditLines = () => h.logs.lines().filter((l) => l.audit === true);
-const eyesOn = (channel: string, ts: string) => h.slack.callsTo('reactions.add').some((c) => c.args.channel === channel && c.args.timestamp === ts && c.args.name === 'eyes');
+const eyesOn = (channel: string, ts: string) =>
+  h.slack.callsTo('reactions.add').some((c) => c.args.channel === channel && c.args.timestamp === ts && c.args.name === 'eyes');
 
 /** The agent says one thing and then waits (the session stays running). */
 function agentThatKeepsRunning(): void {
@@ -29,7 +34,9 @@ async function startRunning(user = 'U1', channel = 'C1', text = 'long job'): Pro
   const before = new Set(sessions().map((s) => s.id));
   await h.sender.command({ text, user, channel });
   const session = await h.agents.waitFor(() => sessions().find((s) => !before.has(s.id)));
-  const root = await h.slack.waitFor(() => roots(channel).find((m) => h.slack.thread(channel, m.ts).some((r) => r.markdown_text === `Working on: ${text}`)));
+  const root = await h.slack.waitFor(() =>
+    roots(channel).find((m) => h.slack.thread(channel, m.ts).some((r) => r.markdown_text === `Working on: ${text}`)),
+  );
   await h.slack.waitFor(() => rootText(root.ts, channel).includes('stop_session'));
   return { rootTs: root.ts, sessionId: session.id };
 }
@@ -186,7 +193,9 @@ describe('who may stop a session', () => {
     await h.sender.event(reactionAdded({ user: 'U3', reaction: 'octagonal_sign', channel: 'C1', ts: rootTs }));
     await h.slack.waitFor(() => ephemeralsTo('U3').length === 2);
     await h.bot.settled();
-    expect(ephemeralsTo('U3')).toEqual(Array(2).fill('Only <@U1>, who started this session, or an admin can stop this session. Nothing was sent to the agent.'));
+    expect(ephemeralsTo('U3')).toEqual(
+      Array(2).fill('Only <@U1>, who started this session, or an admin can stop this session. Nothing was sent to the agent.'),
+    );
     expect(interrupts(sessionId)).toHaveLength(0);
     expect(rootText(rootTs)).toContain('stop_session');
   });
@@ -226,12 +235,7 @@ describe('who may steer', () => {
     h = await startHarness(
       { ADMIN_USERS: 'U9' },
       {
-        agentsConfig: [
-          'profiles:',
-          '  ops:',
-          '    agent: { model: claude-sonnet-5-5 }',
-          '    steering: owner_only',
-        ].join('\n'),
+        agentsConfig: ['profiles:', '  ops:', '    agent: { model: claude-sonnet-5-5 }', '    steering: owner_only'].join('\n'),
       },
     );
     agentThatKeepsRunning();
@@ -282,10 +286,14 @@ describe('approve and answer', () => {
     const root = await h.slack.waitFor(() => roots()[0]);
     const card = await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => JSON.stringify(m.blocks ?? '').includes('approve_tool')));
     const eventId = String((card.metadata?.event_payload as { key?: string } | undefined)?.key).slice('approval:'.length);
-    await h.sender.action(blockAction({ user: 'U3', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }));
+    await h.sender.action(
+      blockAction({ user: 'U3', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }),
+    );
     await h.slack.waitFor(() => ephemeralsTo('U3').length === 1);
     expect(ephemeralsTo('U3')[0]).toContain('can approve or deny the agent’s tool calls');
-    await h.sender.action(blockAction({ user: 'U9', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }));
+    await h.sender.action(
+      blockAction({ user: 'U9', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }),
+    );
     await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).some((m) => m.markdown_text === 'Deploy allowed.'));
     const session = sessions()[0]!;
     expect(h.agents.received(session.id).filter((e) => e.type === 'user.tool_confirmation')).toEqual([expect.objectContaining({ result: 'allow' })]);
@@ -333,11 +341,20 @@ describe('/agent stop-all', () => {
         [b.sessionId, 'ok', 'stop_all'],
       ].sort(),
     );
-    expect(auditLines().filter((l) => l.action === 'list_sessions').map((l) => [l.user, l.outcome]).sort()).toEqual([
+    expect(
+      auditLines()
+        .filter((l) => l.action === 'list_sessions')
+        .map((l) => [l.user, l.outcome])
+        .sort(),
+    ).toEqual([
       ['U1', 'refused'],
       ['U9', 'ok'],
     ]);
-    expect(auditLines().filter((l) => l.action === 'stop_all').map((l) => [l.user, l.outcome])).toEqual([
+    expect(
+      auditLines()
+        .filter((l) => l.action === 'stop_all')
+        .map((l) => [l.user, l.outcome]),
+    ).toEqual([
       ['U1', 'refused'],
       ['U9', 'ok'],
     ]);
@@ -352,7 +369,10 @@ describe('spend caps', () => {
       await turn.message('Finished after the spend.');
     };
   }
-  const budgetCard = (rootTs: string) => botReplies(h.slack, 'C1', rootTs).find((m) => String((m.metadata?.event_payload as { key?: string } | undefined)?.key ?? '').startsWith('budget:'));
+  const budgetCard = (rootTs: string) =>
+    botReplies(h.slack, 'C1', rootTs).find((m) =>
+      String((m.metadata?.event_payload as { key?: string } | undefined)?.key ?? '').startsWith('budget:'),
+    );
 
   it('creates sessions with SESSION_BUDGET_USD; at the cap the thread offers Raise the cap; a bystander is told privately, the owner raises it and the agent goes on', async () => {
     h = await startHarness({ SESSION_BUDGET_USD: '1', SESSION_BUDGET_MAX_USD: '3' });
@@ -417,7 +437,11 @@ describe('spend caps', () => {
     await h.slack.waitFor(() => rootText(root.ts).includes('no public list price'));
     await h.bot.settled();
     expect(sessions()).toHaveLength(0);
-    expect(auditLines().filter((l) => l.action === 'start').map((l) => l.outcome)).toEqual(['failed']);
+    expect(
+      auditLines()
+        .filter((l) => l.action === 'start')
+        .map((l) => l.outcome),
+    ).toEqual(['failed']);
     await h.close();
 
     h = await startHarness({ SESSION_BUDGET_USD: '5' }, { agentsConfig: profile('false') });
@@ -465,7 +489,9 @@ describe('audit trail', () => {
 
     const lines = auditLines();
     for (const l of lines) {
-      expect(Object.keys(l)).toEqual(expect.arrayContaining(['audit', 'action', 'user', 'team', 'channel', 'thread', 'session', 'outcome', 'reason']));
+      expect(Object.keys(l)).toEqual(
+        expect.arrayContaining(['audit', 'action', 'user', 'team', 'channel', 'thread', 'session', 'outcome', 'reason']),
+      );
       expect(l.msg).toBe('audit');
       expect(l.level).toBe('info');
     }
@@ -501,7 +527,11 @@ describe('audit trail', () => {
     const session = await h.agents.waitFor(() => sessions()[0]);
     const keyOf = (m: { metadata?: { event_payload?: unknown } }) => String((m.metadata?.event_payload as { key?: string } | undefined)?.key ?? '');
     const waitForCard = (prefix: string, button: string, skip: string[] = []) =>
-      h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => keyOf(m).startsWith(prefix) && !skip.includes(keyOf(m)) && JSON.stringify(m.blocks ?? '').includes(button)));
+      h.slack.waitFor(() =>
+        botReplies(h.slack, 'C1', root.ts).find(
+          (m) => keyOf(m).startsWith(prefix) && !skip.includes(keyOf(m)) && JSON.stringify(m.blocks ?? '').includes(button),
+        ),
+      );
     const click = (user: string, card: { ts: string }, actionId: string, value: string) =>
       h.sender.action(blockAction({ user, channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId, value }));
 
@@ -518,7 +548,15 @@ describe('audit trail', () => {
     const question = await waitForCard('question:', 'answer_question');
     const questionId = keyOf(question).slice('question:'.length);
     await h.sender.action(
-      blockAction({ user: 'U1', channel: 'C1', messageTs: question.ts, threadTs: root.ts, actionId: 'answer_question:0', value: JSON.stringify({ e: questionId, i: 0 }), message: { blocks: question.blocks } }),
+      blockAction({
+        user: 'U1',
+        channel: 'C1',
+        messageTs: question.ts,
+        threadTs: root.ts,
+        actionId: 'answer_question:0',
+        value: JSON.stringify({ e: questionId, i: 0 }),
+        message: { blocks: question.blocks },
+      }),
     );
     await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).some((m) => m.markdown_text === 'All done.'));
     await h.bot.settled();
@@ -530,6 +568,12 @@ describe('audit trail', () => {
       ['deny', 'U1', 'ok', session.id],
       ['answer', 'U1', 'ok', session.id],
     ]);
-    expect(auditLines().map((l) => (l.detail as { toolUseId?: string } | undefined)?.toolUseId)).toEqual([undefined, firstId, firstId, secondId, questionId]);
+    expect(auditLines().map((l) => (l.detail as { toolUseId?: string } | undefined)?.toolUseId)).toEqual([
+      undefined,
+      firstId,
+      firstId,
+      secondId,
+      questionId,
+    ]);
   });
 });

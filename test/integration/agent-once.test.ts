@@ -20,10 +20,21 @@ afterEach(async () => {
 const rootOf = () => h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id);
 const rootText = () => JSON.stringify(rootOf()?.blocks ?? '');
 const sessions = () => [...h.agents.sessions.values()];
-const textOfEvent = (e: Event) => (Array.isArray(e.content) ? (e.content as Array<{ type: string; text?: string }>).filter((b) => b.type === 'text').map((b) => b.text).join('\n') : '');
+const textOfEvent = (e: Event) =>
+  Array.isArray(e.content)
+    ? (e.content as Array<{ type: string; text?: string }>)
+        .filter((b) => b.type === 'text')
+        .map((b) => b.text)
+        .join('\n')
+    : '';
 /** The user.messages the session took, first line of each (files add lines below the words). */
-const prompts = (sessionId: string) => h.agents.received(sessionId).filter((e) => e.type === 'user.message').map((e) => textOfEvent(e).split('\n')[0]);
-const postsOf = (type: string) => h.agents.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events') && JSON.stringify(r.body).includes(`"${type}"`));
+const prompts = (sessionId: string) =>
+  h.agents
+    .received(sessionId)
+    .filter((e) => e.type === 'user.message')
+    .map((e) => textOfEvent(e).split('\n')[0]);
+const postsOf = (type: string) =>
+  h.agents.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events') && JSON.stringify(r.body).includes(`"${type}"`));
 const uploads = (): FileObj[] => [...h.agents.files.values()].filter((f) => !f.scope);
 const echo = async (turn: Turn) => turn.message(`You said: ${turn.text.split('\n')[0]}`);
 
@@ -257,11 +268,15 @@ describe('other sends whose answer was lost go out once', () => {
     await h.sender.command({ text: 'build', user: 'U1', channel: 'C1' });
     const root = await h.slack.waitFor(() => rootOf());
     const keyOf = (m: StoredMessage) => (m.metadata?.event_payload as { key?: string } | undefined)?.key ?? '';
-    const card = await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => keyOf(m).startsWith('approval:') && JSON.stringify(m.blocks).includes('approve_tool')));
+    const card = await h.slack.waitFor(() =>
+      botReplies(h.slack, 'C1', root.ts).find((m) => keyOf(m).startsWith('approval:') && JSON.stringify(m.blocks).includes('approve_tool')),
+    );
     const eventId = keyOf(card).slice('approval:'.length);
     const sid = sessions()[0]!.id;
     h.agents.failNext({ method: 'POST', path: `/v1/sessions/${sid}/events` }, { status: 500, afterApply: true });
-    await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }));
+    await h.sender.action(
+      blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }),
+    );
     await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('The call was allowed.') && rootText().includes('Done'));
     await h.bot.settled();
     expect(postsOf('user.tool_confirmation')).toHaveLength(1);
@@ -328,7 +343,15 @@ describe('an operator’s own agent without the bot’s custom tools', () => {
     const card = await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => keyOf(m).startsWith('question:')));
     const eventId = keyOf(card).slice('question:'.length);
     await h.sender.action(
-      blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'answer_question:0', value: JSON.stringify({ e: eventId, i: 0 }), message: { blocks: card.blocks } }),
+      blockAction({
+        user: 'U1',
+        channel: 'C1',
+        messageTs: card.ts,
+        threadTs: root.ts,
+        actionId: 'answer_question:0',
+        value: JSON.stringify({ e: eventId, i: 0 }),
+        message: { blocks: card.blocks },
+      }),
     );
     await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Deploying.') && rootText().includes('Done'));
     await h.bot.settled();

@@ -109,7 +109,10 @@ describe('tool approvals', () => {
     await h.bot.settled();
     expect(confirmations(sessionId)).toEqual([]);
     expect(h.slack.views.size).toBe(0);
-    const told = h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === 'U2').map((c) => String(c.args.text));
+    const told = h.slack
+      .callsTo('chat.postEphemeral')
+      .filter((c) => c.args.user === 'U2')
+      .map((c) => String(c.args.text));
     expect(told).toHaveLength(2);
     for (const text of told) expect(text).toContain('Only <@U1>, who started this session, the approvers (<@U3>) or an admin');
     expect(hasButtons(cardFor(rootTs, eventIds[0]!))).toBe(true);
@@ -186,8 +189,10 @@ describe('tool approvals', () => {
   });
 
   it('a profile’s approvers may decide in that profile’s sessions and nowhere else', async () => {
-    h = await startHarness({}, {
-      agentsConfig: `
+    h = await startHarness(
+      {},
+      {
+        agentsConfig: `
 default_profile: general
 profiles:
   general:
@@ -196,14 +201,17 @@ profiles:
     agent: { model: claude-sonnet-5-5 }
     approvers: [UOPS]
 `,
-    });
+      },
+    );
     h.agents.onTurn = async (turn) => {
       await turn.confirmToolUse('bash', { command: 'kubectl rollout restart' });
       await turn.message('Restarted.');
     };
     const root = async (text: string) => {
       await h.sender.command({ text, user: 'U1', channel: 'C1' });
-      return h.slack.waitFor(() => h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id && JSON.stringify(m.blocks).includes(text.replace(/^--profile \S+ /, ''))));
+      return h.slack.waitFor(() =>
+        h.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id && JSON.stringify(m.blocks).includes(text.replace(/^--profile \S+ /, ''))),
+      );
     };
     const general = await root('restart general');
     const generalCard = await h.slack.waitFor(() => cards(general.ts).find(hasButtons));

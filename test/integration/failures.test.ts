@@ -12,7 +12,7 @@ const rootText = () => JSON.stringify(rootOf()?.blocks ?? '');
 
 describe('Anthropic errors become plain sentences', () => {
   it.each([
-    [401, 'authentication_error', 'rejected the bot\'s API key'],
+    [401, 'authentication_error', "rejected the bot's API key"],
     [404, 'not_found_error', 'could not find the configured agent'],
     [429, 'rate_limit_error', 'rate limiting the bot'],
     [500, 'api_error', 'server error'],
@@ -43,11 +43,16 @@ describe('Anthropic errors become plain sentences', () => {
     const requestsBefore = h.agents.requests.length;
     h.agents.failNext({ method: 'POST', path: /\/events$/ }, { status: 409, errorType: 'invalid_request_error', message: 'session is archived' });
     await h.sender.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'more' }));
-    await h.slack.waitFor(() => h.slack.thread('C1', root.ts).some((m) => m.text.includes('did not reach the agent') && m.text.includes('can no longer take input')));
+    await h.slack.waitFor(() =>
+      h.slack.thread('C1', root.ts).some((m) => m.text.includes('did not reach the agent') && m.text.includes('can no longer take input')),
+    );
     await h.bot.settled();
     // Not touched: the refused send is the only write to the API (no retry, no interrupt, no new
     // session, no archive), and the session's events are what they were.
-    const writes = h.agents.requests.slice(requestsBefore).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+    const writes = h.agents.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method !== 'GET')
+      .map((r) => `${r.method} ${r.path}`);
     expect(writes).toEqual([`POST /v1/sessions/${session!.id}/events`]);
     expect(h.agents.sessions.size).toBe(1);
     expect(h.agents.received(session!.id)).toHaveLength(eventsBefore);
@@ -65,7 +70,9 @@ describe('Anthropic errors become plain sentences', () => {
     h.agents.release('after-retry');
     await h.slack.waitFor(() => rootText().includes(':x: Failed'));
     const root = rootOf()!;
-    expect(h.slack.thread('C1', root.ts).filter((m) => m.ts !== root.ts && m.text.includes('The model is overloaded right now: Overloaded'))).toHaveLength(1);
+    expect(
+      h.slack.thread('C1', root.ts).filter((m) => m.ts !== root.ts && m.text.includes('The model is overloaded right now: Overloaded')),
+    ).toHaveLength(1);
   });
 });
 

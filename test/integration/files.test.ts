@@ -77,7 +77,9 @@ describe('files shared with a message reach the agent', () => {
     await h.agents.waitFor(() => turns.length === 2);
     expect(turns[1]!.text).toContain(`build.log (16 B): mounted read-only at /mnt/session/uploads/${log.id as string}/build.log`);
     expect(turns[1]!.resources).toHaveLength(1);
-    await h.slack.waitFor(() => h.slack.thread('C1', root.ts).some((m) => m.ts === reply.ts && m.reactions.some((r) => r.name === 'white_check_mark')));
+    await h.slack.waitFor(() =>
+      h.slack.thread('C1', root.ts).some((m) => m.ts === reply.ts && m.reactions.some((r) => r.name === 'white_check_mark')),
+    );
   });
 
   it('a file over the limit is not fetched nor uploaded; its sender is told privately and the words still go', async () => {
@@ -201,7 +203,9 @@ describe('files the agent writes are shared in the thread', () => {
     const again = humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'again' });
     await h.sender.event(again);
     // The ✅ is added by the same turn end that starts sharing outputs.
-    await h.slack.waitFor(() => h.slack.thread('C1', root.ts).some((m) => m.ts === again.ts && m.reactions.some((r) => r.name === 'white_check_mark')));
+    await h.slack.waitFor(() =>
+      h.slack.thread('C1', root.ts).some((m) => m.ts === again.ts && m.reactions.some((r) => r.name === 'white_check_mark')),
+    );
     await h.bot.settled();
     expect(h.logs.lines().some((l) => l.msg === 'settled output files left half-shared by an earlier run')).toBe(true);
     expect(uploadsInThread(root.ts)).toHaveLength(1);

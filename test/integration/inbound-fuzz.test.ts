@@ -90,7 +90,11 @@ describe('inbound fuzz over HTTP', () => {
       expect(statuses).toHaveLength(302);
       expect(statuses.filter((s) => s >= 500)).toEqual([]);
       // Signed: only an unparsable or non-object body (400) and the oversized ones (413) are refused.
-      expect(Object.keys(seen).map(Number).every((s) => s === 200 || s === 400 || s === 413)).toBe(true);
+      expect(
+        Object.keys(seen)
+          .map(Number)
+          .every((s) => s === 200 || s === 400 || s === 413),
+      ).toBe(true);
       expect(seen[413]).toBe(2);
 
       await finishNormalTurn(rootTs);
@@ -133,7 +137,12 @@ describe('requests the bot cannot handle get an answer', () => {
     h = await startHarness({}, { socketMode: true });
     const ack = await h.socket.command({ text: 'hi', command: '/other', user: 'U1' });
     expect(ack.payload).toEqual({ response_type: 'ephemeral', text: WORDS.unknownCommand });
-    const click = await h.socket.action({ type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'stop_session', value: null }], channel: null });
+    const click = await h.socket.action({
+      type: 'block_actions',
+      user: { id: 'U1' },
+      actions: [{ action_id: 'stop_session', value: null }],
+      channel: null,
+    });
     expect(click.payload).toEqual({});
     await h.bot.settled();
     expect(h.slack.responseUrlPosts.map((p) => p.body.text)).toEqual([WORDS.unreadableClick]);
@@ -147,12 +156,27 @@ describe('requests the bot cannot handle get an answer', () => {
 
     const other = await h.sender.command({ text: 'hi', command: '/other', user: 'U1' });
     expect(other).toMatchObject({ status: 200, json: { response_type: 'ephemeral', text: WORDS.unknownCommand } });
-    const noUser = await h.sender.raw(new URLSearchParams({ command: '/agent', text: 'hi', team_id: h.slack.team, channel_id: 'C1' }).toString(), { contentType: form });
+    const noUser = await h.sender.raw(new URLSearchParams({ command: '/agent', text: 'hi', team_id: h.slack.team, channel_id: 'C1' }).toString(), {
+      contentType: form,
+    });
     expect(noUser).toMatchObject({ status: 200, json: { response_type: 'ephemeral', text: WORDS.unreadableCommand } });
 
     const unreadable = await h.sender.action({ type: 'block_actions', team, user: null, actions: [{ action_id: 'stop_session' }] });
-    const unknown = await h.sender.action({ type: 'block_actions', team, user, channel: { id: 'C1' }, actions: [{ action_id: 'gone_button', value: 'x' }] });
-    const messageShortcut = await h.sender.action({ type: 'message_action', team, user, callback_id: 'x', channel: { id: 'C1' }, message: { ts: '1.1' } });
+    const unknown = await h.sender.action({
+      type: 'block_actions',
+      team,
+      user,
+      channel: { id: 'C1' },
+      actions: [{ action_id: 'gone_button', value: 'x' }],
+    });
+    const messageShortcut = await h.sender.action({
+      type: 'message_action',
+      team,
+      user,
+      callback_id: 'x',
+      channel: { id: 'C1' },
+      message: { ts: '1.1' },
+    });
     // As Slack sends it: a global shortcut carries a trigger but no channel and no response_url.
     const shortcut = { type: 'shortcut', team, user, callback_id: 'x', trigger_id: h.slack.mintTrigger('U1'), api_app_id: h.slack.appId };
     const globalShortcut = await h.sender.raw(new URLSearchParams({ payload: JSON.stringify(shortcut) }).toString(), { contentType: form });
@@ -170,7 +194,8 @@ describe('requests the bot cannot handle get an answer', () => {
 
   it('events, options, view closures and Slack’s own checks are acknowledged with the right body and logged at debug with their kind', async () => {
     h = await startHarness();
-    const event = (e: unknown) => h.sender.raw(JSON.stringify({ type: 'event_callback', team_id: h.slack.team, event_id: `Ev${Math.random()}`, event: e }));
+    const event = (e: unknown) =>
+      h.sender.raw(JSON.stringify({ type: 'event_callback', team_id: h.slack.team, event_id: `Ev${Math.random()}`, event: e }));
     const results = {
       nullEvent: await event(null),
       stringEvent: await event('message'),

@@ -25,7 +25,9 @@ describe('the agent’s words, live', () => {
     };
     const rootTs = await startTurn();
     await h.slack.waitFor(() => h.slack.callsTo('chat.startStream').length === 1);
-    const stream = await h.slack.waitFor(() => botReplies(h.slack, 'C1', rootTs).find((m) => m.stream?.state === 'streaming' && m.markdown_text === 'First thought, written live.'));
+    const stream = await h.slack.waitFor(() =>
+      botReplies(h.slack, 'C1', rootTs).find((m) => m.stream?.state === 'streaming' && m.markdown_text === 'First thought, written live.'),
+    );
     h.agents.release('more');
     await h.slack.waitFor(() => rootText().includes('Done'));
     await h.bot.settled();
@@ -54,7 +56,11 @@ describe('the agent’s words, live', () => {
     h.agents.onTurn = async (turn) => {
       await turn.message('Kept.');
       h.agents.emit(turn.sessionId, { type: 'event_start', event: { type: 'agent.message', id: 'sevt_withdrawn' } });
-      h.agents.emit(turn.sessionId, { type: 'event_delta', event_id: 'sevt_withdrawn', delta: { type: 'content_delta', content: { type: 'text', text: 'I will delete everyth' } } });
+      h.agents.emit(turn.sessionId, {
+        type: 'event_delta',
+        event_id: 'sevt_withdrawn',
+        delta: { type: 'content_delta', content: { type: 'text', text: 'I will delete everyth' } },
+      });
       await turn.gate('cut');
       h.agents.emit(turn.sessionId, { type: 'span.model_request_end', model_request_start_id: 'x', is_error: true, model_usage: null });
     };
@@ -131,7 +137,12 @@ describe('the agent’s words, live', () => {
     };
     const mention = appMention({ channel: 'C1', user: 'U1', text: '<@U_BOT> hi' });
     await h.sender.event(mention);
-    await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === String(mention.ts))?.reactions.some((r) => r.name === 'white_check_mark'));
+    await h.slack.waitFor(() =>
+      h.slack
+        .messages('C1')
+        .find((m) => m.ts === String(mention.ts))
+        ?.reactions.some((r) => r.name === 'white_check_mark'),
+    );
     const usageLines = () => botReplies(h.slack, 'C1', String(mention.ts)).filter((m) => String(m.text).startsWith('Turn '));
     await h.slack.waitFor(() => usageLines().length === 1);
     expect(usageLines()[0]!.text).toMatch(/^Turn 1 · 1\.2k tokens in · 300 out · \d+s · session so far \$0\.01$/);

@@ -141,7 +141,10 @@ describe('agent profiles in the running bot', () => {
     try {
       const records = new ThreadRecords(kv);
       const [first, second] = await Promise.all(
-        h.slack.messages('CRESEARCH').filter((m) => !m.thread_ts && m.bot_id).map((m) => records.get({ team: 'T1', channel: 'CRESEARCH', threadTs: m.ts })),
+        h.slack
+          .messages('CRESEARCH')
+          .filter((m) => !m.thread_ts && m.bot_id)
+          .map((m) => records.get({ team: 'T1', channel: 'CRESEARCH', threadTs: m.ts })),
       );
       expect(first).toMatchObject({ profile: 'research', agentVersion: 1 });
       expect(second).toMatchObject({ profile: 'research', agentVersion: 2 });

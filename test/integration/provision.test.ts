@@ -56,14 +56,20 @@ afterEach(async () => {
 async function provision(text: string) {
   const path = join(dir, 'agents.yml');
   writeFileSync(path, text);
-  const config = await loadAgentsConfig(path, tools.tools.map((t) => t.name));
+  const config = await loadAgentsConfig(
+    path,
+    tools.tools.map((t) => t.name),
+  );
   if (!config.ok) throw new Error(config.lines.join('\n'));
   return provisionProfiles({ client, tools, log }, config.config);
 }
 
 /** Requests that create or change an agent or environment (reads and sessions excluded). */
 const writes = (from = 0) =>
-  fake.requests.slice(from).filter((r) => r.method !== 'GET' && /^\/v1\/(agents|environments)(\/|$)/.test(r.path)).map((r) => `${r.method} ${r.path}`);
+  fake.requests
+    .slice(from)
+    .filter((r) => r.method !== 'GET' && /^\/v1\/(agents|environments)(\/|$)/.test(r.path))
+    .map((r) => `${r.method} ${r.path}`);
 
 describe('provisioning the profiles file', () => {
   it('creates one agent per profile and one environment per name, as the file describes them', async () => {
@@ -84,7 +90,10 @@ describe('provisioning the profiles file', () => {
     expect(agent.tools).toHaveLength(1); // custom_tools: [] means none
 
     const general = fake.agents.get(result.profiles.get('general')!.agentId)!;
-    expect(general.tools.map((t) => (t as { type: string; name?: string }).name ?? (t as { type: string }).type)).toEqual(['agent_toolset_20260401', 'read_thread']);
+    expect(general.tools.map((t) => (t as { type: string; name?: string }).name ?? (t as { type: string }).type)).toEqual([
+      'agent_toolset_20260401',
+      'read_thread',
+    ]);
 
     const env = fake.environments.get(research.environmentId)!;
     expect(env).toMatchObject({

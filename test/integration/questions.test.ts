@@ -38,7 +38,15 @@ describe('ask_user', () => {
     const eventId = keyOf(card).slice('question:'.length);
 
     await h.sender.action(
-      blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: rootTs, actionId: 'answer_question:1', value: JSON.stringify({ e: eventId, i: 1 }), message: { blocks: card.blocks } }),
+      blockAction({
+        user: 'U1',
+        channel: 'C1',
+        messageTs: card.ts,
+        threadTs: rootTs,
+        actionId: 'answer_question:1',
+        value: JSON.stringify({ e: eventId, i: 1 }),
+        message: { blocks: card.blocks },
+      }),
     );
     await h.slack.waitFor(() => agentText(h.slack, 'C1', rootTs).includes('Thanks, carrying on.'));
     await h.bot.settled();
@@ -65,7 +73,12 @@ describe('ask_user', () => {
     // Answers are tool results, never user.messages.
     expect(h.agents.received(sessionId).map((e) => e.type)).toEqual(['user.message', 'user.custom_tool_result']);
     expect(String(h.slack.callsTo('chat.postEphemeral')[0]!.args.text)).toContain('Only <@U1>');
-    expect(h.slack.messages('C1').find((m) => m.ts === mine.ts)?.reactions.some((r) => r.name === 'eyes')).toBe(true);
+    expect(
+      h.slack
+        .messages('C1')
+        .find((m) => m.ts === mine.ts)
+        ?.reactions.some((r) => r.name === 'eyes'),
+    ).toBe(true);
   });
 
   it('an unanswered question times out into an is_error result the agent can act on', async () => {

@@ -27,7 +27,9 @@ async function startTurn(): Promise<{ rootTs: string; sessionId: string }> {
 }
 
 const click = (rootTs: string, card: StoredMessage, actionId: string, value: string) =>
-  h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: rootTs, actionId, value, message: { blocks: card.blocks } }));
+  h.sender.action(
+    blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: rootTs, actionId, value, message: { blocks: card.blocks } }),
+  );
 
 describe('what the bot renders from agent content fits Slack', () => {
   it('a 2,000-character sed script full of & < >: the approval card shows with its buttons, Approve reaches the agent, the turn ends', async () => {
@@ -60,7 +62,9 @@ describe('what the bot renders from agent content fits Slack', () => {
   it('a 5,000-character question with five 300-character choices: every choice has a button, and the agent gets the whole choice', async () => {
     h = await startHarness();
     const question = `${'Which of these migration plans should I follow, given the constraints above? '.repeat(70)}`.slice(0, 4999) + '?';
-    const choices = Array.from({ length: 5 }, (_, i) => `Plan ${i + 1}: ${'move the <legacy> tables & their indexes, then '.repeat(7)}`.slice(0, 300));
+    const choices = Array.from({ length: 5 }, (_, i) =>
+      `Plan ${i + 1}: ${'move the <legacy> tables & their indexes, then '.repeat(7)}`.slice(0, 300),
+    );
     const answers: Array<{ content: unknown; is_error?: boolean }> = [];
     h.agents.onTurn = async (turn) => {
       answers.push(await turn.customTool('ask_user', { question, choices }));
@@ -116,7 +120,7 @@ describe('a message Slack refuses anyway is replaced, never left out', () => {
     const card = await h.slack.waitFor(() => withKey(rootTs, 'approval:').find((m) => hasButton(m, 'approve_tool')));
     // The refused card, then the plain stand-in under the same key, with the same buttons.
     const posts = h.slack.callsTo('chat.postMessage').filter((c) => JSON.stringify(c.args.metadata ?? {}).includes('approval:'));
-    expect(posts.map((c) => c.response.ok ? 'ok' : c.response.error)).toEqual(['invalid_blocks', 'ok']);
+    expect(posts.map((c) => (c.response.ok ? 'ok' : c.response.error))).toEqual(['invalid_blocks', 'ok']);
     expect(JSON.stringify(card.blocks)).toContain('"type":"plain_text","text":"The agent wants to use bash and needs approval');
     expect(JSON.stringify((card.blocks as Array<{ type: string }>).filter((b) => b.type === 'actions'))).toBe(
       JSON.stringify((posts[0]!.args.blocks as Array<{ type: string }>).filter((b) => b.type === 'actions')),

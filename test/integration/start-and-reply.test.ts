@@ -43,11 +43,7 @@ describe('/agent', () => {
     expect(h.agents.received(session.id).map((e) => e.type)).toEqual(['user.message']);
 
     const replies = botReplies(h.slack, 'C1', root.ts);
-    expect(replies.map((m) => m.markdown_text ?? m.text)).toEqual([
-      'Looking at the build.',
-      expect.stringContaining('bash'),
-      '**All green.**',
-    ]);
+    expect(replies.map((m) => m.markdown_text ?? m.text)).toEqual(['Looking at the build.', expect.stringContaining('bash'), '**All green.**']);
     expect(JSON.stringify(replies[1]!.blocks)).toContain(':white_check_mark: *bash* `npm test`');
     // Text goes out as Markdown, not mrkdwn.
     expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.markdown_text).length).toBe(2);
@@ -124,7 +120,12 @@ describe('thread replies', () => {
     const steer = humanReply({ channel: 'C1', thread_ts: rootTs, user: 'U2', text: 'also check lint' });
     await h.sender.event(steer);
     await h.agents.waitFor(() => h.agents.received(sessionId).length === 2);
-    await h.slack.waitFor(() => h.slack.messages('C1').find((m) => m.ts === steer.ts)?.reactions.some((r) => r.name === 'eyes'));
+    await h.slack.waitFor(() =>
+      h.slack
+        .messages('C1')
+        .find((m) => m.ts === steer.ts)
+        ?.reactions.some((r) => r.name === 'eyes'),
+    );
     h.agents.release('first-turn');
 
     await h.slack.waitFor(() => botReplies(h.slack, 'C1', rootTs).some((m) => m.markdown_text?.includes('also check lint')));
@@ -156,7 +157,9 @@ describe('thread replies', () => {
     const first = await h.sender.event(reply);
     await h.sender.event(reply, { eventId: first.eventId!, retryNum: 1, retryReason: 'http_timeout' });
     await h.bot.settled();
-    await h.slack.waitFor(() => statusText(rootOf('C1')).includes('Done') && botReplies(h.slack, 'C1', rootTs).some((m) => m.markdown_text?.includes('once please')));
+    await h.slack.waitFor(
+      () => statusText(rootOf('C1')).includes('Done') && botReplies(h.slack, 'C1', rootTs).some((m) => m.markdown_text?.includes('once please')),
+    );
     await h.bot.settled();
     const texts = h.agents.received(sessionId).map((e) => JSON.stringify(e.content));
     expect(texts).toHaveLength(2);

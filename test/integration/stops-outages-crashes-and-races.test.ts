@@ -117,7 +117,9 @@ describe('a thread through stops, outages, crashes and races', () => {
       h.sender.event(appMention({ channel: 'C1', user: 'U1', text: '<@U_BOT> first', thread_ts: parent.ts })),
       h.sender.event(appMention({ channel: 'C1', user: 'U3', text: '<@U_BOT> second', thread_ts: parent.ts })),
     ]);
-    await h.slack.waitFor(() => ['You said: first', 'You said: second'].every((t) => botReplies(h.slack, 'C1', parent.ts).some((m) => m.markdown_text === t)));
+    await h.slack.waitFor(() =>
+      ['You said: first', 'You said: second'].every((t) => botReplies(h.slack, 'C1', parent.ts).some((m) => m.markdown_text === t)),
+    );
     await h.bot.settled();
     expect(h.agents.sessions.size).toBe(1);
     expect(botReplies(h.slack, 'C1', parent.ts).filter((m) => JSON.stringify(m.blocks ?? []).includes('asked the agent'))).toHaveLength(1);

@@ -182,7 +182,12 @@ describe('expired keys and pruned threads', () => {
 
     await harness.sender.event(humanReply({ channel: 'C1', thread_ts: rootTs, user: 'U1', text: 'are you still there?' }));
     const told = await harness.slack.waitFor(() => harness.slack.callsTo('chat.postEphemeral')[0]);
-    expect(told.args).toMatchObject({ channel: 'C1', user: 'U1', thread_ts: rootTs, text: expect.stringContaining('has not run for more than 30 days and I no longer keep its record') });
+    expect(told.args).toMatchObject({
+      channel: 'C1',
+      user: 'U1',
+      thread_ts: rootTs,
+      text: expect.stringContaining('has not run for more than 30 days and I no longer keep its record'),
+    });
     await harness.bot.settled();
     expect(harness.agents.received(session.id).filter((e) => e.type === 'user.message')).toHaveLength(1);
   });

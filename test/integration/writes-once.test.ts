@@ -101,7 +101,10 @@ describe('writes Slack gives no key for, with an unknown outcome', () => {
     // What follows the failed share: a look in the thread (or, without the guarantee, a second share).
     await h.slack.waitFor(() => {
       const failed = h.slack.calls.findIndex((c) => c.method === 'files.completeUploadExternal' && c.status === 500);
-      return failed >= 0 && h.slack.calls.slice(failed + 1).some((c) => c.method === 'conversations.replies' || c.method === 'files.completeUploadExternal');
+      return (
+        failed >= 0 &&
+        h.slack.calls.slice(failed + 1).some((c) => c.method === 'conversations.replies' || c.method === 'files.completeUploadExternal')
+      );
     });
     await h.bot.settled();
     const shares = botReplies(h.slack, 'C1', roots()[0]!.ts).filter((m) => m.files?.length);

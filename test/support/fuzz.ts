@@ -1,6 +1,16 @@
 // Seeded mutations of real Slack payloads (test/fakes/slack/payloads.ts) for the inbound
 // fuzz tests: fields deleted, nulled, retyped, strings made huge, arrays where objects go.
-import { appMention, blockAction, botEcho, dmMessage, humanReply, messageChanged, messageDeleted, reactionAdded, topLevelMessage } from '../fakes/slack/index.js';
+import {
+  appMention,
+  blockAction,
+  botEcho,
+  dmMessage,
+  humanReply,
+  messageChanged,
+  messageDeleted,
+  reactionAdded,
+  topLevelMessage,
+} from '../fakes/slack/index.js';
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed by its seed. */
 export function rng(seed: number): () => number {
@@ -60,7 +70,11 @@ export function basePayloads(o: { team: string; appId: string; botUserId: string
     event('team_join', { type: 'team_join', user: { id: 'U_NEW', team_id: o.team }, event_ts: ts }, 'EvF9'),
     event('channel_created', { type: 'channel_created', channel: { id: 'C_NEW', name: 'new', creator: 'U_FUZZ' }, event_ts: ts }, 'EvF10'),
     { kind: 'event', name: 'url_verification', body: { token: 'verification-token', challenge: 'fuzz-challenge', type: 'url_verification' } },
-    { kind: 'event', name: 'app_rate_limited', body: { token: 'verification-token', type: 'app_rate_limited', team_id: o.team, minute_rate_limited: 1700000000, api_app_id: o.appId } },
+    {
+      kind: 'event',
+      name: 'app_rate_limited',
+      body: { token: 'verification-token', type: 'app_rate_limited', team_id: o.team, minute_rate_limited: 1700000000, api_app_id: o.appId },
+    },
     {
       kind: 'command',
       name: 'slash command',
@@ -81,13 +95,27 @@ export function basePayloads(o: { team: string; appId: string; botUserId: string
       },
     },
     interaction('stop button', blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'stop_session', value: 'x' })),
-    interaction('approve button', blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'approve_tool', value: 'sevt_fuzz' })),
+    interaction(
+      'approve button',
+      blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'approve_tool', value: 'sevt_fuzz' }),
+    ),
     interaction('deny button', blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'deny_tool', value: 'sevt_fuzz' })),
-    interaction('answer button', blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'answer_question:0', value: '{"e":"sevt_fuzz","i":0}' })),
+    interaction(
+      'answer button',
+      blockAction({ user: 'U_FUZZ', channel, messageTs: ts, threadTs: ts, actionId: 'answer_question:0', value: '{"e":"sevt_fuzz","i":0}' }),
+    ),
     interaction('unknown button', blockAction({ user: 'U_FUZZ', channel, messageTs: ts, actionId: 'something_else', value: 'x' })),
     interaction('view_submission', { type: 'view_submission', team, user, view, response_urls: [] }),
     interaction('view_closed', { type: 'view_closed', team, user, view, is_cleared: false }),
-    interaction('block_suggestion', { type: 'block_suggestion', team, user, action_id: 'pick', block_id: 'b', value: 'fu', container: { type: 'view', view_id: 'V_FUZZ' } }),
+    interaction('block_suggestion', {
+      type: 'block_suggestion',
+      team,
+      user,
+      action_id: 'pick',
+      block_id: 'b',
+      value: 'fu',
+      container: { type: 'view', view_id: 'V_FUZZ' },
+    }),
     interaction('global shortcut', { type: 'shortcut', team, user, callback_id: 'do_thing', action_ts: ts }),
     interaction('message shortcut', {
       type: 'message_action',
@@ -164,10 +192,13 @@ export function encode(rand: () => number, kind: Kind, body: unknown): { body: s
   const wrong = rand() < 0.1;
   if (kind === 'event' && !wrong) return { body: JSON.stringify(body), contentType: 'application/json' };
   if (kind === 'command' && !wrong && body && typeof body === 'object' && !Array.isArray(body)) {
-    const fields = Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? ''] as [string, string]);
+    const fields = Object.entries(body as Record<string, unknown>).map(
+      ([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')] as [string, string],
+    );
     return { body: new URLSearchParams(fields).toString(), contentType: form };
   }
-  if (wrong && kind !== 'interaction') return { body: new URLSearchParams({ payload: JSON.stringify(body) ?? 'null' }).toString(), contentType: form };
+  if (wrong && kind !== 'interaction')
+    return { body: new URLSearchParams({ payload: JSON.stringify(body) ?? 'null' }).toString(), contentType: form };
   if (wrong) return { body: JSON.stringify(body) ?? 'null', contentType: 'application/json' };
   return { body: new URLSearchParams({ payload: JSON.stringify(body) ?? 'null' }).toString(), contentType: form };
 }

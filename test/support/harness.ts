@@ -67,7 +67,15 @@ export async function startHarness(
   if (!parsed.ok) throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () => startBot(env, logs.log, { statusIntervalMs: 0, slackBackoffMs: 10, closeGraceMs: 2000, streamBackoff: { initialMs: 20, maxMs: 100 }, outputRetryDelaysMs: [20, 50], ...botOptions });
+  const boot = () =>
+    startBot(env, logs.log, {
+      statusIntervalMs: 0,
+      slackBackoffMs: 10,
+      closeGraceMs: 2000,
+      streamBackoff: { initialMs: 20, maxMs: 100 },
+      outputRetryDelaysMs: [20, 50],
+      ...botOptions,
+    });
   const h: Harness = {
     slack,
     agents,

@@ -17,7 +17,15 @@ import { capForSession, DEFAULT_MAX_FACTOR, nextCap } from '../../src/access/spe
 import { hasBash, startWarning } from '../../src/access/start-warning.js';
 import { refusalWords } from '../../src/access/words.js';
 
-const open: AccessRules = { allowedUsers: [], allowedChannels: [], allowDms: true, allowGuests: false, admins: ['UADMIN'], maxRunningPerUser: 3, maxPromptChars: 100 };
+const open: AccessRules = {
+  allowedUsers: [],
+  allowedChannels: [],
+  allowDms: true,
+  allowGuests: false,
+  admins: ['UADMIN'],
+  maxRunningPerUser: 3,
+  maxPromptChars: 100,
+};
 const member = { kind: 'member' } as const;
 const guest = { kind: 'guest' } as const;
 const start = (rules: AccessRules, o: Partial<Parameters<typeof mayStart>[1]> = {}) =>
@@ -104,7 +112,10 @@ describe('the words for each refusal', () => {
       [{ kind: 'channel_not_allowed', channel: 'C2' }, 'Sessions cannot be started in <#C2>'],
       [{ kind: 'too_many_running', limit: 3, running: 3 }, 'the limit is 3 per person'],
       [{ kind: 'prompt_too_long', limit: 20_000, length: 25_000 }, '25,000 characters long; the limit is 20,000'],
-      [{ kind: 'not_allowed_to_stop', owner: 'U1', approvers: ['U1', 'U5', 'U6'] }, 'Only <@U1>, who started this session, the approvers (<@U5> and <@U6>) or an admin can stop'],
+      [
+        { kind: 'not_allowed_to_stop', owner: 'U1', approvers: ['U1', 'U5', 'U6'] },
+        'Only <@U1>, who started this session, the approvers (<@U5> and <@U6>) or an admin can stop',
+      ],
       [{ kind: 'budget_at_max', maxCents: 2500 }, 'maximum of $25.00'],
     ];
     for (const [r, words] of cases) expect(refusalWords(r)).toContain(words);

@@ -20,7 +20,13 @@ describe('adoptPosted', () => {
       ref,
       threadTs: ref.threadTs,
       writer: {
-        postedKeys: async () => new Map([['root', '100.000001'], ['approval:e1', '130.0'], ['text:c#0', '140.0'], ['text:a#0', '110.0']]),
+        postedKeys: async () =>
+          new Map([
+            ['root', '100.000001'],
+            ['approval:e1', '130.0'],
+            ['text:c#0', '140.0'],
+            ['text:a#0', '110.0'],
+          ]),
         call: async (_m, args) => void stopped.push(String(args['ts'])),
       },
       records: { get: async () => record, update: async (_r, change) => change(record) },
@@ -30,6 +36,8 @@ describe('adoptPosted', () => {
     expect(record.posted['approval:e1']).toEqual({ ts: '130.0', hash: 'adopted' });
     expect(record.segments['text:a']![0]!.closed).toBe(true);
     expect(record.segments['text:b']![0]!.closed).toBe(false);
-    expect(record.segments['text:c']).toEqual([{ ts: '140.0', mode: 'post', length: 0, hash: '', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 }]);
+    expect(record.segments['text:c']).toEqual([
+      { ts: '140.0', mode: 'post', length: 0, hash: '', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 },
+    ]);
   });
 });

@@ -5,7 +5,8 @@ import { missingCustomTools, toolParamsOf } from '../../src/agents/session-agent
 import { ThreadQueues } from '../../src/bridge/thread-queues.js';
 
 const server500 = () => new InternalServerError(500, { type: 'error', error: { type: 'api_error', message: 'boom' } }, 'boom', new Headers());
-const rateLimited = () => new RateLimitError(429, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }, 'slow', new Headers({ 'retry-after-ms': '1' }));
+const rateLimited = () =>
+  new RateLimitError(429, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }, 'slow', new Headers({ 'retry-after-ms': '1' }));
 const badRequest = () => new BadRequestError(400, { type: 'error', error: { type: 'invalid_request_error', message: 'no' } }, 'no', new Headers());
 
 describe('sendOnce', () => {

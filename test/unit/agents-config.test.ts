@@ -129,7 +129,9 @@ describe('the agent profiles file', () => {
   });
 
   it('lets profiles share an environment they define the same way', () => {
-    const r = parse('default_profile: a\nprofiles:\n  a: { agent: { model: m }, environment: { name: s } }\n  b: { agent: { model: n }, environment: { name: s } }\n');
+    const r = parse(
+      'default_profile: a\nprofiles:\n  a: { agent: { model: m }, environment: { name: s } }\n  b: { agent: { model: n }, environment: { name: s } }\n',
+    );
     expect(r.ok).toBe(true);
   });
 
@@ -161,7 +163,12 @@ describe('access and spend settings per profile', () => {
       ].join('\n'),
     );
     if (!r.ok) throw new Error(r.lines.join('\n'));
-    expect(r.config.profiles.ops).toMatchObject({ allowed_users: ['U0123DANA'], allowed_channels: ['C0123OPS'], steering: 'owner_only', budget_usd: 12.5 });
+    expect(r.config.profiles.ops).toMatchObject({
+      allowed_users: ['U0123DANA'],
+      allowed_channels: ['C0123OPS'],
+      steering: 'owner_only',
+      budget_usd: 12.5,
+    });
     expect(r.config.profiles.lab).toMatchObject({ steering: 'everyone_allowed', budget_usd: false });
     expect(r.config.profiles.lab!.allowed_users).toBeUndefined();
   });

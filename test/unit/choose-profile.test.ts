@@ -16,7 +16,8 @@ describe('chooseProfile', () => {
     const unknown = chooseProfile({ channel: 'CRESEARCH', requested: 'reserch' }, table);
     expect(unknown).toEqual({
       ok: false,
-      words: 'There is no agent profile named `reserch`. Profiles: `general`, `research` (used here by default), `coding`. Use `/agent --profile NAME your task`.',
+      words:
+        'There is no agent profile named `reserch`. Profiles: `general`, `research` (used here by default), `coding`. Use `/agent --profile NAME your task`.',
     });
     const empty = chooseProfile({ channel: 'COTHER', requested: '' }, table);
     expect(empty.ok).toBe(false);

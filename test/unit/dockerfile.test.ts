@@ -85,23 +85,37 @@ describe('Dockerfile', () => {
 
   it('gives /data to that uid and group 0, group-writable, and keeps the SQLite store there', () => {
     const uid = inStage(lastStage, 'USER').at(-1)!.args.split(':')[0]!;
-    const runs = inStage(lastStage, 'RUN').map((i) => i.args).join(' && ');
+    const runs = inStage(lastStage, 'RUN')
+      .map((i) => i.args)
+      .join(' && ');
     expect(runs).toMatch(new RegExp(`chown ${uid}:0 /data(\\s|$)`));
     const mode = /chmod (\S+) \/data(\s|$)/.exec(runs)?.[1] ?? '';
     const groupWritable = /^[0-7]?[0-7][2367][0-7]$/.test(mode) || /g[+=][a-z]*w/.test(mode);
     expect(groupWritable, `chmod ${mode} /data`).toBe(true);
-    expect(inStage(lastStage, 'VOLUME').map((i) => i.args).join(' ')).toContain('/data');
-    expect(inStage(lastStage, 'ENV').map((i) => i.args).join(' ')).toContain('STORE_URL=sqlite:///data/');
+    expect(
+      inStage(lastStage, 'VOLUME')
+        .map((i) => i.args)
+        .join(' '),
+    ).toContain('/data');
+    expect(
+      inStage(lastStage, 'ENV')
+        .map((i) => i.args)
+        .join(' '),
+    ).toContain('STORE_URL=sqlite:///data/');
   });
 
   it("leaves sqlite3's compiler output and sources in the build stage: the final image gets only the addon and JavaScript", () => {
     const build = froms.findIndex((i) => /\bAS build$/i.test(i.args));
     expect(build).toBeGreaterThanOrEqual(0);
-    const prune = inStage(build, 'RUN').map((i) => i.args).find((args) => args.includes('npm prune --omit=dev'));
+    const prune = inStage(build, 'RUN')
+      .map((i) => i.args)
+      .find((args) => args.includes('npm prune --omit=dev'));
     expect(prune).toBeDefined();
     const steps = prune!.split('&&').map((s) => s.trim());
     const at = (pattern: RegExp) => steps.findIndex((s) => pattern.test(s));
-    const pruneBuildTree = at(/^find node_modules\/sqlite3\/build -type f ! -path node_modules\/sqlite3\/build\/Release\/node_sqlite3\.node -delete$/);
+    const pruneBuildTree = at(
+      /^find node_modules\/sqlite3\/build -type f ! -path node_modules\/sqlite3\/build\/Release\/node_sqlite3\.node -delete$/,
+    );
     const dropSources = at(/^rm -rf node_modules\/sqlite3\/deps node_modules\/sqlite3\/src$/);
     const loads = at(/require\('sqlite3'\)/);
     expect(pruneBuildTree).toBeGreaterThan(at(/^npm prune --omit=dev/));
@@ -112,7 +126,9 @@ describe('Dockerfile', () => {
   });
 
   it('carries OCI labels: source, version (package.json’s), licence (package.json’s), revision, base', () => {
-    const labels = inStage(lastStage, 'LABEL').map((i) => i.args).join(' ');
+    const labels = inStage(lastStage, 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
     const label = (key: string) => new RegExp(`org\\.opencontainers\\.image\\.${key}="([^"]*)"`).exec(labels)?.[1];
     expect(label('source')).toBeDefined();
     expect(label('revision')).toBeDefined();
@@ -183,9 +199,7 @@ describe('.dockerignore', () => {
     );
 
   it('lets in every file the Dockerfile copies from the context', () => {
-    const sources = instructions
-      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
-      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const sources = instructions.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(0);
     const files = sources.flatMap((source) => (source === 'src' ? listFiles('src') : [source]));
     expect(files.filter((file) => ignoredByDocker(rules, file))).toEqual([]);

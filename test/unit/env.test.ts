@@ -67,7 +67,14 @@ describe('access and spend settings', () => {
   });
 
   it('names each bad value in one line', () => {
-    const r = parseEnv({ ...base, ALLOWED_USERS: 'dana', ALLOWED_CHANNELS: 'random', ALLOW_DMS: 'maybe', SESSION_BUDGET_USD: '$5', MAX_PROMPT_CHARS: '0' });
+    const r = parseEnv({
+      ...base,
+      ALLOWED_USERS: 'dana',
+      ALLOWED_CHANNELS: 'random',
+      ALLOW_DMS: 'maybe',
+      SESSION_BUDGET_USD: '$5',
+      MAX_PROMPT_CHARS: '0',
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.message.split('\n')).toHaveLength(1);

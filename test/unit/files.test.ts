@@ -121,12 +121,22 @@ describe('downloadSharedFile against the fake Slack', () => {
 
   it('gets the bytes with the bot token', async () => {
     const f = slack.addFile({ name: 'a.csv', mimetype: 'text/csv', content: 'x,y\n' });
-    const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-test', maxBytes: 100, extraOrigins: [origin()], expectedMime: 'text/csv' });
+    const got = await downloadSharedFile(f.url_private_download as string, {
+      token: 'xoxb-test',
+      maxBytes: 100,
+      extraOrigins: [origin()],
+      expectedMime: 'text/csv',
+    });
     expect(got).toEqual({ ok: true, bytes: Buffer.from('x,y\n') });
   });
   it('reports the sign-in page a wrong token gets (HTTP 200, HTML)', async () => {
     const f = slack.addFile({ name: 'a.csv', mimetype: 'text/csv', content: 'x,y\n' });
-    const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-wrong', maxBytes: 100, extraOrigins: [origin()], expectedMime: 'text/csv' });
+    const got = await downloadSharedFile(f.url_private_download as string, {
+      token: 'xoxb-wrong',
+      maxBytes: 100,
+      extraOrigins: [origin()],
+      expectedMime: 'text/csv',
+    });
     expect(got).toEqual({ ok: false, problem: { kind: 'login_page' } });
     expect(slack.downloads).toEqual([{ fileId: f.id, authorized: false }]);
   });
@@ -144,7 +154,14 @@ describe('downloadSharedFile against the fake Slack', () => {
 });
 
 describe('planOutputs and the list posted with them', () => {
-  const out = (id: string, over: Partial<OutputFile> = {}): OutputFile => ({ id, filename: `${id}.txt`, mimeType: 'text/plain', size: 5, downloadable: true, ...over });
+  const out = (id: string, over: Partial<OutputFile> = {}): OutputFile => ({
+    id,
+    filename: `${id}.txt`,
+    mimeType: 'text/plain',
+    size: 5,
+    downloadable: true,
+    ...over,
+  });
   it('attaches new files only, lists too-large, undownloadable and surplus ones', () => {
     const listed = [out('a'), out('b', { size: 60 * MB }), out('c', { downloadable: false }), ...Array.from({ length: 11 }, (_, i) => out(`n${i}`))];
     const plan = planOutputs(listed, { a: { name: 'a.txt', state: 'shared' } });
@@ -156,13 +173,16 @@ describe('planOutputs and the list posted with them', () => {
     ]);
   });
   it('a reserved or skipped file is known too: never planned again', () => {
-    const plan = planOutputs([out('a'), out('b')], { a: { name: 'a.txt', state: 'reserved', slackFileId: 'F1' }, b: { name: 'b.txt', state: 'skipped' } });
+    const plan = planOutputs([out('a'), out('b')], {
+      a: { name: 'a.txt', state: 'reserved', slackFileId: 'F1' },
+      b: { name: 'b.txt', state: 'skipped' },
+    });
     expect(plan).toEqual({ attach: [], skip: [] });
   });
   it('says what was produced, escaping names', () => {
-    expect(outputComment([out('a', { filename: '<b>.txt', size: 2048 })], [{ file: out('z', { size: 60 * MB }), reason: 'over the 50 MB limit' }])).toBe(
-      ':package: The agent produced 2 files:\n• `&lt;b&gt;.txt` (2.0 KB)\n• `z.txt` (60 MB), not attached: over the 50 MB limit',
-    );
+    expect(
+      outputComment([out('a', { filename: '<b>.txt', size: 2048 })], [{ file: out('z', { size: 60 * MB }), reason: 'over the 50 MB limit' }]),
+    ).toBe(':package: The agent produced 2 files:\n• `&lt;b&gt;.txt` (2.0 KB)\n• `z.txt` (60 MB), not attached: over the 50 MB limit');
     expect(outputComment([out('a')], [])).toBe(':package: The agent produced a file:\n• `a.txt` (5 B)');
   });
 });

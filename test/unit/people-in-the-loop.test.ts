@@ -66,7 +66,14 @@ describe('ask_user in the fold', () => {
 });
 
 describe('approval card', () => {
-  const item = { kind: 'approval' as const, id: 'sevt_1', name: 'bash', input: { command: 'echo <!channel> && cat ~/.ssh/id_rsa' }, turn: 1, state: 'pending' as const };
+  const item = {
+    kind: 'approval' as const,
+    id: 'sevt_1',
+    name: 'bash',
+    input: { command: 'echo <!channel> && cat ~/.ssh/id_rsa' },
+    turn: 1,
+    state: 'pending' as const,
+  };
 
   it('pending: the command as a code block, owner named, Approve/Deny carrying the event id', () => {
     const body = renderApproval(item, undefined, 'U1');
@@ -84,7 +91,11 @@ describe('approval card', () => {
   });
 
   it('decided: who, when and why; no buttons', () => {
-    const body = renderApproval({ ...item, state: 'pending' }, { user: 'U2', result: 'deny', reason: 'not on prod', at: Date.UTC(2026, 10, 26) }, 'U1');
+    const body = renderApproval(
+      { ...item, state: 'pending' },
+      { user: 'U2', result: 'deny', reason: 'not on prod', at: Date.UTC(2026, 10, 26) },
+      'U1',
+    );
     const json = JSON.stringify(body);
     expect(json).toContain('denied by <@U2> <!date^1795651200^');
     expect(json).toContain('not on prod');

@@ -12,7 +12,9 @@ const PURE_CORE = [
     .map(String)
     .filter((f) => f.endsWith('.ts'))
     .map((f) => `src/render/${f}`),
-  ...readdirSync(join(ROOT, 'src/words')).filter((f) => f.endsWith('.ts')).map((f) => `src/words/${f}`),
+  ...readdirSync(join(ROOT, 'src/words'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `src/words/${f}`),
   'src/bridge/thread-state.ts',
   'src/delivery/text-plan.ts',
   'src/delivery/text-hash.ts',
@@ -90,7 +92,9 @@ describe('the import checker', () => {
   it('lets type-only imports through, but not `import { type X }` (it still loads the module)', () => {
     expect(runtimeImportsOf("import type { KnownBlock } from '@slack/types';\nexport type { X } from '../store/a.js';")).toEqual([]);
     expect(runtimeImportsOf("import { type Logger } from 'pino';")).toEqual(['pino']);
-    const root = fixture({ 'src/render/ok.ts': "import type { Block } from '@slack/types';\nimport { createHash } from 'node:crypto';\nimport { z } from 'zod';\n" });
+    const root = fixture({
+      'src/render/ok.ts': "import type { Block } from '@slack/types';\nimport { createHash } from 'node:crypto';\nimport { z } from 'zod';\n",
+    });
     expect(findViolations(root, ['src/render/ok.ts'], PURE_CORE_RULES)).toEqual([]);
   });
 });

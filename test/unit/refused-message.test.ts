@@ -7,7 +7,11 @@ const card: SlackBody = {
   text: 'The agent wants to use bash and needs approval',
   blocks: [
     { type: 'section', text: { type: 'mrkdwn', text: 'too much' } },
-    { type: 'actions', block_id: 'approval:e1', elements: [{ type: 'button', action_id: 'approve_tool', text: { type: 'plain_text', text: 'Approve' }, value: 'e1' }] },
+    {
+      type: 'actions',
+      block_id: 'approval:e1',
+      elements: [{ type: 'button', action_id: 'approve_tool', text: { type: 'plain_text', text: 'Approve' }, value: 'e1' }],
+    },
   ],
 };
 

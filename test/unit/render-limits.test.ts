@@ -72,11 +72,16 @@ function expectFits(body: SlackBody, what: string): void {
   expect(body.text.length, `${what}: text`).toBeLessThanOrEqual(CARD_BUDGET.plainText);
   expect(LONE_SURROGATE.test(body.text), `${what}: text splits an emoji`).toBe(false);
   const all = texts(body.blocks ?? []);
-  expect(all.reduce((n, t) => n + t.text.length, 0), `${what}: block text`).toBeLessThanOrEqual(CARD_BUDGET.blocksText);
+  expect(
+    all.reduce((n, t) => n + t.text.length, 0),
+    `${what}: block text`,
+  ).toBeLessThanOrEqual(CARD_BUDGET.blocksText);
   for (const t of all) {
     expect(LONE_SURROGATE.test(t.text), `${what}: splits an emoji`).toBe(false);
     if (t.type === 'mrkdwn') {
-      expect(BROKEN_ENTITY.test(t.text.replace(/<!date\^[^>]*>/g, '')), `${what}: raw or cut entity in ${JSON.stringify(t.text.slice(0, 80))}`).toBe(false);
+      expect(BROKEN_ENTITY.test(t.text.replace(/<!date\^[^>]*>/g, '')), `${what}: raw or cut entity in ${JSON.stringify(t.text.slice(0, 80))}`).toBe(
+        false,
+      );
     }
   }
 }
@@ -98,7 +103,11 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
     for (let i = 0; i < RUNS; i++) {
       const name = next() < 0.8 ? 'bash' : randomText(next, 400).replace(/\s/g, '_') || 'tool';
       const input =
-        next() < 0.5 ? { command: randomText(next, 20_000) } : next() < 0.5 ? { file_path: randomText(next, 500), content: randomText(next, 20_000) } : { anything: randomText(next, 5000), n: [1, 2] };
+        next() < 0.5
+          ? { command: randomText(next, 20_000) }
+          : next() < 0.5
+            ? { file_path: randomText(next, 500), content: randomText(next, 20_000) }
+            : { anything: randomText(next, 5000), n: [1, 2] };
       const item: Extract<Item, { kind: 'approval' }> = { kind: 'approval', id: `sevt_${i}`, name, input, turn: 1, state: 'pending' };
       const pending = renderApproval(item, undefined, 'U1');
       expectFits(pending, `pending #${i}`);
@@ -116,7 +125,11 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
 
   it('the 2,000-character sed script full of & < > keeps its preview in one closed code block and its buttons', () => {
     const script = `sed -e 's/a&b/<c>/g' ${'&<>'.repeat(660)}`.slice(0, 2000);
-    const card = renderApproval({ kind: 'approval', id: 'sevt_1', name: 'bash', input: { command: script }, turn: 1, state: 'pending' }, undefined, 'U1');
+    const card = renderApproval(
+      { kind: 'approval', id: 'sevt_1', name: 'bash', input: { command: script }, turn: 1, state: 'pending' },
+      undefined,
+      'U1',
+    );
     expectFits(card, 'sed card');
     const preview = texts('blocks' in card ? (card.blocks ?? []) : [])[1]!.text;
     expect(preview.startsWith("```$ sed -e 's/a&amp;b/&lt;c&gt;/g'")).toBe(true);
@@ -129,7 +142,14 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
     const next = rng(2);
     for (let i = 0; i < RUNS; i++) {
       const choices = next() < 0.3 ? [] : Array.from({ length: 2 + Math.floor(next() * 4) }, () => randomText(next, 600) || 'x');
-      const item: Extract<Item, { kind: 'question' }> = { kind: 'question', id: `sevt_${i}`, question: randomText(next, 12_000) || '?', choices, turn: 1, open: true };
+      const item: Extract<Item, { kind: 'question' }> = {
+        kind: 'question',
+        id: `sevt_${i}`,
+        question: randomText(next, 12_000) || '?',
+        choices,
+        turn: 1,
+        open: true,
+      };
       const open = renderQuestion(item, undefined, 'U1');
       expectFits(open, `question #${i}`);
       for (let c = 0; c < choices.length; c++) expect(buttonsOf(open)).toContain(`answer_question:${c}`);
@@ -191,7 +211,15 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
         turn: 1,
         items: [
           { kind: 'error', id: 'e1', text: randomText(next, 60_000), turn: 1 },
-          { kind: 'usage', id: 'u1', turn: 1, inputTokens: Math.floor(next() * 1e9), outputTokens: 12, seconds: 3600 * 30, sessionCost: { amount: '123456789', currency: 'USD' } },
+          {
+            kind: 'usage',
+            id: 'u1',
+            turn: 1,
+            inputTokens: Math.floor(next() * 1e9),
+            outputTokens: 12,
+            seconds: 3600 * 30,
+            sessionCost: { amount: '123456789', currency: 'USD' },
+          },
         ],
       };
       for (const block of renderThread(state, [{ key: 'n', text: randomText(next, 60_000), afterItems: 1 }])) {
@@ -202,7 +230,13 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
 
   it('the output-files list: any number of files with any names', () => {
     const next = rng(6);
-    const file = (n: number): OutputFile => ({ id: `f${n}`, filename: randomText(next, 2000) || 'f', mimeType: 'text/plain', size: n * 1000, downloadable: true });
+    const file = (n: number): OutputFile => ({
+      id: `f${n}`,
+      filename: randomText(next, 2000) || 'f',
+      mimeType: 'text/plain',
+      size: n * 1000,
+      downloadable: true,
+    });
     for (let i = 0; i < 40; i++) {
       const attached = Array.from({ length: Math.floor(next() * 12) }, (_, n) => file(n));
       const skipped = Array.from({ length: Math.floor(next() ** 2 * 2000) }, (_, n) => ({ file: file(n), reason: 'over 10 files per turn' }));
@@ -260,7 +294,11 @@ describe('cutting escaped text', () => {
 
 describe('fallbacks for a message Slack refuses', () => {
   it('first the plain text with the very same buttons, then the plain text alone; both within limits', () => {
-    const card = renderApproval({ kind: 'approval', id: 'sevt_1', name: 'bash', input: { command: 'ls' }, turn: 1, state: 'pending' }, undefined, 'U1');
+    const card = renderApproval(
+      { kind: 'approval', id: 'sevt_1', name: 'bash', input: { command: 'ls' }, turn: 1, state: 'pending' },
+      undefined,
+      'U1',
+    );
     const [withButtons, line] = fallbackBodies(card) as [SlackBody, SlackBody];
     expectFits(withButtons, 'fallback with buttons');
     expectFits(line, 'plain line');
@@ -273,7 +311,13 @@ describe('fallbacks for a message Slack refuses', () => {
   });
 
   it('a rendering over the limits is replaced before it reaches Slack', () => {
-    const over: SlackBody = { text: 'The agent wants to use bash and needs approval', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }, { type: 'actions', elements: [{ type: 'button', action_id: 'approve_tool', text: { type: 'plain_text', text: 'Approve' }, value: 'e' }] }] };
+    const over: SlackBody = {
+      text: 'The agent wants to use bash and needs approval',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } },
+        { type: 'actions', elements: [{ type: 'button', action_id: 'approve_tool', text: { type: 'plain_text', text: 'Approve' }, value: 'e' }] },
+      ],
+    };
     const fitted = withinLimits(over);
     expect(checkMessage(fitted)).toBeUndefined();
     expect(buttonsOf(fitted)).toBe(buttonsOf(over));

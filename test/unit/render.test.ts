@@ -9,18 +9,28 @@ const state = (s: Partial<ThreadState>): ThreadState => ({ ...initialState(), ..
 
 describe('root card', () => {
   it('shows who asked, the prompt, the status and a Stop button while live', () => {
-    const card = renderRootCard({ owner: 'U1', prompt: 'fix <it>', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }) });
+    const card = renderRootCard({
+      owner: 'U1',
+      prompt: 'fix <it>',
+      state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }),
+    });
     if (!('blocks' in card)) throw new Error('expected blocks');
     const json = JSON.stringify(card.blocks);
     expect(json).toContain('<@U1> asked the agent');
     expect(json).toContain('fix &lt;it&gt;');
     expect(json).toContain(STOP_ACTION_ID);
-    expect(statusLine({ owner: 'U1', prompt: '', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }) }))
-      .toBe(':hourglass_flowing_sand: Running · 2 tool calls · 1.7k tokens');
+    expect(
+      statusLine({ owner: 'U1', prompt: '', state: state({ phase: 'running', toolCalls: 2, usage: { inputTokens: 1500, outputTokens: 200 } }) }),
+    ).toBe(':hourglass_flowing_sand: Running · 2 tool calls · 1.7k tokens');
   });
 
   it('drops the Stop button and says who stopped it once stopped', () => {
-    const card = renderRootCard({ owner: 'U1', prompt: 'p', state: state({ phase: 'idle', outcome: 'stopped', stoppedBy: 'i1' }), stoppedByUser: 'U2' });
+    const card = renderRootCard({
+      owner: 'U1',
+      prompt: 'p',
+      state: state({ phase: 'idle', outcome: 'stopped', stoppedBy: 'i1' }),
+      stoppedByUser: 'U2',
+    });
     const json = JSON.stringify(card);
     expect(json).not.toContain(STOP_ACTION_ID);
     expect(json).toContain('Stopped by <@U2>');
@@ -32,9 +42,14 @@ describe('root card', () => {
     expect(line({ phase: 'idle', outcome: 'budget' })).toContain('raise the cap or end the session');
     expect(line({ phase: 'idle', outcome: 'refused' })).toContain('rephrase');
     expect(line({ phase: 'terminated', outcome: 'done' })).toContain('start a new one with /agent');
-    expect(line({ phase: 'idle', outcome: 'done', usage: { inputTokens: 9000, outputTokens: 1000 }, usageAtTurnStart: { inputTokens: 6000, outputTokens: 500 } })).toContain(
-      '10.0k tokens (3.5k this turn)',
-    );
+    expect(
+      line({
+        phase: 'idle',
+        outcome: 'done',
+        usage: { inputTokens: 9000, outputTokens: 1000 },
+        usageAtTurnStart: { inputTokens: 6000, outputTokens: 500 },
+      }),
+    ).toContain('10.0k tokens (3.5k this turn)');
   });
 
   it('shows a bridge failure in plain words', () => {
@@ -86,7 +101,8 @@ describe('sanitising', () => {
       'the word skeleton and task-ant- stay',
     ].join('\n');
     const out = sanitizeForSlack(text);
-    for (const secret of ['xoxb-1234567890', 'sk-ant-api03', 'ghp_abcdef', 'AKIAIOSFODNN7EXAMPLE', 'MIIEpAIBAAKCAQEA']) expect(out).not.toContain(secret);
+    for (const secret of ['xoxb-1234567890', 'sk-ant-api03', 'ghp_abcdef', 'AKIAIOSFODNN7EXAMPLE', 'MIIEpAIBAAKCAQEA'])
+      expect(out).not.toContain(secret);
     expect(out).toContain('[redacted private key]');
     expect(out).toContain('the word skeleton and task-ant- stay');
   });

@@ -35,8 +35,17 @@ describe('RECORD_RETENTION_DAYS', () => {
     expect(seven.ok && seven.env.RECORD_RETENTION_DAYS).toBe(7);
   });
   it('says what is wrong with a bad value', () => {
-    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '0' })).toEqual({ ok: false, message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid: expected at least 1 day') });
-    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: 'a month' })).toEqual({ ok: false, message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid') });
-    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '1.5' })).toEqual({ ok: false, message: expect.stringContaining('expected a whole number of days') });
+    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '0' })).toEqual({
+      ok: false,
+      message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid: expected at least 1 day'),
+    });
+    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: 'a month' })).toEqual({
+      ok: false,
+      message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid'),
+    });
+    expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '1.5' })).toEqual({
+      ok: false,
+      message: expect.stringContaining('expected a whole number of days'),
+    });
   });
 });

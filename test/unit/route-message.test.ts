@@ -20,7 +20,11 @@ describe('routeMessage', () => {
   });
   it('starts a session on a mention, top level or in a thread, stripping the mention', () => {
     expect(routeMessage(msg({ text: '<@U_BOT> fix the build' }), 'U_BOT', false)).toEqual({ kind: 'start', threadTs: '2.0', text: 'fix the build' });
-    expect(routeMessage(msg({ type: 'app_mention', thread_ts: '1.0', text: '<@U_BOT>, look' }), 'U_BOT', false)).toEqual({ kind: 'start', threadTs: '1.0', text: 'look' });
+    expect(routeMessage(msg({ type: 'app_mention', thread_ts: '1.0', text: '<@U_BOT>, look' }), 'U_BOT', false)).toEqual({
+      kind: 'start',
+      threadTs: '1.0',
+      text: 'look',
+    });
   });
   it('starts a session on a DM and ignores channel chatter', () => {
     expect(routeMessage(msg({ channel: 'D1', channel_type: 'im', text: 'hello' }), 'U_BOT', false).kind).toBe('start');

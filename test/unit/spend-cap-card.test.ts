@@ -16,13 +16,23 @@ describe('the spend-cap card', () => {
     const atMax = renderBudgetStop(item, undefined, { startCents: 500, maxCents: 500, currentCents: 500 }, 'U1');
     expect(text(atMax)).not.toContain('raise_cap');
     expect(text(atMax)).toContain('at its maximum ($5.00)');
-    const raised = renderBudgetStop(item, { user: 'U2', action: 'raise', toCents: 1000, at: 0 }, { startCents: 500, maxCents: 2000, currentCents: 1000 }, 'U1');
+    const raised = renderBudgetStop(
+      item,
+      { user: 'U2', action: 'raise', toCents: 1000, at: 0 },
+      { startCents: 500, maxCents: 2000, currentCents: 1000 },
+      'U1',
+    );
     expect(text(raised)).toContain('<@U2> raised it to $10.00');
     expect(text(raised)).not.toContain('"actions"');
   });
 
   it('the status line shows the spend against the cap', () => {
-    const state = { ...initialState(), phase: 'running' as const, usage: { inputTokens: 10, outputTokens: 0, cost: { amount: '42', currency: 'USD' } }, budget: { amount: '500', currency: 'USD' } };
+    const state = {
+      ...initialState(),
+      phase: 'running' as const,
+      usage: { inputTokens: 10, outputTokens: 0, cost: { amount: '42', currency: 'USD' } },
+      budget: { amount: '500', currency: 'USD' },
+    };
     expect(statusLine({ owner: 'U1', prompt: 'p', state })).toContain('$0.42 of $5.00 cap');
   });
 });

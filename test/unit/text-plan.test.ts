@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { carrying, cut, DEFAULT_LIMITS, fenceCloser, fenceOpenerAt, planText, type Segment, type TextPlanInput } from '../../src/delivery/text-plan.js';
+import {
+  carrying,
+  cut,
+  DEFAULT_LIMITS,
+  fenceCloser,
+  fenceOpenerAt,
+  planText,
+  type Segment,
+  type TextPlanInput,
+} from '../../src/delivery/text-plan.js';
 import { ThreadRecordSchema } from '../../src/store/thread-records.js';
 
 /** A segment that carries `text` (only its length and hash are kept, as in the store). */
@@ -19,14 +28,29 @@ const plan = (p: Partial<TextPlanInput>) =>
 describe('planText', () => {
   it('lingers briefly, then opens a stream with all pending text (a burst becomes one call)', () => {
     expect(plan({ text: 'hello', committed: 5, pendingSince: 9_950 })).toEqual({ kind: 'wait', until: 9_950 + DEFAULT_LIMITS.streamLingerMs });
-    expect(plan({ text: 'hello world', committed: 11, pendingSince: 10_000 - DEFAULT_LIMITS.streamLingerMs })).toEqual({ kind: 'start_stream', text: 'hello world', prefix: '' });
+    expect(plan({ text: 'hello world', committed: 11, pendingSince: 10_000 - DEFAULT_LIMITS.streamLingerMs })).toEqual({
+      kind: 'start_stream',
+      text: 'hello world',
+      prefix: '',
+    });
   });
 
   it('appends at most once per flush interval, and stops with the rest when the block is done', () => {
     const open = seg({ text: 'hello', lastWriteAt: 9_500 });
     expect(plan({ text: 'hello there', committed: 11, segments: [open] })).toEqual({ kind: 'wait', until: 9_500 + DEFAULT_LIMITS.flushMs });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 9_500 + DEFAULT_LIMITS.flushMs })).toEqual({ kind: 'append', segment: 0, text: ' there', carries: 'hello there' });
-    expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({ kind: 'stop', segment: 0, text: ' there', suffix: '', carries: 'hello there' });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], now: 9_500 + DEFAULT_LIMITS.flushMs })).toEqual({
+      kind: 'append',
+      segment: 0,
+      text: ' there',
+      carries: 'hello there',
+    });
+    expect(plan({ text: 'hello there', committed: 11, segments: [open], open: false })).toEqual({
+      kind: 'stop',
+      segment: 0,
+      text: ' there',
+      suffix: '',
+      carries: 'hello there',
+    });
     expect(plan({ text: 'hello', committed: 5, segments: [open] })).toEqual({ kind: 'none' });
   });
 
@@ -44,20 +68,35 @@ describe('planText', () => {
   it('without stream budget posts only final text, batched while the turn runs, at once when done', () => {
     const text = 'Done one.\n\nprev';
     expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_900 })).toEqual({ kind: 'wait', until: 9_900 + DEFAULT_LIMITS.postLingerMs });
-    expect(plan({ text, committed: 9, canStream: false, pendingSince: 10_000 - DEFAULT_LIMITS.postLingerMs })).toEqual({ kind: 'post', text: 'Done one.', prefix: '', suffix: '' });
+    expect(plan({ text, committed: 9, canStream: false, pendingSince: 10_000 - DEFAULT_LIMITS.postLingerMs })).toEqual({
+      kind: 'post',
+      text: 'Done one.',
+      prefix: '',
+      suffix: '',
+    });
     expect(plan({ text: 'final', committed: 5, canStream: false, open: false })).toEqual({ kind: 'post', text: 'final', prefix: '', suffix: '' });
     expect(plan({ text: 'preview only', committed: 0, canStream: false })).toEqual({ kind: 'none' });
   });
 
   it('rewrites a message whose shown text went wrong (a withdrawn preview)', () => {
     const shown = seg({ text: 'I will delete', closed: true, mode: 'post' });
-    expect(plan({ text: 'I will check', committed: 12, segments: [shown], open: false })).toEqual({ kind: 'rewrite', segment: 0, text: 'I will check', suffix: '' });
+    expect(plan({ text: 'I will check', committed: 12, segments: [shown], open: false })).toEqual({
+      kind: 'rewrite',
+      segment: 0,
+      text: 'I will check',
+      suffix: '',
+    });
   });
 
-  it('a message whose words are not known (hash \'\') is rewritten with the block\'s text, later ones dropped', () => {
+  it("a message whose words are not known (hash '') is rewritten with the block's text, later ones dropped", () => {
     const unknown = seg({ closed: true, hash: '', length: 0 });
     const later = seg({ text: 'x', closed: true, mode: 'post' });
-    expect(plan({ text: 'all of it', committed: 9, segments: [unknown, later], open: false })).toEqual({ kind: 'rewrite', segment: 0, text: 'all of it', suffix: '' });
+    expect(plan({ text: 'all of it', committed: 9, segments: [unknown, later], open: false })).toEqual({
+      kind: 'rewrite',
+      segment: 0,
+      text: 'all of it',
+      suffix: '',
+    });
   });
 
   it('keeps a segment bounded: length and hash, never the words; records that kept the words are read into that', () => {
@@ -66,10 +105,19 @@ describe('planText', () => {
     expect(JSON.stringify(s).length).toBeLessThan(200);
     expect(plan({ text: `${words}more`, committed: words.length + 4, segments: [s], now: 20_000 })).toMatchObject({ kind: 'append', text: 'more' });
     const legacy = ThreadRecordSchema.parse({
-      v: 1, team: 'T', channel: 'C', threadTs: '1.1', owner: 'U', prompt: 'p', status: 'active', createdAt: 0,
+      v: 1,
+      team: 'T',
+      channel: 'C',
+      threadTs: '1.1',
+      owner: 'U',
+      prompt: 'p',
+      status: 'active',
+      createdAt: 0,
       segments: { 'text:a': [{ ts: '2.2', mode: 'post', text: 'hello', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 }] },
     });
-    expect(legacy.segments['text:a']).toEqual([{ ts: '2.2', mode: 'post', ...carrying('hello'), prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 }]);
+    expect(legacy.segments['text:a']).toEqual([
+      { ts: '2.2', mode: 'post', ...carrying('hello'), prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 },
+    ]);
   });
 
   it('reopens a code fence in the next message and closes it in the one that ends inside it', () => {
@@ -77,7 +125,13 @@ describe('planText', () => {
     const first = 'Here:\n```ts\nconst a = 1;\n';
     expect(fenceCloser(first)).toBe('\n```');
     expect(fenceOpenerAt(text, first.length)).toBe('```ts\n');
-    const action = plan({ text, committed: text.length, canStream: false, open: false, segments: [seg({ text: first, closed: true, mode: 'post' })] });
+    const action = plan({
+      text,
+      committed: text.length,
+      canStream: false,
+      open: false,
+      segments: [seg({ text: first, closed: true, mode: 'post' })],
+    });
     expect(action).toEqual({ kind: 'post', text: 'const b = 2;\n```', prefix: '```ts\n', suffix: '' });
   });
 

@@ -32,7 +32,16 @@ function context(segments: Segment[] = []) {
   return { ctx, intents, indexed, warnings };
 }
 
-const seg = (text: string, s: Partial<Segment> = {}): Segment => ({ ts: '200.000001', mode: 'stream', ...carrying(text), prefix: '', closed: false, startedAt: 0, lastWriteAt: 0, ...s });
+const seg = (text: string, s: Partial<Segment> = {}): Segment => ({
+  ts: '200.000001',
+  mode: 'stream',
+  ...carrying(text),
+  prefix: '',
+  closed: false,
+  startedAt: 0,
+  lastWriteAt: 0,
+  ...s,
+});
 const refused = (method: string, error = 'message_not_in_streaming_state') => new SlackCallError(method, error);
 const unknown = (method: string) => new SlackCallError(method, 'http_503', { transient: true, unknownOutcome: true });
 const down = (method: string) => new SlackCallError(method, 'ratelimited', { transient: true });
@@ -71,9 +80,15 @@ describe('startStream', () => {
     });
     expect(intents).toEqual([{ key: 'text:1', segment: 0, kind: 'start_stream', afterTs: '150.0' }]);
     expect(w.calls).toEqual([
-      { method: 'chat.startStream', args: { channel: 'C1', thread_ts: '100.000001', recipient_user_id: 'U1', recipient_team_id: 'T1', markdown_text: 'hello' } },
+      {
+        method: 'chat.startStream',
+        args: { channel: 'C1', thread_ts: '100.000001', recipient_user_id: 'U1', recipient_team_id: 'T1', markdown_text: 'hello' },
+      },
     ]);
-    expect(out).toEqual({ kind: 'written', segments: [{ ts: '300.000001', mode: 'stream', ...carrying(action.text), prefix: '', closed: false, startedAt: 5_000, lastWriteAt: 5_000 }] });
+    expect(out).toEqual({
+      kind: 'written',
+      segments: [{ ts: '300.000001', mode: 'stream', ...carrying(action.text), prefix: '', closed: false, startedAt: 5_000, lastWriteAt: 5_000 }],
+    });
     expect(held).toEqual(['300.000001']);
     expect(indexed).toEqual(['300.000001']);
     expect(slots.free).toBe(0);
@@ -82,22 +97,34 @@ describe('startStream', () => {
   it('plans again without writing when no slot is free', async () => {
     const { ctx, intents } = context();
     const w = writer();
-    const out = await startStream({ ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' }, action, w, { take: () => undefined, hold: () => undefined });
+    const out = await startStream({ ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' }, action, w, {
+      take: () => undefined,
+      hold: () => undefined,
+    });
     expect(out).toEqual({ kind: 'replan' });
     expect(intents).toEqual([]);
     expect(w.calls).toEqual([]);
   });
 
   it.each([
-    ['an unknown outcome', unknown('chat.startStream'), { kind: 'unknown_outcome', intent: { key: 'text:1', segment: 0, kind: 'start_stream', afterTs: '0' }, then: 'retry_later' }],
+    [
+      'an unknown outcome',
+      unknown('chat.startStream'),
+      { kind: 'unknown_outcome', intent: { key: 'text:1', segment: 0, kind: 'start_stream', afterTs: '0' }, then: 'retry_later' },
+    ],
     ['a refusal for good', refused('chat.startStream', 'missing_scope'), { kind: 'cannot_stream', slackError: 'missing_scope' }],
   ])('gives its slot back on %s', async (_name, error, expected) => {
     const { ctx } = context();
     const slots = new StreamSlots(1);
-    const out = await startStream({ ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' }, action, writer(() => error), {
-      take: () => slots.take(),
-      hold: () => expect.unreachable('a stream that did not start holds no slot'),
-    });
+    const out = await startStream(
+      { ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' },
+      action,
+      writer(() => error),
+      {
+        take: () => slots.take(),
+        hold: () => expect.unreachable('a stream that did not start holds no slot'),
+      },
+    );
     expect(out).toEqual(expected);
     expect(slots.free).toBe(1);
   });
@@ -106,7 +133,12 @@ describe('startStream', () => {
     const { ctx } = context();
     const slots = new StreamSlots(1);
     await expect(
-      startStream({ ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' }, action, writer(() => down('chat.startStream')), { take: () => slots.take(), hold: () => undefined }),
+      startStream(
+        { ...ctx, recipient: { user: 'U1', team: 'T1' }, afterTs: '0' },
+        action,
+        writer(() => down('chat.startStream')),
+        { take: () => slots.take(), hold: () => undefined },
+      ),
     ).rejects.toThrow('ratelimited');
     expect(slots.free).toBe(1);
   });
@@ -127,7 +159,11 @@ describe('appendToStream', () => {
   it('leaves an append that may have landed to be settled, writing nothing more', async () => {
     const { ctx } = context([seg('hello')]);
     const w = writer(() => unknown('chat.appendStream'));
-    expect(await appendToStream(ctx, action, w)).toEqual({ kind: 'unknown_outcome', intent: { key: 'text:1', segment: 0, kind: 'append' }, then: 'replan' });
+    expect(await appendToStream(ctx, action, w)).toEqual({
+      kind: 'unknown_outcome',
+      intent: { key: 'text:1', segment: 0, kind: 'append' },
+      then: 'replan',
+    });
     expect(w.calls.map((c) => c.method)).toEqual(['chat.appendStream']);
   });
 
@@ -163,7 +199,13 @@ describe('stopStream', () => {
 
   it('throws when Slack is down, leaving the stream open for a later try', async () => {
     const { ctx } = context([seg('hello')]);
-    await expect(stopStream(ctx, action, writer(() => down('chat.stopStream')))).rejects.toThrow('ratelimited');
+    await expect(
+      stopStream(
+        ctx,
+        action,
+        writer(() => down('chat.stopStream')),
+      ),
+    ).rejects.toThrow('ratelimited');
   });
 });
 
@@ -172,8 +214,13 @@ describe('postText', () => {
     const { ctx, indexed } = context([seg('hello', { closed: true })]);
     const w = writer();
     const out = await postText(ctx, { kind: 'post', text: '\nmore', prefix: '```\n', suffix: '\n```' }, w);
-    expect(w.calls).toEqual([{ method: 'chat.postMessage', args: { channel: 'C1', thread_ts: '100.000001', key: 'text:1#1', markdown_text: '```\nmore\n```' } }]);
-    expect(out).toMatchObject({ kind: 'written', segments: [{ ts: '200.000001' }, { ts: '300.000001', mode: 'post', ...carrying('\nmore'), prefix: '```\n', closed: true }] });
+    expect(w.calls).toEqual([
+      { method: 'chat.postMessage', args: { channel: 'C1', thread_ts: '100.000001', key: 'text:1#1', markdown_text: '```\nmore\n```' } },
+    ]);
+    expect(out).toMatchObject({
+      kind: 'written',
+      segments: [{ ts: '200.000001' }, { ts: '300.000001', mode: 'post', ...carrying('\nmore'), prefix: '```\n', closed: true }],
+    });
     expect(indexed).toEqual(['300.000001']);
   });
 });
@@ -215,11 +262,19 @@ describe('attachAnswer', () => {
     const { ctx } = context();
     let forgotten = 0;
     await expect(
-      attachAnswer({ ...ctx, reserved: 'F_OLD', forgetIntent: async () => void forgotten++ }, action, files([], refused('files.completeUploadExternal', 'file_not_found'))),
+      attachAnswer(
+        { ...ctx, reserved: 'F_OLD', forgetIntent: async () => void forgotten++ },
+        action,
+        files([], refused('files.completeUploadExternal', 'file_not_found')),
+      ),
     ).rejects.toThrow('file_not_found');
     expect(forgotten).toBe(1);
     await expect(
-      attachAnswer({ ...ctx, reserved: 'F_OLD', forgetIntent: async () => void forgotten++ }, action, files([], down('files.completeUploadExternal'))),
+      attachAnswer(
+        { ...ctx, reserved: 'F_OLD', forgetIntent: async () => void forgotten++ },
+        action,
+        files([], down('files.completeUploadExternal')),
+      ),
     ).rejects.toThrow('ratelimited');
     expect(forgotten).toBe(1);
   });
@@ -230,8 +285,17 @@ describe('rewriteText', () => {
     const segments = [seg('hello', { ts: '1.1' }), seg('old', { ts: '1.2', mode: 'post', closed: true }), seg('more', { ts: '1.3' })];
     const { ctx } = context(segments);
     const w = writer((m) => (m === 'chat.delete' ? refused(m, 'message_not_found') : undefined));
-    const out = await rewriteText({ ...ctx, segments: [{ ...segments[0]! }, segments[1]!, segments[2]!] }, { kind: 'rewrite', segment: 0, text: 'hullo', suffix: '' }, w);
-    expect(w.calls.map((c) => `${c.method} ${String(c.args['ts'])}`)).toEqual(['chat.stopStream 1.1', 'chat.update 1.1', 'chat.delete 1.2', 'chat.delete 1.3']);
+    const out = await rewriteText(
+      { ...ctx, segments: [{ ...segments[0]! }, segments[1]!, segments[2]!] },
+      { kind: 'rewrite', segment: 0, text: 'hullo', suffix: '' },
+      w,
+    );
+    expect(w.calls.map((c) => `${c.method} ${String(c.args['ts'])}`)).toEqual([
+      'chat.stopStream 1.1',
+      'chat.update 1.1',
+      'chat.delete 1.2',
+      'chat.delete 1.3',
+    ]);
     expect(w.calls[1]!.args['markdown_text']).toBe('hullo');
     expect(out).toEqual({ kind: 'written', segments: [{ ...segments[0]!, ...carrying('hullo'), closed: true, lastWriteAt: 5_000 }] });
   });
@@ -280,14 +344,22 @@ describe('settleWriting', () => {
     const records = store();
     const w = thread([]);
     const open = seg('hello', { ts: '1.1' });
-    const segments = await settleWriting({ ref, writer: w, records, log: { warn: () => undefined }, botUserId: 'UBOT' }, { key: 'text:1', segment: 0, kind: 'append' }, [open]);
+    const segments = await settleWriting(
+      { ref, writer: w, records, log: { warn: () => undefined }, botUserId: 'UBOT' },
+      { key: 'text:1', segment: 0, kind: 'append' },
+      [open],
+    );
     expect(w.calls).toEqual(['chat.stopStream 1.1']);
     expect(segments).toEqual([{ ...open, hash: '', closed: true }]);
   });
 
   it('leaves an attach to be settled by the attach step', async () => {
     const records = store({ writing: { key: 'text:1', segment: 0, kind: 'attach', fileId: 'F1' } });
-    const segments = await settleWriting({ ref, writer: thread([]), records, log: { warn: () => undefined }, botUserId: 'UBOT' }, records.record.writing!, []);
+    const segments = await settleWriting(
+      { ref, writer: thread([]), records, log: { warn: () => undefined }, botUserId: 'UBOT' },
+      records.record.writing!,
+      [],
+    );
     expect(segments).toEqual([]);
     expect(records.record.writing).toEqual({ key: 'text:1', segment: 0, kind: 'attach', fileId: 'F1' });
   });

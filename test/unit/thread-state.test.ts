@@ -37,10 +37,7 @@ describe('fold', () => {
   });
 
   it('does not end a turn on an idle seen before our message was processed', () => {
-    const s = run([
-      { type: 'local.user_message_sent', id: 'u1' },
-      ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }),
-    ]);
+    const s = run([{ type: 'local.user_message_sent', id: 'u1' }, ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } })]);
     expect(s.phase).toBe('running');
     expect(s.outcome).toBeUndefined();
   });
@@ -155,7 +152,10 @@ describe('fold', () => {
     ]);
     expect(s.turn).toBe(2);
     expect(s.turnStartedBy).toBe('u3');
-    expect(s.items.map((i) => (i.kind === 'tools' ? `${i.turn}:${i.tools.map((t) => t.name).join(',')}` : i.kind))).toEqual(['1:bash,read', '2:grep']);
+    expect(s.items.map((i) => (i.kind === 'tools' ? `${i.turn}:${i.tools.map((t) => t.name).join(',')}` : i.kind))).toEqual([
+      '1:bash,read',
+      '2:grep',
+    ]);
   });
 
   it('is idempotent for a replayed agent message', () => {
@@ -165,7 +165,8 @@ describe('fold', () => {
 
   it('counts usage once whichever source comes first, and gives each turn its own usage line', () => {
     const snapshot = (input: number, output: number) => ev({ type: 'session.usage', usage: { input_tokens: input, output_tokens: output } });
-    const spanEnd = (input: number, output: number) => ev({ type: 'span.model_request_end', model_usage: { input_tokens: input, output_tokens: output } });
+    const spanEnd = (input: number, output: number) =>
+      ev({ type: 'span.model_request_end', model_usage: { input_tokens: input, output_tokens: output } });
     const idle = () => ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null });
     const turn = (id: string) => [
       { type: 'local.user_message_sent', id } as const,
@@ -175,7 +176,15 @@ describe('fold', () => {
     const one = run([...turn('u1'), snapshot(100, 10), spanEnd(100, 10), idle()]);
     expect(one.usage).toMatchObject({ inputTokens: 100, outputTokens: 10 });
     // Span first, snapshot later (with cost): still counted once.
-    const two = run([...turn('u2'), spanEnd(50, 5), ev({ type: 'session.usage', usage: { input_tokens: 150, output_tokens: 15, list_cost: { amount: '12', currency: 'USD' } } }), idle()], one);
+    const two = run(
+      [
+        ...turn('u2'),
+        spanEnd(50, 5),
+        ev({ type: 'session.usage', usage: { input_tokens: 150, output_tokens: 15, list_cost: { amount: '12', currency: 'USD' } } }),
+        idle(),
+      ],
+      one,
+    );
     expect(two.usage).toEqual({ inputTokens: 150, outputTokens: 15, cost: { amount: '12', currency: 'USD' } });
     const lines = two.items.filter((i) => i.kind === 'usage');
     expect(lines.map((l) => l.kind === 'usage' && [l.turn, l.inputTokens, l.outputTokens, l.sessionCost?.amount])).toEqual([
@@ -193,7 +202,11 @@ describe('fold: spend caps', () => {
       { type: 'local.user_message_sent', id: 'u1' },
       ev({ type: 'user.message', id: 'u1', content: [{ type: 'text', text: 'spend' }] }),
       ev({ type: 'session.status_running' }),
-      ev({ type: 'session.usage', usage: { input_tokens: 400_000, output_tokens: 0, list_cost: { amount: '120', currency: 'USD' } }, budget: cap('100') }),
+      ev({
+        type: 'session.usage',
+        usage: { input_tokens: 400_000, output_tokens: 0, list_cost: { amount: '120', currency: 'USD' } },
+        budget: cap('100'),
+      }),
       ev({ type: 'session.status_idle', id: 'idle1', stop_reason: { type: 'budget_reached' }, stop_details: null }),
     ]);
     expect(paused.budget).toEqual({ amount: '100', currency: 'USD' });

@@ -48,7 +48,12 @@ describe('WriteScheduler', () => {
     // Drain the chat.update burst first.
     await Promise.all(Array.from({ length: SLACK_BUDGETS['chat.update']!.burst }, (_, i) => acquire(`warm${i}`, 'chat.update', 'content')));
     order.length = 0;
-    const all = [acquire('s1', 'chat.update', 'status'), acquire('c1', 'chat.update', 'content'), acquire('s2', 'chat.update', 'status'), acquire('c2', 'chat.update', 'content')];
+    const all = [
+      acquire('s1', 'chat.update', 'status'),
+      acquire('c1', 'chat.update', 'content'),
+      acquire('s2', 'chat.update', 'status'),
+      acquire('c2', 'chat.update', 'content'),
+    ];
     await vi.advanceTimersByTimeAsync(60_000);
     await Promise.all(all);
     expect(order).toEqual(['c1', 'c2', 's1', 's2']);

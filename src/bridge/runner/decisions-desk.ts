@@ -58,7 +58,12 @@ export class DecisionsDesk {
     await record.update((r) => {
       if (r.decisions[eventId]) return;
       first = true;
-      r.decisions[eventId] = { user: decision.user, result: decision.result, ...(decision.reason ? { reason: decision.reason } : {}), at: Date.now() };
+      r.decisions[eventId] = {
+        user: decision.user,
+        result: decision.result,
+        ...(decision.reason ? { reason: decision.reason } : {}),
+        at: Date.now(),
+      };
     });
     if (!first) return { kind: 'not_pending' };
     this.deps.show();

@@ -12,7 +12,11 @@ export type AppendWriter = StreamRecoveryWriter & {
  * Adds the new words to the open stream. Not retried blindly: an append that landed and
  * answered 5xx would show twice, so an unknown outcome is settled from the thread.
  */
-export async function appendToStream(ctx: TextStepContext, action: Extract<TextAction, { kind: 'append' }>, writer: AppendWriter): Promise<StepOutcome> {
+export async function appendToStream(
+  ctx: TextStepContext,
+  action: Extract<TextAction, { kind: 'append' }>,
+  writer: AppendWriter,
+): Promise<StepOutcome> {
   const seg = ctx.segments[action.segment]!;
   const intent: Writing = { key: ctx.key, segment: action.segment, kind: 'append' };
   await ctx.intend(intent);

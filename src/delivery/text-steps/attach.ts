@@ -35,6 +35,9 @@ export async function attachAnswer(
       throw error;
     }
   }
-  const segments = [...ctx.segments, { ts: fileId!, mode: 'file' as const, ...carrying(action.rest), prefix: '', closed: true, startedAt: ctx.now, lastWriteAt: ctx.now }];
+  const segments = [
+    ...ctx.segments,
+    { ts: fileId!, mode: 'file' as const, ...carrying(action.rest), prefix: '', closed: true, startedAt: ctx.now, lastWriteAt: ctx.now },
+  ];
   return { kind: 'written', segments };
 }

@@ -15,7 +15,10 @@ export async function postText(ctx: TextStepContext, action: Extract<TextAction,
     { markdown_text: action.prefix + startOfMessage(action.text) + action.suffix },
     'preacquired',
   );
-  const segments = [...ctx.segments, { ts, mode: 'post' as const, ...carrying(action.text), prefix: action.prefix, closed: true, startedAt: ctx.now, lastWriteAt: ctx.now }];
+  const segments = [
+    ...ctx.segments,
+    { ts, mode: 'post' as const, ...carrying(action.text), prefix: action.prefix, closed: true, startedAt: ctx.now, lastWriteAt: ctx.now },
+  ];
   await ctx.indexMessage(ts);
   return { kind: 'written', segments };
 }

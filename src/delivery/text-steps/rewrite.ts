@@ -11,7 +11,11 @@ export type RewriteWriter = {
  * block is deleted. An open stream among them is stopped first (its slot is given back
  * by whoever holds it once the segments show it closed).
  */
-export async function rewriteText(ctx: TextStepContext, action: Extract<TextAction, { kind: 'rewrite' }>, writer: RewriteWriter): Promise<StepOutcome> {
+export async function rewriteText(
+  ctx: TextStepContext,
+  action: Extract<TextAction, { kind: 'rewrite' }>,
+  writer: RewriteWriter,
+): Promise<StepOutcome> {
   const seg = ctx.segments[action.segment]!;
   if (seg.mode === 'stream' && !seg.closed) await writer.call('chat.stopStream', { channel: ctx.channel, ts: seg.ts }).catch(() => undefined);
   await writer.call('chat.update', { channel: ctx.channel, ts: seg.ts, markdown_text: seg.prefix + startOfMessage(action.text) + action.suffix });

@@ -46,7 +46,15 @@ export async function startStream(
     slots.hold(ctx.key, res.ts, token);
     const segments = [
       ...ctx.segments,
-      { ts: res.ts, mode: 'stream' as const, ...carrying(action.text), prefix: action.prefix, closed: false, startedAt: ctx.now, lastWriteAt: ctx.now },
+      {
+        ts: res.ts,
+        mode: 'stream' as const,
+        ...carrying(action.text),
+        prefix: action.prefix,
+        closed: false,
+        startedAt: ctx.now,
+        lastWriteAt: ctx.now,
+      },
     ];
     await ctx.indexMessage(res.ts);
     return { kind: 'written', segments };

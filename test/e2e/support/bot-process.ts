@@ -78,7 +78,9 @@ export class BotProcess {
         if (line.includes('"bot is ready"')) resolve();
       });
       proc.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
-      proc.once('exit', (code, signal) => reject(new Error(`bot exited (${code ?? signal}) before it was ready:\n${this.output.slice(-30).join('\n')}`)));
+      proc.once('exit', (code, signal) =>
+        reject(new Error(`bot exited (${code ?? signal}) before it was ready:\n${this.output.slice(-30).join('\n')}`)),
+      );
     });
   }
 

@@ -18,7 +18,10 @@ export const LONG_ANSWER = Array.from({ length: 24 }, (_, p) => words(`e${p}x`, 
 export const TEXT_LIMITS = { flushMs: 120, streamLingerMs: 300, postLingerMs: 30, maxSegment: 400, overflowAt: 900 };
 
 /** `pace(ms)`: the agent's think time between pieces (a kill test also waits for the bot to be up again). */
-export function installFullTurn(agents: FakeManagedAgents, pace: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): void {
+export function installFullTurn(
+  agents: FakeManagedAgents,
+  pace: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): void {
   agents.onTurn = async (turn) => {
     if (turn.text !== PROMPT) return void (await turn.message(`Next: ${turn.text}`));
     // Eight paced pieces of one text block: a stream starts, takes appends, rolls on after a restart.
@@ -72,7 +75,8 @@ export function problemsWithThread(slack: FakeSlack, agents: FakeManagedAgents, 
 
   const replies = botReplies(slack, channel, root.ts);
   const keys = replies.map(metaKey).filter((k): k is string => k !== undefined);
-  for (const k of new Set(keys)) if (keys.filter((x) => x === k).length > 1) problems.push(`key ${k} posted ${keys.filter((x) => x === k).length} times`);
+  for (const k of new Set(keys))
+    if (keys.filter((x) => x === k).length > 1) problems.push(`key ${k} posted ${keys.filter((x) => x === k).length} times`);
   for (const prefix of ['tools:', 'approval:', 'question:', 'usage:']) {
     const n = keys.filter((k) => k.startsWith(prefix)).length;
     if (n !== 1) problems.push(`${n} ${prefix} messages`);
@@ -89,7 +93,7 @@ export function problemsWithThread(slack: FakeSlack, agents: FakeManagedAgents, 
   const said = agents
     .events(session.id)
     .filter((e) => e.type === 'agent.message')
-    .map((e) => ((e.content as Array<{ text?: string }>)[0]?.text ?? ''));
+    .map((e) => (e.content as Array<{ text?: string }>)[0]?.text ?? '');
   const expected = split(said.filter((t) => t !== LONG_ANSWER).join(' '));
   const shown = split(
     replies

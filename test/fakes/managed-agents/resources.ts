@@ -35,7 +35,11 @@ export function resolveResource(r: unknown, where: string, files: FileStore, ses
     }
     case 'github_repository': {
       const url = requireString(r, 'url', where);
-      const repo = url.replace(/\.git$/, '').split('/').pop() ?? 'repo';
+      const repo =
+        url
+          .replace(/\.git$/, '')
+          .split('/')
+          .pop() ?? 'repo';
       // authorization_token is deliberately never echoed.
       return {
         id: newId('sesrsc'),

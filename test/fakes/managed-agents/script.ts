@@ -68,7 +68,9 @@ export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event
     text: textOf(message.content),
     content: Array.isArray(message.content) ? structuredClone(message.content) : [],
     resources: structuredClone(session.obj.resources),
-    customTools: (session.obj.agent.tools as unknown[]).flatMap((t) => (isObject(t) && t.type === 'custom' && typeof t.name === 'string' ? [t.name] : [])),
+    customTools: (session.obj.agent.tools as unknown[]).flatMap((t) =>
+      isObject(t) && t.type === 'custom' && typeof t.name === 'string' ? [t.name] : [],
+    ),
     signal: ctx.signal,
 
     async writeOutput(filename, content, opts) {

@@ -119,7 +119,10 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     // Every model the session can run needs a public list price for a budget to be enforced.
     const model = isObject(agent.model) ? String(agent.model.id) : String(agent.model);
     if (budget && !listPriceOf(model)) {
-      throw badRequest(`budget: model ${model} has no public list price, so a budget cannot be enforced; create the session without a budget`, 'model_not_budgetable');
+      throw badRequest(
+        `budget: model ${model} has no public list price, so a budget cannot be enforced; create the session without a budget`,
+        'model_not_budgetable',
+      );
     }
     const ts = now();
     const id = newId('sesn');
@@ -171,7 +174,11 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       const t = parseTime(s.created_at);
       return bounds.every(({ op, t: b }) => (op === 'gt' ? t > b : op === 'gte' ? t >= b : op === 'lt' ? t < b : t <= b));
     });
-    const page = paginate(sortBySeq(items, (rt) => rt.seq, pq.order), (rt) => rt.seq, pq);
+    const page = paginate(
+      sortBySeq(items, (rt) => rt.seq, pq.order),
+      (rt) => rt.seq,
+      pq,
+    );
     return { data: page.data.map((rt) => rt.obj), next_page: page.next_page, prev_page: page.prev_page };
   }
 
@@ -182,10 +189,17 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     for (const d of deltas) {
       if (!DELTA_TYPES.has(d)) throw badRequest(`event_deltas: '${d}' is not supported; use agent.message or agent.thinking`);
     }
-    const conn = new SseConnection(rt.obj.id, res, new Set(deltas), requestId, (c) => {
-      rt.streams.delete(c);
-      changed();
-    }, opts.pingIntervalMs);
+    const conn = new SseConnection(
+      rt.obj.id,
+      res,
+      new Set(deltas),
+      requestId,
+      (c) => {
+        rt.streams.delete(c);
+        changed();
+      },
+      opts.pingIntervalMs,
+    );
     rt.streams.add(conn);
     changed();
     return STREAMING;
@@ -272,8 +286,10 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
       pattern: new RegExp(`^/v1/sessions/${ID}/resources$`),
       handler: ({ params, body }) => {
         const rt = runtime(params[0] as string);
-        if (rt.obj.archived_at || rt.obj.status === 'terminated') throw conflict(`Session ${rt.obj.id} is ${rt.obj.archived_at ? 'archived' : 'terminated'}`);
-        if (rt.env.config.type === 'self_hosted') throw badRequest('file and github_repository resources are not supported in self_hosted environments');
+        if (rt.obj.archived_at || rt.obj.status === 'terminated')
+          throw conflict(`Session ${rt.obj.id} is ${rt.obj.archived_at ? 'archived' : 'terminated'}`);
+        if (rt.env.config.type === 'self_hosted')
+          throw badRequest('file and github_repository resources are not supported in self_hosted environments');
         return addResource(rt.obj, body, files);
       },
     },
@@ -415,8 +431,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
   function takeFailure(method: string, path: string): Failure | undefined {
     const i = failures.findIndex(
       ({ match }) =>
-        (!match.method || match.method.toUpperCase() === method) &&
-        (typeof match.path === 'string' ? match.path === path : match.path.test(path)),
+        (!match.method || match.method.toUpperCase() === method) && (typeof match.path === 'string' ? match.path === path : match.path.test(path)),
     );
     const entry = failures[i];
     if (!entry) return undefined;
@@ -425,7 +440,10 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
   }
 
   function takeMatching<T extends { match: FailureMatch }>(list: T[], method: string, path: string): T | undefined {
-    const i = list.findIndex(({ match }) => (!match.method || match.method.toUpperCase() === method) && (typeof match.path === 'string' ? match.path === path : match.path.test(path)));
+    const i = list.findIndex(
+      ({ match }) =>
+        (!match.method || match.method.toUpperCase() === method) && (typeof match.path === 'string' ? match.path === path : match.path.test(path)),
+    );
     return i === -1 ? undefined : list.splice(i, 1)[0];
   }
 
@@ -474,7 +492,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
     },
 
     dropStreams(sessionId, mode = 'end') {
-      for (const conn of connections(sessionId)) (mode === 'end' ? conn.end() : conn.destroy());
+      for (const conn of connections(sessionId)) mode === 'end' ? conn.end() : conn.destroy();
     },
 
     openStreams: (sessionId) => connections(sessionId).length,
@@ -551,7 +569,10 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
 
   function describe(): string {
     const lines = [...runtimes.values()].map((rt) => {
-      const tail = rt.log.slice(-8).map((e) => e.type).join(', ');
+      const tail = rt.log
+        .slice(-8)
+        .map((e) => e.type)
+        .join(', ');
       return `  ${rt.obj.id} status=${rt.obj.status} streams=${rt.streams.size} last events: [${tail}]`;
     });
     const reqs = requests.slice(-5).map((r) => `  ${r.method} ${r.path}${r.query.size ? '?' + r.query.toString() : ''}`);

@@ -99,7 +99,12 @@ export class SessionRuntime {
     const { type, id, processed_at, ...rest } = partial;
     const event: Event = STREAM_ONLY.has(type)
       ? ({ type, ...rest } as unknown as Event)
-      : { type, id: typeof id === 'string' ? id : newId('sevt'), ...rest, processed_at: processed_at === undefined ? now() : (processed_at as string | null) };
+      : {
+          type,
+          id: typeof id === 'string' ? id : newId('sevt'),
+          ...rest,
+          processed_at: processed_at === undefined ? now() : (processed_at as string | null),
+        };
     if (opts.persist !== false && !STREAM_ONLY.has(type)) {
       this.logSeq.set(event, this.log.length);
       this.log.push(event);
@@ -465,7 +470,8 @@ export class SessionRuntime {
     let budgetChanged = false;
     if ('budget' in body && body.budget !== undefined) {
       // A budget is create-only; a removed one cannot come back.
-      if (this.obj.budget === null && body.budget !== null) throw badRequest('budget: a budget cannot be added to a session created without one', 'budget_create_only');
+      if (this.obj.budget === null && body.budget !== null)
+        throw badRequest('budget: a budget cannot be added to a session created without one', 'budget_create_only');
       const next = body.budget === null ? null : validateBudget(body.budget, 'budget')!;
       const spent = Number((this.obj.usage.list_cost as { amount?: string } | undefined)?.amount ?? 0);
       if (next && Number(next.max_list_cost.amount) <= spent) {

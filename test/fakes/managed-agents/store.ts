@@ -103,7 +103,13 @@ export class AgentStore {
       .filter((a) => includeArchived || !a.archived_at)
       .filter((a) => gte === null || parseTime(a.created_at) >= parseTime(gte))
       .filter((a) => lte === null || parseTime(a.created_at) <= parseTime(lte));
-    return forwardOnly(paginate(sortBySeq(items, (a) => this.seq(a), pq.order), (a) => this.seq(a), pq));
+    return forwardOnly(
+      paginate(
+        sortBySeq(items, (a) => this.seq(a), pq.order),
+        (a) => this.seq(a),
+        pq,
+      ),
+    );
   }
 
   // [Inf] newest version first.
@@ -139,9 +145,7 @@ function applyAgentFields(agent: AgentObj, body: Json, current?: AgentObj): void
   }
   if (agent.tools.length > 256) throw badRequest('tools: at most 256 entries');
   if (agent.mcp_servers.length > 20) throw badRequest('mcp_servers: at most 20 entries');
-  const referenced = new Set(
-    agent.tools.filter((t) => isObject(t) && t.type === 'mcp_toolset').map((t) => (t as Json).mcp_server_name),
-  );
+  const referenced = new Set(agent.tools.filter((t) => isObject(t) && t.type === 'mcp_toolset').map((t) => (t as Json).mcp_server_name));
   for (const s of agent.mcp_servers as Json[]) {
     if (!referenced.has(s.name)) throw badRequest(`mcp_servers: server '${String(s.name)}' is not referenced by any mcp_toolset`);
   }

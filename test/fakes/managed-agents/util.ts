@@ -52,8 +52,7 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string, errorCode?: string): ApiError =>
   new ApiError(400, 'invalid_request_error', message, errorCode ? { error_code: errorCode } : undefined);
-export const notFound = (what: string, id: string): ApiError =>
-  new ApiError(404, 'not_found_error', `${what} not found: ${id}`);
+export const notFound = (what: string, id: string): ApiError => new ApiError(404, 'not_found_error', `${what} not found: ${id}`);
 // The API uses invalid_request_error for 409 state conflicts, not a dedicated type.
 export const conflict = (message: string): ApiError => new ApiError(409, 'invalid_request_error', message);
 

@@ -145,7 +145,13 @@ function findOwn(w: World, a: Args, tsKey: string, notOwn: string): StoredMessag
 
 /** The message as the Web API shows it. */
 export function render(w: World, m: StoredMessage, withMetadata: boolean): Record<string, unknown> {
-  const replies = m.thread_ts === undefined ? w.store.thread(m.channel, m.ts).slice(1).filter((r) => !r.deleted) : [];
+  const replies =
+    m.thread_ts === undefined
+      ? w.store
+          .thread(m.channel, m.ts)
+          .slice(1)
+          .filter((r) => !r.deleted)
+      : [];
   const isReply = m.thread_ts !== undefined && m.thread_ts !== m.ts;
   const out: Record<string, unknown> = {
     type: 'message',
@@ -162,9 +168,7 @@ export function render(w: World, m: StoredMessage, withMetadata: boolean): Recor
     team: w.team,
     edited: m.edited,
     metadata: withMetadata ? m.metadata : undefined,
-    reactions: m.reactions.length
-      ? m.reactions.map((r) => ({ name: r.name, users: [...r.users], count: r.users.length }))
-      : undefined,
+    reactions: m.reactions.length ? m.reactions.map((r) => ({ name: r.name, users: [...r.users], count: r.users.length })) : undefined,
   };
   if (isReply) {
     out.thread_ts = m.thread_ts;
@@ -366,7 +370,9 @@ export const METHODS: Record<string, Handler> = {
     let start = 0;
     const cursor = str(a.cursor);
     if (cursor) {
-      const next = Buffer.from(cursor, 'base64').toString().replace(/^next_ts:/, '');
+      const next = Buffer.from(cursor, 'base64')
+        .toString()
+        .replace(/^next_ts:/, '');
       start = all.findIndex((m) => m.ts === next);
       if (start < 0) fail('invalid_cursor');
     }
@@ -398,7 +404,9 @@ export const METHODS: Record<string, Handler> = {
     let start = 0;
     const cursor = str(a.cursor);
     if (cursor) {
-      const next = Buffer.from(cursor, 'base64').toString().replace(/^next_ts:/, '');
+      const next = Buffer.from(cursor, 'base64')
+        .toString()
+        .replace(/^next_ts:/, '');
       start = all.findIndex((m) => m.ts === next);
       if (start < 0) fail('invalid_cursor');
     }

@@ -61,10 +61,7 @@ export class SlackSender {
     return this.raw(new URLSearchParams(commandFields(this.to, a)).toString(), { contentType: FORM });
   }
 
-  async event(
-    event: Record<string, unknown>,
-    o: { eventId?: string; retryNum?: number; retryReason?: string } = {},
-  ): Promise<SignedResponse> {
+  async event(event: Record<string, unknown>, o: { eventId?: string; retryNum?: number; retryReason?: string } = {}): Promise<SignedResponse> {
     const eventId = o.eventId ?? mintId('Ev');
     const envelope = eventCallback(this.to, event, eventId);
     const headers: Record<string, string> = {};
@@ -92,8 +89,7 @@ export class SlackSender {
       'X-Slack-Request-Timestamp': String(timestamp),
       ...o.headers,
     };
-    const signature =
-      o.signature !== undefined ? o.signature : sign(o.badSignature ? `${this.secret}-wrong` : this.secret, timestamp, body);
+    const signature = o.signature !== undefined ? o.signature : sign(o.badSignature ? `${this.secret}-wrong` : this.secret, timestamp, body);
     if (signature !== null) headers['X-Slack-Signature'] = signature;
     const started = performance.now();
     const res = await fetch(this.url, { method: 'POST', headers, body, redirect: 'manual' });

@@ -163,7 +163,13 @@ class FakeSlackServer implements FakeSlack {
   addFile(f: { name: string; content: Buffer | string; mimetype?: string; size?: number; user?: string }): Record<string, unknown> {
     const id = mintId('F');
     const content = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
-    const file: FakeHostedFile = { id, name: f.name, mimetype: f.mimetype ?? 'application/octet-stream', content, ...(f.size !== undefined ? { size: f.size } : {}) };
+    const file: FakeHostedFile = {
+      id,
+      name: f.name,
+      mimetype: f.mimetype ?? 'application/octet-stream',
+      content,
+      ...(f.size !== undefined ? { size: f.size } : {}),
+    };
     this.hosted.set(id, file);
     const path = `${this.world.baseUrl}/files-pri/${this.team}-${id}`;
     const name = encodeURIComponent(f.name);
@@ -307,11 +313,7 @@ class FakeSlackServer implements FakeSlack {
     this.changed();
   }
 
-  private async answer(
-    method: string,
-    args: Args,
-    token: string | undefined,
-  ): Promise<[number, Record<string, unknown>, Record<string, string>?]> {
+  private async answer(method: string, args: Args, token: string | undefined): Promise<[number, Record<string, unknown>, Record<string, string>?]> {
     if (!token) return [200, { ok: false, error: 'not_authed' }];
     // The app-level token opens Socket Mode connections and does nothing else; bot tokens cannot.
     if (token !== this.botToken && token !== this.appToken) return [200, { ok: false, error: 'invalid_auth' }];

@@ -16,7 +16,9 @@ describe('runner view helpers', () => {
     expect(wantsStream(idle, { holds: 1, followUntil: undefined })).toBe(true);
     expect(wantsStream(idle, { holds: 0, followUntil: ['running'] })).toBe(true);
     expect(wantsStream({ ...idle, queuedUserMessages: ['sevt_1'] }, { holds: 0, followUntil: undefined })).toBe(true);
-    expect(wantsStream({ ...idle, pendingCustomTools: [{ eventId: 'e', name: 'ask_user', input: {} }] }, { holds: 0, followUntil: undefined })).toBe(true);
+    expect(wantsStream({ ...idle, pendingCustomTools: [{ eventId: 'e', name: 'ask_user', input: {} }] }, { holds: 0, followUntil: undefined })).toBe(
+      true,
+    );
     expect(wantsStream({ ...idle, phase: 'running' }, { holds: 0, followUntil: undefined })).toBe(true);
   });
 });
