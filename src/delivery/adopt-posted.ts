@@ -47,7 +47,8 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
     // rewritten from the view by the next pass (never posted a second time).
     for (const [key, ts] of postedSegments) {
       const [blockKey, n] = key.split('#') as [string, string];
-      const segs = (r.segments[blockKey] ??= []);
+      r.segments[blockKey] ??= [];
+      const segs = r.segments[blockKey];
       if (segs.some((s) => s.ts === ts) || Number(n) !== segs.length) continue;
       segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
     }

@@ -226,7 +226,7 @@ export class ThreadDelivery {
         case 'unknown_outcome':
           segments = await this.settle(outcome.intent, segments);
           this.streams.reconcile(block.key, segments);
-          if (outcome.then === 'replan') continue;
+          if (outcome.next === 'replan') continue;
           this.content.wake(this.deps.retryDelayMs ?? 5000);
           return false;
         case 'written': {

@@ -50,9 +50,10 @@ class Refusal extends Error {
   }
 }
 
-const refuse = (detail: string, error = 'invalid_blocks'): never => {
+/** A function declaration (not an arrow) so the type checker narrows after a call to it. */
+function refuse(detail: string, error = 'invalid_blocks'): never {
   throw new Refusal(error, detail);
-};
+}
 
 /** The first problem Slack would answer for these chat.postMessage / chat.update arguments. */
 export function checkMessage(args: MessageArgs, opts: { requireContent?: boolean } = {}): LimitProblem | undefined {
@@ -111,25 +112,25 @@ export function checkView(view: unknown): LimitProblem | undefined {
 }
 
 function checkBlocks(blocks: unknown, maxBlocks: number, base = '/blocks'): void {
-  if (!Array.isArray(blocks)) return refuse('[ERROR] blocks must be a JSON array', 'invalid_blocks_format');
+  if (!Array.isArray(blocks)) refuse('[ERROR] blocks must be a JSON array', 'invalid_blocks_format');
   if (blocks.length > maxBlocks) refuse(`[ERROR] no more than ${maxBlocks} items allowed [json-pointer:${base}]`);
   const blockIds = new Set<string>();
   let markdownChars = 0;
   let textChars = 0;
-  blocks.forEach((b: unknown, i) => {
+  for (const [i, b] of (blocks as unknown[]).entries()) {
     const at = `${base}/${i}`;
-    if (!isObject(b) || typeof b.type !== 'string') return refuse(`[ERROR] missing required field: type [json-pointer:${at}]`);
+    if (!isObject(b) || typeof b.type !== 'string') refuse(`[ERROR] missing required field: type [json-pointer:${at}]`);
     if (!MESSAGE_BLOCKS.has(b.type)) refuse(`[ERROR] unsupported type: ${b.type} [json-pointer:${at}/type]`);
     const id = b.block_id;
     if (id !== undefined) {
       if (typeof id !== 'string' || id === '' || id.length > L.blockId)
-        return refuse(`[ERROR] must be less than 256 characters [json-pointer:${at}/block_id]`);
+        refuse(`[ERROR] must be less than 256 characters [json-pointer:${at}/block_id]`);
       if (blockIds.has(id)) refuse(`[ERROR] duplicate block_id [json-pointer:${at}/block_id]`);
       blockIds.add(id);
     }
     textChars += checkBlock(b, at);
     if (b.type === 'markdown') markdownChars += typeof b.text === 'string' ? b.text.length : 0;
-  });
+  }
   if (markdownChars > L.markdownBlocksTotal) refuse('[ERROR] markdown blocks exceed 12000 characters');
   if (textChars > L.blocksTextTotal) refuse('[ERROR] blocks too long', 'msg_blocks_too_long');
 }
@@ -144,7 +145,7 @@ function checkBlock(b: Block, at: string): number {
       if (b.fields !== undefined) {
         if (!Array.isArray(b.fields) || b.fields.length === 0 || b.fields.length > L.sectionFields)
           refuse(`[ERROR] no more than 10 items allowed [json-pointer:${at}/fields]`);
-        (b.fields as unknown[]).forEach((f, j) => (n += textObject(f, L.sectionFieldText, `${at}/fields/${j}`)));
+        for (const [j, f] of (b.fields as unknown[]).entries()) n += textObject(f, L.sectionFieldText, `${at}/fields/${j}`);
       }
       if (b.accessory !== undefined) n += element(b.accessory, `${at}/accessory`);
       return n;

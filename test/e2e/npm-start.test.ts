@@ -23,7 +23,7 @@ let child: ChildProcess | undefined;
 let botPid: number | undefined;
 let output: string[] = [];
 /** What the bot wrote to stdout over both of its runs, line by line: its log, and nothing else. */
-let stdoutLines: string[] = [];
+const stdoutLines: string[] = [];
 
 async function freePort(): Promise<number> {
   const server = createServer();

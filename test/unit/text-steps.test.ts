@@ -110,7 +110,7 @@ describe('startStream', () => {
     [
       'an unknown outcome',
       unknown('chat.startStream'),
-      { kind: 'unknown_outcome', intent: { key: 'text:1', segment: 0, kind: 'start_stream', afterTs: '0' }, then: 'retry_later' },
+      { kind: 'unknown_outcome', intent: { key: 'text:1', segment: 0, kind: 'start_stream', afterTs: '0' }, next: 'retry_later' },
     ],
     ['a refusal for good', refused('chat.startStream', 'missing_scope'), { kind: 'cannot_stream', slackError: 'missing_scope' }],
   ])('gives its slot back on %s', async (_name, error, expected) => {
@@ -162,7 +162,7 @@ describe('appendToStream', () => {
     expect(await appendToStream(ctx, action, w)).toEqual({
       kind: 'unknown_outcome',
       intent: { key: 'text:1', segment: 0, kind: 'append' },
-      then: 'replan',
+      next: 'replan',
     });
     expect(w.calls.map((c) => c.method)).toEqual(['chat.appendStream']);
   });

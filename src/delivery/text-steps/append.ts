@@ -25,7 +25,7 @@ export async function appendToStream(
     await writer.callOnce('chat.appendStream', { channel: ctx.channel, ts: seg.ts, markdown_text: action.text }, 'preacquired');
     segments[action.segment] = { ...seg, ...carrying(action.carries), lastWriteAt: ctx.now };
   } catch (error) {
-    if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, then: 'replan' };
+    if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, next: 'replan' };
     const shownBefore = action.carries.slice(0, action.carries.length - action.text.length);
     segments[action.segment] = await recoverStream(ctx, seg, error, shownBefore, writer);
   }

@@ -60,7 +60,7 @@ export async function startStream(
     return { kind: 'written', segments };
   } catch (error) {
     token.release();
-    if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, then: 'retry_later' };
+    if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, next: 'retry_later' };
     if (error instanceof SlackCallError && !error.transient) return { kind: 'cannot_stream', slackError: error.slackError };
     throw error;
   }

@@ -28,7 +28,7 @@ export type StepOutcome =
   /** Nothing was written and nothing is owed: plan again (another thread took the last stream slot). */
   | { kind: 'replan' }
   /** The write may have landed: settle `intent` from the thread, then plan again or retry later. */
-  | { kind: 'unknown_outcome'; intent: Writing; then: 'replan' | 'retry_later' }
+  | { kind: 'unknown_outcome'; intent: Writing; next: 'replan' | 'retry_later' }
   /** Slack does not stream here (scope, workspace, recipient): post from now on. */
   | { kind: 'cannot_stream'; slackError: string };
 
