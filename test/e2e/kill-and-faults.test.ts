@@ -8,6 +8,7 @@ import { startHarness, type Harness } from '../support/harness.js';
 import type { Failure } from '../fakes/slack/index.js';
 import { BotProcess, ensureBuilt, freePort } from './support/bot-process.js';
 import { installFullTurn, metaKey, problemsWithThread, PROMPT, rootsIn, TEXT_LIMITS } from './support/full-turn.js';
+import { seededRandom as seeded } from '../support/seeded-random.js';
 
 const SECRET = 'kill-test-signing-secret';
 type Args = Record<string, unknown>;
@@ -215,18 +216,6 @@ describe('kill -9 at every Slack write of a turn', () => {
     }
   }, 150_000);
 });
-
-/** mulberry32: a small seeded generator, so a failing seed can be replayed (FAULT_SEED=n). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FAULT_KINDS: Array<[string, Failure]> = [
   ['500 before applying', { status: 500 }],

@@ -11,18 +11,8 @@ import {
   reactionAdded,
   topLevelMessage,
 } from '../fakes/slack/index.js';
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed by its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from './seeded-random.js';
+export { rng };
 
 export type Kind = 'event' | 'command' | 'interaction';
 export type Sample = { kind: Kind; name: string; body: Record<string, unknown> };

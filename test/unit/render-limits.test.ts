@@ -11,18 +11,7 @@ import type { SlackBody } from '../../src/render/slack-message.js';
 import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS, splitEscaped } from '../../src/render/slack-limits.js';
 import { renderThread } from '../../src/render/thread-view.js';
 import { denyDialog } from '../../src/slack/deny-dialog.js';
-
-/** mulberry32: the same seed gives the same strings, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../support/seeded-random.js';
 
 const ALPHABETS = [
   '&<>', // every character escaped, each grows 4 or 5 times
