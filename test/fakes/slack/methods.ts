@@ -366,23 +366,12 @@ export const METHODS: Record<string, Handler> = {
     if (!hit || hit.deleted) return fail('thread_not_found');
     const rootTs = hit.thread_ts ?? hit.ts;
     const all = w.store.thread(channel, rootTs).filter((m) => !m.deleted);
-    const limit = Math.min(Math.max(Number(a.limit) || 1000, 1), 1000);
-    let start = 0;
-    const cursor = str(a.cursor);
-    if (cursor) {
-      const next = Buffer.from(cursor, 'base64')
-        .toString()
-        .replace(/^next_ts:/, '');
-      start = all.findIndex((m) => m.ts === next);
-      if (start < 0) fail('invalid_cursor');
-    }
-    const page = all.slice(start, start + limit);
-    const after = all[start + limit];
+    const { page, nextCursor } = pageByCursor(all, a, { defaultLimit: 1000, maxLimit: 1000 });
     const withMeta = bool(a.include_all_metadata);
     return ok({
       messages: page.map((m) => render(w, m, withMeta)),
-      has_more: after !== undefined,
-      response_metadata: { next_cursor: after ? Buffer.from(`next_ts:${after.ts}`).toString('base64') : '' },
+      has_more: nextCursor !== '',
+      response_metadata: { next_cursor: nextCursor },
     });
   },
 
@@ -400,24 +389,13 @@ export const METHODS: Record<string, Handler> = {
       .list(channel)
       .filter((m) => !m.deleted && (m.thread_ts === undefined || m.reply_broadcast) && inWindow(m.ts))
       .reverse();
-    const limit = Math.min(Math.max(Number(a.limit) || 100, 1), 999);
-    let start = 0;
-    const cursor = str(a.cursor);
-    if (cursor) {
-      const next = Buffer.from(cursor, 'base64')
-        .toString()
-        .replace(/^next_ts:/, '');
-      start = all.findIndex((m) => m.ts === next);
-      if (start < 0) fail('invalid_cursor');
-    }
-    const page = all.slice(start, start + limit);
-    const after = all[start + limit];
+    const { page, nextCursor } = pageByCursor(all, a, { defaultLimit: 100, maxLimit: 999 });
     const withMeta = bool(a.include_all_metadata);
     return ok({
       messages: page.map((m) => render(w, m, withMeta)),
-      has_more: after !== undefined,
+      has_more: nextCursor !== '',
       pin_count: 0,
-      response_metadata: { next_cursor: after ? Buffer.from(`next_ts:${after.ts}`).toString('base64') : '' },
+      response_metadata: { next_cursor: nextCursor },
     });
   },
 
@@ -541,4 +519,24 @@ function reactionTarget(w: World, a: Args): { m: StoredMessage; name: string } {
   const m = w.store.find(channel, str(a.timestamp) ?? '');
   if (!m || m.deleted) return fail('message_not_found');
   return { m, name };
+}
+
+/** Slack's cursor paging for message lists: `limit` clamped, the cursor names the next page's first ts. */
+function pageByCursor<M extends { ts: string }>(
+  all: M[],
+  a: Record<string, unknown>,
+  limits: { defaultLimit: number; maxLimit: number },
+): { page: M[]; nextCursor: string } {
+  const limit = Math.min(Math.max(Number(a.limit) || limits.defaultLimit, 1), limits.maxLimit);
+  let start = 0;
+  const cursor = str(a.cursor);
+  if (cursor) {
+    const next = Buffer.from(cursor, 'base64')
+      .toString()
+      .replace(/^next_ts:/, '');
+    start = all.findIndex((m) => m.ts === next);
+    if (start < 0) fail('invalid_cursor');
+  }
+  const after = all[start + limit];
+  return { page: all.slice(start, start + limit), nextCursor: after ? Buffer.from(`next_ts:${after.ts}`).toString('base64') : '' };
 }
