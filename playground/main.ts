@@ -1,0 +1,69 @@
+/**
+ * `npm run playground`: the bot in a local, Slack-like page, with no Slack workspace and
+ * (without ANTHROPIC_API_KEY) no API key. A development and demo tool, never a way to run
+ * the bot for people: it refuses NODE_ENV=production and listens on 127.0.0.1 only.
+ */
+import { z } from 'zod';
+import { createLogger } from '../src/ops/logger.js';
+import { startPlayground } from './start.js';
+
+const PlaygroundEnv = z.object({
+  NODE_ENV: z.string().optional(),
+  PLAYGROUND_PORT: z.coerce.number().int().min(0).max(65535).default(3300),
+  ANTHROPIC_API_KEY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  AGENT_ID: z.string().trim().optional(),
+  ENVIRONMENT_ID: z.string().trim().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+});
+
+const parsed = PlaygroundEnv.safeParse(process.env);
+if (!parsed.success) {
+  process.stderr.write(`${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')}\n`);
+  process.exit(1);
+}
+const env = parsed.data;
+if (env.NODE_ENV === 'production') {
+  process.stderr.write('The playground is a development tool and does not run with NODE_ENV=production. Use `npm start` to run the bot.\n');
+  process.exit(1);
+}
+
+const started = performance.now();
+const log = createLogger(env.LOG_LEVEL);
+try {
+  const playground = await startPlayground({
+    log,
+    port: env.PLAYGROUND_PORT,
+    anthropicApiKey: env.ANTHROPIC_API_KEY,
+    agentId: env.AGENT_ID,
+    environmentId: env.ENVIRONMENT_ID,
+  });
+  const agent =
+    playground.agent === 'demo'
+      ? 'the built-in demo agent (scripted; set ANTHROPIC_API_KEY to use the Managed Agents API)'
+      : 'the Managed Agents API (ANTHROPIC_API_KEY)';
+  process.stdout.write(
+    `\nPlayground ready in ${Math.round(performance.now() - started)} ms: ${playground.url}\n` +
+      `Sessions run on ${agent}. Type /agent <task> in #playground. Ctrl-C stops it.\n\n`,
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    playground.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'playground shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (error) {
+  process.stderr.write(`The playground could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
