@@ -3,33 +3,17 @@
  * (without ANTHROPIC_API_KEY) no API key. A development and demo tool, never a way to run
  * the bot for people: it refuses NODE_ENV=production and listens on 127.0.0.1 only.
  */
-import { z } from 'zod';
 import { createLogger } from '../src/ops/logger.js';
+import { readPlaygroundEnv } from './env.js';
 import { startPlayground } from './start.js';
 
-const PlaygroundEnv = z.object({
-  NODE_ENV: z.string().optional(),
-  PLAYGROUND_PORT: z.coerce.number().int().min(0).max(65535).default(3300),
-  ANTHROPIC_API_KEY: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v) => (v === '' ? undefined : v)),
-  AGENT_ID: z.string().trim().optional(),
-  ENVIRONMENT_ID: z.string().trim().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-});
-
-const parsed = PlaygroundEnv.safeParse(process.env);
-if (!parsed.success) {
-  process.stderr.write(`${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n')}\n`);
+const read = readPlaygroundEnv(process.env);
+if (read.kind !== 'ok') {
+  // 'production' and 'invalid' alike: say why, start nothing.
+  process.stderr.write(`${read.message}\n`);
   process.exit(1);
 }
-const env = parsed.data;
-if (env.NODE_ENV === 'production') {
-  process.stderr.write('The playground is a development tool and does not run with NODE_ENV=production. Use `npm start` to run the bot.\n');
-  process.exit(1);
-}
+const env = read.env;
 
 const started = performance.now();
 const log = createLogger(env.LOG_LEVEL);

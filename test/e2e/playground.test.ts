@@ -84,6 +84,7 @@ describe('npm run playground in Chromium', () => {
   it('a command starts a thread whose text streams in; a reply steers, Approve decides, Stop interrupts', async () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    expect(new URL(playground.url).hostname).toBe('127.0.0.1');
     await page.goto(playground.url);
     await eventually(() => page.getByTestId('agent-badge').textContent()).toContain('demo agent');
 

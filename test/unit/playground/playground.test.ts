@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_REFUSAL, readPlaygroundEnv } from '../../../playground/env.js';
 import { blocksToHtml } from '../../../playground/render/blocks.js';
 import { escapeHtml, safeUrl } from '../../../playground/render/escape.js';
 import { markdownToHtml } from '../../../playground/render/markdown.js';
@@ -181,5 +182,20 @@ const RENDERER = readdirSync(join(ROOT, 'playground/render'))
 describe('the playground renderer is pure (as src/render is)', () => {
   it.each(RENDERER)('%s', (entry) => {
     expect(findViolations(ROOT, [entry], PURE_CORE_RULES).map((v) => `${v.rule}: ${v.chain.join(' → ')}`)).toEqual([]);
+  });
+});
+
+describe('the playground’s environment', () => {
+  it('refuses NODE_ENV=production before reading anything else', () => {
+    expect(readPlaygroundEnv({ NODE_ENV: 'production', PLAYGROUND_PORT: 'not a port' })).toEqual({ kind: 'production', message: PRODUCTION_REFUSAL });
+    expect(readPlaygroundEnv({ NODE_ENV: ' Production ' }).kind).toBe('production');
+  });
+
+  it('runs on the demo agent by default, on port 3300, and says what is wrong with a bad setting', () => {
+    expect(readPlaygroundEnv({ NODE_ENV: 'development', ANTHROPIC_API_KEY: '' })).toEqual({
+      kind: 'ok',
+      env: { NODE_ENV: 'development', PLAYGROUND_PORT: 3300, LOG_LEVEL: 'warn' },
+    });
+    expect(readPlaygroundEnv({ PLAYGROUND_PORT: '70000' })).toMatchObject({ kind: 'invalid', message: expect.stringContaining('PLAYGROUND_PORT') });
   });
 });
