@@ -113,7 +113,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   let profiles: AgentProfiles;
   if (agentsConfig) {
     const config = agentsConfig.config;
-    const provisioned = await provisioning.run('provision', () => provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, config));
+    const provisioned = await provisioning.run('provision', () =>
+      provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, config),
+    );
     profiles = AgentProfiles.fromConfig(agentsConfig.config, provisioned.profiles);
     log.info({ file: agentsConfig.config.file, profiles: Object.fromEntries(provisioned.profiles) }, 'agent profiles');
   } else {

@@ -122,7 +122,7 @@ describe('coordination across replicas on one Redis', () => {
     expect(await a.coordination.seen.first('event:Ev2')).toBe(true);
   });
 
-  it("a start in flight at one replica counts at the other, until it is given back or lapses", async () => {
+  it('a start in flight at one replica counts at the other, until it is given back or lapses', async () => {
     const ns = `test-${randomUUID()}`;
     const [a, b] = [await replica(ns), await replica(ns)];
     const release = await a.coordination.starts.reserve('U1');

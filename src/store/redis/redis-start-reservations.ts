@@ -23,7 +23,11 @@ export class RedisStartReservations implements StartReservations {
   async reserve(user: string): Promise<() => Promise<void>> {
     const id = randomUUID();
     const key = this.key(user);
-    await this.redis.multi().zAdd(key, { score: this.now() + this.ttlMs, value: id }).pExpire(key, this.ttlMs).exec();
+    await this.redis
+      .multi()
+      .zAdd(key, { score: this.now() + this.ttlMs, value: id })
+      .pExpire(key, this.ttlMs)
+      .exec();
     let released = false;
     return async () => {
       if (released) return;
