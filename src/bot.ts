@@ -23,10 +23,10 @@ import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { openCoordination } from './store/coordination.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
-import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords, type ThreadRecord } from './store/thread-records.js';
 import { SlackAccounts } from './access/accounts.js';
 import { AccessGuard } from './access/guard.js';
@@ -86,6 +86,11 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
 
   const kv = await openStore(env.STORE_URL, options.storeNamespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
+  const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
+  coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
+  // Replicas starting together provision one at a time: the first creates or updates the
+  // agents and environments, each later one finds them matching and changes nothing.
+  const provisioning = coordination.mutex();
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
     // Our SlackWriter decides about retries and 429s; the client must not do it twice.
@@ -107,18 +112,23 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const client = createAgentsClient({ apiKey: env.ANTHROPIC_API_KEY, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) });
   let profiles: AgentProfiles;
   if (agentsConfig) {
-    const provisioned = await provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, agentsConfig.config);
+    const config = agentsConfig.config;
+    const provisioned = await provisioning.run('provision', () =>
+      provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, config),
+    );
     profiles = AgentProfiles.fromConfig(agentsConfig.config, provisioned.profiles);
     log.info({ file: agentsConfig.config.file, profiles: Object.fromEntries(provisioned.profiles) }, 'agent profiles');
   } else {
-    const target = await resolveAgentTarget({
-      client,
-      kv,
-      tools,
-      log,
-      ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
-      ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
-    });
+    const target = await provisioning.run('provision', () =>
+      resolveAgentTarget({
+        client,
+        kv,
+        tools,
+        log,
+        ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
+        ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
+      }),
+    );
     log.info(target, 'agent target');
     profiles = AgentProfiles.fixed(target);
   }
@@ -127,7 +137,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const sessionAgents = new SessionAgents(client, tools, log);
   await sessionAgents.check(profiles.targets(tools.tools.map((t) => t.name)));
 
-  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
+  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS, mutex: coordination.mutex() });
   const intake = new FileIntake({
     client,
     writer,
@@ -190,6 +200,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     approversFor,
     audit: new AuditTrail(log),
     log,
+    startLock: coordination.mutex(),
+    starts: coordination.starts,
   });
   await logStartWarning({ client, profiles, env, log });
 
@@ -208,7 +220,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, guard, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  registerHandlers(bolt.app, { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -247,6 +259,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await pruner.close();
     writer.close();
     await kv.disconnect();
+    await coordination.close();
     log.info('bot stopped');
   };
   return {
