@@ -14,6 +14,8 @@ import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
+import { openBudgetStore } from './delivery/open-budget-store.js';
+import { WriteScheduler } from './delivery/write-scheduler.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -89,7 +91,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     : undefined;
   if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
 
-  const kv = await openStore(env.STORE_URL, options.storeNamespace);
+  const namespace = options.storeNamespace ?? 'slack-agents';
+  const kv = await openStore(env.STORE_URL, namespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
   coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
@@ -107,7 +110,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
+  const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
+  const scheduler = new WriteScheduler({
+    store: budgets,
+    // The store's client says once when Redis goes away; each lane's retry is only debug.
+    onStoreError: (error) => log.debug({ err: error }, 'rate budget store did not answer; retrying'),
+  });
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
+    scheduler,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
   const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
@@ -291,6 +301,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     home?.close();
     await pruner.close();
     writer.close();
+    await budgets.close();
     await kv.disconnect();
     await coordination.close();
     log.info('bot stopped');
