@@ -45,6 +45,10 @@ function blockToHtml(block: unknown, options: MrkdwnOptions): string {
       const elements = Array.isArray(block.elements) ? block.elements : [];
       return `<div class="block actions">${elements.map((e) => elementToHtml(e, blockId, options)).join('')}</div>`;
     }
+    case 'context_actions': {
+      const elements = Array.isArray(block.elements) ? block.elements : [];
+      return `<div class="block context-actions">${elements.map((e) => contextAction(e, blockId, options)).join('')}</div>`;
+    }
     case 'markdown':
       return `<div class="block markdown">${markdownToHtml(str(block.text))}</div>`;
     case 'header':
@@ -90,6 +94,23 @@ function elementToHtml(e: unknown, blockId: string, options: MrkdwnOptions): str
     ...(url ? [`data-url="${escapeHtml(url)}"`] : []),
   ];
   return `<button type="button" ${attrs.join(' ')}>${label}</button>`;
+}
+
+/** Slack's feedback buttons (👍 / 👎, one action_id, a value each) and icon buttons under an answer. */
+function contextAction(e: unknown, blockId: string, options: MrkdwnOptions): string {
+  if (!isObject(e)) return '';
+  if (e.type === 'icon_button') return elementToHtml({ ...e, type: 'button' }, blockId, options).replace('class="button', 'class="button small');
+  if (e.type !== 'feedback_buttons') return `<span class="unsupported">[${escapeHtml(str(e.type) || 'element')}]</span>`;
+  return (['positive_button', 'negative_button'] as const)
+    .map((half) => {
+      const b = isObject(e[half]) ? e[half] : {};
+      const label = typeof b.accessibility_label === 'string' ? ` title="${escapeHtml(b.accessibility_label)}"` : '';
+      return elementToHtml({ type: 'button', action_id: e.action_id, value: b.value, text: b.text }, blockId, options).replace(
+        'class="button"',
+        `class="button small"${label}`,
+      );
+    })
+    .join('');
 }
 
 function inputToHtml(block: Json, options: MrkdwnOptions): string {

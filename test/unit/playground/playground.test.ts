@@ -169,6 +169,28 @@ describe('playground renderer: Block Kit messages', () => {
     );
   });
 
+  it('feedback buttons under an answer send their action_id with the value of the half pressed', () => {
+    const html = blocksToHtml([
+      {
+        type: 'context_actions',
+        block_id: 'feedback:1',
+        elements: [
+          {
+            type: 'feedback_buttons',
+            action_id: 'feedback',
+            positive_button: { text: { type: 'plain_text', text: '👍' }, value: 'good:1', accessibility_label: 'Good answer' },
+            negative_button: { text: { type: 'plain_text', text: '👎' }, value: 'bad:1', accessibility_label: 'Bad answer' },
+          },
+        ],
+      },
+    ]);
+    expect(html).toBe(
+      '<div class="block context-actions">' +
+        '<button type="button" class="button small" title="Good answer" data-action-id="feedback" data-block-id="feedback:1" data-value="good:1">👍</button>' +
+        '<button type="button" class="button small" title="Bad answer" data-action-id="feedback" data-block-id="feedback:1" data-value="bad:1">👎</button></div>',
+    );
+  });
+
   it('an unknown block is named, not dropped', () => {
     expect(blocksToHtml([{ type: 'video', block_id: 'v' }])).toBe('<div class="block unsupported">[video block]</div>');
   });
