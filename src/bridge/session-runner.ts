@@ -56,6 +56,13 @@ export type RunnerDeps = {
   profiles: AgentProfiles;
   /** The bot's metrics (agent events, stream reconnects, delivery lag); none in tests that do not look. */
   metrics?: Pick<BotMetrics, 'agentEvents' | 'streamReconnects' | 'deliveryLag'>;
+  /** Told what each thread folded (Slack's native status, the Home tab); must not throw or block. */
+  watch?: SessionWatch;
+};
+
+/** Watches every runner's folded state: Slack's own session status and mission control are drawn from it. */
+export type SessionWatch = {
+  observe(record: ThreadRecord, state: ThreadState): void;
 };
 
 export type { AnswerOutcome, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
@@ -360,6 +367,7 @@ export class SessionRunner {
       r.failure = words;
       r.status = 'failed';
     });
+    this.deps.watch?.observe(this.record, this.state);
     this.delivery.request();
   }
 
@@ -386,6 +394,7 @@ export class SessionRunner {
       if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
     }
     if (events.length === 0) return;
+    this.deps.watch?.observe(this.record, this.state);
     if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
     this.tools.answer(this.state.pendingCustomTools);
