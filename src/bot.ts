@@ -14,6 +14,8 @@ import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
+import { openBudgetStore } from './delivery/open-budget-store.js';
+import { WriteScheduler } from './delivery/write-scheduler.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -24,6 +26,11 @@ import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
 import { replicaSeat } from './replicas/replicas.js';
+import { HomePublisher } from './slack/home-publisher.js';
+import { registerNativeHandlers } from './slack/native-handlers.js';
+import { NativeStatus } from './slack/native-status.js';
+import { SessionBoard } from './slack/session-board.js';
+import type { SessionWatch } from './bridge/session-runner.js';
 import { openCoordination } from './store/coordination.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
@@ -90,7 +97,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     : undefined;
   if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
 
-  const kv = await openStore(env.STORE_URL, options.storeNamespace);
+  const namespace = options.storeNamespace ?? 'slack-agents';
+  const kv = await openStore(env.STORE_URL, namespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
   coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
@@ -108,10 +116,17 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
+  const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
+  const scheduler = new WriteScheduler({
+    store: budgets,
+    // The store's client says once when Redis goes away; each lane's retry is only debug.
+    onStoreError: (error) => log.debug({ err: error }, 'rate budget store did not answer; retrying'),
+  });
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
+    scheduler,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
-  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
+  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
   if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
 
@@ -166,10 +181,24 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ? replicaSeat({ redis: coordination.redis, prefix: coordination.prefix, leaseMs: env.LEASE_MS, log })
     : undefined;
   if (replicas) log.info({ replica: replicas.holder, leaseMs: env.LEASE_MS }, 'replica on a shared Redis store');
+  // Slack's own agent surfaces, drawn from what every runner folds: the native session
+  // status (with its fallback per workspace) and the Home tab's board of sessions.
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  let home: HomePublisher | undefined;
+  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const watch: SessionWatch = {
+    observe: (record, state) => {
+      native.observe(record, state);
+      board.observe(record, state);
+    },
+  };
+  // Slack clears a thread's loading messages when the bot replies there: they are set again.
+  writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
   const bridge = new Bridge({
     client,
     writer,
     react,
+    watch,
     records,
     tools,
     log,
@@ -207,6 +236,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRunningPerUser: env.MAX_RUNNING_PER_USER,
     maxPromptChars: env.MAX_PROMPT_CHARS,
   };
+  const audit = new AuditTrail(log);
   const guard = new AccessGuard({
     bridge,
     records,
@@ -214,7 +244,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     rules,
     accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
     approversFor,
-    audit: new AuditTrail(log),
+    audit,
     log,
     startLock: coordination.mutex(),
     starts: coordination.starts,
@@ -236,7 +266,16 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track });
+  home = new HomePublisher({
+    writer,
+    board,
+    isAdmin: (user) => guard.isAdmin(user),
+    log: log.child({ component: 'home' }),
+    workspaceUrl: identity.url,
+  });
+  const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  registerHandlers(bolt.app, handlerDeps);
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -268,6 +307,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    await native.settled();
+    await home?.settled();
   };
 
   let closing: Promise<void> | undefined;
@@ -283,8 +324,11 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await bridge.close(o);
     await replicas?.relay.close();
     await replicas?.leases.close();
+    native.close();
+    home?.close();
     await pruner.close();
     writer.close();
+    await budgets.close();
     await kv.disconnect();
     await coordination.close();
     log.info('bot stopped');
