@@ -12,7 +12,7 @@ export type BatchVerdict = 'continue' | 'stop';
  * The fake (our model of the API) sends one every 15 s; the watchdog allows that and a
  * few seconds more before it calls the connection dead.
  */
-export const DEFAULT_STREAM_SILENCE_MS = 20_000;
+const DEFAULT_STREAM_SILENCE_MS = 20_000;
 /** A watchdog that fired although nothing was missed doubles its limit, up to this. */
 const MAX_STREAM_SILENCE_MS = 5 * 60_000;
 
