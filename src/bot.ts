@@ -14,6 +14,8 @@ import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
+import { openBudgetStore } from './delivery/open-budget-store.js';
+import { WriteScheduler } from './delivery/write-scheduler.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -23,10 +25,10 @@ import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { openCoordination } from './store/coordination.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
-import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords, type ThreadRecord } from './store/thread-records.js';
 import { SlackAccounts } from './access/accounts.js';
 import { AccessGuard } from './access/guard.js';
@@ -84,8 +86,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     : undefined;
   if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
 
-  const kv = await openStore(env.STORE_URL, options.storeNamespace);
+  const namespace = options.storeNamespace ?? 'slack-agents';
+  const kv = await openStore(env.STORE_URL, namespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
+  const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
+  coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
+  // Replicas starting together provision one at a time: the first creates or updates the
+  // agents and environments, each later one finds them matching and changes nothing.
+  const provisioning = coordination.mutex();
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
     // Our SlackWriter decides about retries and 429s; the client must not do it twice.
@@ -97,7 +105,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
+  const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
+  const scheduler = new WriteScheduler({
+    store: budgets,
+    // The store's client says once when Redis goes away; each lane's retry is only debug.
+    onStoreError: (error) => log.debug({ err: error }, 'rate budget store did not answer; retrying'),
+  });
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
+    scheduler,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
   const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
@@ -107,18 +122,23 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const client = createAgentsClient({ apiKey: env.ANTHROPIC_API_KEY, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) });
   let profiles: AgentProfiles;
   if (agentsConfig) {
-    const provisioned = await provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, agentsConfig.config);
+    const config = agentsConfig.config;
+    const provisioned = await provisioning.run('provision', () =>
+      provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, config),
+    );
     profiles = AgentProfiles.fromConfig(agentsConfig.config, provisioned.profiles);
     log.info({ file: agentsConfig.config.file, profiles: Object.fromEntries(provisioned.profiles) }, 'agent profiles');
   } else {
-    const target = await resolveAgentTarget({
-      client,
-      kv,
-      tools,
-      log,
-      ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
-      ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
-    });
+    const target = await provisioning.run('provision', () =>
+      resolveAgentTarget({
+        client,
+        kv,
+        tools,
+        log,
+        ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
+        ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
+      }),
+    );
     log.info(target, 'agent target');
     profiles = AgentProfiles.fixed(target);
   }
@@ -127,7 +147,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const sessionAgents = new SessionAgents(client, tools, log);
   await sessionAgents.check(profiles.targets(tools.tools.map((t) => t.name)));
 
-  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
+  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS, mutex: coordination.mutex() });
   const intake = new FileIntake({
     client,
     writer,
@@ -190,6 +210,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     approversFor,
     audit: new AuditTrail(log),
     log,
+    startLock: coordination.mutex(),
+    starts: coordination.starts,
   });
   await logStartWarning({ client, profiles, env, log });
 
@@ -208,7 +230,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, guard, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  registerHandlers(bolt.app, { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -246,7 +268,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await bridge.close();
     await pruner.close();
     writer.close();
+    await budgets.close();
     await kv.disconnect();
+    await coordination.close();
     log.info('bot stopped');
   };
   return {

@@ -18,6 +18,8 @@ import { unreachable } from '../ops/unreachable.js';
 import type { RunningSession } from '../words/sessions.js';
 import { startProblemWords } from '../words/starts.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
+import type { Mutex } from '../store/mutex.js';
+import { LocalStartReservations, type StartReservations } from '../store/start-reservations.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
   isAdmin,
@@ -45,6 +47,10 @@ export type GuardDeps = {
   approversFor: (record: ThreadRecord) => readonly string[];
   audit: AuditTrail;
   log: Logger;
+  /** The lock a person's start checks run under (default: this process's); across replicas, Redis's. */
+  startLock?: Mutex;
+  /** Starts in flight by person (default: counted in this process); across replicas, in Redis. */
+  starts?: StartReservations;
 };
 
 /** A start, or a mention that was a reply to the thread's session; refused by the access rules. */
@@ -66,11 +72,14 @@ export type CapActionOutcome = CapOutcome | NotAllowed | { kind: 'no_record' };
  */
 export class AccessGuard {
   /** One start at a time per person, so two quick starts cannot both slip under the running limit. */
-  private readonly startsByUser = new KeyedMutex();
+  private readonly startsByUser: Mutex;
   /** Starts let through and not yet finished, by person: they count towards the running limit. */
-  private readonly startsInFlight = new Map<string, number>();
+  private readonly startsInFlight: StartReservations;
 
-  constructor(private readonly deps: GuardDeps) {}
+  constructor(private readonly deps: GuardDeps) {
+    this.startsByUser = deps.startLock ?? new KeyedMutex();
+    this.startsInFlight = deps.starts ?? new LocalStartReservations();
+  }
 
   async start(req: StartRequest): Promise<GuardedStartOutcome> {
     const { bridge, profiles, rules } = this.deps;
@@ -99,11 +108,12 @@ export class AccessGuard {
     // outside it, so one person's second /agent does not wait for the first to be created.
     // While a start is in flight its record may already count as well as its reservation:
     // for those few seconds the limit errs on the side of refusing.
-    const decision = await this.startsByUser.run(req.user, async () => {
+    let release: (() => Promise<void>) | undefined;
+    const decision = await this.startsByUser.run(`starts-of:${req.user}`, async () => {
       const account = needsAccount(rules, req.user, profile) ? await this.deps.accounts.lookup(req.user) : undefined;
-      const running = (await this.runningFor(req.team, req.user)) + (this.startsInFlight.get(req.user) ?? 0);
+      const running = (await this.runningFor(req.team, req.user)) + (await this.startsInFlight.count(req.user));
       const decided = mayStart(rules, { user: req.user, channel: req.channel, account, profile, running, promptChars: req.prompt.length });
-      if (decided.kind === 'allowed') this.startsInFlight.set(req.user, (this.startsInFlight.get(req.user) ?? 0) + 1);
+      if (decided.kind === 'allowed') release = await this.startsInFlight.reserve(req.user);
       return decided;
     });
     if (decision.kind === 'refused') {
@@ -134,9 +144,7 @@ export class AccessGuard {
       }
       return outcome;
     } finally {
-      const left = (this.startsInFlight.get(req.user) ?? 1) - 1;
-      if (left > 0) this.startsInFlight.set(req.user, left);
-      else this.startsInFlight.delete(req.user);
+      await release?.();
     }
   }
 

@@ -7,7 +7,7 @@ import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/
 import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
 import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
-import type { SeenOnce } from '../store/seen-once.js';
+import type { SeenKeys } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
   BlockActionSchema,
@@ -49,7 +49,7 @@ export type HandlerDeps = {
   /** The access rules and the audit trail in front of the bridge's intents. */
   guard: AccessGuard;
   records: ThreadRecords;
-  seen: SeenOnce;
+  seen: SeenKeys;
   writer: SlackWriter;
   log: Logger;
   botUserId: string;
@@ -122,6 +122,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       return;
     }
     await ack();
+    // The same invocation delivered twice (to one replica or to two) starts one session.
+    if (cmd.trigger_id && !(await deps.seen.first(`command:${cmd.trigger_id}`)))
+      return void log.info({ channel: cmd.channel_id, user: cmd.user_id }, 'duplicate command delivery ignored');
     deps.track(
       deps.guard
         .start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) })
@@ -359,6 +362,8 @@ async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = 
   if (!parsed.success) return void deps.log.warn({ problem: describeZodError(parsed.error), what }, 'unreadable button click');
   const a = parsed.data;
   const action = a.actions[0]!;
+  // One click delivered twice (to one replica or to two) acts once: Slack mints a trigger per click.
+  if (a.trigger_id && !(await deps.seen.first(`action:${a.trigger_id}`))) return void deps.log.info({ what }, 'duplicate click delivery ignored');
   const team = a.team?.id ?? a.user.team_id;
   const channel = a.channel?.id ?? a.container?.channel_id;
   const messageTs = a.container?.message_ts ?? a.message?.ts;

@@ -11,6 +11,8 @@ export const SlashCommandSchema = z
     command: z.string(),
     text: z.string().default(''),
     response_url: z.string().optional(),
+    /** Minted by Slack once per invocation: the dedupe key of a command delivered twice. */
+    trigger_id: z.string().optional(),
   })
   .loose();
 export type SlashCommand = z.infer<typeof SlashCommandSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type Keyv from 'keyv';
 import { hashText } from '../delivery/text-hash.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import type { Mutex } from './mutex.js';
 import { DAY_MS, DEFAULT_RETENTION_DAYS, isPrunable } from './retention.js';
 import { storeKeys } from './store-keys.js';
 
@@ -187,12 +188,18 @@ export type ThreadRecordsOptions = {
   /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
   retentionMs?: number;
   now?: () => number;
+  /**
+   * The lock each read-modify-write of a record (and of the live and pending lists) runs
+   * under. Keyv has no transactions; this process's own lock by default, Redis's when
+   * several replicas share the store.
+   */
+  mutex?: Mutex;
 };
 
 export type PruneOutcome = { removed: number; kept: number };
 
 export class ThreadRecords {
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: Mutex;
   readonly retentionMs: number;
   private readonly now: () => number;
 
@@ -202,6 +209,7 @@ export class ThreadRecords {
   ) {
     this.retentionMs = o.retentionMs ?? DEFAULT_RETENTION_DAYS * DAY_MS;
     this.now = o.now ?? Date.now;
+    this.mutex = o.mutex ?? new KeyedMutex();
   }
 
   async get(ref: ThreadRef): Promise<ThreadRecord | undefined> {

@@ -150,6 +150,8 @@ export interface RateLimit {
   perMinute: number;
   burst: number;
   perChannel?: boolean;
+  /** A per-channel method's second limit, shared by all channels of the workspace (postMessage). */
+  workspace?: { perMinute: number; burst: number };
 }
 
 export interface FakeSlackOptions {
