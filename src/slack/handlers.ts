@@ -293,7 +293,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.view(DENY_DIALOG_CALLBACK_ID, async ({ ack, body }) => {
     await ack();
     const parsed = ViewSubmissionSchema.safeParse(body);
-    const dialog = parsed.success ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values) : { kind: 'unreadable' as const };
+    const dialog = parsed.success
+      ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values)
+      : { kind: 'unreadable' as const };
     if (!parsed.success || dialog.kind === 'unreadable')
       return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
     const user = parsed.data.user.id;
