@@ -25,6 +25,11 @@ import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { HomePublisher } from './slack/home-publisher.js';
+import { registerNativeHandlers } from './slack/native-handlers.js';
+import { NativeStatus } from './slack/native-status.js';
+import { SessionBoard } from './slack/session-board.js';
+import type { SessionWatch } from './bridge/session-runner.js';
 import { openCoordination } from './store/coordination.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
@@ -115,7 +120,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     scheduler,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
-  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
+  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
   if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
 
@@ -165,10 +170,24 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       },
     );
   const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
+  // Slack's own agent surfaces, drawn from what every runner folds: the native session
+  // status (with its fallback per workspace) and the Home tab's board of sessions.
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  let home: HomePublisher | undefined;
+  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const watch: SessionWatch = {
+    observe: (record, state) => {
+      native.observe(record, state);
+      board.observe(record, state);
+    },
+  };
+  // Slack clears a thread's loading messages when the bot replies there: they are set again.
+  writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
   const bridge = new Bridge({
     client,
     writer,
     react,
+    watch,
     records,
     tools,
     log,
@@ -201,6 +220,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRunningPerUser: env.MAX_RUNNING_PER_USER,
     maxPromptChars: env.MAX_PROMPT_CHARS,
   };
+  const audit = new AuditTrail(log);
   const guard = new AccessGuard({
     bridge,
     records,
@@ -208,7 +228,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     rules,
     accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
     approversFor,
-    audit: new AuditTrail(log),
+    audit,
     log,
     startLock: coordination.mutex(),
     starts: coordination.starts,
@@ -230,7 +250,16 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track });
+  home = new HomePublisher({
+    writer,
+    board,
+    isAdmin: (user) => guard.isAdmin(user),
+    log: log.child({ component: 'home' }),
+    workspaceUrl: identity.url,
+  });
+  const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  registerHandlers(bolt.app, handlerDeps);
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -256,6 +285,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    await native.settled();
+    await home?.settled();
   };
 
   let closing: Promise<void> | undefined;
@@ -266,6 +297,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
     await bridge.close();
+    native.close();
+    home?.close();
     await pruner.close();
     writer.close();
     await budgets.close();

@@ -208,7 +208,8 @@ export class AccessGuard {
     return first;
   }
 
-  async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all'): Promise<StopOutcome> {
+  /** `native`: Slack's own Stop on the agent session; `home`: the Stop on the App Home tab. */
+  async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all' | 'native' | 'home'): Promise<StopOutcome> {
     const record = await this.deps.records.get(ref);
     const entry = {
       action: 'stop' as const,

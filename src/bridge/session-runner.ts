@@ -55,6 +55,13 @@ export type RunnerDeps = {
   outputRetryDelaysMs?: readonly number[];
   /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
   profiles: AgentProfiles;
+  /** Told what each thread folded (Slack's native status, the Home tab); must not throw or block. */
+  watch?: SessionWatch;
+};
+
+/** Watches every runner's folded state: Slack's own session status and mission control are drawn from it. */
+export type SessionWatch = {
+  observe(record: ThreadRecord, state: ThreadState): void;
 };
 
 export type { AnswerOutcome, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
@@ -113,6 +120,7 @@ export class SessionRunner {
       write: (change) => deps.records.update(this.ref, change),
       show: () => this.delivery.request(),
       itemsShown: () => this.state.items.length,
+      failed: (written) => deps.watch?.observe(written, this.state),
     });
     const wire = sessionWire(deps.client, record.sessionId);
     const sendAnswer = answerOnce(wire, this.lifetime.signal);
@@ -323,6 +331,7 @@ export class SessionRunner {
       if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
     }
     if (events.length === 0) return;
+    this.deps.watch?.observe(this.record.current(), this.state);
     if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
     this.tools.answer(this.state.pendingCustomTools);

@@ -31,6 +31,14 @@ export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   'chat.appendStream': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.getUploadURLExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.completeUploadExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
+  // Slack's agent surfaces. agents.sessions.* and the prompts/title of assistant.threads are
+  // Tier 3; setStatus (loading messages) is rated like postMessage, per channel; views.publish is Tier 4.
+  'agents.sessions.setStatus': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'agents.sessions.rename': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'assistant.threads.setStatus': { perMinute: 54, burst: 2, scope: 'channel' },
+  'assistant.threads.setSuggestedPrompts': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'assistant.threads.setTitle': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'views.publish': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 4; who is a guest (access rules), cached by SlackAccounts.
   'users.info': { perMinute: 90, burst: 10, scope: 'workspace' },
 };

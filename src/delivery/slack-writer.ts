@@ -6,6 +6,8 @@ import type { SlackBody } from '../render/slack-message.js';
 import { WriteScheduler, type Priority } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
+/** The calls that put a reply of the bot into a thread. */
+const REPLY_METHODS = new Set(['chat.postMessage', 'chat.startStream', 'files.completeUploadExternal']);
 
 export class SlackCallError extends Error {
   constructor(
@@ -50,6 +52,11 @@ export class SlackWriter {
   private readonly uncertainKeys = new Set<string>();
 
   readonly scheduler: WriteScheduler;
+  /**
+   * Told after each reply the bot made in a thread: Slack clears a thread's loading
+   * messages then, and whoever set them sets them again (NativeStatus). Must not throw.
+   */
+  onThreadReply: ((channel: string, threadTs: string) => void) | undefined;
 
   constructor(
     private readonly client: WebClient,
@@ -256,7 +263,9 @@ export class SlackWriter {
   ): Promise<T> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const backoffMs = this.opts.backoffMs ?? 500;
-    const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
+    // The agent surfaces (assistant.threads.*, agents.sessions.*) name their channel `channel_id`.
+    const channel = typeof args.channel === 'string' ? args.channel : typeof args.channel_id === 'string' ? args.channel_id : undefined;
+    const lane = { method, team: this.opts.team ?? 'workspace', ...(channel !== undefined ? { channel } : {}) };
     let uncertain = key !== undefined && this.uncertainKeys.has(key);
     try {
       const result = await this.attempts<T>(
@@ -272,6 +281,7 @@ export class SlackWriter {
         () => (uncertain = true),
       );
       if (key !== undefined) this.uncertainKeys.delete(key);
+      if (channel !== undefined && typeof args.thread_ts === 'string' && REPLY_METHODS.has(method)) this.onThreadReply?.(channel, args.thread_ts);
       return result;
     } catch (error) {
       if (key !== undefined && uncertain) this.uncertainKeys.add(key);

@@ -41,6 +41,8 @@ import {
   stopReply,
 } from './outcome-replies.js';
 import type { DecisionOutcome } from '../bridge/bridge.js';
+import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID } from '../render/feedback.js';
+import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../render/home-view.js';
 
 const USAGE = replyWords({ kind: 'usage' });
 
@@ -73,8 +75,11 @@ export const LISTENED: Listened = {
       END_SESSION_ACTION_ID,
       STOP_ALL_CONFIRM_ACTION_ID,
       STOP_ALL_CANCEL_ACTION_ID,
+      FEEDBACK_ACTION_ID,
+      HOME_STOP_ACTION_ID,
+      HOME_STOP_ALL_ACTION_ID,
     ].includes(id) || id.startsWith(ANSWER_ACTION_PREFIX),
-  views: [DENY_DIALOG_CALLBACK_ID],
+  views: [DENY_DIALOG_CALLBACK_ID, FEEDBACK_DIALOG_CALLBACK_ID],
 };
 
 /**
@@ -356,10 +361,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 }
 
 /** `label`: the pressed button's text as the person saw it. */
-type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string };
+export type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string };
 
 /** The thread, person and button value of a click on one of our thread messages. */
-async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
+export async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
   const parsed = BlockActionSchema.safeParse(body);
   if (!parsed.success) return void deps.log.warn({ problem: describeZodError(parsed.error), what }, 'unreadable button click');
   const a = parsed.data;
@@ -401,7 +406,7 @@ async function tellDecisionOutcome(deps: HandlerDeps, target: { ref: ThreadRef; 
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
-async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
+export async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
   const indexed = await deps.records.threadOfMessage(team, channel, ts);
   if (indexed) return indexed;
   // A message we never indexed (sent before the bot saw it): Slack knows its thread.
@@ -419,12 +424,12 @@ async function findThread(deps: HandlerDeps, team: string, channel: string, ts: 
   }
 }
 
-async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
+export async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
   const text = stopReply(outcome);
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }
 
-async function ephemeral(deps: HandlerDeps, m: { channel: string; user: string; threadTs?: string | undefined; text: string }): Promise<void> {
+export async function ephemeral(deps: HandlerDeps, m: { channel: string; user: string; threadTs?: string | undefined; text: string }): Promise<void> {
   await deps.writer
     .call('chat.postEphemeral', {
       channel: m.channel,

@@ -43,6 +43,24 @@ export const ReactionAddedSchema = z
   })
   .loose();
 
+/** Slack's Stop on an agent session (the bot must move the status out of processing itself). */
+export const AgentSessionStoppedSchema = z
+  .object({ type: z.literal('agent_session_stopped'), channel: z.string().min(1), user: z.string().min(1), thread_ts: z.string().min(1) })
+  .loose();
+
+/** The Messages tab of an assistant_view app opened a thread. */
+export const AssistantThreadStartedSchema = z
+  .object({
+    type: z.literal('assistant_thread_started'),
+    assistant_thread: z.object({ user_id: z.string().min(1), channel_id: z.string().min(1), thread_ts: z.string().min(1) }).loose(),
+  })
+  .loose();
+
+/** The app's Home tab or (agent_view) its Messages tab opened. */
+export const AppHomeOpenedSchema = z
+  .object({ type: z.literal('app_home_opened'), user: z.string().min(1), channel: z.string().min(1), tab: z.enum(['home', 'messages']).optional() })
+  .loose();
+
 export const EventEnvelopeSchema = z
   .object({
     event_id: z.string().optional(),
@@ -118,6 +136,9 @@ export const EVENT_SCHEMAS: Record<string, z.ZodType> = {
   message: MessageEventSchema,
   app_mention: MessageEventSchema,
   reaction_added: ReactionAddedSchema,
+  agent_session_stopped: AgentSessionStoppedSchema,
+  assistant_thread_started: AssistantThreadStartedSchema,
+  app_home_opened: AppHomeOpenedSchema,
 };
 
 /** Out-of-band words for a person waiting on a request the bot could not handle. */

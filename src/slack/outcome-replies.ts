@@ -68,6 +68,26 @@ export function stopReply(o: StopOutcome): string | undefined {
   }
 }
 
+/** A Stop pressed on the Home tab: the answer is told there, whatever became of it. */
+export function homeStopReply(o: StopOutcome): string {
+  switch (o.kind) {
+    case 'sent':
+      return replyWords({ kind: 'stop_sent' });
+    case 'nothing_running':
+      return replyWords({ kind: 'nothing_running' });
+    case 'already_stopping':
+      return replyWords({ kind: 'already_stopping' });
+    case 'not_a_session':
+      return replyWords({ kind: 'button_session_missing' });
+    case 'not_allowed':
+      return refusalWords(o.refusal);
+    case 'failed':
+      return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    default:
+      return unreachable(o);
+  }
+}
+
 export function decisionReply(o: DecisionOutcome): string | undefined {
   switch (o.kind) {
     case 'sent':

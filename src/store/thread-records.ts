@@ -163,6 +163,10 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   spendCap: z.object({ startCents: z.number(), maxCents: z.number(), currentCents: z.number() }).optional(),
   /** What people did at each budget stop (idle event id → raised or ended, by whom), written before it is sent. */
   budgetActions: z.record(z.string(), BudgetActionSchema).optional(),
+  /** Slack feedback buttons clicked on finished answers (`<turn>:<user>` → the latest click and its note). */
+  feedback: z
+    .record(z.string(), z.object({ user: z.string(), turn: z.number(), good: z.boolean(), at: z.number(), note: z.string().optional() }))
+    .optional(),
   /** The text write in flight, if any (see WritingSchema). */
   writing: WritingSchema.optional(),
 });

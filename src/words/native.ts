@@ -44,3 +44,9 @@ export function nativeWords(w: NativeWords): string {
       return 'Thanks: your note is kept with the feedback.';
   }
 }
+
+/** Offered on the Messages tab when no profile lists suggested prompts of its own. */
+export const DEFAULT_PROMPTS: ReadonlyArray<{ title: string; message: string }> = [
+  { title: 'Fix a failing test', message: 'Find out why the test suite fails on main and fix it.' },
+  { title: 'Explain the code', message: 'Explain how this repository is organised and where to start reading.' },
+];

@@ -7,6 +7,8 @@ export type RecordKeeperDeps = {
   show: () => void;
   /** How many items the thread shows now: a note goes after them. */
   itemsShown: () => number;
+  /** Told once a failure is written, before the thread shows it (Slack's own status follows the record). */
+  failed?: (record: ThreadRecord) => void;
 };
 
 /**
@@ -55,6 +57,7 @@ export class RecordKeeper {
       r.failure = words;
       r.status = 'failed';
     });
+    this.deps.failed?.(this.record);
     this.deps.show();
   }
 }
