@@ -4,7 +4,6 @@ import type { AuditTrail } from '../ops/audit.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID, feedbackDialog, readFeedbackDialog, readFeedbackValue } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID, readHomeStopValue } from '../render/home-view.js';
 import { DEFAULT_PROMPTS, nativeWords } from '../words/native.js';
-import { replyWords } from '../words/replies.js';
 import { actionTarget, ephemeral, type HandlerDeps, tellInterruptOutcome } from './handlers.js';
 import { homeStopReply, stopAllReply } from './outcome-replies.js';
 import type { HomePublisher } from './home-publisher.js';
