@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { WebAPIRateLimitedError, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from './config/env.js';
 import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.js';
 import { createAgentsClient } from './agents/client.js';
@@ -16,6 +16,9 @@ import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
 import { openBudgetStore } from './delivery/open-budget-store.js';
 import { WriteScheduler } from './delivery/write-scheduler.js';
+import { RedisBudgetStore } from './delivery/redis-budget-store.js';
+import { BotMetrics } from './ops/metrics.js';
+import { checkReadiness, type ReadinessCheck } from './ops/readiness.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -46,6 +49,8 @@ export type RunningBot = {
   port: number;
   mode: 'http' | 'socket';
   bridge: Bridge;
+  /** This instance's metrics (its own registry); the lease code counts hand-overs on `leaseHandovers`. */
+  metrics: BotMetrics;
   /** Which agent sessions run, and each profile's approvers (`approversFor`). */
   profiles: AgentProfiles;
   /** The store's prune pass running now or last (tests). */
@@ -79,6 +84,9 @@ export type BotOptions = {
   orphanSweepDelaysMs?: readonly number[];
 };
 
+/** How long /readyz waits for Redis and Slack to answer before it calls them unreachable. */
+const READINESS_TIMEOUT_MS = 2000;
+
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
   const tools = new ToolRegistry();
@@ -110,14 +118,17 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
+  const metrics = new BotMetrics();
   const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
   const scheduler = new WriteScheduler({
     store: budgets,
     // The store's client says once when Redis goes away; each lane's retry is only debug.
     onStoreError: (error) => log.debug({ err: error }, 'rate budget store did not answer; retrying'),
+    onGranted: (method, waitedMs) => metrics.writeWait.observe({ method }, waitedMs / 1000),
   });
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
     scheduler,
+    metrics,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
   const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
@@ -200,6 +211,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     intake,
     sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
+    metrics,
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
     ...(options.textLimits ? { textLimits: options.textLimits } : {}),
@@ -272,8 +284,29 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   if (bolt.socketClient) edge.guardSocket(bolt.socketClient);
 
   let ready = false;
+  metrics.watch({ sessions: () => bridge.sessionStates(), writeQueue: () => scheduler.queued() });
+  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt, a timeout.
+  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: READINESS_TIMEOUT_MS });
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'slack',
+      check: () =>
+        probe.auth.test().then(
+          (r) => r.ok === true,
+          // A 429 is an answer: Slack is there.
+          (error: unknown) => error instanceof WebAPIRateLimitedError,
+        ),
+    },
+    ...(budgets instanceof RedisBudgetStore ? [{ name: 'redis', check: () => budgets.ping() }] : []),
+  ];
   const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
-  const server = createHttpServer({ isReady: () => ready, log, ...(slackEndpoint ? { slack: slackEndpoint } : {}) });
+  const server = createHttpServer({
+    isReady: () => ready,
+    readiness: () => checkReadiness(checks, READINESS_TIMEOUT_MS),
+    metrics: () => metrics.scrape(),
+    log,
+    ...(slackEndpoint ? { slack: slackEndpoint } : {}),
+  });
   const port = await listen(server, env.PORT);
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;
@@ -285,7 +318,8 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
-    await native.settled();
+    // Not the native status: at Tier 3 for a whole workspace its writes can trail the
+    // threads by minutes when many sessions run, and nothing else waits on them.
     await home?.settled();
   };
 
@@ -303,6 +337,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     writer.close();
     await budgets.close();
     await kv.disconnect();
+    metrics.close();
     await coordination.close();
     log.info('bot stopped');
   };
@@ -310,6 +345,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     port,
     mode: bolt.mode,
     bridge,
+    metrics,
     profiles,
     settled,
     lastPrune: () => pruner.lastPass(),

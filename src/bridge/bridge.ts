@@ -133,6 +133,11 @@ export class Bridge {
   }
 
   /** Runners currently held in memory (live or settling threads). */
+  /** Sessions held in memory, by thread status (the sessions metric). */
+  sessionStates(): Record<string, number> {
+    return this.runners.states();
+  }
+
   get liveRunners(): number {
     return this.runners.size;
   }

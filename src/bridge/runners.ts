@@ -35,6 +35,13 @@ export class Runners {
     return this.runners.size;
   }
 
+  /** How many runners hold a thread of each status (the sessions metric). */
+  states(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const runner of this.runners.values()) counts[runner.status] = (counts[runner.status] ?? 0) + 1;
+    return counts;
+  }
+
   /** For tests and shutdown: every runner's Slack writes are done. */
   async settled(): Promise<void> {
     do {

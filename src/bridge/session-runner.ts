@@ -2,6 +2,7 @@ import type { AgentsClient } from '../agents/client.js';
 import { describeApiError } from '../agents/api-errors.js';
 import type { AgentEvent } from '../agents/events.js';
 import { SessionEvents } from '../agents/session-events.js';
+import type { BotMetrics } from '../ops/metrics.js';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import type { ToolResult } from '../agents/tools/custom-tool.js';
@@ -55,6 +56,8 @@ export type RunnerDeps = {
   outputRetryDelaysMs?: readonly number[];
   /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
   profiles: AgentProfiles;
+  /** The bot's metrics (agent events, stream reconnects, delivery lag); none in tests that do not look. */
+  metrics?: Pick<BotMetrics, 'agentEvents' | 'streamReconnects' | 'deliveryLag'>;
   /** Told what each thread folded (Slack's native status, the Home tab); must not throw or block. */
   watch?: SessionWatch;
 };
@@ -152,10 +155,13 @@ export class SessionRunner {
       signal: this.lifetime.signal,
       onRunEnded: () => this.reportIfQuiet(),
     });
-    const events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
+    const events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs, (reason) =>
+      deps.metrics?.streamReconnects.inc({ reason }),
+    );
     this.stream = new StreamFollower({
       follow: (opts) => events.follow(opts),
       onEvents: (batch) => {
+        for (const event of batch) deps.metrics?.agentEvents.inc({ type: event.type });
         sender.observe(batch);
         this.apply(batch);
       },
@@ -209,6 +215,7 @@ export class SessionRunner {
       streams: deps.streams,
       botUserId: deps.botUserId,
       ...(deps.textLimits ? { limits: deps.textLimits } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
       onIdle: () => {
         this.track(this.turnEnds.persistStatus());
         this.reportIfQuiet();
@@ -224,6 +231,11 @@ export class SessionRunner {
 
   get sessionId(): string {
     return this.record.current().sessionId;
+  }
+
+  /** The thread's recorded status (starting, active, idle, failed, …), for the sessions metric. */
+  get status(): ThreadRecord['status'] {
+    return this.record.current().status;
   }
 
   /** For tests and shutdown: resolves once pending Slack writes are done. */

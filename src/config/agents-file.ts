@@ -111,10 +111,8 @@ export const AgentsFileSchema = z.strictObject({
 });
 
 export type AgentsFile = z.infer<typeof AgentsFileSchema>;
-export type ProfileSpec = z.infer<typeof profileSpec>;
 export type AgentSpec = z.infer<typeof agentSpec>;
 export type EnvironmentSpec = z.infer<typeof environmentSpec>;
-export type PermissionPolicy = z.infer<typeof permissionPolicy>;
 
 /** A profile with every default filled in and its references checked. */
 export type Profile = {

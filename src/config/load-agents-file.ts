@@ -105,7 +105,7 @@ function crossCheck(f: AgentsFile, toolNames: readonly string[]): Problem[] {
   return problems;
 }
 
-export const defaultEnvironmentName = (profile: string): string => `slack-${profile}`;
+const defaultEnvironmentName = (profile: string): string => `slack-${profile}`;
 
 function resolve(f: AgentsFile, file: string, toolNames: readonly string[]): AgentsConfig {
   const profiles: Record<string, Profile> = {};

@@ -3,6 +3,7 @@ import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIReq
 import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
+import type { BotMetrics, SlackCallOutcome } from '../ops/metrics.js';
 import { WriteScheduler, type Priority } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
@@ -61,7 +62,14 @@ export class SlackWriter {
   constructor(
     private readonly client: WebClient,
     private readonly log: Logger,
-    private readonly opts: { maxAttempts?: number; backoffMs?: number; scheduler?: WriteScheduler; team?: string } = {},
+    private readonly opts: {
+      maxAttempts?: number;
+      backoffMs?: number;
+      scheduler?: WriteScheduler;
+      team?: string;
+      /** Counts every call by method and outcome, and every 429. */
+      metrics?: Pick<BotMetrics, 'slackCalls' | 'rateLimited'>;
+    } = {},
   ) {
     this.scheduler = opts.scheduler ?? new WriteScheduler();
     // Every write waiting for its budget listens for shutdown on this one signal.
@@ -289,6 +297,10 @@ export class SlackWriter {
     }
   }
 
+  private counted(method: string, outcome: SlackCallOutcome): void {
+    this.opts.metrics?.slackCalls.inc({ method, outcome });
+  }
+
   private async attempts<T>(
     method: string,
     args: Args,
@@ -310,9 +322,13 @@ export class SlackWriter {
         if (settled !== undefined) return settled;
       }
       try {
-        return (await this.client.apiCall(method, args)) as T;
+        const result = (await this.client.apiCall(method, args)) as T;
+        this.counted(method, 'ok');
+        return result;
       } catch (error) {
+        this.counted(method, outcomeOf(error));
         if (error instanceof WebAPIRateLimitedError) {
+          this.opts.metrics?.rateLimited.inc({ method });
           const seconds = Math.max(1, error.retryAfter);
           this.scheduler.rateLimited(lane, seconds * 1000);
           this.log.warn({ method, retryAfter: seconds, attempt }, 'slack rate limited this method; pausing it');
@@ -333,6 +349,12 @@ export class SlackWriter {
       }
     }
   }
+}
+
+function outcomeOf(error: unknown): SlackCallOutcome {
+  if (error instanceof WebAPIRateLimitedError) return 'ratelimited';
+  if (error instanceof WebAPIPlatformError) return 'slack_error';
+  return 'transport_error';
 }
 
 function describeTransport(error: unknown): string {

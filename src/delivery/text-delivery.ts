@@ -36,6 +36,8 @@ export type TextDeliveryDeps = {
   retryDelayMs?: number | undefined;
   /** The bot's own user id: its unrecorded messages in a thread are found by it. */
   botUserId?: string | undefined;
+  /** Observes each write's lag: from when its oldest word was there to when Slack took it. */
+  metrics?: { deliveryLag: { observe(labels: { step: string }, seconds: number): void } } | undefined;
 };
 
 /** What the thread's delivery lends its text: the view as it is now, whether it closed, a later pass. */
@@ -256,6 +258,8 @@ export class TextDelivery {
         this.thread.wake(this.deps.retryDelayMs ?? 5000);
         return { kind: 'stop' };
       case 'written': {
+        const since = this.pendingSince.get(key);
+        if (since !== undefined) this.deps.metrics?.deliveryLag.observe({ step: step.action.kind }, (Date.now() - since) / 1000);
         this.track(key, progress, outcome.segments);
         if (step.action.kind === 'attach') progress.attachIntent = undefined;
         const written = outcome.segments;

@@ -1,3 +1,4 @@
+import type { BotMetrics } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
@@ -35,6 +36,7 @@ export type DeliveryDeps = {
   onIdle?: () => void;
   /** The bot's own user id: its unrecorded messages in a thread are found by it. */
   botUserId?: string;
+  metrics?: Pick<BotMetrics, 'deliveryLag'>;
 };
 
 /**
@@ -65,9 +67,9 @@ export class ThreadDelivery {
     };
     this.content = new CoalescingLoop(() => this.deliverContent(), deps.log, onIdle);
     this.status = new CoalescingLoop(() => this.deliverStatus(), deps.log, onIdle);
-    const { writer, records, log, limits, retryDelayMs, botUserId } = deps;
+    const { writer, records, log, limits, retryDelayMs, botUserId, metrics } = deps;
     this.text = new TextDelivery(
-      { ref, writer, records, log, streams: this.streams, limits, retryDelayMs, botUserId },
+      { ref, writer, records, log, streams: this.streams, limits, retryDelayMs, botUserId, metrics },
       {
         latest: (key) => this.view().blocks.find((b): b is TextBlock => b.kind === 'text' && b.key === key),
         closed: () => this.closed,

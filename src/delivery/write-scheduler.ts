@@ -26,18 +26,29 @@ export class WriteScheduler {
   private closed = false;
   readonly counts = { granted: 0, waited: 0, paused: 0, storeErrors: 0 };
 
-  constructor(opts: { store?: BudgetStore; now?: () => number; onStoreError?: (error: unknown) => void } = {}) {
+  private readonly onStoreError: (error: unknown) => void;
+  private readonly onGranted: (method: string, waitedMs: number) => void;
+
+  constructor(
+    opts: {
+      store?: BudgetStore;
+      now?: () => number;
+      onStoreError?: (error: unknown) => void;
+      /** Every budgeted write, once granted, with how long it waited (for the write-wait metric). */
+      onGranted?: (method: string, waitedMs: number) => void;
+    } = {},
+  ) {
     this.store = opts.store ?? new MemoryBudgetStore(opts.now);
     this.onStoreError = opts.onStoreError ?? (() => undefined);
+    this.onGranted = opts.onGranted ?? (() => undefined);
   }
-
-  private readonly onStoreError: (error: unknown) => void;
 
   /** Resolves when the write may go out. Methods without a budget pass at once. */
   acquire(req: WriteRequest, signal?: AbortSignal): Promise<void> {
     const lane = this.laneFor(req);
     if (!lane) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error('scheduler closed'));
+    const asked = performance.now();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         priority: req.priority === 'content' ? 0 : 1,
@@ -45,6 +56,7 @@ export class WriteScheduler {
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           this.counts.granted += 1;
+          this.onGranted(req.method, performance.now() - asked);
           resolve();
         },
         fail: reject,

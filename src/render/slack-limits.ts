@@ -68,7 +68,7 @@ export const CARD_BUDGET = {
   plainText: 4000,
 } as const;
 
-export const ELLIPSIS = '…';
+const ELLIPSIS = '…';
 
 /**
  * The longest head of already-escaped mrkdwn within `max`, marked with `…` when cut.

@@ -36,7 +36,7 @@ export type ViewBlock =
       turn: number;
     };
 
-export const MESSAGE_SEPARATOR = '\n\n';
+const MESSAGE_SEPARATOR = '\n\n';
 
 /** What people did in the thread that the event history does not say (who decided, who answered). */
 export type PeopleInput = {

@@ -15,7 +15,6 @@ export const SlashCommandSchema = z
     trigger_id: z.string().optional(),
   })
   .loose();
-export type SlashCommand = z.infer<typeof SlashCommandSchema>;
 
 export const MessageEventSchema = z
   .object({
@@ -86,7 +85,6 @@ export const BlockActionSchema = z
       .min(1),
   })
   .loose();
-export type BlockAction = z.infer<typeof BlockActionSchema>;
 
 export const ViewSubmissionSchema = z
   .object({

@@ -181,7 +181,7 @@ const PENDING_STARTS_KEY = 'pending-starts';
  * the post and the thread record is settled at the next start by finding the card by
  * its key (`root:<id>`) instead of dropping the request or posting a second card.
  */
-export const PendingStartSchema = z.object({
+const PendingStartSchema = z.object({
   id: z.string(),
   at: z.number(),
   request: z.record(z.string(), z.unknown()),

@@ -58,6 +58,23 @@ describe('native session status', () => {
     expect(JSON.stringify(rootOf(h)?.blocks)).toContain('Done');
   });
 
+  it('a session that ends is closed in Slack too, and the Home tab shows it ended', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Trying.');
+      await turn.error('internal_error', 'the container died', 'terminal');
+    };
+    const { rootTs } = await startLongJob(h);
+    await h.slack.waitFor(() => h!.slack.agentSession('C1', rootTs)?.status === 'closed');
+    await h.bot.settled();
+    expect(h.slack.agentSession('C1', rootTs)?.history.at(-1)).toBe('closed');
+    expect(h.slack.agentSession('C1', rootTs)?.history.filter((s) => s === 'closed')).toHaveLength(1);
+    await h.sender.event(appHomeOpened({ user: 'U1', channel: 'D1', tab: 'home' }));
+    const view = await h.slack.waitFor(() => h!.slack.homeViews.get('U1'));
+    expect(JSON.stringify(view.blocks)).not.toContain(HOME_STOP_ACTION_ID);
+    expect(JSON.stringify(view.blocks)).toMatch(/Ended|Failed/);
+  });
+
   it('writes go through the scheduler coalesced: far fewer status writes than events', async () => {
     h = await startHarness();
     h.agents.onTurn = async (turn) => {
@@ -106,7 +123,7 @@ describe('native session status', () => {
     await h.bot.settled();
     expect(h.agents.received(sessionId).filter((e) => e.type === 'user.interrupt')).toHaveLength(0);
     // Slack left it processing; the bot wrote the status again, and it still runs.
-    expect(h.slack.agentSession('C1', rootTs)?.status).toBe('processing');
+    expect(h.slack.agentSession('C1', rootTs)?.history).toEqual(['processing', 'processing']);
   });
 
   it('falls back to the card and buttons alone when the workspace refuses agent sessions, and remembers it', async () => {

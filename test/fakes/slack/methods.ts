@@ -557,7 +557,7 @@ export const METHODS: Record<string, Handler> = {
     const thread_ts = str(a.thread_ts) ?? fail('invalid_arguments', '[ERROR] missing required field: thread_ts');
     const title = str(a.title) ?? fail('invalid_arguments', '[ERROR] missing required field: title');
     if (title.length > MAX_SESSION_TITLE) fail('invalid_arguments', `[ERROR] must be at most ${MAX_SESSION_TITLE} characters [json-pointer:/title]`);
-    // Slack's code for a thread without a session is not in the reference; this one names it.
+    // Slack does not document its code for a thread without a session; this one names it.
     const session = w.agentSessions.get(statusKey(channel, thread_ts)) ?? fail('session_not_found');
     session.title = title;
     return ok({ title });
