@@ -13,7 +13,7 @@ import type { Starting } from './starting.js';
 import { initialState } from './thread-state.js';
 import type { ThreadQueues } from './thread-queues.js';
 
-export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log'> &
+export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log' | 'replicas'> &
   FirstPromptDeps & {
     runners: Runners;
     starting: Starting;
@@ -60,7 +60,8 @@ export class Starts {
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
     // The request is in the store before its card is posted: a crash in between is
     // finished by the next start (resumePendingStarts), which finds the card by its key.
-    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req } };
+    const by = this.deps.replicas ? { by: this.deps.replicas.leases.holder } : {};
+    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req }, ...by };
     if (!resumed) await this.deps.records.addPendingStart(start);
     let rootTs: string;
     try {
@@ -98,9 +99,15 @@ export class Starts {
       decisions: {},
       answers: {},
     };
-    await this.deps.records.create(record);
-    await this.deps.records.removePendingStart(start.id);
-    const begun = this.beginSession(record, target, rootTs, req, log);
+    const begun = this.deps.runners.using(ref, async () => {
+      // This replica follows the new thread: its lease is taken before the record shows
+      // the thread to the others, so a reply that reaches another replica is relayed here.
+      const claim = await this.deps.runners.claim(ref);
+      if (claim.kind !== 'mine') log.warn({ thread: ref.threadTs, holder: claim.holder }, 'a new thread is already leased by another replica');
+      await this.deps.records.create(record);
+      await this.deps.records.removePendingStart(start.id);
+      return this.beginSession(record, target, rootTs, req, log);
+    });
     // For /agent the thread is only known now; replies racing session creation wait for it.
     this.deps.starting.adopt(ref, begun);
     return begun;
