@@ -73,7 +73,7 @@ export class Bridge {
       if (await this.intents.isSessionThread(ref)) {
         const files = req.files ? { files: req.files } : {};
         const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...files });
-        return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
+        return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
       }
     }
     return this.starts.start(req);
@@ -95,7 +95,7 @@ export class Bridge {
       ref,
       { kind: 'steer', ref, msg: { user: msg.user, text: msg.text, ts: msg.ts, ...files } },
       () => this.intents.steer(ref, msg),
-      'failed',
+      { kind: 'failed' },
     );
   }
 
