@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { WebAPIRateLimitedError, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from './config/env.js';
 import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.js';
 import { createAgentsClient } from './agents/client.js';
@@ -14,6 +14,11 @@ import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
 import { StreamSlots } from './delivery/stream-slots.js';
+import { openBudgetStore } from './delivery/open-budget-store.js';
+import { WriteScheduler } from './delivery/write-scheduler.js';
+import { RedisBudgetStore } from './delivery/redis-budget-store.js';
+import { BotMetrics } from './ops/metrics.js';
+import { checkReadiness, type ReadinessCheck } from './ops/readiness.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -23,10 +28,15 @@ import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { HomePublisher } from './slack/home-publisher.js';
+import { registerNativeHandlers } from './slack/native-handlers.js';
+import { NativeStatus } from './slack/native-status.js';
+import { SessionBoard } from './slack/session-board.js';
+import type { SessionWatch } from './bridge/session-runner.js';
+import { openCoordination } from './store/coordination.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
-import { SeenOnce } from './store/seen-once.js';
 import { ThreadRecords, type ThreadRecord } from './store/thread-records.js';
 import { SlackAccounts } from './access/accounts.js';
 import { AccessGuard } from './access/guard.js';
@@ -39,6 +49,8 @@ export type RunningBot = {
   port: number;
   mode: 'http' | 'socket';
   bridge: Bridge;
+  /** This instance's metrics (its own registry); the lease code counts hand-overs on `leaseHandovers`. */
+  metrics: BotMetrics;
   /** Which agent sessions run, and each profile's approvers (`approversFor`). */
   profiles: AgentProfiles;
   /** The store's prune pass running now or last (tests). */
@@ -72,6 +84,9 @@ export type BotOptions = {
   orphanSweepDelaysMs?: readonly number[];
 };
 
+/** How long /readyz waits for Redis and Slack to answer before it calls them unreachable. */
+const READINESS_TIMEOUT_MS = 2000;
+
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
   const tools = new ToolRegistry();
@@ -84,8 +99,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     : undefined;
   if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
 
-  const kv = await openStore(env.STORE_URL, options.storeNamespace);
+  const namespace = options.storeNamespace ?? 'slack-agents';
+  const kv = await openStore(env.STORE_URL, namespace);
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
+  const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
+  coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
+  // Replicas starting together provision one at a time: the first creates or updates the
+  // agents and environments, each later one finds them matching and changes nothing.
+  const provisioning = coordination.mutex();
   const clientOptions: WebClientOptions = {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
     // Our SlackWriter decides about retries and 429s; the client must not do it twice.
@@ -97,28 +118,43 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRequestConcurrency: 1000,
     logger: boltLogger(log),
   };
+  const metrics = new BotMetrics();
+  const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
+  const scheduler = new WriteScheduler({
+    store: budgets,
+    // The store's client says once when Redis goes away; each lane's retry is only debug.
+    onStoreError: (error) => log.debug({ err: error }, 'rate budget store did not answer; retrying'),
+    onGranted: (method, waitedMs) => metrics.writeWait.observe({ method }, waitedMs / 1000),
+  });
   const writer = new SlackWriter(new WebClient(env.SLACK_BOT_TOKEN, clientOptions), log.child({ component: 'slack-writer' }), {
+    scheduler,
+    metrics,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
-  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string };
+  const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
   if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
 
   const client = createAgentsClient({ apiKey: env.ANTHROPIC_API_KEY, ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) });
   let profiles: AgentProfiles;
   if (agentsConfig) {
-    const provisioned = await provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, agentsConfig.config);
+    const config = agentsConfig.config;
+    const provisioned = await provisioning.run('provision', () =>
+      provisionProfiles({ client, tools, log: log.child({ component: 'provision' }) }, config),
+    );
     profiles = AgentProfiles.fromConfig(agentsConfig.config, provisioned.profiles);
     log.info({ file: agentsConfig.config.file, profiles: Object.fromEntries(provisioned.profiles) }, 'agent profiles');
   } else {
-    const target = await resolveAgentTarget({
-      client,
-      kv,
-      tools,
-      log,
-      ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
-      ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
-    });
+    const target = await provisioning.run('provision', () =>
+      resolveAgentTarget({
+        client,
+        kv,
+        tools,
+        log,
+        ...(env.AGENT_ID ? { agentId: env.AGENT_ID } : {}),
+        ...(env.ENVIRONMENT_ID ? { environmentId: env.ENVIRONMENT_ID } : {}),
+      }),
+    );
     log.info(target, 'agent target');
     profiles = AgentProfiles.fixed(target);
   }
@@ -127,7 +163,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const sessionAgents = new SessionAgents(client, tools, log);
   await sessionAgents.check(profiles.targets(tools.tools.map((t) => t.name)));
 
-  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS });
+  const records = new ThreadRecords(kv, { retentionMs: env.RECORD_RETENTION_DAYS * DAY_MS, mutex: coordination.mutex() });
   const intake = new FileIntake({
     client,
     writer,
@@ -145,10 +181,24 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       },
     );
   const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
+  // Slack's own agent surfaces, drawn from what every runner folds: the native session
+  // status (with its fallback per workspace) and the Home tab's board of sessions.
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  let home: HomePublisher | undefined;
+  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const watch: SessionWatch = {
+    observe: (record, state) => {
+      native.observe(record, state);
+      board.observe(record, state);
+    },
+  };
+  // Slack clears a thread's loading messages when the bot replies there: they are set again.
+  writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
   const bridge = new Bridge({
     client,
     writer,
     react,
+    watch,
     records,
     tools,
     log,
@@ -161,6 +211,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     intake,
     sessionAgents,
     streams: new StreamSlots(options.maxStreams ?? 2),
+    metrics,
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
     ...(options.textLimits ? { textLimits: options.textLimits } : {}),
@@ -181,6 +232,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     maxRunningPerUser: env.MAX_RUNNING_PER_USER,
     maxPromptChars: env.MAX_PROMPT_CHARS,
   };
+  const audit = new AuditTrail(log);
   const guard = new AccessGuard({
     bridge,
     records,
@@ -188,8 +240,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     rules,
     accounts: new SlackAccounts(writer, log.child({ component: 'accounts' })),
     approversFor,
-    audit: new AuditTrail(log),
+    audit,
     log,
+    startLock: coordination.mutex(),
+    starts: coordination.starts,
   });
   await logStartWarning({ client, profiles, env, log });
 
@@ -208,7 +262,16 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   bolt.app.error(async (error) => {
     log.error({ err: error }, 'slack listener error');
   });
-  registerHandlers(bolt.app, { bridge, guard, records, seen: new SeenOnce(kv), writer, log, botUserId: identity.user_id, track });
+  home = new HomePublisher({
+    writer,
+    board,
+    isAdmin: (user) => guard.isAdmin(user),
+    log: log.child({ component: 'home' }),
+    workspaceUrl: identity.url,
+  });
+  const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  registerHandlers(bolt.app, handlerDeps);
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -221,8 +284,29 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   if (bolt.socketClient) edge.guardSocket(bolt.socketClient);
 
   let ready = false;
+  metrics.watch({ sessions: () => bridge.sessionStates(), writeQueue: () => scheduler.queued() });
+  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt, a timeout.
+  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: READINESS_TIMEOUT_MS });
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'slack',
+      check: () =>
+        probe.auth.test().then(
+          (r) => r.ok === true,
+          // A 429 is an answer: Slack is there.
+          (error: unknown) => error instanceof WebAPIRateLimitedError,
+        ),
+    },
+    ...(budgets instanceof RedisBudgetStore ? [{ name: 'redis', check: () => budgets.ping() }] : []),
+  ];
   const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
-  const server = createHttpServer({ isReady: () => ready, log, ...(slackEndpoint ? { slack: slackEndpoint } : {}) });
+  const server = createHttpServer({
+    isReady: () => ready,
+    readiness: () => checkReadiness(checks, READINESS_TIMEOUT_MS),
+    metrics: () => metrics.scrape(),
+    log,
+    ...(slackEndpoint ? { slack: slackEndpoint } : {}),
+  });
   const port = await listen(server, env.PORT);
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;
@@ -234,6 +318,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    // Not the native status: at Tier 3 for a whole workspace its writes can trail the
+    // threads by minutes when many sessions run, and nothing else waits on them.
+    await home?.settled();
   };
 
   let closing: Promise<void> | undefined;
@@ -244,15 +331,21 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
     await bridge.close();
+    native.close();
+    home?.close();
     await pruner.close();
     writer.close();
+    await budgets.close();
     await kv.disconnect();
+    metrics.close();
+    await coordination.close();
     log.info('bot stopped');
   };
   return {
     port,
     mode: bolt.mode,
     bridge,
+    metrics,
     profiles,
     settled,
     lastPrune: () => pruner.lastPass(),

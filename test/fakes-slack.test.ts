@@ -6,6 +6,7 @@ import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
+import { DEFAULT_RATE_LIMITS } from './fakes/slack/rate-limit.js';
 
 const TOKEN = 'xoxb-test';
 
@@ -118,6 +119,24 @@ describe('fake Slack Web API (real WebClient)', () => {
     now += 1_000;
     await client.chat.postMessage({ channel: 'C1', text: 'after refill' });
     expect(fake.rateLimited).toHaveLength(1);
+  });
+
+  it('limits postMessage per workspace too: many channels within their own budgets still run out', async () => {
+    await fake.close();
+    let now = 1_000_000;
+    fake = await startFakeSlack({ enforceRateLimits: true, now: () => now });
+    client = webClient();
+    const workspace = DEFAULT_RATE_LIMITS['chat.postMessage']!.workspace!;
+    // One post in each of `burst` channels: every channel is far inside its own ~1/s.
+    for (let i = 0; i < workspace.burst; i += 1) await client.chat.postMessage({ channel: `CW${i}`, text: `post ${i}` });
+    const err = (await client.chat.postMessage({ channel: 'CW-fresh', text: 'one too many' }).catch((e: unknown) => e)) as WebAPIRateLimitedError;
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    expect(err.retryAfter).toBeGreaterThanOrEqual(1);
+    // The refused call took nothing from its channel: after one workspace token's time it goes.
+    now += Math.ceil(60_000 / workspace.perMinute);
+    await client.chat.postMessage({ channel: 'CW-fresh', text: 'after refill' });
+    expect(fake.rateLimited.map((c) => c.args.channel)).toEqual(['CW-fresh']);
+    expect(fake.messages('CW-fresh').map((m) => m.text)).toEqual(['after refill']);
   });
 
   it('failNext afterApply: the message lands but the call answers 500', async () => {

@@ -14,6 +14,8 @@ import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
+import type { Mutex } from '../store/mutex.js';
+import { LocalStartReservations, type StartReservations } from '../store/start-reservations.js';
 import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
   isAdmin,
@@ -43,6 +45,10 @@ export type GuardDeps = {
   approversFor: (record: ThreadRecord) => readonly string[];
   audit: AuditTrail;
   log: Logger;
+  /** The lock a person's start checks run under (default: this process's); across replicas, Redis's. */
+  startLock?: Mutex;
+  /** Starts in flight by person (default: counted in this process); across replicas, in Redis. */
+  starts?: StartReservations;
 };
 
 type NotAllowed = { notAllowed: string };
@@ -59,11 +65,14 @@ export type StopAllOutcome = { kind: 'refused'; words: string } | { kind: 'done'
  */
 export class AccessGuard {
   /** One start at a time per person, so two quick starts cannot both slip under the running limit. */
-  private readonly startsByUser = new KeyedMutex();
+  private readonly startsByUser: Mutex;
   /** Starts let through and not yet finished, by person: they count towards the running limit. */
-  private readonly startsInFlight = new Map<string, number>();
+  private readonly startsInFlight: StartReservations;
 
-  constructor(private readonly deps: GuardDeps) {}
+  constructor(private readonly deps: GuardDeps) {
+    this.startsByUser = deps.startLock ?? new KeyedMutex();
+    this.startsInFlight = deps.starts ?? new LocalStartReservations();
+  }
 
   async start(req: StartRequest): Promise<StartOutcome> {
     const { bridge, profiles, rules } = this.deps;
@@ -92,11 +101,12 @@ export class AccessGuard {
     // outside it, so one person's second /agent does not wait for the first to be created.
     // While a start is in flight its record may already count as well as its reservation:
     // for those few seconds the limit errs on the side of refusing.
-    const decision = await this.startsByUser.run(req.user, async () => {
+    let release: (() => Promise<void>) | undefined;
+    const decision = await this.startsByUser.run(`starts-of:${req.user}`, async () => {
       const account = needsAccount(rules, req.user, profile) ? await this.deps.accounts.lookup(req.user) : undefined;
-      const running = (await this.runningFor(req.team, req.user)) + (this.startsInFlight.get(req.user) ?? 0);
+      const running = (await this.runningFor(req.team, req.user)) + (await this.startsInFlight.count(req.user));
       const decided = mayStart(rules, { user: req.user, channel: req.channel, account, profile, running, promptChars: req.prompt.length });
-      if (decided.kind === 'allowed') this.startsInFlight.set(req.user, (this.startsInFlight.get(req.user) ?? 0) + 1);
+      if (decided.kind === 'allowed') release = await this.startsInFlight.reserve(req.user);
       return decided;
     });
     if (decision.kind === 'refused') {
@@ -118,9 +128,7 @@ export class AccessGuard {
       }
       return outcome;
     } finally {
-      const left = (this.startsInFlight.get(req.user) ?? 1) - 1;
-      if (left > 0) this.startsInFlight.set(req.user, left);
-      else this.startsInFlight.delete(req.user);
+      await release?.();
     }
   }
 
@@ -168,7 +176,8 @@ export class AccessGuard {
     return first;
   }
 
-  async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all'): Promise<StopOutcome> {
+  /** `native`: Slack's own Stop on the agent session; `home`: the Stop on the App Home tab. */
+  async interrupt(ref: ThreadRef, user: string, via: 'button' | 'reaction' | 'stop_all' | 'native' | 'home'): Promise<StopOutcome> {
     const record = await this.deps.records.get(ref);
     const entry = {
       action: 'stop' as const,

@@ -67,7 +67,7 @@ const ALLOWED: AccessDecision = { kind: 'allowed' };
 const refuse = (reason: Refusal): AccessDecision => ({ kind: 'refused', reason });
 
 /** Direct messages with the bot: channel ids starting with D (`channel_type: im`). */
-export const isDirectMessage = (channel: string): boolean => channel.startsWith('D');
+const isDirectMessage = (channel: string): boolean => channel.startsWith('D');
 
 export const isAdmin = (rules: AccessRules, user: string): boolean => rules.admins.includes(user);
 
@@ -81,7 +81,7 @@ export function needsAccount(rules: AccessRules, user: string, profile?: Profile
 }
 
 /** The person part of "may start": lists, guests. Also what "anyone allowed to start" means for steering. */
-export function mayUse(rules: AccessRules, req: { user: string; account?: Account | undefined; profile?: ProfileRules | undefined }): AccessDecision {
+function mayUse(rules: AccessRules, req: { user: string; account?: Account | undefined; profile?: ProfileRules | undefined }): AccessDecision {
   const { user, profile } = req;
   if (isAdmin(rules, user)) return ALLOWED;
   if (rules.allowedUsers.length > 0 && !rules.allowedUsers.includes(user)) return refuse({ kind: 'user_not_listed' });
@@ -97,7 +97,7 @@ export function mayUse(rules: AccessRules, req: { user: string; account?: Accoun
 }
 
 /** The place part of "may start": ALLOWED_CHANNELS, the profile's channels, DMs. */
-export function mayUseChannel(rules: AccessRules, channel: string, profile?: ProfileRules): AccessDecision {
+function mayUseChannel(rules: AccessRules, channel: string, profile?: ProfileRules): AccessDecision {
   if (isDirectMessage(channel)) {
     if (!rules.allowDms) return refuse({ kind: 'dms_off' });
   } else if (rules.allowedChannels.length > 0 && !rules.allowedChannels.includes(channel)) {

@@ -8,7 +8,7 @@ export type SpendCap = { capCents: number; maxCents: number };
 /** How far a cap may be raised when SESSION_BUDGET_MAX_USD is not set: this many times the cap. */
 export const DEFAULT_MAX_FACTOR = 5;
 
-export const dollarsToCents = (usd: number): number => Math.round(usd * 100);
+const dollarsToCents = (usd: number): number => Math.round(usd * 100);
 
 /**
  * The cap a new session gets: the profile's `budget_usd` (false: none), else

@@ -14,7 +14,7 @@ export const INPUT_LIMITS = {
 export type InputLimits = { maxFileBytes: number; maxFiles: number; maxImageBlockBytes: number };
 
 /** Where mounted files appear in the agent's container (each under its Slack file id). */
-export const UPLOADS_DIR = '/mnt/session/uploads';
+const UPLOADS_DIR = '/mnt/session/uploads';
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 const DOCUMENT_TYPES = new Set(['application/pdf', 'text/plain']);

@@ -8,7 +8,7 @@ export type SessionCreateBody = Omit<Parameters<SessionsApi['create']>[0], 'beta
 export type Session = Awaited<ReturnType<SessionsApi['create']>>;
 
 /** Session metadata key holding the id of the request that created it. */
-export const REQUEST_METADATA_KEY = 'slack_request';
+const REQUEST_METADATA_KEY = 'slack_request';
 
 /**
  * One `/agent` (or mention) asking for one session: the id is written to the thread

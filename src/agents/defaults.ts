@@ -6,7 +6,7 @@ import type { Logger } from '../ops/logger.js';
 
 export type AgentTarget = { agentId: string; environmentId: string };
 
-export const DEFAULT_MODEL = 'claude-sonnet-5-5';
+const DEFAULT_MODEL = 'claude-sonnet-5-5';
 
 const SYSTEM_PROMPT = [
   'You are a teammate working from a Slack thread. People in the thread can steer you by replying.',

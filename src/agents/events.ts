@@ -124,7 +124,7 @@ const EventDelta = z.object({
   delta: z.object({ content: z.object({ type: z.string(), text: z.string().optional() }).loose().optional() }).loose(),
 });
 
-export const KnownEventSchema = z.discriminatedUnion('type', [
+const KnownEventSchema = z.discriminatedUnion('type', [
   EventStart,
   EventDelta,
   UserMessage,

@@ -90,6 +90,25 @@ export class AgentProfiles {
     return profile !== undefined ? this.config?.profiles[profile]?.budget_usd : undefined;
   }
 
+  /**
+   * What the Messages tab suggests: each profile's `suggested_prompts`, the default
+   * profile's first, at most Slack's 4. A prompt of another profile carries its
+   * `--profile NAME`, so a click starts that profile's agent. Empty without any.
+   */
+  suggestedPrompts(): Array<{ title: string; message: string }> {
+    if (!this.config) return [];
+    const { defaultProfile, profiles } = this.config;
+    const order = [defaultProfile, ...Object.keys(profiles).filter((n) => n !== defaultProfile)];
+    return order
+      .flatMap((name) =>
+        (profiles[name]?.suggested_prompts ?? []).map((p) => ({
+          title: p.title,
+          message: name === defaultProfile ? p.message : `--profile ${name} ${p.message}`,
+        })),
+      )
+      .slice(0, 4);
+  }
+
   /** The profiles as configured (empty without a profiles file), for the start warning. */
   get definitions(): Profile[] {
     return this.config ? Object.values(this.config.profiles) : [];

@@ -12,7 +12,7 @@ export type BatchVerdict = 'continue' | 'stop';
  * The fake (our model of the API) sends one every 15 s; the watchdog allows that and a
  * few seconds more before it calls the connection dead.
  */
-export const DEFAULT_STREAM_SILENCE_MS = 20_000;
+const DEFAULT_STREAM_SILENCE_MS = 20_000;
 /** A watchdog that fired although nothing was missed doubles its limit, up to this. */
 const MAX_STREAM_SILENCE_MS = 5 * 60_000;
 
@@ -51,6 +51,8 @@ export class SessionEvents {
      * the connection is replaced and the list fills the gap.
      */
     private readonly silenceMs = DEFAULT_STREAM_SILENCE_MS,
+    /** Told each time the stream is opened again, and why (the reconnect metric). */
+    private readonly onReconnect: (reason: 'ended' | 'silent' | 'failed') => void = () => undefined,
   ) {}
 
   /** Resolves when onEvents said stop or the signal aborted; throws on a permanent API error. */
@@ -97,19 +99,23 @@ export class SessionEvents {
         if (opts.signal.aborted) return;
         if (silent) {
           afterSilence = true;
+          this.onReconnect('silent');
           this.log.warn({ sessionId: this.sessionId, silenceMs: limit }, 'event stream silent too long; reconnecting');
         } else {
+          this.onReconnect('ended');
           this.log.info({ sessionId: this.sessionId }, 'event stream ended; reconnecting');
         }
       } catch (error) {
         if (opts.signal.aborted) return;
         if (silent) {
           afterSilence = true;
+          this.onReconnect('silent');
           this.log.warn({ sessionId: this.sessionId, silenceMs: limit }, 'event stream silent too long; reconnecting');
         } else {
           if (error instanceof APIUserAbortError) return;
           if (error instanceof APIError && error.status !== undefined && [400, 401, 403, 404].includes(error.status)) throw error;
           failures += 1;
+          this.onReconnect('failed');
           this.log.warn({ sessionId: this.sessionId, err: error, failures }, 'event stream failed; reconnecting');
         }
       } finally {

@@ -2,6 +2,7 @@ import type { AgentsClient } from '../agents/client.js';
 import { describeApiError, type ApiProblem } from '../agents/api-errors.js';
 import type { AgentEvent } from '../agents/events.js';
 import { SessionEvents } from '../agents/session-events.js';
+import type { BotMetrics } from '../ops/metrics.js';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { ToolRegistry } from '../agents/tools/registry.js';
 import type { ToolResult } from '../agents/tools/custom-tool.js';
@@ -53,6 +54,15 @@ export type RunnerDeps = {
   outputRetryDelaysMs?: readonly number[];
   /** Which agent new sessions run; `approversFor(record.profile)` for who may approve besides the owner. */
   profiles: AgentProfiles;
+  /** The bot's metrics (agent events, stream reconnects, delivery lag); none in tests that do not look. */
+  metrics?: Pick<BotMetrics, 'agentEvents' | 'streamReconnects' | 'deliveryLag'>;
+  /** Told what each thread folded (Slack's native status, the Home tab); must not throw or block. */
+  watch?: SessionWatch;
+};
+
+/** Watches every runner's folded state: Slack's own session status and mission control are drawn from it. */
+export type SessionWatch = {
+  observe(record: ThreadRecord, state: ThreadState): void;
 };
 
 export type { AnswerOutcome, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
@@ -151,10 +161,13 @@ export class SessionRunner {
       signal: this.lifetime.signal,
       onRunEnded: () => this.reportIfQuiet(),
     });
-    const events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs);
+    const events = new SessionEvents(deps.client, record.sessionId, this.log, deps.streamBackoff, deps.streamSilenceMs, (reason) =>
+      deps.metrics?.streamReconnects.inc({ reason }),
+    );
     this.stream = new StreamFollower({
       follow: (opts) => events.follow(opts),
       onEvents: (batch) => {
+        for (const event of batch) deps.metrics?.agentEvents.inc({ type: event.type });
         this.sender.observe(batch);
         this.apply(batch);
       },
@@ -185,6 +198,7 @@ export class SessionRunner {
       streams: deps.streams,
       botUserId: deps.botUserId,
       ...(deps.textLimits ? { limits: deps.textLimits } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
       onIdle: () => {
         this.track(this.persistStatus());
         this.reportIfQuiet();
@@ -200,6 +214,11 @@ export class SessionRunner {
 
   get sessionId(): string {
     return this.record.sessionId;
+  }
+
+  /** The thread's recorded status (starting, active, idle, failed, …), for the sessions metric. */
+  get status(): ThreadRecord['status'] {
+    return this.record.status;
   }
 
   /** For tests and shutdown: resolves once pending Slack writes are done. */
@@ -348,6 +367,7 @@ export class SessionRunner {
       r.failure = words;
       r.status = 'failed';
     });
+    this.deps.watch?.observe(this.record, this.state);
     this.delivery.request();
   }
 
@@ -374,6 +394,7 @@ export class SessionRunner {
       if (ignored) this.log.warn({ eventType: ignored.type, problem: ignored.problem }, 'ignored an agent event');
     }
     if (events.length === 0) return;
+    this.deps.watch?.observe(this.record, this.state);
     if (this.followUntil?.includes(this.state.phase)) this.followUntil = undefined;
     this.delivery.request();
     this.tools.answer(this.state.pendingCustomTools);

@@ -87,6 +87,16 @@ const profileSpec = z.strictObject({
   allowed_channels: z.array(slackChannelId).optional(),
   /** Who steers by replying: the owner and people let in (`owner_only`), or also anyone allowed to start sessions. */
   steering: z.enum(STEERING_MODES).default('everyone_allowed'),
+  /**
+   * Offered on the bot's Messages tab (at most 4 across all profiles, Slack's limit): a
+   * title and the message it sends. A profile other than the default sends its `--profile`.
+   */
+  suggested_prompts: z
+    .array(
+      z.strictObject({ title: nonEmpty.max(75, 'expected at most 75 characters'), message: nonEmpty.max(2000, 'expected at most 2000 characters') }),
+    )
+    .max(4, 'expected at most 4 suggested prompts')
+    .optional(),
   /** Spend cap in US dollars for this profile's sessions (overrides SESSION_BUDGET_USD); `false`: no cap. */
   budget_usd: z
     .union([z.number().positive('expected an amount above 0').multipleOf(0.01, 'expected dollars with at most cents'), z.literal(false)])
@@ -101,10 +111,8 @@ export const AgentsFileSchema = z.strictObject({
 });
 
 export type AgentsFile = z.infer<typeof AgentsFileSchema>;
-export type ProfileSpec = z.infer<typeof profileSpec>;
 export type AgentSpec = z.infer<typeof agentSpec>;
 export type EnvironmentSpec = z.infer<typeof environmentSpec>;
-export type PermissionPolicy = z.infer<typeof permissionPolicy>;
 
 /** A profile with every default filled in and its references checked. */
 export type Profile = {
@@ -116,6 +124,7 @@ export type Profile = {
   allowed_channels?: string[];
   steering: (typeof STEERING_MODES)[number];
   budget_usd?: number | false;
+  suggested_prompts?: Array<{ title: string; message: string }>;
 };
 
 /** The checked file: what provisioning and profile choice work from. */

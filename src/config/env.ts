@@ -51,7 +51,7 @@ const dollars = optionalString.pipe(
  * The process environment, parsed once at start-up. Names are part of the product's
  * interface (README, manifest, Dockerfile, other tools): change none of them lightly.
  */
-export const EnvSchema = z
+const EnvSchema = z
   .object({
     SLACK_BOT_TOKEN: z
       .string()
@@ -147,7 +147,7 @@ export type Env = z.infer<typeof EnvSchema>;
 export type EnvResult = { ok: true; env: Env } | { ok: false; message: string };
 
 /** What `npm run provision` needs: the API and the profiles file, no Slack. */
-export const ProvisionEnvSchema = z.object({
+const ProvisionEnvSchema = z.object({
   ANTHROPIC_API_KEY: EnvSchema.shape.ANTHROPIC_API_KEY,
   ANTHROPIC_BASE_URL: EnvSchema.shape.ANTHROPIC_BASE_URL,
   LOG_LEVEL: EnvSchema.shape.LOG_LEVEL,

@@ -105,7 +105,7 @@ function crossCheck(f: AgentsFile, toolNames: readonly string[]): Problem[] {
   return problems;
 }
 
-export const defaultEnvironmentName = (profile: string): string => `slack-${profile}`;
+const defaultEnvironmentName = (profile: string): string => `slack-${profile}`;
 
 function resolve(f: AgentsFile, file: string, toolNames: readonly string[]): AgentsConfig {
   const profiles: Record<string, Profile> = {};
@@ -119,6 +119,7 @@ function resolve(f: AgentsFile, file: string, toolNames: readonly string[]): Age
       ...(p.allowed_channels ? { allowed_channels: p.allowed_channels } : {}),
       steering: p.steering,
       ...(p.budget_usd !== undefined ? { budget_usd: p.budget_usd } : {}),
+      ...(p.suggested_prompts ? { suggested_prompts: p.suggested_prompts } : {}),
     };
   }
   const defaultProfile = f.default_profile ?? Object.keys(f.profiles)[0]!;

@@ -1,5 +1,5 @@
+import type { SlotSource, SlotToken } from './stream-slots.js';
 import type { Segment } from './text-plan.js';
-import type { SlotToken, StreamSlots } from './stream-slots.js';
 
 /**
  * The stream slots one thread holds, each by the message (ts) of its open stream. A
@@ -11,7 +11,7 @@ export class OpenStreams {
   private readonly held = new Map<string, { key: string; token: SlotToken }>();
   private closed = false;
 
-  constructor(private readonly slots: StreamSlots) {}
+  constructor(private readonly slots: SlotSource) {}
 
   get free(): number {
     return this.slots.free;
@@ -23,6 +23,8 @@ export class OpenStreams {
 
   /** The stream of block `key` at message `ts` now owns `token`. */
   hold(key: string, ts: string, token: SlotToken): void {
+    // A released token holds no slot: a stream given one would stream past the limit.
+    if (!token.held) throw new Error(`stream ${ts} was handed a released slot`);
     if (this.closed) token.release();
     else this.held.set(ts, { key, token });
   }
@@ -32,14 +34,17 @@ export class OpenStreams {
     const open = new Set(segments.filter((s) => s.mode === 'stream' && !s.closed).map((s) => s.ts));
     for (const [ts, held] of this.held) {
       if (held.key !== key || open.has(ts)) continue;
-      held.token.release();
-      this.held.delete(ts);
+      this.giveBack(ts, held.token);
     }
   }
 
   close(): void {
     this.closed = true;
-    for (const { token } of this.held.values()) token.release();
-    this.held.clear();
+    for (const [ts, { token }] of this.held) this.giveBack(ts, token);
+  }
+
+  private giveBack(ts: string, token: SlotToken): void {
+    this.held.delete(ts);
+    token.release();
   }
 }

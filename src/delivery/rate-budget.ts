@@ -3,6 +3,8 @@
  * Rates sit ~10% under Slack's, so that requests bunched by network jitter or event-loop
  * lag still fit: at a sustained full rate Slack's bucket is empty, and any request that
  * arrives a little early is a 429 (seen with postMessage at exactly 1/s in 1000 threads).
+ * The same arithmetic runs in Redis for replicas that share one budget
+ * (`redis-budget-store.ts`); change both together.
  */
 export type Scope = 'workspace' | 'channel';
 export type MethodBudget = { perMinute: number; burst: number; scope: Scope };
@@ -29,9 +31,30 @@ export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   'chat.appendStream': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.getUploadURLExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
   'files.completeUploadExternal': { perMinute: 90, burst: 8, scope: 'workspace' },
+  // Slack's agent surfaces. agents.sessions.* and the prompts/title of assistant.threads are
+  // Tier 3; setStatus (loading messages) is rated like postMessage, per channel; views.publish is Tier 4.
+  'agents.sessions.setStatus': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'agents.sessions.rename': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'assistant.threads.setStatus': { perMinute: 54, burst: 2, scope: 'channel' },
+  'assistant.threads.setSuggestedPrompts': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'assistant.threads.setTitle': { perMinute: 45, burst: 8, scope: 'workspace' },
+  'views.publish': { perMinute: 90, burst: 10, scope: 'workspace' },
   // Tier 4; who is a guest (access rules), cached by SlackAccounts.
   'users.info': { perMinute: 90, burst: 10, scope: 'workspace' },
 };
+
+/**
+ * Limits a method has besides its own. postMessage is ~1/s per channel and also "several
+ * hundred per minute" per workspace: read as its lowest value, 300/min, and kept 10% under it
+ * like the tiers. Many channels each inside their own budget can together exceed it. A small
+ * burst: every channel's first post of a busy minute draws from this one bucket.
+ */
+export const WORKSPACE_BUDGETS: Readonly<Record<string, MethodBudget>> = {
+  'chat.postMessage': { perMinute: 270, burst: 10, scope: 'workspace' },
+};
+
+/** One bucket a write draws from: where its state lives and how fast it refills. */
+export type Bucket = { key: string; perMinute: number; burst: number };
 
 /** Methods without a budget (auth.test, reads we rarely make) are not throttled here. */
 export function budgetFor(method: string): MethodBudget | undefined {
@@ -42,59 +65,65 @@ export function bucketKey(method: string, budget: MethodBudget, team: string, ch
   return budget.scope === 'channel' ? `${team}:${channel ?? '-'}:${method}` : `${team}:${method}`;
 }
 
-export class TokenBucket {
-  private tokens: number;
-  private updatedAt: number;
-  private pausedUntil = 0;
+/** Every bucket one write takes a token from (none for an unbudgeted method), its own first. */
+export function bucketsFor(method: string, team: string, channel?: string): Bucket[] {
+  return [SLACK_BUDGETS[method], WORKSPACE_BUDGETS[method]]
+    .filter((b): b is MethodBudget => b !== undefined)
+    .map((b) => ({ key: bucketKey(method, b, team, channel), perMinute: b.perMinute, burst: b.burst }));
+}
 
-  constructor(
-    private readonly budget: MethodBudget,
-    now: number,
-  ) {
-    this.tokens = budget.burst;
-    this.updatedAt = now;
-  }
+/** A bucket's state: tokens as of `at`, and nothing at all before `pausedUntil`. */
+export type BucketState = { tokens: number; at: number; pausedUntil: number };
 
-  private refill(now: number): void {
-    const elapsed = Math.max(0, now - this.updatedAt);
-    this.tokens = Math.min(this.budget.burst, this.tokens + (elapsed * this.budget.perMinute) / 60_000);
-    this.updatedAt = now;
-  }
+export function freshState(bucket: Bucket, now: number): BucketState {
+  return { tokens: bucket.burst, at: now, pausedUntil: 0 };
+}
 
-  /** Takes a token if one is available now. */
-  take(now: number): boolean {
-    if (now < this.pausedUntil) return false;
-    this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+export function refilled(state: BucketState, bucket: Bucket, now: number): BucketState {
+  const elapsed = Math.max(0, now - state.at);
+  return {
+    tokens: Math.min(bucket.burst, state.tokens + (elapsed * bucket.perMinute) / 60_000),
+    at: Math.max(now, state.at),
+    pausedUntil: state.pausedUntil,
+  };
+}
 
-  /** Gives back a token taken for a write that turned out unnecessary. */
-  refund(now: number): void {
-    this.refill(now);
-    this.tokens = Math.min(this.budget.burst, this.tokens + 1);
-  }
+/** When the bucket will next hold a whole token (now if it does). */
+export function readyAt(state: BucketState, bucket: Bucket, now: number): number {
+  if (now < state.pausedUntil) return state.pausedUntil;
+  const s = refilled(state, bucket, now);
+  if (s.tokens >= 1) return now;
+  return now + Math.ceil(((1 - s.tokens) * 60_000) / bucket.perMinute);
+}
 
-  /** When the next token will be there (now if one is). */
-  readyAt(now: number): number {
-    if (now < this.pausedUntil) return this.pausedUntil;
-    this.refill(now);
-    if (this.tokens >= 1) return now;
-    return now + Math.ceil(((1 - this.tokens) * 60_000) / this.budget.perMinute);
-  }
+/** Tokens there now (for "can I afford a stream?" decisions). */
+export function tokensNow(state: BucketState, bucket: Bucket, now: number): number {
+  return now < state.pausedUntil ? 0 : refilled(state, bucket, now).tokens;
+}
 
-  /** Slack said 429: nothing for this bucket until Retry-After has passed, then one call. */
-  pause(until: number, now: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, until);
-    this.tokens = 1;
-    this.updatedAt = Math.max(now, this.pausedUntil);
-  }
+export type TakeOutcome = { kind: 'granted' } | { kind: 'wait'; until: number };
 
-  /** Tokens available now (for "can I afford a stream?" decisions). */
-  available(now: number): number {
-    if (now < this.pausedUntil) return 0;
-    this.refill(now);
-    return this.tokens;
-  }
+/**
+ * One token from every bucket, or from none: a post that the workspace cannot afford
+ * keeps its channel's token. `states` are the buckets' current states (fresh if unknown).
+ */
+export function takeAll(states: readonly BucketState[], buckets: readonly Bucket[], now: number): { outcome: TakeOutcome; states: BucketState[] } {
+  const until = Math.max(now, ...states.map((s, i) => readyAt(s, buckets[i]!, now)));
+  if (until > now) return { outcome: { kind: 'wait', until }, states: [...states] };
+  return { outcome: { kind: 'granted' }, states: states.map((s, i) => withTokens(refilled(s, buckets[i]!, now), (t) => t - 1)) };
+}
+
+/** Gives back a token taken for a write that turned out unnecessary (never past the burst). */
+export function refunded(state: BucketState, bucket: Bucket, now: number): BucketState {
+  return withTokens(refilled(state, bucket, now), (t) => Math.min(bucket.burst, t + 1));
+}
+
+/** Slack said 429: nothing from this bucket until Retry-After has passed, then one call. */
+export function pausedState(state: BucketState, until: number, now: number): BucketState {
+  const pausedUntil = Math.max(state.pausedUntil, until);
+  return { tokens: 1, at: Math.max(now, pausedUntil), pausedUntil };
+}
+
+function withTokens(s: BucketState, f: (t: number) => number): BucketState {
+  return { ...s, tokens: f(s.tokens) };
 }

@@ -3,9 +3,12 @@ import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIReq
 import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
+import type { BotMetrics, SlackCallOutcome } from '../ops/metrics.js';
 import { WriteScheduler, type Priority } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
+/** The calls that put a reply of the bot into a thread. */
+const REPLY_METHODS = new Set(['chat.postMessage', 'chat.startStream', 'files.completeUploadExternal']);
 
 export class SlackCallError extends Error {
   constructor(
@@ -50,11 +53,23 @@ export class SlackWriter {
   private readonly uncertainKeys = new Set<string>();
 
   readonly scheduler: WriteScheduler;
+  /**
+   * Told after each reply the bot made in a thread: Slack clears a thread's loading
+   * messages then, and whoever set them sets them again (NativeStatus). Must not throw.
+   */
+  onThreadReply: ((channel: string, threadTs: string) => void) | undefined;
 
   constructor(
     private readonly client: WebClient,
     private readonly log: Logger,
-    private readonly opts: { maxAttempts?: number; backoffMs?: number; scheduler?: WriteScheduler; team?: string } = {},
+    private readonly opts: {
+      maxAttempts?: number;
+      backoffMs?: number;
+      scheduler?: WriteScheduler;
+      team?: string;
+      /** Counts every call by method and outcome, and every 429. */
+      metrics?: Pick<BotMetrics, 'slackCalls' | 'rateLimited'>;
+    } = {},
   ) {
     this.scheduler = opts.scheduler ?? new WriteScheduler();
     // Every write waiting for its budget listens for shutdown on this one signal.
@@ -256,7 +271,9 @@ export class SlackWriter {
   ): Promise<T> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const backoffMs = this.opts.backoffMs ?? 500;
-    const lane = { method, team: this.opts.team ?? 'workspace', ...(typeof args.channel === 'string' ? { channel: args.channel } : {}) };
+    // The agent surfaces (assistant.threads.*, agents.sessions.*) name their channel `channel_id`.
+    const channel = typeof args.channel === 'string' ? args.channel : typeof args.channel_id === 'string' ? args.channel_id : undefined;
+    const lane = { method, team: this.opts.team ?? 'workspace', ...(channel !== undefined ? { channel } : {}) };
     let uncertain = key !== undefined && this.uncertainKeys.has(key);
     try {
       const result = await this.attempts<T>(
@@ -272,11 +289,16 @@ export class SlackWriter {
         () => (uncertain = true),
       );
       if (key !== undefined) this.uncertainKeys.delete(key);
+      if (channel !== undefined && typeof args.thread_ts === 'string' && REPLY_METHODS.has(method)) this.onThreadReply?.(channel, args.thread_ts);
       return result;
     } catch (error) {
       if (key !== undefined && uncertain) this.uncertainKeys.add(key);
       throw error;
     }
+  }
+
+  private counted(method: string, outcome: SlackCallOutcome): void {
+    this.opts.metrics?.slackCalls.inc({ method, outcome });
   }
 
   private async attempts<T>(
@@ -300,9 +322,13 @@ export class SlackWriter {
         if (settled !== undefined) return settled;
       }
       try {
-        return (await this.client.apiCall(method, args)) as T;
+        const result = (await this.client.apiCall(method, args)) as T;
+        this.counted(method, 'ok');
+        return result;
       } catch (error) {
+        this.counted(method, outcomeOf(error));
         if (error instanceof WebAPIRateLimitedError) {
+          this.opts.metrics?.rateLimited.inc({ method });
           const seconds = Math.max(1, error.retryAfter);
           this.scheduler.rateLimited(lane, seconds * 1000);
           this.log.warn({ method, retryAfter: seconds, attempt }, 'slack rate limited this method; pausing it');
@@ -323,6 +349,12 @@ export class SlackWriter {
       }
     }
   }
+}
+
+function outcomeOf(error: unknown): SlackCallOutcome {
+  if (error instanceof WebAPIRateLimitedError) return 'ratelimited';
+  if (error instanceof WebAPIPlatformError) return 'slack_error';
+  return 'transport_error';
 }
 
 function describeTransport(error: unknown): string {

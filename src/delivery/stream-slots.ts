@@ -7,7 +7,7 @@
  * twice gives back one slot (a second `release` does nothing), so no path can free a
  * slot that another stream still holds.
  */
-export class StreamSlots {
+export class StreamSlots implements SlotSource {
   private used = 0;
 
   constructor(readonly limit = 2) {}
@@ -20,22 +20,52 @@ export class StreamSlots {
   take(): SlotToken | undefined {
     if (this.used >= this.limit) return undefined;
     this.used += 1;
-    let held = true;
-    return {
-      get held() {
-        return held;
-      },
-      release: () => {
-        if (!held) return;
-        held = false;
-        this.used -= 1;
-      },
-    };
+    return new Token(() => {
+      this.used -= 1;
+    });
   }
 }
 
-/** One taken stream slot. `release` gives it back once; later calls do nothing. */
-export type SlotToken = {
-  readonly held: boolean;
-  release(): void;
+/** Where slots come from: `StreamSlots`, or a stand-in in tests. */
+export type SlotSource = {
+  readonly free: number;
+  take(): SlotToken | undefined;
 };
+
+/** Type-only mark of a token's state: no runtime property carries it. */
+declare const state: unique symbol;
+
+/**
+ * One taken stream slot. `release` gives it back once; later calls do nothing. After
+ * `release()` the compiler narrows the token to `never`, so in that code path it can be
+ * neither released again nor read: `const t: SlotToken = …; t.release(); t.release()`
+ * does not compile. (An assertion needs the token's name declared with its type.)
+ */
+export interface SlotToken {
+  readonly [state]: 'held';
+  /** False once released: a token that is handed on is checked with it. */
+  readonly held: boolean;
+  release(): asserts this is ReleasedSlot;
+}
+
+/** A token after `release()`: nothing left to do with it. */
+export interface ReleasedSlot {
+  readonly [state]: 'released';
+}
+
+class Token implements SlotToken {
+  declare readonly [state]: 'held';
+  #held = true;
+
+  constructor(private readonly giveBack: () => void) {}
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  release(): asserts this is ReleasedSlot {
+    if (!this.#held) return;
+    this.#held = false;
+    this.giveBack();
+  }
+}

@@ -5,6 +5,7 @@
  * budget allows; otherwise finished text is posted. Either way the words in Slack end
  * up exactly the block's text, split across messages at paragraph boundaries.
  */
+import { SLACK_LIMITS } from '../render/slack-limits.js';
 import { hashText } from './text-hash.js';
 
 export type Segment = {
@@ -40,8 +41,13 @@ export type TextPlanInput = {
 };
 
 export type TextLimits = {
-  /** Largest text in one message (Slack: 12,000 for markdown_text). */
+  /**
+   * Largest piece when text must be split across messages, or a stream may still grow:
+   * under Slack's 12,000 of markdown_text, so a reopened code fence and its closer fit.
+   */
   maxSegment: number;
+  /** Finished text up to this, decorations included, is posted as one message (Slack: 12,000 of markdown_text). */
+  maxMessage: number;
   /** Roll a stream over well before Slack expires it (~5 min). */
   maxStreamAgeMs: number;
   /** Gap between appends to one stream. */
@@ -56,6 +62,7 @@ export type TextLimits = {
 
 export const DEFAULT_LIMITS: TextLimits = {
   maxSegment: 10_000,
+  maxMessage: SLACK_LIMITS.markdownText,
   maxStreamAgeMs: 4 * 60_000,
   // With the turn's root and usage writes, one thread stays under one write a second.
   flushMs: 1_400,
@@ -135,7 +142,10 @@ export function planText(input: TextPlanInput): TextAction {
     const due = (input.pendingSince ?? now) + limits.postLingerMs;
     if (now < due && final.length < limits.maxSegment) return { kind: 'wait', until: due };
   }
-  const body = cut(final, Math.min(limits.maxSegment, limits.overflowAt - delivered));
+  // Finished words that fit in one Slack message go as one: a split would make the tail
+  // wait for the channel's next post token, for nothing.
+  const fitsOne = prefix.length + final.length + fenceCloser(prefix + final).length <= limits.maxMessage;
+  const body = cut(final, Math.min(fitsOne ? final.length : limits.maxSegment, limits.overflowAt - delivered));
   return { kind: 'post', text: body, prefix, suffix: fenceCloser(prefix + body) };
 }
 

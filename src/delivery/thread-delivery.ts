@@ -1,25 +1,16 @@
+import type { BotMetrics } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import { bodyHash, type SlackBody } from '../render/slack-message.js';
 import type { ViewBlock } from '../render/thread-view.js';
-import type { ThreadRecord, ThreadRecords, ThreadRef, Writing } from '../store/thread-records.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import { adoptPosted } from './adopt-posted.js';
 import { CoalescingLoop } from './coalescing-loop.js';
 import { OpenStreams } from './open-streams.js';
 import { isContentRefusal, writeFallback } from './refused-message.js';
-import { settleWriting } from './settle-writing.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
 import type { StreamSlots } from './stream-slots.js';
-import { appendToStream } from './text-steps/append.js';
-import { attachAnswer } from './text-steps/attach.js';
-import { postText } from './text-steps/post.js';
-import { rewriteText } from './text-steps/rewrite.js';
-import { startStream } from './text-steps/start-stream.js';
-import type { StepOutcome, TextStepContext } from './text-steps/step.js';
-import { stopStream } from './text-steps/stop.js';
-import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
-import { newestTs } from './thread-ts.js';
-
-type TextBlock = Extract<ViewBlock, { kind: 'text' }>;
+import { type TextBlock, TextDelivery } from './text-delivery.js';
+import type { TextLimits } from './text-plan.js';
 
 export type ThreadView = {
   /** Where replies go (thread_ts). */
@@ -45,6 +36,7 @@ export type DeliveryDeps = {
   onIdle?: () => void;
   /** The bot's own user id: its unrecorded messages in a thread are found by it. */
   botUserId?: string;
+  metrics?: Pick<BotMetrics, 'deliveryLag'>;
 };
 
 /**
@@ -58,11 +50,11 @@ export class ThreadDelivery {
   private readonly content: CoalescingLoop;
   private readonly status: CoalescingLoop;
   private lastStatusAt = 0;
-  private readonly pendingSince = new Map<string, number>();
-  private streamingBroken = false;
   private closed = false;
   /** The stream slots this thread's open streams hold. */
   private readonly streams: OpenStreams;
+  /** The agent's words, block by block (text-delivery.ts). */
+  private readonly text: TextDelivery;
 
   constructor(
     private readonly ref: ThreadRef,
@@ -75,6 +67,15 @@ export class ThreadDelivery {
     };
     this.content = new CoalescingLoop(() => this.deliverContent(), deps.log, onIdle);
     this.status = new CoalescingLoop(() => this.deliverStatus(), deps.log, onIdle);
+    const { writer, records, log, limits, retryDelayMs, botUserId, metrics } = deps;
+    this.text = new TextDelivery(
+      { ref, writer, records, log, streams: this.streams, limits, retryDelayMs, botUserId, metrics },
+      {
+        latest: (key) => this.view().blocks.find((b): b is TextBlock => b.kind === 'text' && b.key === key),
+        closed: () => this.closed,
+        wake: (ms) => this.content.wake(ms),
+      },
+    );
   }
 
   /** The root card was just posted: its first edit can wait a full status interval. */
@@ -113,18 +114,6 @@ export class ThreadDelivery {
     await adoptPosted({ ref: this.ref, threadTs: this.view().threadTs, writer, records, log });
   }
 
-  /** Written before a text write Slack gives no key for (see settle-writing.ts). */
-  private async intend(writing: Writing): Promise<void> {
-    await this.deps.records.update(this.ref, (r) => {
-      r.writing = writing;
-    });
-  }
-
-  private settle(writing: Writing, segments: Segment[]): Promise<Segment[]> {
-    const { writer, records, log, botUserId } = this.deps;
-    return settleWriting({ ref: this.ref, writer, records, log, botUserId }, writing, segments);
-  }
-
   // ---- content: new messages and the agent's words -------------------------------
 
   private async deliverContent(): Promise<void> {
@@ -137,161 +126,12 @@ export class ThreadDelivery {
         if (record.posted[block.key]) continue;
         const ok = await this.postMessage(view, block.key, block.body, block.priority ?? 'content');
         if (!ok) return;
-        record = (await this.deps.records.get(this.ref)) ?? record;
-        continue;
+      } else {
+        const done = await this.text.deliver(view.threadTs, view.recipient, block, record);
+        if (!done) return;
       }
-      const done = await this.deliverText(view, block, record);
-      if (!done) return;
       record = (await this.deps.records.get(this.ref)) ?? record;
     }
-  }
-
-  /**
-   * One text block to Slack, step by step: plan on the latest words, wait for the
-   * step's budget, plan again, dispatch to the step (text-steps/), record what it wrote.
-   * Returns false when later blocks must wait (this block is still being written, or
-   * Slack is down).
-   */
-  private async deliverText(view: ThreadView, first: TextBlock, record: ThreadRecord): Promise<boolean> {
-    let segments = [...(record.segments[first.key] ?? [])];
-    // A write of this block left with an unknown outcome (by a crash or an outage): settled first.
-    const left = record.writing?.key === first.key ? record.writing : undefined;
-    if (left && left.kind !== 'attach') {
-      segments = await this.settle(left, segments);
-      this.streams.reconcile(first.key, segments);
-    }
-    // A long answer's file reserved before it was shared: the attach step looks for it first.
-    let attachIntent = left?.kind === 'attach' ? left : undefined;
-    let block = first;
-    for (let step = 0; step < 50 && !this.closed; step++) {
-      // The view moves on while writes wait for their budget: always plan on the latest words.
-      block = this.latest(first.key) ?? block;
-      const now = Date.now();
-      const delivered = segments.reduce((n, s) => n + s.length, 0);
-      if (block.text.length > delivered) {
-        if (!this.pendingSince.has(block.key)) this.pendingSince.set(block.key, now);
-      } else this.pendingSince.delete(block.key);
-      const plan = () =>
-        planText({
-          text: block.text,
-          committed: block.committed,
-          open: block.open,
-          segments,
-          now: Date.now(),
-          pendingSince: this.pendingSince.get(block.key),
-          canStream:
-            !this.streamingBroken &&
-            this.streams.free > 0 &&
-            this.deps.writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
-          ...(this.deps.limits ? { limits: this.deps.limits } : {}),
-        });
-      let action = plan();
-      if (action.kind === 'none') return !block.open || segments.every((s) => s.closed);
-      if (action.kind === 'wait') {
-        this.content.wake(action.until - now);
-        return false;
-      }
-      // Wait for the budget first, then decide what to send: a write that waited carries
-      // everything that arrived meanwhile, not what was pending when it started waiting.
-      const method = METHOD_OF[action.kind];
-      const lane = method ? { method, team: 'workspace', channel: this.ref.channel } : undefined;
-      if (lane) {
-        await this.deps.writer.scheduler.acquire({ ...lane, priority: 'content' });
-        block = this.latest(first.key) ?? block;
-        action = plan();
-        if (METHOD_OF[action.kind] !== lane.method) {
-          this.deps.writer.scheduler.refund(lane);
-          continue;
-        }
-      }
-      // Narrows for the compiler: a re-plan that changed the step went round again above.
-      if (action.kind === 'none' || action.kind === 'wait') continue;
-      let outcome: StepOutcome;
-      try {
-        outcome = await this.dispatch(view, block.key, action, segments, now, attachIntent);
-      } catch (error) {
-        if (!(error instanceof SlackCallError)) throw error;
-        this.deps.log.warn({ key: block.key, slackError: error.slackError, transient: error.transient }, 'could not deliver agent text; will retry');
-        this.content.wake(this.deps.retryDelayMs ?? 5000);
-        return false;
-      }
-      switch (outcome.kind) {
-        case 'replan':
-          if (lane) this.deps.writer.scheduler.refund(lane);
-          continue;
-        case 'cannot_stream':
-          this.streamingBroken = true;
-          this.deps.log.warn({ slackError: outcome.slackError }, 'cannot stream in this thread; posting instead');
-          continue;
-        case 'unknown_outcome':
-          segments = await this.settle(outcome.intent, segments);
-          this.streams.reconcile(block.key, segments);
-          if (outcome.next === 'replan') continue;
-          this.content.wake(this.deps.retryDelayMs ?? 5000);
-          return false;
-        case 'written': {
-          segments = outcome.segments;
-          this.streams.reconcile(block.key, segments);
-          if (action.kind === 'attach') attachIntent = undefined;
-          const written = segments;
-          const keepAttach = attachIntent !== undefined;
-          await this.deps.records.update(this.ref, (r) => {
-            r.segments[block.key] = written;
-            if (r.writing?.key === block.key && (r.writing.kind !== 'attach' || !keepAttach)) delete r.writing;
-          });
-        }
-      }
-    }
-    return false;
-  }
-
-  /** Runs one text step with what it needs (text-steps/): 'none' and 'wait' never come here. */
-  private async dispatch(
-    view: ThreadView,
-    key: string,
-    action: Exclude<TextAction, { kind: 'none' } | { kind: 'wait' }>,
-    segments: Segment[],
-    now: number,
-    attachIntent: Writing | undefined,
-  ): Promise<StepOutcome> {
-    const { writer, records, log } = this.deps;
-    const ctx: TextStepContext = {
-      channel: this.ref.channel,
-      threadTs: view.threadTs,
-      key,
-      segments,
-      now,
-      intend: (writing) => this.intend(writing),
-      indexMessage: (ts) => records.indexMessage(this.ref, ts),
-      log,
-    };
-    switch (action.kind) {
-      case 'start_stream': {
-        const afterTs = newestTs(await records.get(this.ref));
-        return startStream({ ...ctx, recipient: view.recipient, afterTs }, action, writer, this.streams);
-      }
-      case 'append':
-        return appendToStream(ctx, action, writer);
-      case 'stop':
-        return stopStream(ctx, action, writer);
-      case 'post':
-        return postText(ctx, action, writer);
-      case 'attach': {
-        const forgetIntent = () =>
-          records
-            .update(this.ref, (r) => {
-              if (r.writing?.key === key) delete r.writing;
-            })
-            .then(() => undefined);
-        return attachAnswer({ ...ctx, reserved: attachIntent?.fileId, forgetIntent }, action, writer);
-      }
-      case 'rewrite':
-        return rewriteText(ctx, action, writer);
-    }
-  }
-
-  private latest(key: string): TextBlock | undefined {
-    return this.view().blocks.find((b): b is TextBlock => b.kind === 'text' && b.key === key);
   }
 
   private async postMessage(view: ThreadView, key: string, body: SlackBody, priority: 'content' | 'status'): Promise<boolean> {
@@ -397,14 +237,6 @@ export class ThreadDelivery {
     return edits;
   }
 }
-
-/** The Slack method a text step spends its budget on (steps without one pass straight through). */
-const METHOD_OF: Partial<Record<TextAction['kind'], string>> = {
-  start_stream: 'chat.startStream',
-  append: 'chat.appendStream',
-  stop: 'chat.stopStream',
-  post: 'chat.postMessage',
-};
 
 /** chat.update keeps fields it is not given: switching body kinds must clear the other. */
 function replaceAll(body: SlackBody): Record<string, unknown> {

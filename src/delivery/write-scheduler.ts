@@ -1,32 +1,54 @@
-import { bucketKey, budgetFor, TokenBucket } from './rate-budget.js';
+import { MemoryBudgetStore, type BudgetStore, type StoreTake } from './budget-store.js';
+import { bucketsFor, type Bucket } from './rate-budget.js';
 
 /** Content (agent text, first posts) goes before status (root card and activity edits). */
 export type Priority = 'content' | 'status';
 
 type Waiter = { priority: number; seq: number; grant: () => void; fail: (e: unknown) => void };
-type Lane = { bucket: TokenBucket; waiters: Waiter[]; timer: NodeJS.Timeout | undefined };
+type Lane = { buckets: Bucket[]; waiters: Waiter[]; timer: NodeJS.Timeout | undefined; pumping: boolean };
 
 export type WriteRequest = { method: string; team: string; channel?: string; priority: Priority };
 
+/** How long a lane waits before asking a budget store that failed (Redis away) again. */
+export const STORE_RETRY_MS = 500;
+
 /**
  * The one gate every Slack write of the process passes. Each method (per workspace,
- * postMessage per channel) has a token bucket; waiting writes are granted content
- * first, then in arrival order. A 429 pauses only its own bucket. Timers are owned
- * here and cleared by close().
+ * postMessage per channel and per workspace) has token buckets in a `BudgetStore`:
+ * in memory for one process, in Redis when replicas share Slack's limits. Waiting
+ * writes are granted content first, then in arrival order. A 429 pauses only its own
+ * buckets. Timers are owned here and cleared by close().
  */
 export class WriteScheduler {
   private readonly lanes = new Map<string, Lane>();
+  private readonly store: BudgetStore;
   private seq = 0;
   private closed = false;
-  readonly counts = { granted: 0, waited: 0, paused: 0 };
+  readonly counts = { granted: 0, waited: 0, paused: 0, storeErrors: 0 };
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly onStoreError: (error: unknown) => void;
+  private readonly onGranted: (method: string, waitedMs: number) => void;
+
+  constructor(
+    opts: {
+      store?: BudgetStore;
+      now?: () => number;
+      onStoreError?: (error: unknown) => void;
+      /** Every budgeted write, once granted, with how long it waited (for the write-wait metric). */
+      onGranted?: (method: string, waitedMs: number) => void;
+    } = {},
+  ) {
+    this.store = opts.store ?? new MemoryBudgetStore(opts.now);
+    this.onStoreError = opts.onStoreError ?? (() => undefined);
+    this.onGranted = opts.onGranted ?? (() => undefined);
+  }
 
   /** Resolves when the write may go out. Methods without a budget pass at once. */
   acquire(req: WriteRequest, signal?: AbortSignal): Promise<void> {
     const lane = this.laneFor(req);
     if (!lane) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error('scheduler closed'));
+    const asked = performance.now();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         priority: req.priority === 'content' ? 0 : 1,
@@ -34,6 +56,7 @@ export class WriteScheduler {
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           this.counts.granted += 1;
+          this.onGranted(req.method, performance.now() - asked);
           resolve();
         },
         fail: reject,
@@ -46,61 +69,113 @@ export class WriteScheduler {
       lane.waiters.push(waiter);
       lane.waiters.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
       if (lane.waiters.length > 1) this.counts.waited += 1;
-      this.pump(lane);
+      // A lane waiting for its timer asks the store again when the timer fires, not per new write.
+      if (!lane.timer) void this.pump(lane);
     });
   }
 
   /** Could a write of this method go out right now without waiting? */
   available(req: Omit<WriteRequest, 'priority'>): number {
     const lane = this.laneFor({ ...req, priority: 'content' });
-    return lane ? lane.bucket.available(this.now()) - lane.waiters.length : Number.POSITIVE_INFINITY;
+    if (!lane) return Number.POSITIVE_INFINITY;
+    return Math.min(...lane.buckets.map((b) => this.store.available(b))) - lane.waiters.length;
+  }
+
+  /** Writes of this process waiting for a budget now (all lanes). */
+  queued(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.waiters.length;
+    return n;
   }
 
   /** The write was not needed after all (the content had already been delivered). */
   refund(req: Omit<WriteRequest, 'priority'>): void {
     const lane = this.laneFor({ ...req, priority: 'content' });
     if (!lane) return;
-    lane.bucket.refund(this.now());
-    this.pump(lane);
+    void this.settleThenPump(lane, this.store.refund(lane.buckets));
   }
 
-  /** Slack answered 429 with Retry-After: this method (and only it) waits. */
+  /**
+   * Slack answered 429 with Retry-After: this method (and only it) waits. Slack does not say
+   * which of a post's limits ran out, its channel's or its workspace's, so both wait.
+   */
   rateLimited(req: Omit<WriteRequest, 'priority'>, retryAfterMs: number): void {
     const lane = this.laneFor({ ...req, priority: 'content' });
     if (!lane) return;
     this.counts.paused += 1;
-    lane.bucket.pause(this.now() + retryAfterMs, this.now());
-    this.pump(lane);
+    void this.settleThenPump(lane, this.store.pause(lane.buckets, retryAfterMs));
   }
 
   close(): void {
     this.closed = true;
     for (const lane of this.lanes.values()) {
       clearTimeout(lane.timer);
+      lane.timer = undefined;
       for (const w of lane.waiters) w.fail(new Error('scheduler closed'));
       lane.waiters = [];
     }
   }
 
   private laneFor(req: WriteRequest): Lane | undefined {
-    const budget = budgetFor(req.method);
-    if (!budget) return undefined;
-    const key = bucketKey(req.method, budget, req.team, req.channel);
-    let lane = this.lanes.get(key);
+    const buckets = bucketsFor(req.method, req.team, req.channel);
+    const own = buckets[0];
+    if (!own) return undefined;
+    let lane = this.lanes.get(own.key);
     if (!lane) {
-      lane = { bucket: new TokenBucket(budget, this.now()), waiters: [], timer: undefined };
-      this.lanes.set(key, lane);
+      lane = { buckets, waiters: [], timer: undefined, pumping: false };
+      this.lanes.set(own.key, lane);
     }
     return lane;
   }
 
-  private pump(lane: Lane): void {
-    while (lane.waiters.length > 0 && lane.bucket.take(this.now())) lane.waiters.shift()!.grant();
+  private async settleThenPump(lane: Lane, change: Promise<void>): Promise<void> {
+    await change.catch((error: unknown) => this.storeFailed(error));
+    if (this.closed) return;
     clearTimeout(lane.timer);
     lane.timer = undefined;
-    if (lane.waiters.length > 0 && !this.closed) {
-      const wait = Math.max(1, lane.bucket.readyAt(this.now()) - this.now());
-      lane.timer = setTimeout(() => this.pump(lane), wait);
+    await this.pump(lane);
+  }
+
+  /** Grants waiters while the store gives tokens; then sleeps until it says one is there. */
+  private async pump(lane: Lane): Promise<void> {
+    if (lane.pumping) return;
+    lane.pumping = true;
+    try {
+      while (lane.waiters.length > 0 && !this.closed) {
+        const outcome: StoreTake = await this.store.take(lane.buckets).catch((error: unknown) => {
+          this.storeFailed(error);
+          return { kind: 'wait', ms: STORE_RETRY_MS } as const;
+        });
+        if (outcome.kind === 'wait') {
+          if (!this.closed) this.wakeLater(lane, outcome.ms);
+          return;
+        }
+        const waiter = lane.waiters.shift();
+        if (!waiter || this.closed) {
+          // Every waiter gave up (aborted or closed) while the store answered: not spent.
+          await this.store.refund(lane.buckets).catch((error: unknown) => this.storeFailed(error));
+          return;
+        }
+        waiter.grant();
+      }
+    } finally {
+      lane.pumping = false;
     }
+  }
+
+  private wakeLater(lane: Lane, ms: number): void {
+    clearTimeout(lane.timer);
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        void this.pump(lane);
+      },
+      Math.max(1, ms),
+    );
+  }
+
+  private storeFailed(error: unknown): void {
+    this.counts.storeErrors += 1;
+    this.onStoreError(error);
   }
 }

@@ -17,7 +17,9 @@ export type AuditAction =
   | 'stop_all'
   | 'list_sessions'
   | 'raise_cap'
-  | 'end_session';
+  | 'end_session'
+  /** A 👍 / 👎 on a finished answer, and the note a 👎 may add. */
+  | 'feedback';
 
 /**
  * `ok`: done; `refused`: the rules said no (`reason` says which rule); `noop`: allowed but

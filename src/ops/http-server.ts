@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
+import type { Readiness } from './readiness.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 4 * 1024 * 1024;
@@ -16,13 +17,44 @@ export type SlackGate = (
  * The process's one HTTP server: /healthz for Docker and orchestrators, and (in HTTP
  * mode) Slack's endpoint, whose body is read and checked (`gate`) before Bolt sees it.
  */
-export function createHttpServer(opts: { isReady: () => boolean; slack?: { listener: SlackListener; gate: SlackGate }; log: Logger }): Server {
+export function createHttpServer(opts: {
+  isReady: () => boolean;
+  slack?: { listener: SlackListener; gate: SlackGate };
+  /** /readyz: whether the process can reach what it needs (Redis, Slack) right now. */
+  readiness?: () => Promise<Readiness>;
+  /** /metrics: the Prometheus text exposition. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  log: Logger;
+}): Server {
   return createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (path === '/healthz' && read) {
       const ready = opts.isReady();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: ready }));
+      return;
+    }
+    if (path === '/readyz' && read && opts.readiness) {
+      answerReadiness(res, opts.isReady(), opts.readiness).catch((error: unknown) => {
+        opts.log.error({ err: error }, 'readiness check failed');
+        if (!res.headersSent) res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, reason: 'readiness check failed' }));
+      });
+      return;
+    }
+    if (path === '/metrics' && read && opts.metrics) {
+      opts.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          opts.log.error({ err: error }, 'could not collect metrics');
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: false, error: 'metrics_failed' }));
+        },
+      );
       return;
     }
     if (path === SLACK_EVENTS_PATH && req.method === 'POST' && opts.slack) {
@@ -32,6 +64,25 @@ export function createHttpServer(opts: { isReady: () => boolean; slack?: { liste
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok: false, error: 'not_found' }));
   });
+}
+
+/** 200 when every dependency answers; 503 with the reason while one does not (or while starting / stopping). */
+async function answerReadiness(res: ServerResponse, started: boolean, readiness: () => Promise<Readiness>): Promise<void> {
+  const state: Readiness = started ? await readiness() : { kind: 'not_ready', failing: ['starting or stopping'] };
+  switch (state.kind) {
+    case 'ready':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true }));
+      return;
+    case 'not_ready':
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, reason: `cannot reach: ${state.failing.join(', ')}`, failing: state.failing }));
+      return;
+    default: {
+      const unhandled: never = state;
+      return unhandled;
+    }
+  }
 }
 
 async function forwardToSlack(

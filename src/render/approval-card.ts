@@ -12,7 +12,7 @@ export const DENY_ACTION_ID = 'deny_tool';
 type Approval = Extract<Item, { kind: 'approval' }>;
 
 /** Raw characters of a tool input worth reading in a card; escaping may grow them, cut again after. */
-const PREVIEW_CHARS = 1500;
+export const PREVIEW_CHARS = 1500;
 /** A tool or MCP name is short; one that is not is cut so the card keeps its words. */
 const NAME_CHARS = 200;
 /** A deny reason shown on the card (the agent gets all of it). */

@@ -177,6 +177,22 @@ function checkBlock(b: Block, at: string): number {
       });
       return n;
     }
+    case 'context_actions': {
+      const els = b.elements;
+      if (!Array.isArray(els) || els.length === 0) return refuse(`[ERROR] must provide at least 1 item [json-pointer:${at}/elements]`);
+      if (els.length > L.contextActionsElements)
+        refuse(`[ERROR] no more than ${L.contextActionsElements} items allowed [json-pointer:${at}/elements]`);
+      let n = 0;
+      for (const [j, e] of (els as unknown[]).entries()) {
+        const where = `${at}/elements/${j}`;
+        if (!isObject(e) || (e.type !== 'feedback_buttons' && e.type !== 'icon_button'))
+          refuse(`[ERROR] must be one of feedback_buttons, icon_button [json-pointer:${where}/type]`);
+        element(e, where);
+        if (e.type === 'icon_button') n += plainText(e.text, L.buttonText, `${where}/text`);
+        else for (const half of ['positive_button', 'negative_button'] as const) n += feedbackHalf(e[half], `${where}/${half}`);
+      }
+      return n;
+    }
     case 'header':
       return plainText(b.text, L.headerText, `${at}/text`);
     case 'input': {
@@ -229,6 +245,17 @@ function element(e: unknown, at: string): number {
     plainText(c.confirm, L.confirmButton, `${at}/confirm/confirm`);
     plainText(c.deny, L.confirmButton, `${at}/confirm/deny`);
   }
+  return n;
+}
+
+/** One half of a feedback_buttons element: a label, a value, maybe an accessibility label. */
+function feedbackHalf(h: unknown, at: string): number {
+  if (!isObject(h)) return refuse(`[ERROR] missing required field [json-pointer:${at}]`);
+  const n = plainText(h.text, L.buttonText, `${at}/text`);
+  if (typeof h.value !== 'string' || h.value === '' || h.value.length > L.buttonValue)
+    refuse(`[ERROR] must be less than 2001 characters [json-pointer:${at}/value]`);
+  if (h.accessibility_label !== undefined && (typeof h.accessibility_label !== 'string' || h.accessibility_label.length > L.buttonAccessibilityLabel))
+    refuse(`[ERROR] must be less than 76 characters [json-pointer:${at}/accessibility_label]`);
   return n;
 }
 

@@ -4,7 +4,7 @@ import type { SlackBody } from './slack-message.js';
 import { CARD_BUDGET, cutPlain, SLACK_LIMITS } from './slack-limits.js';
 
 /** Said when a message had to be shown plainer than it was rendered. */
-export const FALLBACK_NOTE = '(Slack could not show this message in full.)';
+const FALLBACK_NOTE = '(Slack could not show this message in full.)';
 
 /**
  * Plainer versions of a message Slack refused, most useful first: the message's own

@@ -31,6 +31,8 @@ export const SLACK_LIMITS = {
   contextElements: 10,
   contextElementText: 3000,
   actionsElements: 25,
+  /** A `context_actions` block: feedback buttons and icon buttons. */
+  contextActionsElements: 5,
   headerText: 150,
   blockId: 255,
   actionId: 255,
@@ -66,7 +68,7 @@ export const CARD_BUDGET = {
   plainText: 4000,
 } as const;
 
-export const ELLIPSIS = '…';
+const ELLIPSIS = '…';
 
 /**
  * The longest head of already-escaped mrkdwn within `max`, marked with `…` when cut.

@@ -2,6 +2,7 @@ import type { Item, ThreadState } from '../bridge/thread-state.js';
 import type { Answer, BudgetAction, Decision, Notice } from '../store/thread-records.js';
 import { renderBudgetStop, type SpendCapView } from './budget-card.js';
 import { renderApproval } from './approval-card.js';
+import { feedbackBlock } from './feedback.js';
 import { context, type ContextBlock } from './block-kit.js';
 import { renderQuestion } from './question-card.js';
 import { sanitizeForSlack } from './sanitize.js';
@@ -35,7 +36,7 @@ export type ViewBlock =
       turn: number;
     };
 
-export const MESSAGE_SEPARATOR = '\n\n';
+const MESSAGE_SEPARATOR = '\n\n';
 
 /** What people did in the thread that the event history does not say (who decided, who answered). */
 export type PeopleInput = {
@@ -141,7 +142,8 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
         kind: 'message',
         key: `usage:${item.id}`,
         priority: 'status',
-        body: { text: line, blocks: [context(`:bar_chart: ${line}`)] },
+        // The finished answer closes with Slack's feedback buttons; a click names this turn.
+        body: { text: line, blocks: [context(`:bar_chart: ${line}`), feedbackBlock(item.turn)] },
       };
     }
   }

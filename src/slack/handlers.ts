@@ -8,7 +8,7 @@ import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/
 import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
 import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
-import type { SeenOnce } from '../store/seen-once.js';
+import type { SeenKeys } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
   BlockActionSchema,
@@ -29,6 +29,8 @@ import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-car
 import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
+import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID } from '../render/feedback.js';
+import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../render/home-view.js';
 
 const USAGE = replyWords({ kind: 'usage' });
 
@@ -37,7 +39,7 @@ export type HandlerDeps = {
   /** The access rules and the audit trail in front of the bridge's intents. */
   guard: AccessGuard;
   records: ThreadRecords;
-  seen: SeenOnce;
+  seen: SeenKeys;
   writer: SlackWriter;
   log: Logger;
   botUserId: string;
@@ -61,8 +63,11 @@ export const LISTENED: Listened = {
       END_SESSION_ACTION_ID,
       STOP_ALL_CONFIRM_ACTION_ID,
       STOP_ALL_CANCEL_ACTION_ID,
+      FEEDBACK_ACTION_ID,
+      HOME_STOP_ACTION_ID,
+      HOME_STOP_ALL_ACTION_ID,
     ].includes(id) || id.startsWith(ANSWER_ACTION_PREFIX),
-  views: [DENY_DIALOG_CALLBACK_ID],
+  views: [DENY_DIALOG_CALLBACK_ID, FEEDBACK_DIALOG_CALLBACK_ID],
 };
 
 /**
@@ -111,6 +116,9 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       return;
     }
     await ack();
+    // The same invocation delivered twice (to one replica or to two) starts one session.
+    if (cmd.trigger_id && !(await deps.seen.first(`command:${cmd.trigger_id}`)))
+      return void log.info({ channel: cmd.channel_id, user: cmd.user_id }, 'duplicate command delivery ignored');
     deps.track(
       deps.guard
         .start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) })
@@ -345,14 +353,16 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
 }
 
 /** `label`: the pressed button's text as the person saw it. */
-type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string };
+export type ActionTarget = { ref: ThreadRef; user: string; value: string; label?: string; triggerId?: string };
 
 /** The thread, person and button value of a click on one of our thread messages. */
-async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
+export async function actionTarget(deps: HandlerDeps, body: unknown, what: string, o = { needsValue: true }): Promise<ActionTarget | undefined> {
   const parsed = BlockActionSchema.safeParse(body);
   if (!parsed.success) return void deps.log.warn({ problem: describeZodError(parsed.error), what }, 'unreadable button click');
   const a = parsed.data;
   const action = a.actions[0]!;
+  // One click delivered twice (to one replica or to two) acts once: Slack mints a trigger per click.
+  if (a.trigger_id && !(await deps.seen.first(`action:${a.trigger_id}`))) return void deps.log.info({ what }, 'duplicate click delivery ignored');
   const team = a.team?.id ?? a.user.team_id;
   const channel = a.channel?.id ?? a.container?.channel_id;
   const messageTs = a.container?.message_ts ?? a.message?.ts;
@@ -401,7 +411,7 @@ async function tellDecisionOutcome(
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
-async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
+export async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
   const indexed = await deps.records.threadOfMessage(team, channel, ts);
   if (indexed) return indexed;
   // A message we never indexed (sent before the bot saw it): Slack knows its thread.
@@ -419,7 +429,7 @@ async function findThread(deps: HandlerDeps, team: string, channel: string, ts: 
   }
 }
 
-async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
+export async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
   const text =
     outcome.kind === 'nothing_running'
       ? replyWords({ kind: 'nothing_running' })
@@ -433,7 +443,7 @@ async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: str
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }
 
-async function ephemeral(deps: HandlerDeps, m: { channel: string; user: string; threadTs?: string | undefined; text: string }): Promise<void> {
+export async function ephemeral(deps: HandlerDeps, m: { channel: string; user: string; threadTs?: string | undefined; text: string }): Promise<void> {
   await deps.writer
     .call('chat.postEphemeral', {
       channel: m.channel,

@@ -11,9 +11,10 @@ export const SlashCommandSchema = z
     command: z.string(),
     text: z.string().default(''),
     response_url: z.string().optional(),
+    /** Minted by Slack once per invocation: the dedupe key of a command delivered twice. */
+    trigger_id: z.string().optional(),
   })
   .loose();
-export type SlashCommand = z.infer<typeof SlashCommandSchema>;
 
 export const MessageEventSchema = z
   .object({
@@ -41,6 +42,24 @@ export const ReactionAddedSchema = z
   })
   .loose();
 
+/** Slack's Stop on an agent session (the bot must move the status out of processing itself). */
+export const AgentSessionStoppedSchema = z
+  .object({ type: z.literal('agent_session_stopped'), channel: z.string().min(1), user: z.string().min(1), thread_ts: z.string().min(1) })
+  .loose();
+
+/** The Messages tab of an assistant_view app opened a thread. */
+export const AssistantThreadStartedSchema = z
+  .object({
+    type: z.literal('assistant_thread_started'),
+    assistant_thread: z.object({ user_id: z.string().min(1), channel_id: z.string().min(1), thread_ts: z.string().min(1) }).loose(),
+  })
+  .loose();
+
+/** The app's Home tab or (agent_view) its Messages tab opened. */
+export const AppHomeOpenedSchema = z
+  .object({ type: z.literal('app_home_opened'), user: z.string().min(1), channel: z.string().min(1), tab: z.enum(['home', 'messages']).optional() })
+  .loose();
+
 export const EventEnvelopeSchema = z
   .object({
     event_id: z.string().optional(),
@@ -66,7 +85,6 @@ export const BlockActionSchema = z
       .min(1),
   })
   .loose();
-export type BlockAction = z.infer<typeof BlockActionSchema>;
 
 export const ViewSubmissionSchema = z
   .object({
@@ -116,6 +134,9 @@ export const EVENT_SCHEMAS: Record<string, z.ZodType> = {
   message: MessageEventSchema,
   app_mention: MessageEventSchema,
   reaction_added: ReactionAddedSchema,
+  agent_session_stopped: AgentSessionStoppedSchema,
+  assistant_thread_started: AssistantThreadStartedSchema,
+  app_home_opened: AppHomeOpenedSchema,
 };
 
 /** Out-of-band words for a person waiting on a request the bot could not handle. */

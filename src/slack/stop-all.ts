@@ -9,7 +9,10 @@ export const isListSessions = (text: string): boolean => /^\s*sessions\s*$/i.tes
 /** `/agent stop-all` (any case, nothing after it). */
 export const isStopAll = (text: string): boolean => /^\s*stop-all\s*$/i.test(text);
 
-/** The confirm step, shown only to the admin who asked: nothing stops until they press the button. */
+/**
+ * The confirm step, shown only to the admin who asked: nothing stops until they press the
+ * button. The buttons carry no value: the action id is all their handlers read.
+ */
 export function stopAllConfirm(): SlackBody {
   const question = 'Stop *every* running agent session in this workspace? Each one is interrupted, as if its Stop button were pressed.';
   return {
@@ -25,9 +28,8 @@ export function stopAllConfirm(): SlackBody {
             action_id: STOP_ALL_CONFIRM_ACTION_ID,
             style: 'danger',
             text: { type: 'plain_text', text: 'Stop all sessions' },
-            value: 'stop_all',
           },
-          { type: 'button', action_id: STOP_ALL_CANCEL_ACTION_ID, text: { type: 'plain_text', text: 'Cancel' }, value: 'cancel' },
+          { type: 'button', action_id: STOP_ALL_CANCEL_ACTION_ID, text: { type: 'plain_text', text: 'Cancel' } },
         ],
       },
     ],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type Keyv from 'keyv';
 import { hashText } from '../delivery/text-hash.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import type { Mutex } from './mutex.js';
 import { DAY_MS, DEFAULT_RETENTION_DAYS, isPrunable } from './retention.js';
 import { storeKeys } from './store-keys.js';
 
@@ -162,6 +163,10 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   spendCap: z.object({ startCents: z.number(), maxCents: z.number(), currentCents: z.number() }).optional(),
   /** What people did at each budget stop (idle event id → raised or ended, by whom), written before it is sent. */
   budgetActions: z.record(z.string(), BudgetActionSchema).optional(),
+  /** Slack feedback buttons clicked on finished answers (`<turn>:<user>` → the latest click and its note). */
+  feedback: z
+    .record(z.string(), z.object({ user: z.string(), turn: z.number(), good: z.boolean(), at: z.number(), note: z.string().optional() }))
+    .optional(),
   /** The text write in flight, if any (see WritingSchema). */
   writing: WritingSchema.optional(),
 });
@@ -176,7 +181,7 @@ const PENDING_STARTS_KEY = 'pending-starts';
  * the post and the thread record is settled at the next start by finding the card by
  * its key (`root:<id>`) instead of dropping the request or posting a second card.
  */
-export const PendingStartSchema = z.object({
+const PendingStartSchema = z.object({
   id: z.string(),
   at: z.number(),
   request: z.record(z.string(), z.unknown()),
@@ -187,12 +192,18 @@ export type ThreadRecordsOptions = {
   /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
   retentionMs?: number;
   now?: () => number;
+  /**
+   * The lock each read-modify-write of a record (and of the live and pending lists) runs
+   * under. Keyv has no transactions; this process's own lock by default, Redis's when
+   * several replicas share the store.
+   */
+  mutex?: Mutex;
 };
 
 export type PruneOutcome = { removed: number; kept: number };
 
 export class ThreadRecords {
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: Mutex;
   readonly retentionMs: number;
   private readonly now: () => number;
 
@@ -202,6 +213,7 @@ export class ThreadRecords {
   ) {
     this.retentionMs = o.retentionMs ?? DEFAULT_RETENTION_DAYS * DAY_MS;
     this.now = o.now ?? Date.now;
+    this.mutex = o.mutex ?? new KeyedMutex();
   }
 
   async get(ref: ThreadRef): Promise<ThreadRecord | undefined> {

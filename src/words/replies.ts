@@ -26,6 +26,8 @@ export type Reply =
   | { kind: 'decision_not_sent'; problem: string }
   | { kind: 'message_not_sent'; problem: string }
   | { kind: 'nothing_running' }
+  /** A Stop from the Home tab was sent to the agent (in the thread, the card says so). */
+  | { kind: 'stop_sent' }
   | { kind: 'already_stopping' }
   | { kind: 'stop_failed'; problem: string }
   | { kind: 'nothing_to_do' }
@@ -75,6 +77,8 @@ export function replyWords(r: Reply): string {
       return `Your decision did not reach the agent: ${r.problem}`;
     case 'message_not_sent':
       return `Your message did not reach the agent: ${r.problem}`;
+    case 'stop_sent':
+      return 'Stop sent: the agent stops after its current step, and its thread says who stopped it.';
     case 'nothing_running':
       return 'Nothing is running in this thread right now, so there is nothing to stop.';
     case 'already_stopping':

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PREVIEW_CHARS } from '../../src/render/approval-card.js';
 import { checkMessage } from '../../src/render/block-kit-check.js';
+import { SLACK_LIMITS } from '../../src/render/slack-limits.js';
 import { blockAction } from '../fakes/slack/index.js';
 import type { StoredMessage } from '../fakes/slack/types.js';
 import { agentText, botReplies, startHarness, type Harness } from '../support/harness.js';
@@ -35,8 +37,9 @@ describe('what the bot renders from agent content fits Slack', () => {
   it('a 2,000-character sed script full of & < >: the approval card shows with its buttons, Approve reaches the agent, the turn ends', async () => {
     h = await startHarness();
     expect(SED).toHaveLength(2000);
-    // Escaped, its first 1,500 characters alone are longer than a section may be.
-    expect(SED.slice(0, 1500).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').length).toBeGreaterThan(3000);
+    // Escaped, the part the card previews is longer than a section may be.
+    const escaped = SED.slice(0, PREVIEW_CHARS).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    expect(escaped.length).toBeGreaterThan(SLACK_LIMITS.sectionText);
     h.agents.onTurn = async (turn) => {
       const answer = await turn.confirmToolUse('bash', { command: SED }, { text: 'done' });
       await turn.message(`The sed call was ${answer.result}ed.`);

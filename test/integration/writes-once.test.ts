@@ -90,7 +90,7 @@ describe('writes Slack gives no key for, with an unknown outcome', () => {
   });
 
   it('the long-answer upload: a share that landed and answered 500 is found by its reserved file id, not shared twice', async () => {
-    h = await startHarness({}, { textLimits: { maxSegment: 400, overflowAt: 900 } });
+    h = await startHarness({}, { textLimits: { maxSegment: 400, maxMessage: 400, overflowAt: 900 } });
     const long = Array.from({ length: 30 }, (_, i) => `Paragraph ${i} of the long answer.`).join('\n\n');
     h.agents.onTurn = async (turn) => {
       await turn.message(long);

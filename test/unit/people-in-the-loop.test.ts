@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentEvent } from '../../src/agents/events.js';
 import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from '../../src/bridge/thread-state.js';
-import { describeInput, readApprovalValue, renderApproval } from '../../src/render/approval-card.js';
+import { describeInput, PREVIEW_CHARS, readApprovalValue, renderApproval } from '../../src/render/approval-card.js';
 import { renderQuestion } from '../../src/render/question-card.js';
 import { readDenyDialog, denyDialog } from '../../src/slack/deny-dialog.js';
 
@@ -111,7 +111,7 @@ describe('approval card', () => {
     expect(describeInput({ other: 1 })).toBe('{\n  "other": 1\n}');
     const body = JSON.stringify(renderApproval({ ...item, input: { command: 'echo ```hi```' } }, undefined, 'U1'));
     expect(body.match(/```/g)).toHaveLength(2);
-    expect(describeInput({ command: 'x'.repeat(5000) }).length).toBeLessThanOrEqual(1500);
+    expect(describeInput({ command: 'x'.repeat(5000) }).length).toBeLessThanOrEqual(PREVIEW_CHARS);
   });
 });
 

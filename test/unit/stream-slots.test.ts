@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpenStreams } from '../../src/delivery/open-streams.js';
-import { StreamSlots } from '../../src/delivery/stream-slots.js';
+import { type SlotToken, StreamSlots } from '../../src/delivery/stream-slots.js';
 import { carrying, type Segment } from '../../src/delivery/text-plan.js';
 
 const stream = (ts: string, closed = false): Segment => ({ ts, mode: 'stream', ...carrying('x'), prefix: '', closed, startedAt: 0, lastWriteAt: 0 });
@@ -18,17 +18,31 @@ describe('StreamSlots', () => {
 
   it('gives a slot back once however often its token is released', () => {
     const slots = new StreamSlots(2);
-    const a = slots.take()!;
+    const a: SlotToken = slots.take()!;
     const b = slots.take()!;
+    // Read through an alias: after its release the compiler no longer lets `a` be used.
+    const seen: { readonly held: boolean } = a;
+    const again: SlotToken = a;
     a.release();
-    a.release();
-    expect(a.held).toBe(false);
+    again.release();
+    expect(seen.held).toBe(false);
     expect(slots.free).toBe(1);
     // b still owns its slot: a's second release did not free it.
     expect(b.held).toBe(true);
     const c = slots.take();
     expect(c).toBeDefined();
     expect(slots.take()).toBeUndefined();
+  });
+
+  it('does not let a released token be used again (a compile error, checked by tsc)', () => {
+    const slots = new StreamSlots(1);
+    const a: SlotToken = slots.take()!;
+    a.release();
+    // @ts-expect-error a released token is `never`: releasing it again does not compile
+    a.release();
+    // @ts-expect-error nor does reading it
+    expect(a.held).toBe(false);
+    expect(slots.free).toBe(1);
   });
 });
 
@@ -44,6 +58,16 @@ describe('OpenStreams', () => {
     open.reconcile('t1', [stream('1.1', true)]);
     expect(slots.free).toBe(1);
     open.reconcile('t1', []);
+    expect(slots.free).toBe(1);
+  });
+
+  it('refuses a released token for a stream, which would stream past the limit', () => {
+    const slots = new StreamSlots(1);
+    const open = new OpenStreams(slots);
+    const token: SlotToken = open.take()!;
+    const handed: SlotToken = token;
+    token.release();
+    expect(() => open.hold('t1', '1.1', handed)).toThrow('released slot');
     expect(slots.free).toBe(1);
   });
 

@@ -65,6 +65,34 @@ describe('planText', () => {
     expect(action).toMatchObject({ kind: 'stop', segment: 0, text: '' });
   });
 
+  it('posts a finished answer that fits in one Slack message whole, past the split size', () => {
+    const paragraph = `${'x'.repeat(98)}\n\n`;
+    const text = paragraph.repeat(Math.floor((DEFAULT_LIMITS.maxSegment + 1000) / paragraph.length)).trimEnd();
+    expect(text.length).toBeGreaterThan(DEFAULT_LIMITS.maxSegment);
+    expect(text.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxMessage);
+    expect(plan({ text, committed: text.length, canStream: false, open: false })).toEqual({ kind: 'post', text, prefix: '', suffix: '' });
+  });
+
+  it('an answer longer than one message is still split at a paragraph within the split size', () => {
+    const paragraph = `${'x'.repeat(98)}\n\n`;
+    const text = paragraph.repeat(Math.ceil((DEFAULT_LIMITS.maxMessage + 100) / paragraph.length));
+    const action = plan({ text, committed: text.length, canStream: false, open: false });
+    expect(action).toMatchObject({ kind: 'post' });
+    const body = action.kind === 'post' ? action.text : '';
+    expect(body.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxSegment);
+    expect(body.endsWith('\n\n')).toBe(true);
+  });
+
+  it('counts a reopened code fence and its closer against the one-message limit', () => {
+    const code = `\`\`\`\n${'y'.repeat(DEFAULT_LIMITS.maxMessage - 6)}\n`;
+    // Delivered: the fence line. What is left fits 12,000 alone, not with the fence reopened and closed.
+    const opened = seg({ text: '```\n', mode: 'post', closed: true });
+    const action = plan({ text: code, committed: code.length, canStream: false, open: false, segments: [opened] });
+    expect(action).toMatchObject({ kind: 'post', prefix: '```\n' });
+    const body = action.kind === 'post' ? action.text : '';
+    expect(body.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxSegment);
+  });
+
   it('without stream budget posts only final text, batched while the turn runs, at once when done', () => {
     const text = 'Done one.\n\nprev';
     expect(plan({ text, committed: 9, canStream: false, pendingSince: 9_900 })).toEqual({ kind: 'wait', until: 9_900 + DEFAULT_LIMITS.postLingerMs });

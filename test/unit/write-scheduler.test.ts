@@ -1,38 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SLACK_BUDGETS, TokenBucket } from '../../src/delivery/rate-budget.js';
+import { SLACK_BUDGETS, WORKSPACE_BUDGETS } from '../../src/delivery/rate-budget.js';
 import { WriteScheduler } from '../../src/delivery/write-scheduler.js';
-
-describe('TokenBucket', () => {
-  it('allows a burst, then one token per 60/perMinute seconds', () => {
-    const b = new TokenBucket({ perMinute: 60, burst: 3, scope: 'channel' }, 0);
-    expect([b.take(0), b.take(0), b.take(0), b.take(0)]).toEqual([true, true, true, false]);
-    expect(b.readyAt(0)).toBe(1000);
-    expect(b.take(999)).toBe(false);
-    expect(b.take(1000)).toBe(true);
-  });
-
-  it('a pause empties the bucket and holds it until the pause ends', () => {
-    const b = new TokenBucket({ perMinute: 60, burst: 5, scope: 'workspace' }, 0);
-    b.pause(3000, 0);
-    expect(b.take(2999)).toBe(false);
-    expect(b.readyAt(100)).toBe(3000);
-    expect(b.take(3000)).toBe(true);
-    expect(b.take(3000)).toBe(false);
-  });
-
-  it('refunds never exceed the burst', () => {
-    const b = new TokenBucket({ perMinute: 60, burst: 2, scope: 'workspace' }, 0);
-    b.refund(0);
-    expect(b.available(0)).toBe(2);
-  });
-});
 
 describe('WriteScheduler', () => {
   let s: WriteScheduler;
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(0);
-    s = new WriteScheduler(() => Date.now());
+    s = new WriteScheduler({ now: () => Date.now() });
   });
   afterEach(() => {
     s.close();
@@ -67,7 +42,8 @@ describe('WriteScheduler', () => {
     const c1 = names.map((name) => acquire(name, 'chat.postMessage', 'content', 'C1'));
     const c2 = acquire('b0', 'chat.postMessage', 'content', 'C2');
     await vi.advanceTimersByTimeAsync(0);
-    expect(order).toEqual([...names.slice(0, burst), 'b0']);
+    // Lanes are served side by side: C1's burst and C2's post all go at once.
+    expect([...order].sort()).toEqual([...names.slice(0, burst), 'b0'].sort());
     await vi.advanceTimersByTimeAsync(gap);
     expect(order).toContain(names[burst]);
     expect(order).not.toContain(names[burst + 1]);
@@ -111,5 +87,48 @@ describe('WriteScheduler', () => {
     s.close();
     await expect(waiting).rejects.toThrow('scheduler closed');
     expect(granted).not.toContain('over');
+  });
+
+  it('paces postMessage per workspace too: many channels each within their own budget share one', async () => {
+    order.length = 0;
+    const workspace = WORKSPACE_BUDGETS['chat.postMessage']!;
+    const gap = Math.ceil(60_000 / workspace.perMinute);
+    // One post in each of burst + 2 channels: no channel's own bucket is ever short.
+    const names = Array.from({ length: workspace.burst + 2 }, (_, i) => `p${i}`);
+    const all = names.map((name, i) => acquire(name, 'chat.postMessage', 'content', `CH${i}`));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(names.slice(0, workspace.burst));
+    expect(s.available({ method: 'chat.postMessage', team: 'T', channel: 'CH-new' })).toBeLessThan(1);
+    await vi.advanceTimersByTimeAsync(gap);
+    expect(order).toEqual(names.slice(0, workspace.burst + 1));
+    await vi.advanceTimersByTimeAsync(gap);
+    await Promise.all(all);
+    expect(order).toEqual(names);
+  });
+
+  it('a 429 on one post pauses its channel and the workspace post budget, not other methods', async () => {
+    order.length = 0;
+    s.rateLimited({ method: 'chat.postMessage', team: 'T', channel: 'C1' }, 3000);
+    const other = acquire('other-channel', 'chat.postMessage', 'content', 'C2');
+    const update = acquire('update', 'chat.update', 'status');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(order).toEqual(['update']);
+    await vi.advanceTimersByTimeAsync(3000);
+    await Promise.all([other, update]);
+    expect(order).toEqual(['update', 'other-channel']);
+  });
+
+  it('a waiter that gave up before its grant leaves the token for the next write', async () => {
+    order.length = 0;
+    const { burst } = SLACK_BUDGETS['chat.startStream']!;
+    await Promise.all(Array.from({ length: burst }, (_, i) => acquire(`warm${i}`, 'chat.startStream', 'content')));
+    const abort = new AbortController();
+    const gaveUp = s.acquire({ method: 'chat.startStream', team: 'T', priority: 'content' }, abort.signal);
+    const next = acquire('next', 'chat.startStream', 'content');
+    abort.abort(new Error('gave up'));
+    await expect(gaveUp).rejects.toThrow('gave up');
+    await vi.advanceTimersByTimeAsync(Math.ceil(60_000 / SLACK_BUDGETS['chat.startStream']!.perMinute));
+    await next;
+    expect(order).toContain('next');
   });
 });

@@ -26,9 +26,12 @@ export async function startStream(
   slots: StartStreamSlots,
 ): Promise<StepOutcome> {
   // Another thread took the last slot meanwhile: plan again, which posts instead.
-  const token = slots.take();
-  if (!token) return { kind: 'replan' };
+  const taken = slots.take();
+  if (!taken) return { kind: 'replan' };
+  // Named with its type, so the compiler rules out any use of it after its release below.
+  const token: SlotToken = taken;
   const intent: Writing = { key: ctx.key, segment: ctx.segments.length, kind: 'start_stream', afterTs: ctx.afterTs };
+  let ts: string;
   try {
     await ctx.intend(intent);
     const res = await writer.callOnce(
@@ -43,25 +46,20 @@ export async function startStream(
       'preacquired',
     );
     if (!res.ts) throw new SlackCallError('chat.startStream', 'no_ts_in_response');
-    slots.hold(ctx.key, res.ts, token);
-    const segments = [
-      ...ctx.segments,
-      {
-        ts: res.ts,
-        mode: 'stream' as const,
-        ...carrying(action.text),
-        prefix: action.prefix,
-        closed: false,
-        startedAt: ctx.now,
-        lastWriteAt: ctx.now,
-      },
-    ];
-    await ctx.indexMessage(res.ts);
-    return { kind: 'written', segments };
+    ts = res.ts;
   } catch (error) {
     token.release();
     if (error instanceof SlackCallError && error.unknownOutcome) return { kind: 'unknown_outcome', intent, next: 'retry_later' };
     if (error instanceof SlackCallError && !error.transient) return { kind: 'cannot_stream', slackError: error.slackError };
     throw error;
   }
+  // The stream exists: from here the slot is its own, given back when it closes (even if
+  // recording it fails below: the intent left in the record then settles it).
+  slots.hold(ctx.key, ts, token);
+  const segments = [
+    ...ctx.segments,
+    { ts, mode: 'stream' as const, ...carrying(action.text), prefix: action.prefix, closed: false, startedAt: ctx.now, lastWriteAt: ctx.now },
+  ];
+  await ctx.indexMessage(ts);
+  return { kind: 'written', segments };
 }

@@ -15,7 +15,7 @@ const words = (letter: string, from: number, to: number) => Array.from({ length:
 export const LONG_ANSWER = Array.from({ length: 24 }, (_, p) => words(`e${p}x`, 1, 9)).join('\n\n');
 
 /** Text limits for the bot under test: small messages and a low overflow, short waits. */
-export const TEXT_LIMITS = { flushMs: 120, streamLingerMs: 300, postLingerMs: 30, maxSegment: 400, overflowAt: 900 };
+export const TEXT_LIMITS = { flushMs: 120, streamLingerMs: 300, postLingerMs: 30, maxSegment: 400, maxMessage: 400, overflowAt: 900 };
 
 /** `pace(ms)`: the agent's think time between pieces (a kill test also waits for the bot to be up again). */
 export function installFullTurn(

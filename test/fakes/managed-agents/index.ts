@@ -5,7 +5,7 @@
  *   const fake = await startFakeManagedAgents();
  *   const client = new Anthropic({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0 });
  *
- * Behaviour follows /work/shared/reference/managed-agents-api.md; choices the reference leaves
+ * Behaviour follows the Managed Agents API documentation and the SDK's types; choices they leave
  * open are marked [Inf] where they are made.
  */
 export { startFakeManagedAgents, type FakeOptions } from './server.js';

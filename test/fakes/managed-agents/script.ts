@@ -102,6 +102,11 @@ export function makeTurn(session: SessionRuntime, ctx: TurnState, message: Event
         evaluated_permission: 'allow',
         evaluation: { type: 'always_allow' },
       });
+      // A tool that takes a while: its result comes once the test releases the gate.
+      if (result?.until) {
+        await gates.pass(result.until, ctx.signal);
+        live();
+      }
       toolResult(use.id, result);
       return use.id;
     },

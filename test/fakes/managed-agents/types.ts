@@ -149,7 +149,8 @@ export interface Turn {
   message(text: string, opts?: { deltas?: string[] }): Promise<void>;
   /** `agent.thinking`, preceded by an `event_start` preview on connections that asked for agent.thinking. */
   thinking(): Promise<void>;
-  toolUse(name: string, input: Record<string, unknown>, result?: { text?: string; isError?: boolean }): Promise<string>;
+  /** `until`: the tool runs (no result yet) until that gate is released. */
+  toolUse(name: string, input: Record<string, unknown>, result?: { text?: string; isError?: boolean; until?: string }): Promise<string>;
   /**
    * Ask-gated built-in tool (`evaluated_permission:'ask'`): blocks with requires_action until the client
    * sends `user.tool_confirmation`; on allow emits `agent.tool_result` with `result`, on deny an

@@ -2,7 +2,10 @@ export { startFakeSlack } from './web-api.js';
 export { SlackSender, SocketSender, sign, type CommandArgs, type SignedResponse, type RawOptions } from './sender.js';
 export * as payloads from './payloads.js';
 export {
+  appHomeOpened,
   appMention,
+  assistantThreadStarted,
+  feedbackClick,
   blockAction,
   botEcho,
   channelType,
@@ -17,6 +20,9 @@ export { DEFAULT_RATE_LIMITS } from './rate-limit.js';
 export { nextTs } from './clock.js';
 export type {
   ApiCall,
+  FakeAgentSession,
+  FakeAssistantThread,
+  FakeHomeView,
   EnvelopeType,
   Failure,
   FakeSlack,

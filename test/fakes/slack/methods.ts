@@ -1,7 +1,17 @@
 import { checkMessage, checkView } from '../../../src/render/block-kit-check.js';
 import { compareTs, mintId, nextTs } from './clock.js';
 import type { MessageStore } from './store.js';
-import type { Args, FakeUpload, FakeUser, FakeView, MessageMetadata, StoredMessage } from './types.js';
+import type {
+  Args,
+  FakeAgentSession,
+  FakeAssistantThread,
+  FakeHomeView,
+  FakeUpload,
+  FakeUser,
+  FakeView,
+  MessageMetadata,
+  StoredMessage,
+} from './types.js';
 
 /** Everything a method handler may read or change. */
 export interface World {
@@ -20,6 +30,11 @@ export interface World {
   /** trigger_id → when it was minted and for whom; each is good once, for 3 s. */
   triggers: Map<string, { at: number; user?: string }>;
   views: Map<string, FakeView>;
+  /** Agent sessions by `channel:thread_ts`. */
+  agentSessions: Map<string, FakeAgentSession>;
+  /** assistant.threads.* state by `channel:thread_ts` (`channel:` for a DM without a thread). */
+  assistantThreads: Map<string, FakeAssistantThread>;
+  homeViews: Map<string, FakeHomeView>;
   now(): number;
   streamLifetimeMs: number;
 }
@@ -41,6 +56,12 @@ const fail = (code: string, ...messages: string[]): never => {
 };
 
 const MAX_MARKDOWN = 12_000;
+/** agents.sessions.* (the .d.ts): a title is 1–200 characters. */
+const MAX_SESSION_TITLE = 200;
+const SESSION_STATUSES = ['active', 'processing', 'suspended', 'closed'] as const;
+/** assistant.threads.setStatus rotates at most 10 loading messages; setSuggestedPrompts offers at most 4. */
+const MAX_LOADING_MESSAGES = 10;
+const MAX_SUGGESTED_PROMPTS = 4;
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -129,8 +150,15 @@ function threadRoot(w: World, channel: string, threadTs: unknown): string | unde
 
 function postAsBot(w: World, channel: string, m: Partial<StoredMessage>): StoredMessage {
   const stored = w.store.insert(channel, { text: '', ...m, ts: nextTs(), user: w.botUserId, bot_id: w.botId });
-  // Slack clears the "is thinking…" status when the app replies in the thread.
-  if (stored.thread_ts) w.statuses.delete(statusKey(channel, stored.thread_ts));
+  // Slack clears the "is thinking…" status (and its loading messages) when the app replies in the thread.
+  if (stored.thread_ts) {
+    w.statuses.delete(statusKey(channel, stored.thread_ts));
+    const thread = w.assistantThreads.get(statusKey(channel, stored.thread_ts));
+    if (thread) {
+      delete thread.status;
+      delete thread.loadingMessages;
+    }
+  }
   return stored;
 }
 
@@ -436,16 +464,142 @@ export const METHODS: Record<string, Handler> = {
 
   'assistant.threads.setStatus': (w, a) => {
     const channel = channelArg(a, 'channel_id');
+    requireMember(w, channel);
     const thread_ts = str(a.thread_ts) ?? fail('invalid_arguments', '[ERROR] missing required field: thread_ts');
     if (typeof a.status !== 'string') fail('invalid_arguments', '[ERROR] missing required field: status');
-    if (a.status) w.statuses.set(statusKey(channel, thread_ts), a.status as string);
-    else w.statuses.delete(statusKey(channel, thread_ts));
+    const loading = a.loading_messages;
+    if (loading !== undefined) {
+      if (!Array.isArray(loading) || loading.some((m) => typeof m !== 'string' || m === ''))
+        fail('invalid_arguments', '[ERROR] must be an array of strings [json-pointer:/loading_messages]');
+      if ((loading as unknown[]).length > MAX_LOADING_MESSAGES)
+        fail('invalid_arguments', `[ERROR] no more than ${MAX_LOADING_MESSAGES} items allowed [json-pointer:/loading_messages]`);
+    }
+    const thread = assistantThread(w, channel, thread_ts);
+    if (a.status) {
+      w.statuses.set(statusKey(channel, thread_ts), a.status as string);
+      thread.status = a.status as string;
+      if (loading !== undefined) thread.loadingMessages = [...(loading as string[])];
+    } else {
+      w.statuses.delete(statusKey(channel, thread_ts));
+      delete thread.status;
+      delete thread.loadingMessages;
+    }
     return ok();
   },
-  'assistant.threads.setSuggestedPrompts': () => ok(),
-  'assistant.threads.setTitle': () => ok(),
-  'agents.sessions.setStatus': () => ok(),
-  'agents.sessions.rename': () => ok(),
+
+  // Under agent_view the Messages tab's prompts belong to the DM itself: thread_ts is optional.
+  'assistant.threads.setSuggestedPrompts': (w, a) => {
+    const channel = channelArg(a, 'channel_id');
+    requireMember(w, channel);
+    const prompts = a.prompts;
+    if (!Array.isArray(prompts) || prompts.length === 0) return fail('invalid_arguments', '[ERROR] missing required field: prompts');
+    if (prompts.length > MAX_SUGGESTED_PROMPTS)
+      fail('invalid_arguments', `[ERROR] no more than ${MAX_SUGGESTED_PROMPTS} items allowed [json-pointer:/prompts]`);
+    const read = prompts.map((p: unknown, i) => {
+      const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+      const title = str(o.title) ?? fail('invalid_arguments', `[ERROR] missing required field: title [json-pointer:/prompts/${i}]`);
+      const message = str(o.message) ?? fail('invalid_arguments', `[ERROR] missing required field: message [json-pointer:/prompts/${i}]`);
+      return { title, message };
+    });
+    const thread = assistantThread(w, channel, str(a.thread_ts));
+    thread.prompts = read;
+    const title = str(a.title);
+    if (title !== undefined) thread.promptsTitle = title;
+    return ok();
+  },
+
+  'assistant.threads.setTitle': (w, a) => {
+    const channel = channelArg(a, 'channel_id');
+    requireMember(w, channel);
+    const thread_ts = str(a.thread_ts) ?? fail('invalid_arguments', '[ERROR] missing required field: thread_ts');
+    const title = str(a.title) ?? fail('invalid_arguments', '[ERROR] missing required field: title');
+    assistantThread(w, channel, thread_ts).title = title;
+    return ok();
+  },
+
+  // The first call on a thread creates its session (title and initiator count only then).
+  'agents.sessions.setStatus': (w, a) => {
+    const channel = channelArg(a, 'channel_id');
+    requireMember(w, channel);
+    const status = str(a.status);
+    if (!status) return fail('invalid_arguments', '[ERROR] missing required field: status');
+    if (!(SESSION_STATUSES as readonly string[]).includes(status))
+      fail('invalid_arguments', `[ERROR] must be one of ${SESSION_STATUSES.join(', ')} [json-pointer:/status]`);
+    const s = status as FakeAgentSession['status'];
+    // Every channel here is a conversation (no session channels): sessions are thread-scoped.
+    const thread_ts = threadRoot(w, channel, a.thread_ts) ?? fail('invalid_arguments', '[ERROR] missing required field: thread_ts');
+    const title = str(a.title);
+    if (title !== undefined && title.length > MAX_SESSION_TITLE)
+      fail('invalid_arguments', `[ERROR] must be at most ${MAX_SESSION_TITLE} characters [json-pointer:/title]`);
+    const key = statusKey(channel, thread_ts);
+    const existing = w.agentSessions.get(key);
+    if (existing) {
+      existing.status = s;
+      existing.history.push(s);
+      return ok({ status: s, ...(existing.title !== undefined ? { title: existing.title } : {}) });
+    }
+    const initiator = str(a.initiator_user_id);
+    const created: FakeAgentSession = {
+      channel,
+      threadTs: thread_ts,
+      status: s,
+      history: [s],
+      ...(title !== undefined ? { title } : {}),
+      ...(initiator !== undefined ? { initiator } : {}),
+    };
+    w.agentSessions.set(key, created);
+    return ok({ status: s, ...(title !== undefined ? { title } : {}) });
+  },
+
+  'agents.sessions.rename': (w, a) => {
+    const channel = channelArg(a, 'channel_id');
+    requireMember(w, channel);
+    const thread_ts = str(a.thread_ts) ?? fail('invalid_arguments', '[ERROR] missing required field: thread_ts');
+    const title = str(a.title) ?? fail('invalid_arguments', '[ERROR] missing required field: title');
+    if (title.length > MAX_SESSION_TITLE) fail('invalid_arguments', `[ERROR] must be at most ${MAX_SESSION_TITLE} characters [json-pointer:/title]`);
+    // Slack does not document its code for a thread without a session; this one names it.
+    const session = w.agentSessions.get(statusKey(channel, thread_ts)) ?? fail('session_not_found');
+    session.title = title;
+    return ok({ title });
+  },
+
+  // A Home tab per user; a `hash` from an older publish is refused, as Slack refuses a stale update.
+  'views.publish': (w, a) => {
+    const user = str(a.user_id) ?? fail('invalid_arguments', '[ERROR] missing required field: user_id');
+    if (!w.users.has(user)) fail('user_not_found');
+    const v = a.view;
+    if (!v || typeof v !== 'object') return fail('invalid_arguments', '[ERROR] missing required field: view');
+    const view = v as Record<string, unknown>;
+    if (view.type !== 'home') fail('invalid_arguments', '[ERROR] must be one of home [json-pointer:/view/type]');
+    const problem = checkView(view);
+    if (problem) fail(problem.error, problem.message);
+    const previous = w.homeViews.get(user);
+    const hash = str(a.hash);
+    if (hash !== undefined && previous && previous.hash !== hash) fail('hash_conflict');
+    const published: FakeHomeView = {
+      id: previous?.id ?? mintId('V'),
+      user,
+      hash: `${Math.floor(w.now() / 1000)}.${mintId('h')}`,
+      blocks: view.blocks as Array<Record<string, unknown>>,
+      private_metadata: typeof view.private_metadata === 'string' ? view.private_metadata : '',
+      callback_id: typeof view.callback_id === 'string' ? view.callback_id : '',
+      publishes: (previous?.publishes ?? 0) + 1,
+    };
+    w.homeViews.set(user, published);
+    return ok({
+      view: {
+        id: published.id,
+        team_id: w.team,
+        type: 'home',
+        blocks: published.blocks,
+        private_metadata: published.private_metadata,
+        callback_id: published.callback_id,
+        hash: published.hash,
+        app_id: w.appId,
+        bot_id: w.botId,
+      },
+    });
+  },
 
   'views.open': (w, a) => {
     const trigger = str(a.trigger_id) ?? fail('invalid_arguments', '[ERROR] missing required field: trigger_id');
@@ -511,6 +665,16 @@ export const METHODS: Record<string, Handler> = {
     return ok({ files: uploads.map((u) => fileObject(w, u)) });
   },
 };
+
+function assistantThread(w: World, channel: string, threadTs: string | undefined): FakeAssistantThread {
+  const key = statusKey(channel, threadTs ?? '');
+  let thread = w.assistantThreads.get(key);
+  if (!thread) {
+    thread = {};
+    w.assistantThreads.set(key, thread);
+  }
+  return thread;
+}
 
 function reactionTarget(w: World, a: Args): { m: StoredMessage; name: string } {
   const channel = channelArg(a);

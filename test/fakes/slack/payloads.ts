@@ -216,3 +216,42 @@ export function blockAction(a: {
     ],
   };
 }
+
+/**
+ * A click on one half of Slack's feedback buttons (a `feedback_buttons` element in a
+ * `context_actions` block): a block_actions whose action has `type: 'feedback_buttons'` and
+ * the clicked half's `value`. SlackSender fills in the message and the half's label.
+ */
+export function feedbackClick(a: {
+  user: string;
+  channel: string;
+  messageTs: string;
+  threadTs?: string;
+  actionId: string;
+  value: string;
+  team?: string;
+}): Event {
+  const click = blockAction({ ...a });
+  const [action] = click.actions as Array<Record<string, unknown>>;
+  action!.type = 'feedback_buttons';
+  return click;
+}
+
+/** The Messages tab of an assistant_view app opened: Slack opens a DM thread for it. */
+export function assistantThreadStarted(a: { user: string; channel: string; threadTs: string; contextChannel?: string; team?: string }): Event {
+  return {
+    type: 'assistant_thread_started',
+    assistant_thread: {
+      user_id: a.user,
+      context: { ...(a.contextChannel ? { channel_id: a.contextChannel } : {}), team_id: a.team ?? TEAM, enterprise_id: null },
+      channel_id: a.channel,
+      thread_ts: a.threadTs,
+    },
+    event_ts: nextTs(),
+  };
+}
+
+/** The person opened the app's Home tab, or (agent_view) its Messages tab. */
+export function appHomeOpened(a: { user: string; channel: string; tab: 'home' | 'messages' }): Event {
+  return { type: 'app_home_opened', user: a.user, channel: a.channel, tab: a.tab, event_ts: nextTs() };
+}

@@ -280,8 +280,16 @@ function fillMessageFromStore(fake: FakeSlack, p: Record<string, unknown>): void
   );
   const actions = p.actions as Array<Record<string, unknown>> | undefined;
   for (const action of actions ?? []) {
-    const button = buttons.find((e) => e.action_id === action.action_id);
-    if (button?.text) action.text = button.text;
+    const button = buttons.find((e) => e.action_id === action.action_id) as
+      | (Record<string, unknown> & { block_id?: string; text?: unknown })
+      | undefined;
+    // Feedback buttons have two halves: the action carries the clicked half's label.
+    const half =
+      action.type === 'feedback_buttons' && button
+        ? [button.positive_button, button.negative_button].find((b) => (b as { value?: unknown } | undefined)?.value === action.value)
+        : undefined;
+    const text = half ? (half as { text?: unknown }).text : button?.text;
+    if (text) action.text = text;
     if (button?.block_id) action.block_id = button.block_id;
   }
 }

@@ -67,6 +67,38 @@ export interface FakeView {
   user?: string;
 }
 
+/** An agent session Slack keeps for a thread (agents.sessions.setStatus creates it). */
+export interface FakeAgentSession {
+  channel: string;
+  threadTs: string;
+  status: 'active' | 'processing' | 'suspended' | 'closed';
+  /** Every status set, in order (the first one created the session). */
+  history: Array<'active' | 'processing' | 'suspended' | 'closed'>;
+  title?: string;
+  initiator?: string;
+}
+
+/** What assistant.threads.* left on a thread (or, without thread_ts, on the DM itself). */
+export interface FakeAssistantThread {
+  status?: string;
+  loadingMessages?: string[];
+  title?: string;
+  prompts?: Array<{ title: string; message: string }>;
+  promptsTitle?: string;
+}
+
+/** A Home tab published with views.publish, per user. */
+export interface FakeHomeView {
+  id: string;
+  user: string;
+  hash: string;
+  blocks: Array<Record<string, unknown>>;
+  private_metadata: string;
+  callback_id: string;
+  /** How many times it was published. */
+  publishes: number;
+}
+
 export interface FakeUpload {
   id: string;
   filename: string;
@@ -118,6 +150,8 @@ export interface RateLimit {
   perMinute: number;
   burst: number;
   perChannel?: boolean;
+  /** A per-channel method's second limit, shared by all channels of the workspace (postMessage). */
+  workspace?: { perMinute: number; burst: number };
 }
 
 export interface FakeSlackOptions {
@@ -187,6 +221,24 @@ export interface FakeSlack {
   filesRead: boolean;
   /** Current assistant.threads.setStatus text; cleared by a bot reply in the thread, as in Slack. */
   statusOf(channel: string, threadTs: string): string | undefined;
+  /** What assistant.threads.* set on a thread (`threadTs` omitted: on the DM channel itself). */
+  assistantThread(channel: string, threadTs?: string): FakeAssistantThread | undefined;
+  /** The agent session on a thread, if agents.sessions.setStatus made one. */
+  agentSession(channel: string, threadTs: string): FakeAgentSession | undefined;
+  /**
+   * Makes every agents.sessions.* and assistant.threads.* call answer `error` (an app that
+   * is not an agent, a plan without the feature, a scope not granted); undefined lifts it.
+   * `missing_scope` comes with Slack's `needed` / `provided` fields.
+   */
+  refuseAgentFeatures(error: string | undefined): void;
+  /** Home tabs published with views.publish, by user id. */
+  readonly homeViews: Map<string, FakeHomeView>;
+  /**
+   * The event Slack sends when a person presses the native Stop of an agent session: only
+   * offered while the session is `processing` (throws otherwise: there is no Stop to press).
+   * `streaming_message_ts` lists the bot's streams still open in the thread.
+   */
+  agentSessionStopped(channel: string, threadTs: string, user: string): Record<string, unknown>;
   /** Mints a ts from the same clock the fake uses. */
   nextTs(): string;
   /** Socket Mode: the WebSocket behind apps.connections.open. */

@@ -12,7 +12,10 @@ import type {
   Failure,
   FakeSlack,
   FakeSlackOptions,
+  FakeAgentSession,
+  FakeAssistantThread,
   FakeDownload,
+  FakeHomeView,
   FakeHostedFile,
   FakeUpload,
   FakeView,
@@ -23,6 +26,7 @@ import type {
 // Fields web-api JSON-stringifies into one form field (see its `WebClient` request serialisation).
 const JSON_FIELDS = ['view', 'blocks', 'chunks', 'metadata', 'attachments', 'files', 'prompts', 'loading_messages'];
 const RESPONSE_URL_MAX_POSTS = 5;
+const AGENT_METHOD = /^(agents\.sessions|assistant\.threads)\./;
 /** The "status" of an answer that is never sent: the connection is destroyed instead. */
 const DROP = -1;
 const LOGIN_PAGE =
@@ -55,6 +59,10 @@ class FakeSlackServer implements FakeSlack {
   private readonly socketTickets = new Set<string>();
   private readonly triggers = new Map<string, { at: number; user?: string }>();
   readonly views = new Map<string, FakeView>();
+  readonly homeViews = new Map<string, FakeHomeView>();
+  private readonly agentSessions = new Map<string, FakeAgentSession>();
+  private readonly assistantThreads = new Map<string, FakeAssistantThread>();
+  private agentRefusal: string | undefined;
   private readonly store = new MessageStore();
   private readonly statuses = new Map<string, string>();
   private readonly failures = new Map<string, Array<Failure & { left: number }>>();
@@ -108,6 +116,9 @@ class FakeSlackServer implements FakeSlack {
       socketTickets: this.socketTickets,
       triggers: this.triggers,
       views: this.views,
+      agentSessions: this.agentSessions,
+      assistantThreads: this.assistantThreads,
+      homeViews: this.homeViews,
       now: this.opts.now ?? Date.now,
       streamLifetimeMs: this.opts.streamLifetimeMs ?? 300_000,
     };
@@ -236,6 +247,30 @@ class FakeSlackServer implements FakeSlack {
     return this.statuses.get(`${channel}:${threadTs}`);
   }
 
+  assistantThread(channel: string, threadTs?: string): FakeAssistantThread | undefined {
+    return this.assistantThreads.get(`${channel}:${threadTs ?? ''}`);
+  }
+
+  agentSession(channel: string, threadTs: string): FakeAgentSession | undefined {
+    return this.agentSessions.get(`${channel}:${threadTs}`);
+  }
+
+  refuseAgentFeatures(error: string | undefined): void {
+    this.agentRefusal = error;
+  }
+
+  agentSessionStopped(channel: string, threadTs: string, user: string): Record<string, unknown> {
+    const session = this.agentSession(channel, threadTs);
+    if (session?.status !== 'processing') {
+      throw new Error(`fake slack: no Stop to press in ${channel}:${threadTs} (session ${session?.status ?? 'missing'})`);
+    }
+    const streaming = this.store
+      .thread(channel, threadTs)
+      .filter((m) => m.stream?.state === 'streaming')
+      .map((m) => m.ts);
+    return { type: 'agent_session_stopped', channel, user, thread_ts: threadTs, streaming_message_ts: streaming, event_ts: nextTs() };
+  }
+
   nextTs(): string {
     return nextTs();
   }
@@ -327,6 +362,12 @@ class FakeSlackServer implements FakeSlack {
     if (failure?.drop && !failure.afterApply) return [DROP, { applied: false }];
     if (failure?.status && !failure.afterApply) return [failure.status, { ok: false, error: 'fake_http_error' }];
     if (failure?.error) return [200, { ok: false, error: failure.error }];
+
+    // An app that is not an agent (or lacks the scope) is refused by every agent surface alike.
+    if (this.agentRefusal && AGENT_METHOD.test(method)) {
+      const scope = this.agentRefusal === 'missing_scope' ? { needed: 'assistant:write', provided: 'chat:write,commands' } : {};
+      return [200, { ok: false, error: this.agentRefusal, ...scope }];
+    }
 
     const wait = this.limiter?.take(this.team, method, args.channel);
     if (wait !== undefined) return rateLimitedAnswer(wait);

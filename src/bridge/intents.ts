@@ -1,0 +1,158 @@
+import { refusalWords } from '../access/words.js';
+import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { replyWords } from '../words/replies.js';
+import type { BridgeDeps } from './bridge-deps.js';
+import type { CapOutcome, DecisionOutcome, QuestionOutcome, SteerMessage, SteerOutcome } from './outcomes.js';
+import type { Receipts } from './runner/receipts.js';
+import type { Runners } from './runners.js';
+import type { InterruptOutcome } from './session-runner.js';
+import type { Starting } from './starting.js';
+import type { ThreadQueues } from './thread-queues.js';
+
+export type IntentsDeps = Pick<BridgeDeps, 'records' | 'log' | 'intake' | 'approversFor' | 'admins'> & {
+  runners: Runners;
+  starting: Starting;
+  queues: ThreadQueues;
+  receipts: Receipts;
+};
+
+/**
+ * What people do in a session thread once it exists: reply (steer or answer), stop,
+ * decide a tool call, answer a question, act on a spend-cap stop. Each waits for a start
+ * in flight in its thread, finds the thread's session and hands the intent to its runner.
+ */
+export class Intents {
+  constructor(private readonly deps: IntentsDeps) {}
+
+  async steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
+    const key = threadKey(ref);
+    await this.deps.starting.wait(ref);
+    // One at a time per thread: a reply with files (downloaded and uploaded first) is
+    // not overtaken by the plain reply written after it.
+    if (this.deps.queues.busy(key))
+      this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
+    return this.deps.queues.run(key, () => this.steerNow(ref, msg));
+  }
+
+  /** A reply, now: the caller holds the thread's queue. */
+  async steerNow(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    await this.deps.records.indexMessage(ref, msg.ts);
+    const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId });
+    return runner.busy(async (): Promise<SteerOutcome> => {
+      // While the agent waits on a question, a reply is its answer, not a new instruction.
+      const question = await runner.openQuestion().catch(() => undefined);
+      if (question && !this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+      // Files first: an answer carries its files, like a message does.
+      const input = await this.deps.intake.prepare({
+        sessionId: runner.sessionId,
+        channel: ref.channel,
+        threadTs: ref.threadTs,
+        user: msg.user,
+        text: msg.text,
+        ...(msg.files ? { files: msg.files } : {}),
+      });
+      if (question) {
+        const attachments = msg.files?.length ? { attachments: { text: input.text, blocks: input.blocks } } : {};
+        const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
+        if (answered.kind === 'answered') {
+          await this.deps.receipts.seen(ref.channel, msg.ts);
+          return 'answered';
+        }
+      }
+      const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
+      if (sent.kind === 'failed') {
+        await runner.note(replyWords({ kind: 'message_not_sent', problem: sent.problem.words }));
+        return 'failed';
+      }
+      await this.deps.receipts.seen(ref.channel, msg.ts);
+      return 'sent';
+    });
+  }
+
+  /** Approve or deny a tool call: only the owner and the profile's approvers may. */
+  async decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
+    await this.deps.starting.wait(ref);
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, decision.user))
+      return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
+  }
+
+  /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
+  async mayDecideIn(ref: ThreadRef, user: string): Promise<true | { notAllowed: string } | 'not_a_session'> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return 'not_a_session';
+    return this.mayDecide(record, user) ? true : { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+  }
+
+  /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
+  async hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return false;
+    return (
+      (await this.deps.runners
+        .for({ ...record, sessionId: record.sessionId })
+        .openQuestion()
+        .catch(() => undefined)) !== undefined
+    );
+  }
+
+  /** A button answer to an ask_user question. */
+  async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'answer the agent’s question') };
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).answer(eventId, from);
+  }
+
+  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
+    await this.deps.starting.wait(ref);
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).interrupt(user);
+  }
+
+  /**
+   * Raise the spend cap of a session stopped at it (the budget card's button). Recorded
+   * first (the first press wins), then sent with sessions.update; the session goes on by itself.
+   */
+  async raiseCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    const cap = record.spendCap;
+    if (!cap) return { kind: 'no_cap' };
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).raiseCap(stopId, user, { ...record, spendCap: cap });
+  }
+
+  /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
+  async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
+    const record = await this.deps.records.get(ref);
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).endAtCap(stopId, user, record);
+  }
+
+  /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
+  async isSessionThread(ref: ThreadRef): Promise<boolean> {
+    if (this.deps.starting.has(ref)) return true;
+    const record = await this.deps.records.get(ref);
+    // A start cut short by a restart is being recovered: its replies wait for it.
+    return record?.sessionId !== undefined || (record?.status === 'starting' && record.sessionRequest !== undefined);
+  }
+
+  private mayDecide(record: ThreadRecord, user: string): boolean {
+    return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user) || (this.deps.admins ?? []).includes(user);
+  }
+
+  private whoMayDecide(record: ThreadRecord, what: string): string {
+    // The same sentence as the access guard's, so people read one wording wherever they are refused.
+    return refusalWords({
+      kind: 'not_allowed_to_decide',
+      owner: record.owner,
+      approvers: this.deps.approversFor?.(record) ?? [],
+      what: what.includes('question') ? 'answer' : 'approve',
+    });
+  }
+}

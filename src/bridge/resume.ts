@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { threadKey } from '../store/thread-records.js';
+import { replyWords } from '../words/replies.js';
+import type { BridgeDeps } from './bridge-deps.js';
+import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
+import type { StartOutcome, StartRequest } from './outcomes.js';
+import type { Runners } from './runners.js';
+import type { SessionSetup } from './session-setup.js';
+import type { Starts } from './starts.js';
+import type { ThreadQueues } from './thread-queues.js';
+
+export type ResumeDeps = Pick<BridgeDeps, 'records' | 'writer' | 'log'> &
+  FirstPromptDeps & { runners: Runners; queues: ThreadQueues; setup: SessionSetup; starts: Starts };
+
+/** On start-up: the work a stop left behind (starts being posted, threads mid-turn), picked up. */
+export class Resume {
+  constructor(private readonly deps: ResumeDeps) {}
+
+  /**
+   * On start-up, after resumeActive: starts whose root card was being posted when the
+   * process stopped. Each finds its card (or posts it) and goes on; one that cannot is
+   * told to its person privately, never dropped in silence.
+   */
+  async pendingStarts(): Promise<number> {
+    const pending = await this.deps.records.pendingStarts();
+    for (const start of pending) {
+      const parsed = StoredStartSchema.safeParse(start.request);
+      if (!parsed.success) {
+        this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
+        await this.deps.records.removePendingStart(start.id);
+        continue;
+      }
+      const req = parsed.data as StartRequest;
+      this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
+      const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
+        this.deps.log.error({ err: error }, 'could not finish an interrupted start');
+        return { ok: false, words: replyWords({ kind: 'start_interrupted' }) };
+      });
+      if (outcome.ok) continue;
+      await this.deps.records.removePendingStart(start.id);
+      await this.deps.writer
+        .call('chat.postEphemeral', {
+          channel: req.channel,
+          user: req.user,
+          text: outcome.words,
+          ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
+        })
+        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
+    }
+    return pending.length;
+  }
+
+  /** On start-up: every thread that was mid-turn is reopened and caught up. */
+  async active(): Promise<number> {
+    const refs = await this.deps.records.activeRefs();
+    await Promise.all(
+      refs.map((ref) =>
+        this.deps.queues.run(threadKey(ref), async () => {
+          let record = await this.deps.records.get(ref);
+          if (!record) return;
+          const log = this.deps.log.child({ team: record.team, channel: record.channel, user: record.owner });
+          if (!record.sessionId) {
+            // Died between writing the request and the session id: the session may exist.
+            if (!record.sessionRequest) {
+              await this.deps.setup.failBeforeSession(record, replyWords({ kind: 'restarted_before_session' }));
+              return;
+            }
+            const sessionId = await this.deps.setup.recover({ ...record, sessionRequest: record.sessionRequest }, log);
+            if (!sessionId) return;
+            record = { ...record, sessionId };
+          }
+          const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId! });
+          const resumed = await runner.resume();
+          if (resumed.kind === 'prompt_unsent') await sendFirstPrompt(this.deps, runner, { ...record, sessionId: record.sessionId! });
+        }),
+      ),
+    );
+    if (refs.length > 0) this.deps.log.info({ threads: refs.length }, 'resumed active threads');
+    return refs.length;
+  }
+}
+
+/** A StartRequest as the store keeps it (files are kept as Slack sent them). */
+const StoredStartSchema = z.object({
+  team: z.string(),
+  channel: z.string(),
+  user: z.string(),
+  prompt: z.string(),
+  threadTs: z.string().optional(),
+  promptTs: z.string().optional(),
+  profile: z.string().optional(),
+  files: z.array(z.unknown()).optional(),
+});

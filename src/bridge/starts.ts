@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { SessionTarget } from '../agents/profiles.js';
+import { SlackCallError } from '../delivery/slack-writer.js';
+import { renderRootCard } from '../render/root-card.js';
+import { bodyHash } from '../render/slack-message.js';
+import { threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { replyWords } from '../words/replies.js';
+import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
+import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
+import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+import type { Runners } from './runners.js';
+import type { SessionSetup } from './session-setup.js';
+import type { Starting } from './starting.js';
+import { initialState } from './thread-state.js';
+import type { ThreadQueues } from './thread-queues.js';
+
+export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log'> &
+  FirstPromptDeps & {
+    runners: Runners;
+    starting: Starting;
+    queues: ThreadQueues;
+    setup: SessionSetup;
+    /** A reply, now (the caller holds the thread's queue): a mention in a thread that already has a session is one. */
+    steerNow: (ref: ThreadRef, msg: SteerMessage) => Promise<SteerOutcome>;
+  };
+
+/**
+ * A new session: the profile chosen, the root card posted once, the thread record
+ * written, the session created and the first prompt sent.
+ */
+export class Starts {
+  constructor(private readonly deps: StartsDeps) {}
+
+  async start(req: StartRequest): Promise<StartOutcome> {
+    if (this.deps.runners.closed) return { ok: false, words: replyWords({ kind: 'bot_restarting' }) };
+    if (!req.threadTs) return this.fresh(req);
+    // A mention names its thread up front: one racing another in the same thread waits
+    // for it and becomes a reply (the chain is registered before any await).
+    const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
+    return this.deps.starting.chain(ref, async () => {
+      const existing = await this.deps.records.get(ref);
+      // A start cut short by a restart is being recovered: this mention joins it.
+      if (existing?.sessionId || (existing?.status === 'starting' && existing.sessionRequest)) return this.startAsReply(ref, req);
+      return this.fresh(req);
+    });
+  }
+
+  private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
+    const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
+    const outcome = await this.deps.queues.run(threadKey(ref), () => this.deps.steerNow(ref, msg));
+    return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
+  }
+
+  /** A start from nothing, or (`resumed`) one a restart cut short before its thread record was written. */
+  async fresh(req: StartRequest, resumed?: PendingStart): Promise<StartOutcome> {
+    const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
+    // Decided before anything is posted: an unknown profile gets an answer, not a session.
+    const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
+    if (!choice.ok) return { ok: false, words: choice.words };
+    const target = choice.target;
+    const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
+    // The request is in the store before its card is posted: a crash in between is
+    // finished by the next start (resumePendingStarts), which finds the card by its key.
+    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req } };
+    if (!resumed) await this.deps.records.addPendingStart(start);
+    let rootTs: string;
+    try {
+      rootTs = await this.postRoot(req, card, start, resumed !== undefined);
+    } catch (error) {
+      const code = error instanceof SlackCallError ? error.slackError : 'unknown';
+      log.error({ err: error, slackError: code }, 'could not post the session root message');
+      await this.deps.records.removePendingStart(start.id);
+      return { ok: false, words: replyWords({ kind: 'root_card_refused', code }) };
+    }
+    const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
+    if (resumed && (await this.deps.records.get(ref))) {
+      // The crash came after the thread record was written: resumeActive has it.
+      await this.deps.records.removePendingStart(start.id);
+      return { ok: true, ref };
+    }
+    const record: ThreadRecord = {
+      v: 1,
+      ...ref,
+      owner: req.user,
+      prompt: req.prompt,
+      ...(req.promptTs ? { promptTs: req.promptTs } : {}),
+      ...(target.profile !== undefined ? { profile: target.profile } : {}),
+      ...(target.agentVersion !== undefined ? { agentVersion: target.agentVersion } : {}),
+      sessionRequest: { id: randomUUID(), agentId: target.agentId, environmentId: target.environmentId, at: Date.now() },
+      ...(req.files?.length ? { promptFiles: [...req.files] } : {}),
+      rootTs,
+      status: 'starting',
+      createdAt: Date.now(),
+      posted: { root: { ts: rootTs, hash: bodyHash(card) } },
+      segments: {},
+      notices: [],
+      interrupts: {},
+      sentMessages: {},
+      decisions: {},
+      answers: {},
+    };
+    await this.deps.records.create(record);
+    await this.deps.records.removePendingStart(start.id);
+    const begun = this.beginSession(record, target, rootTs, req, log);
+    // For /agent the thread is only known now; replies racing session creation wait for it.
+    this.deps.starting.adopt(ref, begun);
+    return begun;
+  }
+
+  private async beginSession(record: ThreadRecord, target: SessionTarget, rootTs: string, req: StartRequest, log: BridgeLog): Promise<StartOutcome> {
+    const ref: ThreadRef = { team: record.team, channel: record.channel, threadTs: record.threadTs };
+    await this.deps.records.indexMessage(ref, rootTs);
+    if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
+    const sessionId = await this.deps.setup.create(record, target, log);
+    if (!sessionId) return { ok: true, ref };
+    const runner = this.deps.runners.for({ ...((await this.deps.records.get(record)) ?? record), sessionId });
+    runner.rootJustPosted();
+    await sendFirstPrompt(this.deps, runner, { ...record, sessionId }, req.files);
+    return { ok: true, ref, sessionId };
+  }
+
+  /**
+   * The root card, once: it carries a key (`root` in a mention's thread, `root:<start id>`
+   * at top level) so a post whose outcome is unknown, or one made before a crash
+   * (`resumed`), is found in the thread or the channel history instead of posted again.
+   */
+  private async postRoot(req: StartRequest, card: ReturnType<typeof renderRootCard>, start: PendingStart, resumed: boolean): Promise<string> {
+    const key = req.threadTs ? 'root' : `root:${start.id}`;
+    if (resumed) {
+      const found = req.threadTs
+        ? (await this.deps.writer.postedKeys(req.channel, req.threadTs)).get(key)
+        : await this.deps.writer.findTopLevel(req.channel, key, start.at);
+      if (found) return found;
+    }
+    const post = () =>
+      req.threadTs
+        ? this.deps.writer.postOnce(req.channel, req.threadTs, key, card)
+        : this.deps.writer.postTopLevelOnce(req.channel, key, card, start.at);
+    try {
+      return await post();
+    } catch (error) {
+      // A public channel the bot was never invited to: joining is allowed by channels:join.
+      if (!(error instanceof SlackCallError && error.slackError === 'not_in_channel')) throw error;
+      await this.deps.writer.call('conversations.join', { channel: req.channel });
+      return post();
+    }
+  }
+}
