@@ -168,7 +168,11 @@ export class Bridge {
     this.takeovers = startTakeovers({
       leases,
       everyMs: Math.max(1, Math.floor(leases.times.renewEveryMs / 2)),
-      takeOver: (ref) => this.resume.thread(ref),
+      takeOver: async (ref) => {
+        const taken = await this.resume.thread(ref);
+        if (taken) this.deps.handovers?.inc();
+        return taken;
+      },
       log: this.deps.log.child({ component: 'takeovers' }),
     });
   }
@@ -264,12 +268,12 @@ export class Bridge {
     await this.runners.close(o);
   }
 
-  /** Runners currently held in memory (live or settling threads). */
   /** Sessions held in memory, by thread status (the sessions metric). */
   sessionStates(): Record<string, number> {
     return this.runners.states();
   }
 
+  /** Runners currently held in memory (live or settling threads). */
   get liveRunners(): number {
     return this.runners.size;
   }
