@@ -5,7 +5,16 @@ import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { Intents } from './intents.js';
-import type { CapOutcome, DecisionOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+import type {
+  CapOutcome,
+  DecisionOutcome,
+  MayDecideOutcome,
+  QuestionOutcome,
+  StartOutcome,
+  StartRequest,
+  SteerMessage,
+  SteerOutcome,
+} from './outcomes.js';
 import { Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
@@ -16,7 +25,18 @@ import { Starts } from './starts.js';
 import { ThreadQueues } from './thread-queues.js';
 
 export type { BridgeDeps } from './bridge-deps.js';
-export type { CapOutcome, DecisionOutcome, NotAllowed, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+export type {
+  CapOutcome,
+  DecisionOutcome,
+  MayDecideOutcome,
+  NotAllowed,
+  QuestionOutcome,
+  StartOutcome,
+  StartProblem,
+  StartRequest,
+  SteerMessage,
+  SteerOutcome,
+} from './outcomes.js';
 
 /**
  * The intents Slack input turns into (start, steer, interrupt, decide, answer), in front
@@ -88,7 +108,7 @@ export class Bridge {
   }
 
   /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
-  mayDecideIn(ref: ThreadRef, user: string): Promise<true | { notAllowed: string } | 'not_a_session'> {
+  mayDecideIn(ref: ThreadRef, user: string): Promise<MayDecideOutcome> {
     return this.intents.mayDecideIn(ref, user);
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
+import { startProblemWords } from '../words/starts.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
 import type { StartOutcome, StartRequest } from './outcomes.js';
@@ -36,15 +37,15 @@ export class Resume {
       this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
       const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
         this.deps.log.error({ err: error }, 'could not finish an interrupted start');
-        return { ok: false, words: replyWords({ kind: 'start_interrupted' }) };
+        return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
       });
-      if (outcome.ok) continue;
+      if (outcome.kind === 'started') continue;
       await this.deps.records.removePendingStart(start.id);
       await this.deps.writer
         .call('chat.postEphemeral', {
           channel: req.channel,
           user: req.user,
-          text: outcome.words,
+          text: startProblemWords(outcome.problem),
           ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
         })
         .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));

@@ -4,7 +4,6 @@ import { SlackCallError } from '../delivery/slack-writer.js';
 import { renderRootCard } from '../render/root-card.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { replyWords } from '../words/replies.js';
 import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
 import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
@@ -32,7 +31,7 @@ export class Starts {
   constructor(private readonly deps: StartsDeps) {}
 
   async start(req: StartRequest): Promise<StartOutcome> {
-    if (this.deps.runners.closed) return { ok: false, words: replyWords({ kind: 'bot_restarting' }) };
+    if (this.deps.runners.closed) return { kind: 'not_started', problem: { kind: 'bot_restarting' } };
     if (!req.threadTs) return this.fresh(req);
     // A mention names its thread up front: one racing another in the same thread waits
     // for it and becomes a reply (the chain is registered before any await).
@@ -48,7 +47,7 @@ export class Starts {
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
     const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
     const outcome = await this.deps.queues.run(threadKey(ref), () => this.deps.steerNow(ref, msg));
-    return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
+    return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
   }
 
   /** A start from nothing, or (`resumed`) one a restart cut short before its thread record was written. */
@@ -56,7 +55,7 @@ export class Starts {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     // Decided before anything is posted: an unknown profile gets an answer, not a session.
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
-    if (!choice.ok) return { ok: false, words: choice.words };
+    if (!choice.ok) return { kind: 'not_started', problem: { kind: 'unknown_profile', words: choice.words } };
     const target = choice.target;
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
     // The request is in the store before its card is posted: a crash in between is
@@ -71,13 +70,13 @@ export class Starts {
       const code = error instanceof SlackCallError ? error.slackError : 'unknown';
       log.error({ err: error, slackError: code }, 'could not post the session root message');
       await this.deps.records.removePendingStart(start.id);
-      return { ok: false, words: replyWords({ kind: 'root_card_refused', code }) };
+      return { kind: 'not_started', problem: { kind: 'root_card_refused', code } };
     }
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
     if (resumed && (await this.deps.records.get(ref))) {
       // The crash came after the thread record was written: resumeActive has it.
       await this.deps.records.removePendingStart(start.id);
-      return { ok: true, ref };
+      return { kind: 'started', ref };
     }
     const record: ThreadRecord = {
       v: 1,
@@ -119,11 +118,11 @@ export class Starts {
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
     const sessionId = await this.deps.setup.create(record, target, log);
-    if (!sessionId) return { ok: true, ref };
+    if (!sessionId) return { kind: 'started', ref };
     const runner = this.deps.runners.for({ ...((await this.deps.records.get(record)) ?? record), sessionId });
     runner.rootJustPosted();
     await sendFirstPrompt(this.deps, runner, { ...record, sessionId }, req.files);
-    return { ok: true, ref, sessionId };
+    return { kind: 'started', ref };
   }
 
   /**
