@@ -232,7 +232,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.streamSilenceMs !== undefined ? { streamSilenceMs: options.streamSilenceMs } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
     ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
-    ...(replicas ? { replicas: { leases: replicas.leases, relay: replicas.relay } } : {}),
+    ...(replicas ? { replicas: { leases: replicas.leases, relay: replicas.relay }, handovers: metrics.leaseHandovers } : {}),
   });
   if (replicas) {
     await replicas.relay.start((intent) => bridge.serve(intent));

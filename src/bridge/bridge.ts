@@ -73,7 +73,7 @@ export class Bridge {
       if (await this.intents.isSessionThread(ref)) {
         const files = req.files ? { files: req.files } : {};
         const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...files });
-        return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
+        return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
       }
     }
     return this.starts.start(req);
@@ -95,7 +95,7 @@ export class Bridge {
       ref,
       { kind: 'steer', ref, msg: { user: msg.user, text: msg.text, ts: msg.ts, ...files } },
       () => this.intents.steer(ref, msg),
-      'failed',
+      { kind: 'failed' },
     );
   }
 
@@ -168,7 +168,11 @@ export class Bridge {
     this.takeovers = startTakeovers({
       leases,
       everyMs: Math.max(1, Math.floor(leases.times.renewEveryMs / 2)),
-      takeOver: (ref) => this.resume.thread(ref),
+      takeOver: async (ref) => {
+        const taken = await this.resume.thread(ref);
+        if (taken) this.deps.handovers?.inc();
+        return taken;
+      },
       log: this.deps.log.child({ component: 'takeovers' }),
     });
   }
@@ -264,12 +268,12 @@ export class Bridge {
     await this.runners.close(o);
   }
 
-  /** Runners currently held in memory (live or settling threads). */
   /** Sessions held in memory, by thread status (the sessions metric). */
   sessionStates(): Record<string, number> {
     return this.runners.states();
   }
 
+  /** Runners currently held in memory (live or settling threads). */
   get liveRunners(): number {
     return this.runners.size;
   }

@@ -8,8 +8,11 @@ import { appMention, humanReply, SlackSender } from '../fakes/slack/index.js';
 import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
 
-/** Long enough that a loaded test machine does not miss renewals; the takeover waits about this. */
-const LEASE_MS = 1500;
+/**
+ * Long enough that a loaded test machine does not miss renewals; the takeover waits about
+ * this. `TEST_LEASE_MS=15000` measures the hand-over at the default lease time.
+ */
+const LEASE_MS = Number(process.env.TEST_LEASE_MS ?? 1500);
 const BOT_OPTIONS: BotOptions = {
   statusIntervalMs: 0,
   slackBackoffMs: 10,
@@ -110,10 +113,11 @@ describe('two replicas on one Redis', () => {
     await h.bot.kill();
     h.agents.release('holder-died');
     await h.agents.waitFor(() => h.agents.events(session.id).some((e) => e.type === 'agent.message' && JSON.stringify(e).includes('Part two.')));
-    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Part two.'), 15_000);
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Part two.'), 4 * LEASE_MS + 10_000);
     const handOverMs = Date.now() - killedAt;
     const takeover = await logsB.waitFor((l) => l.msg === 'took over a thread whose replica stopped renewing its lease');
     expect(takeover.thread).toBe(`T1:C1:${root.ts}`);
+    expect((await b.metrics.leaseHandovers.get()).values[0]?.value).toBe(1);
 
     h.agents.release('taken-over');
     await h.slack.waitFor(() => rootText(h).includes('Done'));
