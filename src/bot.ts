@@ -28,6 +28,7 @@ import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
 import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
 import { NativeStatus } from './slack/native-status.js';
@@ -58,6 +59,11 @@ export type RunningBot = {
   /** Resolves once handler work started so far and its Slack writes are done (tests). */
   settled(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Stops as a killed process would leave things (tests): leases are neither renewed nor
+   * given back and nothing more is written, so another replica must take its threads over.
+   */
+  kill(): Promise<void>;
 };
 
 export type BotOptions = {
@@ -181,6 +187,11 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       },
     );
   const approversFor = (record: ThreadRecord) => [...new Set([...env.APPROVERS, ...profiles.approversFor(record.profile)])];
+  // Several replicas on one Redis: each follows the threads it holds the lease of.
+  const replicas = coordination.redis
+    ? replicaSeat({ redis: coordination.redis, prefix: coordination.prefix, leaseMs: env.LEASE_MS, log })
+    : undefined;
+  if (replicas) log.info({ replica: replicas.holder, leaseMs: env.LEASE_MS }, 'replica on a shared Redis store');
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
   const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
@@ -221,7 +232,12 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.streamSilenceMs !== undefined ? { streamSilenceMs: options.streamSilenceMs } : {}),
     ...(options.outputRetryDelaysMs ? { outputRetryDelaysMs: options.outputRetryDelaysMs } : {}),
     ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
+    ...(replicas ? { replicas: { leases: replicas.leases, relay: replicas.relay }, handovers: metrics.leaseHandovers } : {}),
   });
+  if (replicas) {
+    await replicas.relay.start((intent) => bridge.serve(intent));
+    replicas.leases.start();
+  }
 
   const rules: AccessRules = {
     allowedUsers: env.ALLOWED_USERS,
@@ -271,7 +287,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   });
   const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
   registerHandlers(bolt.app, handlerDeps);
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -312,24 +328,36 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   // Then starts cut off between their root card and their thread record (after, so the two never overlap).
-  track(bridge.resumeActive().then(() => bridge.resumePendingStarts()));
+  // Then, with several replicas, threads whose replica stopped renewing their lease are taken over.
+  track(
+    bridge
+      .resumeActive()
+      .then(() => bridge.resumePendingStarts())
+      .finally(() => bridge.followLapsed()),
+  );
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });
 
   const settled = async () => {
     await background.settled();
     await bridge.settled();
-    await native.settled();
+    // Not the native status: at Tier 3 for a whole workspace its writes can trail the
+    // threads by minutes when many sessions run, and nothing else waits on them.
     await home?.settled();
   };
 
   let closing: Promise<void> | undefined;
-  const close = async () => {
+  const close = async (o: { handOver: boolean } = { handOver: true }) => {
     ready = false;
+    // A crash (tests): this replica stops renewing and writing at once, and gives nothing back.
+    if (!o.handOver) await replicas?.leases.abandon();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await bolt.stop();
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
-    await bridge.close();
+    // Threads still mid-turn are handed to the other replicas (their leases given back as lapsed).
+    await bridge.close(o);
+    await replicas?.relay.close();
+    await replicas?.leases.close();
     native.close();
     home?.close();
     await pruner.close();
@@ -349,6 +377,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     settled,
     lastPrune: () => pruner.lastPass(),
     close: () => (closing ??= close()),
+    kill: () => (closing ??= close({ handOver: false })),
   };
 }
 

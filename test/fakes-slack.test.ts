@@ -263,6 +263,24 @@ describe('fake Slack Web API (real WebClient)', () => {
     expect(await slackError(client.reactions.remove({ channel: 'C1', timestamp: ts!, name: 'eyes' }))).toBe('no_reaction');
   });
 
+  it('records a person’s reaction beside the bot’s (reactions.get counts both) and tells onChange listeners', async () => {
+    const { ts } = await client.chat.postMessage({ channel: 'C1', text: 'x' });
+    let changes = 0;
+    const off = fake.onChange(() => {
+      changes += 1;
+    });
+    fake.addReaction('C1', ts!, 'octagonal_sign', 'U1');
+    // The same person's same reaction again is no change (Slack keeps one per person).
+    fake.addReaction('C1', ts!, 'octagonal_sign', 'U1');
+    expect(changes).toBe(1);
+    off();
+    await client.reactions.add({ channel: 'C1', timestamp: ts!, name: 'octagonal_sign' });
+    expect(changes).toBe(1);
+    const got = await client.reactions.get({ channel: 'C1', timestamp: ts! });
+    expect(got.message?.reactions).toEqual([{ name: 'octagonal_sign', users: ['U1', 'U_BOT'], count: 2 }]);
+    expect(() => fake.addReaction('C1', '1.000001', 'eyes', 'U1')).toThrow(/no message/);
+  });
+
   it('uploads a file into a thread with files.uploadV2', async () => {
     const root = await client.chat.postMessage({ channel: 'C1', text: 'root' });
     const res = await client.files.uploadV2({

@@ -3,7 +3,8 @@ import type {
   Bridge,
   CapOutcome,
   DecisionOutcome,
-  NotAllowed as RefusedOutcome,
+  MayDecideOutcome,
+  NotAllowed,
   QuestionOutcome,
   StartOutcome,
   StartRequest,
@@ -13,6 +14,9 @@ import type {
 import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
+import { unreachable } from '../ops/unreachable.js';
+import type { RunningSession } from '../words/sessions.js';
+import { startProblemWords } from '../words/starts.js';
 import { KeyedMutex } from '../store/keyed-mutex.js';
 import type { Mutex } from '../store/mutex.js';
 import { LocalStartReservations, type StartReservations } from '../store/start-reservations.js';
@@ -32,8 +36,6 @@ import {
   type Account,
   type SessionFacts,
 } from './policy.js';
-import { refusalWords } from './words.js';
-import { escapeMrkdwn } from '../render/sanitize.js';
 
 export type GuardDeps = {
   bridge: Bridge;
@@ -51,11 +53,16 @@ export type GuardDeps = {
   starts?: StartReservations;
 };
 
-type NotAllowed = { notAllowed: string };
-/** A refused reply whose author was already told once in this thread: nothing more is said. */
-export type GuardedSteerOutcome = SteerOutcome | 'refused_again';
-export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | RefusedOutcome;
-export type StopAllOutcome = { kind: 'refused'; words: string } | { kind: 'done'; stopped: number; failed: number };
+/** A start, or a mention that was a reply to the thread's session; refused by the access rules. */
+export type GuardedStartOutcome = StartOutcome | NotAllowed;
+/** `refused_again`: a refused reply whose author was already told once in this thread: nothing more is said. */
+export type GuardedSteerOutcome = SteerOutcome | { kind: 'refused_again' };
+export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type StopAllOutcome = NotAllowed | { kind: 'done'; stopped: number; failed: number };
+export type LetInOutcome = { kind: 'let_in'; people: readonly string[] } | { kind: 'not_a_session' } | NotAllowed;
+export type ListOutcome = { kind: 'listed'; sessions: RunningSession[] } | NotAllowed;
+/** `no_record`: the thread has no record at all (nothing is said). */
+export type CapActionOutcome = CapOutcome | NotAllowed | { kind: 'no_record' };
 
 /**
  * The access rules in front of the bridge's intents: every start, steer, stop, decision,
@@ -74,7 +81,7 @@ export class AccessGuard {
     this.startsInFlight = deps.starts ?? new LocalStartReservations();
   }
 
-  async start(req: StartRequest): Promise<StartOutcome> {
+  async start(req: StartRequest): Promise<GuardedStartOutcome> {
     const { bridge, profiles, rules } = this.deps;
     // A mention in a thread that already is a session is a reply to it.
     if (req.threadTs) {
@@ -86,7 +93,7 @@ export class AccessGuard {
           ts: req.promptTs ?? req.threadTs,
           ...(req.files ? { files: req.files } : {}),
         });
-        return typeof outcome === 'object' ? { ok: false, words: outcome.notAllowed } : { ok: true, ref };
+        return outcome.kind === 'not_allowed' ? outcome : { kind: 'started', ref };
       }
     }
     const entry = { action: 'start' as const, user: req.user, team: req.team, channel: req.channel, thread: req.threadTs };
@@ -111,20 +118,29 @@ export class AccessGuard {
     });
     if (decision.kind === 'refused') {
       this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
-      return { ok: false, words: refusalWords(decision.reason) };
+      return { kind: 'not_allowed', refusal: decision.reason };
     }
     try {
       const outcome = await bridge.start(req);
-      if (!outcome.ok) this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
-      else {
-        const failure = (await this.deps.records.get(outcome.ref))?.failure;
-        this.audit({
-          ...entry,
-          thread: outcome.ref.threadTs,
-          session: outcome.sessionId,
-          outcome: failure || !outcome.sessionId ? 'failed' : 'ok',
-          reason: failure,
-        });
+      switch (outcome.kind) {
+        case 'not_started':
+          this.audit({ ...entry, outcome: 'failed', reason: startProblemWords(outcome.problem) });
+          break;
+        case 'started': {
+          // The record says how the start went: a session id once created, a failure if it then failed.
+          const record = await this.deps.records.get(outcome.ref);
+          const failure = record?.failure;
+          this.audit({
+            ...entry,
+            thread: outcome.ref.threadTs,
+            session: record?.sessionId,
+            outcome: failure || !record?.sessionId ? 'failed' : 'ok',
+            reason: failure,
+          });
+          break;
+        }
+        default:
+          unreachable(outcome);
       }
       return outcome;
     } finally {
@@ -138,7 +154,7 @@ export class AccessGuard {
     const entry = { user: msg.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
     if (!record) {
       const outcome = await this.deps.bridge.steer(ref, msg);
-      this.audit({ ...entry, action: 'steer', outcome: outcome === 'not_a_session' ? 'noop' : 'ok' });
+      this.audit({ ...entry, action: 'steer', outcome: outcome.kind === 'not_a_session' ? 'noop' : 'ok' });
       return outcome;
     }
     const facts = this.facts(record);
@@ -152,13 +168,29 @@ export class AccessGuard {
         first = true;
         r.toldNotSteering = [...(r.toldNotSteering ?? []), msg.user];
       });
-      return first ? { notAllowed: refusalWords(decision.reason) } : 'refused_again';
+      return first ? { kind: 'not_allowed', refusal: decision.reason } : { kind: 'refused_again' };
     }
     const outcome = await this.deps.bridge.steer(ref, msg);
     const session = (await this.deps.records.get(ref))?.sessionId ?? entry.session;
-    if (outcome === 'answered') this.audit({ ...entry, session, action: 'answer', outcome: 'ok', detail: { via: 'reply' } });
-    else if (typeof outcome === 'object') this.audit({ ...entry, session, action: 'answer', outcome: 'refused', reason: 'not_allowed_to_decide' });
-    else this.audit({ ...entry, session, action: 'steer', outcome: outcome === 'sent' ? 'ok' : outcome === 'failed' ? 'failed' : 'noop' });
+    switch (outcome.kind) {
+      case 'answered':
+        this.audit({ ...entry, session, action: 'answer', outcome: 'ok', detail: { via: 'reply' } });
+        break;
+      case 'not_allowed':
+        this.audit({ ...entry, session, action: 'answer', outcome: 'refused', reason: 'not_allowed_to_decide' });
+        break;
+      case 'sent':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'ok' });
+        break;
+      case 'failed':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'failed' });
+        break;
+      case 'not_a_session':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'noop' });
+        break;
+      default:
+        unreachable(outcome);
+    }
     return outcome;
   }
 
@@ -192,13 +224,25 @@ export class AccessGuard {
       const decision = mayStop(this.deps.rules, this.facts(record), user);
       if (decision.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: decision.reason.kind });
-        return { kind: 'not_allowed', words: refusalWords(decision.reason) };
+        return { kind: 'not_allowed', refusal: decision.reason };
       }
     }
     const outcome = await this.deps.bridge.interrupt(ref, user);
-    if (outcome.kind === 'sent') this.audit({ ...entry, outcome: 'ok' });
-    else if (outcome.kind === 'failed') this.audit({ ...entry, outcome: 'failed', reason: outcome.problem.words });
-    else this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+    switch (outcome.kind) {
+      case 'sent':
+        this.audit({ ...entry, outcome: 'ok' });
+        break;
+      case 'failed':
+        this.audit({ ...entry, outcome: 'failed', reason: outcome.problem.words });
+        break;
+      case 'nothing_running':
+      case 'already_stopping':
+      case 'not_a_session':
+        this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+        break;
+      default:
+        unreachable(outcome);
+    }
     return outcome;
   }
 
@@ -219,7 +263,7 @@ export class AccessGuard {
       const allowed = mayDecide(this.deps.rules, this.facts(record), decision.user, 'approve');
       if (allowed.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-        return { kind: 'not_allowed', words: refusalWords(allowed.reason) };
+        return { kind: 'not_allowed', refusal: allowed.reason };
       }
     }
     const outcome = await this.deps.bridge.decide(ref, eventId, decision);
@@ -228,11 +272,11 @@ export class AccessGuard {
   }
 
   /** Before the Deny dialog opens: a refusal here is the person's one audit line for that press. */
-  async mayDecideIn(ref: ThreadRef, user: string): Promise<true | NotAllowed | 'not_a_session'> {
+  async mayDecideIn(ref: ThreadRef, user: string): Promise<MayDecideOutcome> {
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
+    if (!record?.sessionId) return { kind: 'not_a_session' };
     const allowed = mayDecide(this.deps.rules, this.facts(record), user, 'approve');
-    if (allowed.kind === 'allowed') return true;
+    if (allowed.kind === 'allowed') return allowed;
     this.audit({
       action: 'deny',
       user,
@@ -243,7 +287,7 @@ export class AccessGuard {
       outcome: 'refused',
       reason: allowed.reason.kind,
     });
-    return { notAllowed: refusalWords(allowed.reason) };
+    return { kind: 'not_allowed', refusal: allowed.reason };
   }
 
   /** `from` is whatever the bridge's answer takes (who, their words, the choice). */
@@ -262,16 +306,16 @@ export class AccessGuard {
       const allowed = mayDecide(this.deps.rules, this.facts(record), from.user, 'answer');
       if (allowed.kind === 'refused') {
         this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-        return { kind: 'not_allowed', words: refusalWords(allowed.reason) };
+        return { kind: 'not_allowed', refusal: allowed.reason };
       }
     }
     const outcome = await this.deps.bridge.answer(ref, eventId, from);
-    this.audit({ ...entry, outcome: outcome.kind === 'answered' ? 'ok' : outcome.kind === 'not_allowed' ? 'refused' : 'noop' });
+    this.audit({ ...entry, ...auditOfAnswer(outcome) });
     return outcome;
   }
 
-  /** `@agent let @dana steer`: the owner or an admin lets people steer by replying. Returns the words for the person who asked. */
-  async letIn(ref: ThreadRef, user: string, people: readonly string[]): Promise<string> {
+  /** `@agent let @dana steer`: the owner or an admin lets people steer by replying. */
+  async letIn(ref: ThreadRef, user: string, people: readonly string[]): Promise<LetInOutcome> {
     const record = await this.deps.records.get(ref);
     const entry = {
       action: 'let_in' as const,
@@ -284,12 +328,12 @@ export class AccessGuard {
     };
     if (!record) {
       this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
-      return 'This thread is not an agent session.';
+      return { kind: 'not_a_session' };
     }
     const allowed = mayLetIn(this.deps.rules, this.facts(record), user);
     if (allowed.kind === 'refused') {
       this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-      return refusalWords(allowed.reason);
+      return { kind: 'not_allowed', refusal: allowed.reason };
     }
     await this.deps.records.update(ref, (r) => {
       r.steerers = [...new Set([...(r.steerers ?? []), ...people])];
@@ -297,8 +341,7 @@ export class AccessGuard {
       r.toldNotSteering = (r.toldNotSteering ?? []).filter((u) => !people.includes(u));
     });
     this.audit({ ...entry, outcome: 'ok' });
-    const names = people.map((u) => `<@${u}>`).join(', ');
-    return `Done: ${names} can now steer this session; their replies in the thread reach the agent.`;
+    return { kind: 'let_in', people };
   }
 
   /** `/agent stop-all` after its confirm: every running session is interrupted, each audited. */
@@ -306,7 +349,7 @@ export class AccessGuard {
     const allowed = mayActAsAdmin(this.deps.rules, user);
     if (allowed.kind === 'refused') {
       this.audit({ action: 'stop_all', user, team, outcome: 'refused', reason: allowed.reason.kind });
-      return { kind: 'refused', words: refusalWords(allowed.reason) };
+      return { kind: 'not_allowed', refusal: allowed.reason };
     }
     let stopped = 0;
     let failed = 0;
@@ -321,63 +364,61 @@ export class AccessGuard {
     return { kind: 'done', stopped, failed };
   }
 
-  /** `/agent sessions` (admins): every running session, one line each, for the person who asked. */
-  async listRunning(user: string, team: string): Promise<string> {
+  /** `/agent sessions` (admins): every running session, for the person who asked. */
+  async listRunning(user: string, team: string): Promise<ListOutcome> {
     const allowed = mayActAsAdmin(this.deps.rules, user);
     if (allowed.kind === 'refused') {
       this.audit({ action: 'list_sessions', user, team, outcome: 'refused', reason: allowed.reason.kind });
-      return refusalWords(allowed.reason);
+      return { kind: 'not_allowed', refusal: allowed.reason };
     }
-    const lines: string[] = [];
+    const sessions: RunningSession[] = [];
     for (const ref of await this.deps.records.activeRefs()) {
       const record = await this.deps.records.get(ref).catch(() => undefined);
       if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
-      const prompt = record.prompt.length > 80 ? `${record.prompt.slice(0, 79)}…` : record.prompt;
-      lines.push(
-        `• <@${record.owner}> in <#${record.channel}>${record.profile ? ` (\`${record.profile}\`)` : ''}: ${escapeMrkdwn(prompt.replace(/\s+/g, ' '))}`,
-      );
+      sessions.push({ owner: record.owner, channel: record.channel, profile: record.profile, prompt: record.prompt });
     }
-    this.audit({ action: 'list_sessions', user, team, outcome: 'ok', detail: { running: lines.length } });
-    if (lines.length === 0) return 'No sessions are running.';
-    const shown = lines.slice(0, 50);
-    const more = lines.length > shown.length ? `\n…and ${lines.length - shown.length} more.` : '';
-    return `${lines.length} running session${lines.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`;
+    this.audit({ action: 'list_sessions', user, team, outcome: 'ok', detail: { running: sessions.length } });
+    return { kind: 'listed', sessions };
   }
 
-  /** Raise the cap / End on a budget stop. Returns words for the person who pressed, or undefined when the thread says it. */
-  async capAction(ref: ThreadRef, stopId: string, user: string, what: 'raise' | 'end'): Promise<string | undefined> {
+  /** Raise the cap / End on a budget stop. */
+  async capAction(ref: ThreadRef, stopId: string, user: string, what: 'raise' | 'end'): Promise<CapActionOutcome> {
     const record = await this.deps.records.get(ref);
     const action: AuditAction = what === 'raise' ? 'raise_cap' : 'end_session';
     const entry = { action, user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
-    if (!record) return void this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
+    if (!record) {
+      this.audit({ ...entry, outcome: 'noop', reason: 'not_a_session' });
+      return { kind: 'no_record' };
+    }
     const allowed = mayRaiseBudget(this.deps.rules, this.facts(record), user);
     if (allowed.kind === 'refused') {
       this.audit({ ...entry, outcome: 'refused', reason: allowed.reason.kind });
-      return refusalWords(allowed.reason);
+      return { kind: 'not_allowed', refusal: allowed.reason };
     }
     const outcome: CapOutcome =
       what === 'raise' ? await this.deps.bridge.raiseCap(ref, stopId, user) : await this.deps.bridge.endAtCap(ref, stopId, user);
     switch (outcome.kind) {
       case 'raised':
         this.audit({ ...entry, outcome: 'ok', detail: { toCents: outcome.toCents } });
-        return undefined;
+        break;
       case 'ended':
         this.audit({ ...entry, outcome: 'ok' });
-        return undefined;
+        break;
       case 'at_max':
         this.audit({ ...entry, outcome: 'refused', reason: 'budget_at_max' });
-        return refusalWords({ kind: 'budget_at_max', maxCents: outcome.maxCents });
+        break;
       case 'not_paused':
-        this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
-        return 'The session is no longer stopped at its cap (someone already raised it or ended it).';
       case 'no_cap':
       case 'not_a_session':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
-        return 'This session has no spend cap.';
+        break;
       case 'failed':
         this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
-        return outcome.words;
+        break;
+      default:
+        unreachable(outcome);
     }
+    return outcome;
   }
 
   /** Sessions of this person that are starting or running (paused at a cap, idle or ended do not count). */
@@ -421,5 +462,21 @@ function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' |
       return { outcome: 'refused', reason: 'not_allowed_to_decide' };
     case 'failed':
       return { outcome: 'failed', reason: outcome.problem.words };
+    default:
+      return unreachable(outcome);
+  }
+}
+
+function auditOfAnswer(outcome: QuestionOutcome): Pick<AuditEntry, 'outcome'> {
+  switch (outcome.kind) {
+    case 'answered':
+      return { outcome: 'ok' };
+    case 'not_allowed':
+      return { outcome: 'refused' };
+    case 'not_open':
+    case 'not_a_session':
+      return { outcome: 'noop' };
+    default:
+      return unreachable(outcome);
   }
 }

@@ -1,4 +1,6 @@
 import type { SpendCap } from '../access/spend-cap.js';
+import type { Leases } from '../replicas/leases.js';
+import type { Relay } from '../replicas/relay.js';
 import type { SessionAgents } from '../agents/session-agent.js';
 import type { ThreadRecord } from '../store/thread-records.js';
 import type { FileIntake } from './file-intake.js';
@@ -17,6 +19,10 @@ export type BridgeDeps = RunnerDeps & {
   admins?: readonly string[];
   /** The spend cap a new session of this profile is created with (none: uncapped). */
   spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
+  /** Several replicas on one Redis: which threads this one follows, and how intents reach the one that does. */
+  replicas?: { leases: Leases; relay: Relay };
+  /** Counts the threads this replica took over from one whose lease lapsed (the hand-overs metric). */
+  handovers?: { inc(): void };
 };
 
 export type BridgeLog = RunnerDeps['log'];

@@ -1,8 +1,20 @@
 import { delay } from '../ops/delay.js';
-import type { ThreadRef } from '../store/thread-records.js';
+import type { RelayedIntent, Served } from '../replicas/relay.js';
+import { startTakeovers, type Takeovers } from '../replicas/takeovers.js';
+import { threadKey, type ThreadRef } from '../store/thread-records.js';
+import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { Intents } from './intents.js';
-import type { CapOutcome, DecisionOutcome, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+import type {
+  CapOutcome,
+  DecisionOutcome,
+  MayDecideOutcome,
+  QuestionOutcome,
+  StartOutcome,
+  StartRequest,
+  SteerMessage,
+  SteerOutcome,
+} from './outcomes.js';
 import { Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
@@ -13,7 +25,18 @@ import { Starts } from './starts.js';
 import { ThreadQueues } from './thread-queues.js';
 
 export type { BridgeDeps } from './bridge-deps.js';
-export type { CapOutcome, DecisionOutcome, NotAllowed, QuestionOutcome, StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+export type {
+  CapOutcome,
+  DecisionOutcome,
+  MayDecideOutcome,
+  NotAllowed,
+  QuestionOutcome,
+  StartOutcome,
+  StartProblem,
+  StartRequest,
+  SteerMessage,
+  SteerOutcome,
+} from './outcomes.js';
 
 /**
  * The intents Slack input turns into (start, steer, interrupt, decide, answer), in front
@@ -29,12 +52,13 @@ export class Bridge {
   private readonly starts: Starts;
   private readonly intents: Intents;
   private readonly resume: Resume;
+  private takeovers: Takeovers | undefined;
 
   constructor(private readonly deps: BridgeDeps) {
     /** A thread's messages reach its session one at a time, in the order they came. */
     const queues = new ThreadQueues();
     const receipts = new Receipts(deps.react, deps.log);
-    this.runners = new Runners(deps);
+    this.runners = new Runners(deps, deps.replicas?.leases);
     this.setup = new SessionSetup(deps);
     const parts = { ...deps, runners: this.runners, starting: this.starting, queues, receipts, setup: this.setup };
     this.intents = new Intents(parts);
@@ -42,7 +66,16 @@ export class Bridge {
     this.resume = new Resume({ ...parts, starts: this.starts });
   }
 
-  start(req: StartRequest): Promise<StartOutcome> {
+  async start(req: StartRequest): Promise<StartOutcome> {
+    // A mention in a thread another replica may follow is a reply to its session, relayed there.
+    if (req.threadTs && this.deps.replicas) {
+      const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
+      if (await this.intents.isSessionThread(ref)) {
+        const files = req.files ? { files: req.files } : {};
+        const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...files });
+        return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
+      }
+    }
     return this.starts.start(req);
   }
 
@@ -57,41 +90,62 @@ export class Bridge {
   }
 
   steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
-    return this.intents.steer(ref, msg);
+    const files = msg.files ? { files: [...msg.files] } : {};
+    return this.routed<SteerOutcome>(
+      ref,
+      { kind: 'steer', ref, msg: { user: msg.user, text: msg.text, ts: msg.ts, ...files } },
+      () => this.intents.steer(ref, msg),
+      { kind: 'failed' },
+    );
   }
 
   /** Approve or deny a tool call: only the owner and the profile's approvers may. */
   decide(ref: ThreadRef, eventId: string, decision: { user: string; result: 'allow' | 'deny'; reason?: string }): Promise<DecisionOutcome> {
-    return this.intents.decide(ref, eventId, decision);
+    return this.routed<DecisionOutcome>(ref, { kind: 'decide', ref, eventId, decision }, () => this.intents.decide(ref, eventId, decision), {
+      kind: 'failed',
+      problem: { words: replyWords({ kind: 'replica_unanswered' }), transient: true },
+    });
   }
 
   /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
-  mayDecideIn(ref: ThreadRef, user: string): Promise<true | { notAllowed: string } | 'not_a_session'> {
+  mayDecideIn(ref: ThreadRef, user: string): Promise<MayDecideOutcome> {
     return this.intents.mayDecideIn(ref, user);
   }
 
   /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
   hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
-    return this.intents.hasOpenQuestion(ref);
+    return this.routed(ref, { kind: 'has_open_question', ref }, () => this.intents.hasOpenQuestion(ref), false);
   }
 
   /** A button answer to an ask_user question. */
   answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
-    return this.intents.answer(ref, eventId, from);
+    // Unanswered, the question may still be open: the person sees it so and may press again.
+    return this.routed<QuestionOutcome>(ref, { kind: 'answer', ref, eventId, from }, () => this.intents.answer(ref, eventId, from), {
+      kind: 'not_open',
+    });
   }
 
   interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
-    return this.intents.interrupt(ref, user);
+    return this.routed<InterruptOutcome | { kind: 'not_a_session' }>(ref, { kind: 'interrupt', ref, user }, () => this.intents.interrupt(ref, user), {
+      kind: 'failed',
+      problem: { words: replyWords({ kind: 'replica_unanswered' }), transient: true },
+    });
   }
 
   /** Raise the spend cap of a session stopped at it (the budget card's button). */
   raiseCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
-    return this.intents.raiseCap(ref, stopId, user);
+    return this.routed<CapOutcome>(ref, { kind: 'raise_cap', ref, stopId, user }, () => this.intents.raiseCap(ref, stopId, user), {
+      kind: 'failed',
+      words: replyWords({ kind: 'replica_unanswered' }),
+    });
   }
 
   /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
   endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
-    return this.intents.endAtCap(ref, stopId, user);
+    return this.routed<CapOutcome>(ref, { kind: 'end_at_cap', ref, stopId, user }, () => this.intents.endAtCap(ref, stopId, user), {
+      kind: 'failed',
+      words: replyWords({ kind: 'replica_unanswered' }),
+    });
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
@@ -104,21 +158,128 @@ export class Bridge {
     return this.runners.settled();
   }
 
-  async close(): Promise<void> {
+  /**
+   * With several replicas: from now on, threads whose lease nobody renews are looked for
+   * and taken over (after resumeActive, so start-up and takeovers do not overlap).
+   */
+  followLapsed(): void {
+    const leases = this.deps.replicas?.leases;
+    if (!leases || this.takeovers || this.runners.closed) return;
+    this.takeovers = startTakeovers({
+      leases,
+      // Often enough that a thread handed over on shutdown waits about a second, not a lease time.
+      everyMs: Math.max(1, Math.min(1000, Math.floor(leases.times.renewEveryMs / 2))),
+      takeOver: async (ref) => {
+        const taken = await this.resume.thread(ref);
+        if (taken) this.deps.handovers?.inc();
+        return taken;
+      },
+      log: this.deps.log.child({ component: 'takeovers' }),
+    });
+  }
+
+  /**
+   * A relayed intent, at the replica that follows its thread. One this replica no longer
+   * follows is sent back (`not_holder`): the sender claims the thread again and retries.
+   */
+  async serve(intent: RelayedIntent): Promise<Served> {
+    if (!this.runners.holds(intent.ref)) return { kind: 'not_holder' };
+    return { kind: 'served', outcome: await this.runners.using(intent.ref, () => this.intentHere(intent)) };
+  }
+
+  private intentHere(intent: RelayedIntent): Promise<unknown> {
+    const { ref } = intent;
+    switch (intent.kind) {
+      case 'steer':
+        return this.intents.steer(ref, intent.msg);
+      case 'interrupt':
+        return this.intents.interrupt(ref, intent.user);
+      case 'decide':
+        return this.intents.decide(ref, intent.eventId, intent.decision);
+      case 'answer':
+        return this.intents.answer(ref, intent.eventId, intent.from);
+      case 'has_open_question':
+        return this.intents.hasOpenQuestion(ref);
+      case 'raise_cap':
+        return this.intents.raiseCap(ref, intent.stopId, intent.user);
+      case 'end_at_cap':
+        return this.intents.endAtCap(ref, intent.stopId, intent.user);
+      default:
+        return assertNever(intent);
+    }
+  }
+
+  /**
+   * An intent for a thread: carried out here when this replica follows the thread or
+   * gets its lease now, else relayed to the replica that does (which answers with what it
+   * did). A holder that no longer listens (it died) is waited out until its lease lapses,
+   * then the thread is claimed here. `unanswered`: the outcome when a relayed intent got no
+   * answer in time, so it may or may not have been carried out; it is not tried again.
+   */
+  private async routed<T>(ref: ThreadRef, intent: RelayedIntent, here: () => Promise<T>, unanswered: T): Promise<T> {
+    const relay = this.deps.replicas?.relay;
+    if (!relay) return here();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const claimed = await this.runners.using(ref, async () => {
+        const claim = await this.runners.claim(ref);
+        return claim.kind === 'mine' ? { kind: 'done' as const, outcome: await here() } : claim;
+      });
+      if (claimed.kind === 'done') return claimed.outcome;
+      const sent = await relay.send(claimed.holder, intent);
+      switch (sent.kind) {
+        case 'served':
+          return sent.outcome as T;
+        // The holder let the thread go (or is shutting down), or died: its lease goes soon.
+        case 'not_holder':
+        case 'unreachable':
+          await this.lapseOf(ref, claimed.holder);
+          continue;
+        case 'no_answer':
+        case 'failed':
+          this.deps.log.warn(
+            { thread: threadKey(ref), intent: intent.kind, holder: claimed.holder, outcome: sent.kind },
+            'a relayed intent was not answered',
+          );
+          return unanswered;
+        default:
+          return assertNever(sent);
+      }
+    }
+    return unanswered;
+  }
+
+  /** Waits (at most about one lease time) until `holder` no longer holds the thread's lease. */
+  private async lapseOf(ref: ThreadRef, holder: string): Promise<void> {
+    const leases = this.deps.replicas?.leases;
+    if (!leases) return;
+    const step = Math.max(10, Math.floor(leases.times.renewEveryMs / 3));
+    for (let waited = 0; waited <= leases.times.leaseMs + step; waited += step) {
+      if ((await leases.holderOf(threadKey(ref))) !== holder) return;
+      await delay(step);
+    }
+  }
+
+  /** Shutdown; `handOver: false` leaves this replica's leases to lapse (what a crash leaves, for tests). */
+  async close(o: { handOver: boolean } = { handOver: true }): Promise<void> {
+    await this.takeovers?.close();
     const evictions = this.runners.stopMaking();
     this.setup.close();
     const grace = delay(this.deps.closeGraceMs ?? 10_000).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.starting.current(), ...evictions]), grace]);
-    await this.runners.close();
+    await this.runners.close(o);
   }
 
-  /** Runners currently held in memory (live or settling threads). */
   /** Sessions held in memory, by thread status (the sessions metric). */
   sessionStates(): Record<string, number> {
     return this.runners.states();
   }
 
+  /** Runners currently held in memory (live or settling threads). */
   get liveRunners(): number {
     return this.runners.size;
   }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
 }

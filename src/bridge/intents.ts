@@ -1,8 +1,8 @@
-import { refusalWords } from '../access/words.js';
+import type { Refusal } from '../access/policy.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
-import type { CapOutcome, DecisionOutcome, QuestionOutcome, SteerMessage, SteerOutcome } from './outcomes.js';
+import type { CapOutcome, DecisionOutcome, MayDecideOutcome, QuestionOutcome, SteerMessage, SteerOutcome } from './outcomes.js';
 import type { Receipts } from './runner/receipts.js';
 import type { Runners } from './runners.js';
 import type { InterruptOutcome } from './session-runner.js';
@@ -37,13 +37,13 @@ export class Intents {
   /** A reply, now: the caller holds the thread's queue. */
   async steerNow(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
+    if (!record?.sessionId) return { kind: 'not_a_session' };
     await this.deps.records.indexMessage(ref, msg.ts);
     const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId });
     return runner.busy(async (): Promise<SteerOutcome> => {
       // While the agent waits on a question, a reply is its answer, not a new instruction.
       const question = await runner.openQuestion().catch(() => undefined);
-      if (question && !this.mayDecide(record, msg.user)) return { notAllowed: this.whoMayDecide(record, 'answer the agent’s question') };
+      if (question && !this.mayDecide(record, msg.user)) return { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'answer') };
       // Files first: an answer carries its files, like a message does.
       const input = await this.deps.intake.prepare({
         sessionId: runner.sessionId,
@@ -58,16 +58,16 @@ export class Intents {
         const answered = await runner.answer(question, { user: msg.user, text: msg.text, ...attachments });
         if (answered.kind === 'answered') {
           await this.deps.receipts.seen(ref.channel, msg.ts);
-          return 'answered';
+          return { kind: 'answered' };
         }
       }
       const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
       if (sent.kind === 'failed') {
         await runner.note(replyWords({ kind: 'message_not_sent', problem: sent.problem.words }));
-        return 'failed';
+        return { kind: 'failed' };
       }
       await this.deps.receipts.seen(ref.channel, msg.ts);
-      return 'sent';
+      return { kind: 'sent' };
     });
   }
 
@@ -76,16 +76,15 @@ export class Intents {
     await this.deps.starting.wait(ref);
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    if (!this.mayDecide(record, decision.user))
-      return { kind: 'not_allowed', words: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    if (!this.mayDecide(record, decision.user)) return { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'approve') };
     return this.deps.runners.for({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
   }
 
   /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
-  async mayDecideIn(ref: ThreadRef, user: string): Promise<true | { notAllowed: string } | 'not_a_session'> {
+  async mayDecideIn(ref: ThreadRef, user: string): Promise<MayDecideOutcome> {
     const record = await this.deps.records.get(ref);
-    if (!record?.sessionId) return 'not_a_session';
-    return this.mayDecide(record, user) ? true : { notAllowed: this.whoMayDecide(record, 'approve or deny the agent’s tool calls') };
+    if (!record?.sessionId) return { kind: 'not_a_session' };
+    return this.mayDecide(record, user) ? { kind: 'allowed' } : { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'approve') };
   }
 
   /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
@@ -104,7 +103,7 @@ export class Intents {
   async answer(ref: ThreadRef, eventId: string, from: { user: string; text: string; choice?: number }): Promise<QuestionOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', words: this.whoMayDecide(record, 'answer the agent’s question') };
+    if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'answer') };
     return this.deps.runners.for({ ...record, sessionId: record.sessionId }).answer(eventId, from);
   }
 
@@ -146,13 +145,8 @@ export class Intents {
     return user === record.owner || (this.deps.approversFor?.(record) ?? []).includes(user) || (this.deps.admins ?? []).includes(user);
   }
 
-  private whoMayDecide(record: ThreadRecord, what: string): string {
-    // The same sentence as the access guard's, so people read one wording wherever they are refused.
-    return refusalWords({
-      kind: 'not_allowed_to_decide',
-      owner: record.owner,
-      approvers: this.deps.approversFor?.(record) ?? [],
-      what: what.includes('question') ? 'answer' : 'approve',
-    });
+  private whoMayDecide(record: ThreadRecord, what: 'approve' | 'answer'): Refusal {
+    // The same refusal as the access guard's, so people read one wording wherever they are refused.
+    return { kind: 'not_allowed_to_decide', owner: record.owner, approvers: this.deps.approversFor?.(record) ?? [], what };
   }
 }

@@ -1,5 +1,7 @@
+import type { Refusal } from '../access/policy.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { ThreadRef } from '../store/thread-records.js';
+import type { StartProblem } from '../words/starts.js';
 import type { AnswerOutcome, DecideOutcome } from './session-runner.js';
 
 export type StartRequest = {
@@ -20,13 +22,19 @@ export type StartRequest = {
 /** A human message in a session thread. */
 export type SteerMessage = { user: string; text: string; ts: string; files?: readonly SharedFile[] };
 
-export type StartOutcome = { ok: true; ref: ThreadRef; sessionId?: string } | { ok: false; words: string };
+export type { StartProblem } from '../words/starts.js';
+/** `started`: the thread has its root card and record (whether the session then failed, the record says). */
+export type StartOutcome = { kind: 'started'; ref: ThreadRef } | { kind: 'not_started'; problem: StartProblem };
 
-export type SteerOutcome = 'not_a_session' | 'sent' | 'failed' | 'answered' | { notAllowed: string };
+/** Refused because of who asked: `refusal` says who may (its words are `refusalWords`). */
+export type NotAllowed = { kind: 'not_allowed'; refusal: Refusal };
+
+/** A reply in a session thread: sent to the agent, taken as the answer to its open question, or not. */
+export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed;
+
+/** Before a Deny opens its reason dialog: whether this person may decide in the thread. */
+export type MayDecideOutcome = { kind: 'allowed' } | { kind: 'not_a_session' } | NotAllowed;
 
 export type { CapOutcome } from './runner/spend-cap-desk.js';
-
-/** Refused because of who asked: `words` say who may. */
-export type NotAllowed = { kind: 'not_allowed'; words: string };
 export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed;
 export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { threadKey } from '../store/thread-records.js';
+import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
+import { startProblemWords } from '../words/starts.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
 import type { StartOutcome, StartRequest } from './outcomes.js';
@@ -9,7 +10,7 @@ import type { SessionSetup } from './session-setup.js';
 import type { Starts } from './starts.js';
 import type { ThreadQueues } from './thread-queues.js';
 
-export type ResumeDeps = Pick<BridgeDeps, 'records' | 'writer' | 'log'> &
+export type ResumeDeps = Pick<BridgeDeps, 'records' | 'writer' | 'log' | 'replicas'> &
   FirstPromptDeps & { runners: Runners; queues: ThreadQueues; setup: SessionSetup; starts: Starts };
 
 /** On start-up: the work a stop left behind (starts being posted, threads mid-turn), picked up. */
@@ -24,6 +25,8 @@ export class Resume {
   async pendingStarts(): Promise<number> {
     const pending = await this.deps.records.pendingStarts();
     for (const start of pending) {
+      // Another replica still making it (several replicas): it is theirs to finish.
+      if (start.by && (await this.deps.replicas?.relay.alive(start.by))) continue;
       const parsed = StoredStartSchema.safeParse(start.request);
       if (!parsed.success) {
         this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
@@ -34,15 +37,15 @@ export class Resume {
       this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
       const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
         this.deps.log.error({ err: error }, 'could not finish an interrupted start');
-        return { ok: false, words: replyWords({ kind: 'start_interrupted' }) };
+        return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
       });
-      if (outcome.ok) continue;
+      if (outcome.kind === 'started') continue;
       await this.deps.records.removePendingStart(start.id);
       await this.deps.writer
         .call('chat.postEphemeral', {
           channel: req.channel,
           user: req.user,
-          text: outcome.words,
+          text: startProblemWords(outcome.problem),
           ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
         })
         .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
@@ -50,33 +53,45 @@ export class Resume {
     return pending.length;
   }
 
-  /** On start-up: every thread that was mid-turn is reopened and caught up. */
+  /** On start-up: every thread that was mid-turn is reopened and caught up (those another replica follows are left to it). */
   async active(): Promise<number> {
     const refs = await this.deps.records.activeRefs();
-    await Promise.all(
-      refs.map((ref) =>
-        this.deps.queues.run(threadKey(ref), async () => {
-          let record = await this.deps.records.get(ref);
-          if (!record) return;
-          const log = this.deps.log.child({ team: record.team, channel: record.channel, user: record.owner });
-          if (!record.sessionId) {
-            // Died between writing the request and the session id: the session may exist.
-            if (!record.sessionRequest) {
-              await this.deps.setup.failBeforeSession(record, replyWords({ kind: 'restarted_before_session' }));
-              return;
-            }
-            const sessionId = await this.deps.setup.recover({ ...record, sessionRequest: record.sessionRequest }, log);
-            if (!sessionId) return;
-            record = { ...record, sessionId };
-          }
-          const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId! });
-          const resumed = await runner.resume();
-          if (resumed.kind === 'prompt_unsent') await sendFirstPrompt(this.deps, runner, { ...record, sessionId: record.sessionId! });
-        }),
-      ),
-    );
+    await Promise.all(refs.map((ref) => this.thread(ref)));
     if (refs.length > 0) this.deps.log.info({ threads: refs.length }, 'resumed active threads');
     return refs.length;
+  }
+
+  /**
+   * One thread reopened and caught up, if it is still mid-turn and this replica gets its
+   * lease: at start-up, and when another replica stopped renewing it (the same catch-up a
+   * restart does: adopt what the record says is posted, fold the history, deliver the rest).
+   * Says whether this replica took it up now.
+   */
+  thread(ref: ThreadRef): Promise<boolean> {
+    return this.deps.queues.run(threadKey(ref), () =>
+      this.deps.runners.using(ref, async () => {
+        if ((await this.deps.runners.claim(ref)).kind !== 'mine') return false;
+        // Followed here already (a renewal came late and its deadline showed as passed).
+        if (this.deps.runners.has(ref)) return false;
+        let record = await this.deps.records.get(ref);
+        if (!record || (record.status !== 'starting' && record.status !== 'active')) return false;
+        const log = this.deps.log.child({ team: record.team, channel: record.channel, user: record.owner });
+        if (!record.sessionId) {
+          // Died between writing the request and the session id: the session may exist.
+          if (!record.sessionRequest) {
+            await this.deps.setup.failBeforeSession(record, replyWords({ kind: 'restarted_before_session' }));
+            return false;
+          }
+          const sessionId = await this.deps.setup.recover({ ...record, sessionRequest: record.sessionRequest }, log);
+          if (!sessionId) return false;
+          record = { ...record, sessionId };
+        }
+        const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId! });
+        const resumed = await runner.resume();
+        if (resumed.kind === 'prompt_unsent') await sendFirstPrompt(this.deps, runner, { ...record, sessionId: record.sessionId! });
+        return true;
+      }),
+    );
   }
 }
 

@@ -1,21 +1,76 @@
-import { threadKey, type ThreadRecord } from '../store/thread-records.js';
+import { fenced, LeaseLostError } from '../replicas/fence.js';
+import type { Claim, Leases } from '../replicas/leases.js';
+import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { SessionRunner, type RunnerDeps } from './session-runner.js';
+
+/** What a runner of a leased thread may still read once its lease is gone (writes are refused). */
+const RECORD_READS = ['get', 'activeRefs', 'activeRefsOf', 'pendingStarts', 'threadOfMessage', 'wasPruned'] as const;
 
 /**
  * The live session runners, one per thread. A finished thread keeps no runner in memory:
  * the next reply rebuilds its state from the session history.
+ *
+ * With several replicas (`leases`), a runner exists only where its thread's lease is
+ * held: claimed before the runner is made (`claim`, under `using`), given back when the
+ * runner is dropped as idle, handed over to the other replicas on shutdown. A runner's
+ * Slack and record writes are fenced by the lease, and a lease lost (not renewed in time,
+ * or taken) closes its runner at once.
  */
 export class Runners {
   private readonly runners = new Map<string, SessionRunner>();
   private readonly evictions = new Set<Promise<unknown>>();
   private readonly evicting = new WeakSet<SessionRunner>();
+  /** Intents in flight per thread that may make its runner: its lease is not given back under them. */
+  private readonly uses = new Map<string, number>();
   private closing = false;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly leases?: Leases,
+  ) {
+    if (leases) leases.onLost = (key) => this.drop(key);
+  }
 
   /** Set by close before it waits: no runner is made after that. */
   get closed(): boolean {
     return this.closing;
+  }
+
+  /** Whether this process follows threads under leases (several replicas on one Redis). */
+  get leased(): boolean {
+    return this.leases !== undefined;
+  }
+
+  /** Whether this replica has a runner for the thread now. */
+  has(ref: ThreadRef): boolean {
+    return this.runners.has(threadKey(ref));
+  }
+
+  /** This replica's claim on the thread: always its own without leases. */
+  claim(ref: ThreadRef): Promise<Claim> {
+    return this.leases ? this.leases.claim(threadKey(ref)) : Promise.resolve({ kind: 'mine' });
+  }
+
+  /** Whether this replica holds the thread (always, without leases). */
+  holds(ref: ThreadRef): boolean {
+    return this.leases ? this.leases.mayWrite(threadKey(ref)) : true;
+  }
+
+  /**
+   * Runs work that claims the thread and may make its runner; when it is over and no
+   * runner came of it (nothing to follow), the lease is given back.
+   */
+  async using<T>(ref: ThreadRef, work: () => Promise<T>): Promise<T> {
+    const key = threadKey(ref);
+    this.uses.set(key, (this.uses.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.uses.get(key) ?? 1) - 1;
+      if (left > 0) this.uses.set(key, left);
+      else this.uses.delete(key);
+      this.releaseIfUnused(key);
+    }
   }
 
   /** The thread's runner, made on first use. */
@@ -24,7 +79,7 @@ export class Runners {
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = new SessionRunner(record, this.deps, (quiet) => this.evictLater(key, quiet));
+      runner = new SessionRunner(record, this.fencedDeps(key), (quiet) => this.evictLater(key, quiet));
       this.runners.set(key, runner);
     }
     return runner;
@@ -56,10 +111,42 @@ export class Runners {
     return [...this.evictions];
   }
 
-  async close(): Promise<void> {
+  /** Closes every runner; the leases still held go to the other replicas (`handOver`), or are left to lapse. */
+  async close(o: { handOver: boolean } = { handOver: true }): Promise<void> {
     this.closing = true;
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     this.runners.clear();
+    if (this.leases && o.handOver) await Promise.all(this.leases.held().map((key) => this.leases?.release(key, 'hand-over')));
+  }
+
+  /** The lease is gone: the runner stops now (its writes are already refused). */
+  private drop(key: string): void {
+    const runner = this.runners.get(key);
+    if (!runner) return;
+    this.runners.delete(key);
+    const dropped = runner
+      .close()
+      .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not close the runner of a thread whose lease was lost'))
+      .finally(() => this.evictions.delete(dropped));
+    this.evictions.add(dropped);
+  }
+
+  private fencedDeps(key: string): RunnerDeps {
+    const leases = this.leases;
+    if (!leases) return this.deps;
+    const mayWrite = () => leases.mayWrite(key);
+    return {
+      ...this.deps,
+      writer: fenced(this.deps.writer, key, mayWrite),
+      records: fenced(this.deps.records, key, mayWrite, RECORD_READS),
+      react: (...args) => (mayWrite() ? this.deps.react(...args) : Promise.reject(new LeaseLostError(key))),
+    };
+  }
+
+  private releaseIfUnused(key: string): void {
+    if (!this.leases || this.runners.has(key) || this.uses.has(key) || this.closing) return;
+    const released = this.leases.release(key, 'done').finally(() => this.evictions.delete(released));
+    this.evictions.add(released);
   }
 
   /** Only a runner still quiet after its writes settle is dropped. */
@@ -72,6 +159,7 @@ export class Runners {
         if (!runner.quiet || this.runners.get(key) !== runner) return;
         this.runners.delete(key);
         await runner.close();
+        this.releaseIfUnused(key);
       })
       .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not release an idle session runner'))
       .finally(() => {

@@ -4,7 +4,6 @@ import { SlackCallError } from '../delivery/slack-writer.js';
 import { renderRootCard } from '../render/root-card.js';
 import { bodyHash } from '../render/slack-message.js';
 import { threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { replyWords } from '../words/replies.js';
 import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
 import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
@@ -14,7 +13,7 @@ import type { Starting } from './starting.js';
 import { initialState } from './thread-state.js';
 import type { ThreadQueues } from './thread-queues.js';
 
-export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log'> &
+export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log' | 'replicas'> &
   FirstPromptDeps & {
     runners: Runners;
     starting: Starting;
@@ -32,7 +31,7 @@ export class Starts {
   constructor(private readonly deps: StartsDeps) {}
 
   async start(req: StartRequest): Promise<StartOutcome> {
-    if (this.deps.runners.closed) return { ok: false, words: replyWords({ kind: 'bot_restarting' }) };
+    if (this.deps.runners.closed) return { kind: 'not_started', problem: { kind: 'bot_restarting' } };
     if (!req.threadTs) return this.fresh(req);
     // A mention names its thread up front: one racing another in the same thread waits
     // for it and becomes a reply (the chain is registered before any await).
@@ -48,7 +47,7 @@ export class Starts {
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
     const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
     const outcome = await this.deps.queues.run(threadKey(ref), () => this.deps.steerNow(ref, msg));
-    return outcome === 'not_a_session' ? { ok: false, words: replyWords({ kind: 'session_gone' }) } : { ok: true, ref };
+    return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
   }
 
   /** A start from nothing, or (`resumed`) one a restart cut short before its thread record was written. */
@@ -56,12 +55,13 @@ export class Starts {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     // Decided before anything is posted: an unknown profile gets an answer, not a session.
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
-    if (!choice.ok) return { ok: false, words: choice.words };
+    if (!choice.ok) return { kind: 'not_started', problem: { kind: 'unknown_profile', words: choice.words } };
     const target = choice.target;
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
     // The request is in the store before its card is posted: a crash in between is
     // finished by the next start (resumePendingStarts), which finds the card by its key.
-    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req } };
+    const by = this.deps.replicas ? { by: this.deps.replicas.leases.holder } : {};
+    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req }, ...by };
     if (!resumed) await this.deps.records.addPendingStart(start);
     let rootTs: string;
     try {
@@ -70,13 +70,13 @@ export class Starts {
       const code = error instanceof SlackCallError ? error.slackError : 'unknown';
       log.error({ err: error, slackError: code }, 'could not post the session root message');
       await this.deps.records.removePendingStart(start.id);
-      return { ok: false, words: replyWords({ kind: 'root_card_refused', code }) };
+      return { kind: 'not_started', problem: { kind: 'root_card_refused', code } };
     }
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs ?? rootTs };
     if (resumed && (await this.deps.records.get(ref))) {
       // The crash came after the thread record was written: resumeActive has it.
       await this.deps.records.removePendingStart(start.id);
-      return { ok: true, ref };
+      return { kind: 'started', ref };
     }
     const record: ThreadRecord = {
       v: 1,
@@ -99,9 +99,15 @@ export class Starts {
       decisions: {},
       answers: {},
     };
-    await this.deps.records.create(record);
-    await this.deps.records.removePendingStart(start.id);
-    const begun = this.beginSession(record, target, rootTs, req, log);
+    const begun = this.deps.runners.using(ref, async () => {
+      // This replica follows the new thread: its lease is taken before the record shows
+      // the thread to the others, so a reply that reaches another replica is relayed here.
+      const claim = await this.deps.runners.claim(ref);
+      if (claim.kind !== 'mine') log.warn({ thread: ref.threadTs, holder: claim.holder }, 'a new thread is already leased by another replica');
+      await this.deps.records.create(record);
+      await this.deps.records.removePendingStart(start.id);
+      return this.beginSession(record, target, rootTs, req, log);
+    });
     // For /agent the thread is only known now; replies racing session creation wait for it.
     this.deps.starting.adopt(ref, begun);
     return begun;
@@ -112,11 +118,11 @@ export class Starts {
     await this.deps.records.indexMessage(ref, rootTs);
     if (req.promptTs) await this.deps.records.indexMessage(ref, req.promptTs);
     const sessionId = await this.deps.setup.create(record, target, log);
-    if (!sessionId) return { ok: true, ref };
+    if (!sessionId) return { kind: 'started', ref };
     const runner = this.deps.runners.for({ ...((await this.deps.records.get(record)) ?? record), sessionId });
     runner.rootJustPosted();
     await sendFirstPrompt(this.deps, runner, { ...record, sessionId }, req.files);
-    return { ok: true, ref, sessionId };
+    return { kind: 'started', ref };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { AgentEvent, UsageSnapshot } from '../agents/events.js';
 import { textOf } from '../agents/events.js';
 import { ASK_USER, AskUserInput } from '../agents/tools/ask-user.js';
+import { unreachable } from '../ops/unreachable.js';
 
 /**
  * What a thread shows, folded from the session's events. Pure data: rendering and
@@ -301,7 +302,7 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'unknown':
       return { state: s, ignored: { type: event.original, ...(event.problem ? { problem: event.problem } : {}) } };
     default:
-      return assertNever(event);
+      return unreachable(event);
   }
 }
 
@@ -413,8 +414,4 @@ const AGENT_ERROR_WORDS: Record<string, string> = {
 export function describeAgentError(type: string, message: string): string {
   const words = AGENT_ERROR_WORDS[type] ?? (type.startsWith('repository_') ? 'The agent could not use its repository' : 'The agent hit an error');
   return message ? `${words}: ${message}` : words;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled event ${JSON.stringify(x)}`);
 }

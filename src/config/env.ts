@@ -116,6 +116,16 @@ const EnvSchema = z
       .min(1, 'expected at least 1 day')
       .max(3650, 'expected at most 3650 days')
       .default(30),
+    /**
+     * With a Redis store: how long a replica's lease on a thread it follows lives without a
+     * renewal (renewed at a third of it). A replica that dies is taken over within about this.
+     */
+    LEASE_MS: z.coerce
+      .number({ message: 'expected milliseconds' })
+      .int('expected a whole number of milliseconds')
+      .min(300, 'expected at least 300 ms')
+      .max(600_000, 'expected at most 600000 ms (10 minutes)')
+      .default(15_000),
     /** Path of the agent profiles file (agents.example.yml); replaces AGENT_ID/ENVIRONMENT_ID. */
     AGENTS_CONFIG: optionalString,
   })

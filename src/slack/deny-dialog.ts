@@ -33,19 +33,22 @@ export function denyDialog(ref: ThreadRef, eventId: string, toolName: string | u
   };
 }
 
+/** A submitted deny dialog: the tool call it denies and the reason given, or unreadable metadata. */
+export type DenyDialogRead = { kind: 'read'; ref: ThreadRef; eventId: string; reason?: string } | { kind: 'unreadable' };
+
 export function readDenyDialog(
   privateMetadata: string,
   values: Record<string, Record<string, { value?: string | null | undefined }>> | undefined,
-): { ok: true; ref: ThreadRef; eventId: string; reason?: string } | { ok: false } {
+): DenyDialogRead {
   let raw: unknown;
   try {
     raw = JSON.parse(privateMetadata);
   } catch {
-    return { ok: false };
+    return { kind: 'unreadable' };
   }
   const parsed = DenyDialogMetadata.safeParse(raw);
-  if (!parsed.success) return { ok: false };
+  if (!parsed.success) return { kind: 'unreadable' };
   const { eventId, ...ref } = parsed.data;
   const reason = values?.[REASON_BLOCK]?.[REASON_ACTION]?.value?.trim();
-  return { ok: true, ref, eventId, ...(reason ? { reason } : {}) };
+  return { kind: 'read', ref, eventId, ...(reason ? { reason } : {}) };
 }

@@ -1,6 +1,5 @@
 import type { App } from '@slack/bolt';
 import type { Bridge } from '../bridge/bridge.js';
-import type { StopOutcome } from '../access/guard.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
@@ -23,12 +22,25 @@ import {
 } from './inbound.js';
 import { splitProfileFlag } from './profile-flag.js';
 import { replyWords } from '../words/replies.js';
-import type { AccessGuard } from '../access/guard.js';
+import type { AccessGuard, StopOutcome } from '../access/guard.js';
 import { parseLetIn } from '../access/let-in.js';
 import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
 import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
+import {
+  answerReply,
+  capReply,
+  decisionReply,
+  denyDialogReply,
+  letInReply,
+  listReply,
+  startReply,
+  steerReply,
+  stopAllReply,
+  stopReply,
+} from './outcome-replies.js';
+import type { DecisionOutcome } from '../bridge/bridge.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../render/home-view.js';
 
@@ -95,17 +107,16 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     // Admins see every running session.
     if (isListSessions(cmd.text)) {
       await ack();
-      deps.track(deps.guard.listRunning(cmd.user_id, cmd.team_id).then((text) => respond({ response_type: 'ephemeral', text })));
+      deps.track(
+        deps.guard.listRunning(cmd.user_id, cmd.team_id).then((outcome) => respond({ response_type: 'ephemeral', text: listReply(outcome) })),
+      );
       return;
     }
     // An incident control for admins, confirmed before anything stops.
     if (isStopAll(cmd.text)) {
       if (!deps.guard.isAdmin(cmd.user_id)) {
         const outcome = await deps.guard.stopAll(cmd.user_id, cmd.team_id);
-        return void (await ack({
-          response_type: 'ephemeral',
-          text: outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'nothing_to_do' }),
-        }));
+        return void (await ack({ response_type: 'ephemeral', text: stopAllReply(outcome, 'asked') }));
       }
       return void (await ack({ response_type: 'ephemeral', ...stopAllConfirm() }));
     }
@@ -123,7 +134,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       deps.guard
         .start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) })
         .then(async (outcome) => {
-          if (!outcome.ok) await respond({ response_type: 'ephemeral', text: outcome.words });
+          const text = startReply(outcome);
+          if (text) await respond({ response_type: 'ephemeral', text });
         }),
     );
   });
@@ -176,14 +188,17 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         if (letIn) {
           log.info({ ...logCtx, people: letIn }, 'let others steer');
           deps.track(
-            deps.guard.letIn(ref, user, letIn).then((text) => ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text })),
+            deps.guard
+              .letIn(ref, user, letIn)
+              .then((outcome) => ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text: letInReply(outcome) })),
           );
           return;
         }
         log.info(logCtx, 'thread reply → agent');
         deps.track(
           deps.guard.steer(ref, { user, text: route.text, ts: m.ts, files }).then(async (outcome) => {
-            if (typeof outcome === 'object') await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text: outcome.notAllowed });
+            const text = steerReply(outcome);
+            if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text });
           }),
         );
         return;
@@ -205,7 +220,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
               ...(profile !== undefined ? { profile } : {}),
             })
             .then(async (outcome) => {
-              if (!outcome.ok) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: outcome.words });
+              const text = startReply(outcome);
+              if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text });
             }),
         );
         return;
@@ -267,11 +283,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!target) return;
     const button = readApprovalValue(target.value);
     if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
-    const allowed = await deps.guard.mayDecideIn(target.ref, target.user);
-    if (allowed !== true) {
-      const text = allowed === 'not_a_session' ? replyWords({ kind: 'button_session_missing' }) : allowed.notAllowed;
-      return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
-    }
+    const refused = denyDialogReply(await deps.guard.mayDecideIn(target.ref, target.user));
+    if (refused) return ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: refused });
     try {
       await deps.writer.call('views.open', { trigger_id: target.triggerId, view: denyDialog(target.ref, button.eventId, button.toolName) });
     } catch (error) {
@@ -285,8 +298,10 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   app.view(DENY_DIALOG_CALLBACK_ID, async ({ ack, body }) => {
     await ack();
     const parsed = ViewSubmissionSchema.safeParse(body);
-    const dialog = parsed.success ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values) : { ok: false as const };
-    if (!parsed.success || !dialog.ok)
+    const dialog = parsed.success
+      ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values)
+      : { kind: 'unreadable' as const };
+    if (!parsed.success || dialog.kind === 'unreadable')
       return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
     const user = parsed.data.user.id;
     const target = { ref: dialog.ref, user };
@@ -306,14 +321,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
     deps.track(
       deps.guard.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
-        const words =
-          outcome.kind === 'not_allowed'
-            ? outcome.words
-            : outcome.kind === 'not_open'
-              ? replyWords({ kind: 'question_closed' })
-              : outcome.kind === 'not_a_session'
-                ? replyWords({ kind: 'button_session_missing' })
-                : undefined;
+        const words = answerReply(outcome);
         if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
       }),
     );
@@ -329,7 +337,8 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       const target = await actionTarget(deps, body, actionId);
       if (!target) return;
       deps.track(
-        deps.guard.capAction(target.ref, target.value, target.user, what).then(async (text) => {
+        deps.guard.capAction(target.ref, target.value, target.user, what).then(async (outcome) => {
+          const text = capReply(outcome);
           if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
         }),
       );
@@ -343,8 +352,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable stop-all click');
     const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
     const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
-    const text = outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'stop_all_done', stopped: outcome.stopped, failed: outcome.failed });
-    await respond({ response_type: 'ephemeral', replace_original: true, text });
+    await respond({ response_type: 'ephemeral', replace_original: true, text: stopAllReply(outcome, 'confirmed') });
   });
   app.action(STOP_ALL_CANCEL_ACTION_ID, async ({ ack, respond }) => {
     await ack();
@@ -393,21 +401,8 @@ function parseChoice(value: string): { eventId: string; index: number } | undefi
   }
 }
 
-async function tellDecisionOutcome(
-  deps: HandlerDeps,
-  target: { ref: ThreadRef; user: string },
-  outcome: Awaited<ReturnType<AccessGuard['decide']>>,
-): Promise<void> {
-  const text =
-    outcome.kind === 'sent'
-      ? undefined
-      : outcome.kind === 'not_pending'
-        ? replyWords({ kind: 'decision_closed' })
-        : outcome.kind === 'not_a_session'
-          ? replyWords({ kind: 'button_session_missing' })
-          : outcome.kind === 'not_allowed'
-            ? outcome.words
-            : replyWords({ kind: 'decision_not_sent', problem: outcome.problem.words });
+async function tellDecisionOutcome(deps: HandlerDeps, target: { ref: ThreadRef; user: string }, outcome: DecisionOutcome): Promise<void> {
+  const text = decisionReply(outcome);
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
@@ -430,16 +425,7 @@ export async function findThread(deps: HandlerDeps, team: string, channel: strin
 }
 
 export async function tellInterruptOutcome(deps: HandlerDeps, ref: ThreadRef, user: string, outcome: StopOutcome): Promise<void> {
-  const text =
-    outcome.kind === 'nothing_running'
-      ? replyWords({ kind: 'nothing_running' })
-      : outcome.kind === 'already_stopping'
-        ? replyWords({ kind: 'already_stopping' })
-        : outcome.kind === 'not_allowed'
-          ? outcome.words
-          : outcome.kind === 'failed'
-            ? replyWords({ kind: 'stop_failed', problem: outcome.problem.words })
-            : undefined;
+  const text = stopReply(outcome);
   if (text) await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text });
 }
 

@@ -76,8 +76,9 @@ export class HomePublisher {
   private schedule(): void {
     if (this.closed || this.dirty.size === 0 || this.current || this.timer) return;
     const now = (this.deps.now ?? Date.now)();
-    const wait = this.lastPass + (this.deps.gapMs ?? HOME_REFRESH_GAP_MS) - now;
-    if (wait <= 0) return void this.run(false);
+    // Through a timer even when the gap has passed: the changes of one burst (a stop-all,
+    // a batch of events) arrive in the same tick and go out in one pass.
+    const wait = Math.max(0, this.lastPass + (this.deps.gapMs ?? HOME_REFRESH_GAP_MS) - now);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run(false);

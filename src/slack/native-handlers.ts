@@ -1,12 +1,12 @@
 import type { App } from '@slack/bolt';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { AuditTrail } from '../ops/audit.js';
+import type { BotMetrics } from '../ops/metrics.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID, feedbackDialog, readFeedbackDialog, readFeedbackValue } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID, readHomeStopValue } from '../render/home-view.js';
-import type { StopOutcome } from '../access/guard.js';
 import { DEFAULT_PROMPTS, nativeWords } from '../words/native.js';
-import { replyWords } from '../words/replies.js';
 import { actionTarget, ephemeral, type HandlerDeps, tellInterruptOutcome } from './handlers.js';
+import { homeStopReply, stopAllReply } from './outcome-replies.js';
 import type { HomePublisher } from './home-publisher.js';
 import {
   AgentSessionStoppedSchema,
@@ -25,6 +25,8 @@ export type NativeHandlerDeps = HandlerDeps & {
   home: HomePublisher;
   profiles: AgentProfiles;
   audit: AuditTrail;
+  /** Counts feedback clicks (the bot's /metrics). */
+  metrics: Pick<BotMetrics, 'feedback'>;
 };
 
 /**
@@ -97,6 +99,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
       outcome: 'ok',
       detail: { turn: value.turn, good: value.good },
     });
+    deps.metrics.feedback.inc({ rating: value.good ? 'good' : 'bad' });
     const thanks = ephemeral(deps, {
       channel: ref.channel,
       user,
@@ -150,7 +153,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     if (!team || !value) return void log.warn('Home stop click without a team or a thread');
     const ref = { team, channel: value.channel, threadTs: value.threadTs };
     const outcome = await deps.guard.interrupt(ref, a.user.id, 'home');
-    await deps.home.tell(a.user.id, team, homeStopWords(outcome));
+    await deps.home.tell(a.user.id, team, homeStopReply(outcome));
   });
 
   // Stop all on the Home tab: Slack's confirm dialog came first; the guard says whether this person may.
@@ -160,8 +163,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable Home stop-all click');
     const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
     const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
-    const text = outcome.kind === 'refused' ? outcome.words : replyWords({ kind: 'stop_all_done', stopped: outcome.stopped, failed: outcome.failed });
-    await deps.home.tell(parsed.data.user.id, team, text);
+    await deps.home.tell(parsed.data.user.id, team, stopAllReply(outcome, 'confirmed'));
   });
 }
 
@@ -182,22 +184,5 @@ async function suggest(deps: NativeHandlerDeps, channel: string, threadTs: strin
     );
   } catch (error) {
     deps.log.warn({ err: error, channel }, 'could not offer suggested prompts');
-  }
-}
-
-function homeStopWords(outcome: StopOutcome): string {
-  switch (outcome.kind) {
-    case 'sent':
-      return replyWords({ kind: 'stop_sent' });
-    case 'nothing_running':
-      return replyWords({ kind: 'nothing_running' });
-    case 'already_stopping':
-      return replyWords({ kind: 'already_stopping' });
-    case 'not_a_session':
-      return replyWords({ kind: 'button_session_missing' });
-    case 'not_allowed':
-      return outcome.words;
-    case 'failed':
-      return replyWords({ kind: 'stop_failed', problem: outcome.problem.words });
   }
 }

@@ -105,10 +105,6 @@ export class NativeStatus {
     thread.loop.request();
   }
 
-  async settled(): Promise<void> {
-    await Promise.all([...this.threads.values()].map((t) => t.loop.settled()));
-  }
-
   close(): void {
     this.closed = true;
     for (const t of this.threads.values()) t.loop.close();

@@ -185,6 +185,8 @@ const PendingStartSchema = z.object({
   id: z.string(),
   at: z.number(),
   request: z.record(z.string(), z.unknown()),
+  /** The replica making the start (several replicas): another finishes it only once that one is gone. */
+  by: z.string().optional(),
 });
 export type PendingStart = z.infer<typeof PendingStartSchema>;
 

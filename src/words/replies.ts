@@ -34,6 +34,8 @@ export type Reply =
   | { kind: 'stop_all_done'; stopped: number; failed: number }
   | { kind: 'stop_all_cancelled' }
   | { kind: 'bot_restarting' }
+  /** The replica following the thread took a relayed intent and gave no answer in time. */
+  | { kind: 'replica_unanswered' }
   | { kind: 'session_gone' }
   /** A stored start whose root card exists but whose session could not be finished after a restart. */
   | { kind: 'start_interrupted' }
@@ -93,6 +95,8 @@ export function replyWords(r: Reply): string {
       return 'Nothing was stopped.';
     case 'bot_restarting':
       return 'The bot is restarting. Please try again in a moment.';
+    case 'replica_unanswered':
+      return 'The bot did not hear back about this in time, so it may not have reached the agent. Please look at the thread before trying again.';
     case 'session_gone':
       return 'That thread’s session is gone. Mention me in a new thread.';
     case 'start_interrupted':

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { OUTPUT_LIMITS } from '../../src/delivery/output-plan.js';
 import { PREVIEW_CHARS } from '../../src/render/approval-card.js';
 import { checkMessage } from '../../src/render/block-kit-check.js';
 import { SLACK_LIMITS } from '../../src/render/slack-limits.js';
@@ -91,7 +92,7 @@ describe('what the bot renders from agent content fits Slack', () => {
     expect(refusedPosts()).toEqual([]);
   });
 
-  it('hundreds of output files with long names: ten are shared with a list that fits one message, the rest counted', async () => {
+  it('hundreds of output files with long names: as many as a turn shares are shared, with a list that fits one message, the rest counted', async () => {
     h = await startHarness();
     const names = Array.from({ length: 240 }, (_, i) => `reports/${'<q&a>'.repeat(30)}-${String(i).padStart(3, '0')}.txt`);
     h.agents.onTurn = async (turn) => {
@@ -102,7 +103,7 @@ describe('what the bot renders from agent content fits Slack', () => {
     const { rootTs } = await startTurn();
     const shared = await h.slack.waitFor(() => botReplies(h.slack, 'C1', rootTs).find((m) => m.files?.length));
     await h.bot.settled();
-    expect(shared.files).toHaveLength(10);
+    expect(shared.files).toHaveLength(OUTPUT_LIMITS.maxFiles);
     expect(shared.text).toContain('The agent produced 240 files');
     expect(shared.text).toMatch(/… and \d+ more$/);
     expect(shared.text.length).toBeLessThanOrEqual(4000);

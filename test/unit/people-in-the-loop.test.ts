@@ -138,9 +138,9 @@ describe('deny dialog', () => {
   it('round-trips its thread and event through private_metadata and trims the reason', () => {
     const view = denyDialog({ team: 'T1', channel: 'C1', threadTs: '1.2' }, 'sevt_3', 'bash');
     const read = readDenyDialog(view.private_metadata, { reason: { reason_input: { value: '  too risky \n' } } });
-    expect(read).toEqual({ ok: true, ref: { team: 'T1', channel: 'C1', threadTs: '1.2' }, eventId: 'sevt_3', reason: 'too risky' });
+    expect(read).toEqual({ kind: 'read', ref: { team: 'T1', channel: 'C1', threadTs: '1.2' }, eventId: 'sevt_3', reason: 'too risky' });
     expect(readDenyDialog(view.private_metadata, { reason: { reason_input: { value: null } } })).not.toHaveProperty('reason');
-    expect(readDenyDialog('{"team":"T1"}', undefined)).toEqual({ ok: false });
-    expect(readDenyDialog('not json', undefined)).toEqual({ ok: false });
+    expect(readDenyDialog('{"team":"T1"}', undefined)).toEqual({ kind: 'unreadable' });
+    expect(readDenyDialog('not json', undefined)).toEqual({ kind: 'unreadable' });
   });
 });

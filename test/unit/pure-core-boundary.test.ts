@@ -22,6 +22,7 @@ const PURE_CORE = [
   'src/access/policy.ts',
   'src/access/words.ts',
   'src/access/spend-cap.ts',
+  'src/replicas/lease-state.ts',
 ];
 
 describe('the pure core imports no Slack, SDK, store or logger module', () => {

@@ -205,6 +205,13 @@ export interface FakeSlack {
   /** Modals opened with views.open, by view id. */
   readonly views: Map<string, FakeView>;
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  /** Calls `listener` after every change `waitFor` would look at (a call answered, a message added, …); returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
+  /**
+   * A person adds a reaction, as Slack records it before it sends `reaction_added`
+   * (reactions.get shows it). The event itself is the sender's job.
+   */
+  addReaction(channel: string, ts: string, name: string, user: string): void;
   users: Map<string, FakeUser>;
   uploads: Map<string, FakeUpload>;
   /**

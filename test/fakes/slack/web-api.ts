@@ -313,6 +313,21 @@ class FakeSlackServer implements FakeSlack {
     });
   }
 
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  addReaction(channel: string, ts: string, name: string, user: string): void {
+    const m = this.store.find(channel, ts);
+    if (!m || m.deleted) throw new Error(`fake slack: no message ${channel}/${ts} to react to`);
+    const r = m.reactions.find((x) => x.name === name);
+    if (r?.users.includes(user)) return;
+    if (r) r.users.push(user);
+    else m.reactions.push({ name, users: [user] });
+    this.changed();
+  }
+
   // --- HTTP ---------------------------------------------------------------------------
 
   private changed(): void {

@@ -1,0 +1,61 @@
+import type { Logger } from '../ops/logger.js';
+import type { ThreadRef } from '../store/thread-records.js';
+import type { Leases } from './leases.js';
+
+export type Takeovers = { close(): Promise<void> };
+
+/**
+ * Every `everyMs`, the threads whose lease nobody renewed (their replica died, or handed
+ * them over on shutdown) are offered to `takeOver`, which claims each and catches it up;
+ * of several replicas scanning, the lease lets exactly one have each thread.
+ */
+export function startTakeovers(o: {
+  leases: Leases;
+  everyMs: number;
+  takeOver: (ref: ThreadRef) => Promise<boolean>;
+  log: Logger;
+  now?: () => number;
+}): Takeovers {
+  let closed = false;
+  let pass: Promise<void> = Promise.resolve();
+  const now = o.now ?? Date.now;
+  const scan = async () => {
+    if (closed) return;
+    let keys: string[];
+    try {
+      keys = await o.leases.lapsed();
+    } catch (error) {
+      o.log.warn({ err: error }, 'could not look for threads whose replica stopped');
+      return;
+    }
+    await Promise.all(
+      keys.map(async (key) => {
+        const ref = refOfThreadKey(key);
+        if (!ref) return void (await o.leases.forget(key).catch(() => undefined));
+        const started = now();
+        try {
+          if (await o.takeOver(ref))
+            o.log.info({ thread: key, catchUpMs: now() - started }, 'took over a thread whose replica stopped renewing its lease');
+        } catch (error) {
+          o.log.error({ err: error, thread: key }, 'could not take over a thread');
+        }
+      }),
+    );
+  };
+  const timer = setInterval(() => {
+    pass = pass.then(scan);
+  }, o.everyMs);
+  timer.unref();
+  return {
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      await pass;
+    },
+  };
+}
+
+function refOfThreadKey(key: string): ThreadRef | undefined {
+  const [team, channel, threadTs, ...rest] = key.split(':');
+  return team && channel && threadTs && rest.length === 0 ? { team, channel, threadTs } : undefined;
+}

@@ -1,0 +1,29 @@
+import { unreachable } from '../ops/unreachable.js';
+import { replyWords } from './replies.js';
+
+/** Why a session did not start (the access rules' refusals are `src/access/words.ts`). */
+export type StartProblem =
+  | { kind: 'bot_restarting' }
+  /** A mention joined a thread whose session is gone meanwhile. */
+  | { kind: 'session_gone' }
+  /** `words`: the profiles module's answer, which lists the profiles there are. */
+  | { kind: 'unknown_profile'; words: string }
+  /** Slack refused the root card (`code`: its error). */
+  | { kind: 'root_card_refused'; code: string }
+  /** A stored start that could not be finished after a restart. */
+  | { kind: 'start_interrupted' };
+
+/** The words for a start that did not happen: told to its person privately, and the audit line's reason. */
+export function startProblemWords(p: StartProblem): string {
+  switch (p.kind) {
+    case 'unknown_profile':
+      return p.words;
+    case 'bot_restarting':
+    case 'session_gone':
+    case 'root_card_refused':
+    case 'start_interrupted':
+      return replyWords(p);
+    default:
+      return unreachable(p);
+  }
+}

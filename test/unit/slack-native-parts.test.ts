@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, type ThreadState } from '../../src/bridge/thread-state.js';
+import { SlackCallError, type SlackWriter } from '../../src/delivery/slack-writer.js';
+import { HomePublisher } from '../../src/slack/home-publisher.js';
+import { NativeStatus } from '../../src/slack/native-status.js';
+import { homeStateOf, SessionBoard } from '../../src/slack/session-board.js';
+import type { ThreadRecord } from '../../src/store/thread-records.js';
+import { AgentProfiles } from '../../src/agents/profiles.js';
+import { parseAgentsConfig } from '../../src/config/load-agents-file.js';
+import { LISTENED } from '../../src/slack/handlers.js';
+import { readInbound } from '../../src/slack/inbound.js';
+import { memoryLogger } from '../support/log-sink.js';
+
+// NativeStatus, SessionBoard and HomePublisher over a writer that records calls and answers
+// as a test says: no server, the decisions alone.
+
+type Call = { method: string; args: Record<string, unknown> };
+
+function stubWriter(answer: (c: Call) => unknown = () => ({ ok: true })) {
+  const calls: Call[] = [];
+  const waiters: Array<() => void> = [];
+  let gate: Promise<void> = Promise.resolve();
+  const writer = {
+    async call(method: string, args: Record<string, unknown>) {
+      await gate;
+      calls.push({ method, args });
+      for (const w of waiters.splice(0)) w();
+      const out = answer({ method, args });
+      if (out instanceof Error) throw out;
+      return out;
+    },
+  } as unknown as SlackWriter;
+  return {
+    writer,
+    calls,
+    /** Resolves once `n` calls were made. */
+    waitForCalls: (n: number) =>
+      new Promise<Call[]>((resolve) => {
+        const check = () => (calls.length >= n ? resolve(calls) : waiters.push(check));
+        check();
+      }),
+
+    /** Holds every call until the returned function is called. */
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
+    },
+  };
+}
+
+const record = (over: Partial<ThreadRecord> = {}): ThreadRecord =>
+  ({ team: 'T1', channel: 'C1', threadTs: '1.1', owner: 'U1', prompt: 'fix ci', createdAt: 0, ...over }) as ThreadRecord;
+const state = (s: Partial<ThreadState>): ThreadState => ({ ...initialState(), ...s });
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('NativeStatus', () => {
+  it('writes the latest wanted status once, however many changes came while a write waited', async () => {
+    const w = stubWriter();
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    const release = w.hold();
+    native.observe(record(), state({ phase: 'running', turn: 1 }));
+    for (let i = 0; i < 10; i += 1) native.observe(record(), state({ phase: i % 2 ? 'running' : 'waiting', turn: 1 }));
+    native.observe(record(), state({ phase: 'idle', turn: 1 }));
+    release();
+    await flush();
+    await flush();
+    await flush();
+    const statuses = w.calls.filter((c) => c.method === 'agents.sessions.setStatus').map((c) => c.args.status);
+    // The first write went out with what was wanted then; the next carries the latest only.
+    expect(statuses).toEqual(['processing', 'active']);
+    expect(w.calls[0]!.args).toMatchObject({ channel_id: 'C1', thread_ts: '1.1', title: 'fix ci', initiator_user_id: 'U1' });
+    native.close();
+  });
+
+  it('an error about one thread gives up that thread only; an error about the workspace stops every native write there', async () => {
+    const w = stubWriter((c) =>
+      c.args.thread_ts === 'gone'
+        ? new SlackCallError(c.method, 'thread_not_found')
+        : c.args.thread_ts === '2.2'
+          ? new SlackCallError(c.method, 'not_allowed')
+          : { ok: true },
+    );
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    native.observe(record({ threadTs: 'gone' }), state({ phase: 'running' }));
+    await flush();
+    native.observe(record({ threadTs: '1.1' }), state({ phase: 'running' }));
+    await flush();
+    expect(native.supportIn('T1')).toEqual({ kind: 'supported' });
+    native.observe(record({ threadTs: 'gone' }), state({ phase: 'idle' }));
+    await flush();
+    expect(w.calls.filter((c) => c.args.thread_ts === 'gone')).toHaveLength(1);
+
+    native.observe(record({ threadTs: '2.2' }), state({ phase: 'running' }));
+    await flush();
+    expect(native.supportIn('T1')).toEqual({ kind: 'refused', error: 'not_allowed' });
+    const before = w.calls.length;
+    native.observe(record({ threadTs: '1.1' }), state({ phase: 'idle' }));
+    native.observe(record({ threadTs: '3.3' }), state({ phase: 'running' }));
+    // Another workspace is asked on its own.
+    native.observe(record({ team: 'T2', threadTs: '9.9' }), state({ phase: 'running' }));
+    await flush();
+    await flush();
+    expect(new Set(w.calls.slice(before).map((c) => c.args.thread_ts))).toEqual(new Set(['9.9']));
+    native.close();
+  });
+
+  it('a transient failure is tried again at the next change; loading messages are set again after the bot replied', async () => {
+    let fail = true;
+    const w = stubWriter((c) =>
+      fail && c.method === 'agents.sessions.setStatus' ? new SlackCallError(c.method, 'fetch_failed', { transient: true }) : { ok: true },
+    );
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    native.observe(record(), state({ phase: 'running' }));
+    await flush();
+    fail = false;
+    native.observe(record(), state({ phase: 'running' }));
+    await flush();
+    await flush();
+    expect(w.calls.map((c) => c.method)).toEqual(['agents.sessions.setStatus', 'agents.sessions.setStatus', 'assistant.threads.setStatus']);
+    native.replied('T1', 'C1', '1.1');
+    await flush();
+    await flush();
+    expect(w.calls.map((c) => c.method).at(-1)).toBe('assistant.threads.setStatus');
+    expect(w.calls).toHaveLength(4);
+    native.close();
+  });
+});
+
+describe('SessionBoard', () => {
+  it('tells the owner’s tab only when a session’s state changes, not at every token', () => {
+    const changed: string[] = [];
+    const board = new SessionBoard(
+      (owner) => changed.push(owner),
+      () => 1000,
+    );
+    board.observe(record(), state({ phase: 'running', usage: { inputTokens: 1, outputTokens: 1 } }));
+    board.observe(record(), state({ phase: 'running', usage: { inputTokens: 500, outputTokens: 9 } }));
+    board.observe(record(), state({ phase: 'idle', usage: { inputTokens: 900, outputTokens: 9 } }));
+    expect(changed).toEqual(['U1', 'U1']);
+    expect(board.mine('T1', 'U1')).toMatchObject([{ state: 'idle', inputTokens: 900 }]);
+    expect(board.running('T1')).toEqual([]);
+    expect(board.today('T1')).toMatchObject({ sessions: 1, inputTokens: 900, outputTokens: 9 });
+    expect(board.mine('T2', 'U1')).toEqual([]);
+  });
+
+  it('reads states as mission control shows them', () => {
+    expect(homeStateOf(state({ phase: 'running', interruptId: 'x' }), {})).toBe('stopping');
+    expect(homeStateOf(state({ phase: 'terminated', outcome: 'failed' }), {})).toBe('failed');
+    expect(homeStateOf(state({ phase: 'terminated', outcome: 'done' }), {})).toBe('ended');
+    expect(homeStateOf(state({ phase: 'idle' }), { failure: 'no' })).toBe('failed');
+  });
+});
+
+describe('HomePublisher', () => {
+  it('publishes on open at once, then a burst of changes is one publish per concerned viewer', async () => {
+    const w = stubWriter();
+    const board = new SessionBoard(() => undefined);
+    const home = new HomePublisher({ writer: w.writer, board, isAdmin: (u) => u === 'UADMIN', log: memoryLogger().log, gapMs: 1 });
+    await home.opened('U1', 'T1');
+    await home.opened('UADMIN', 'T1');
+    await home.opened('U2', 'T1');
+    expect(w.calls.map((c) => c.args.user_id)).toEqual(['U1', 'UADMIN', 'U2']);
+    for (let i = 0; i < 50; i += 1) home.sessionChanged('U1', 'T1');
+    const refreshed = await w.waitForCalls(5);
+    await home.settled();
+    await flush();
+    // U1's own tab and the admin's, once each; U2's tab shows nothing of U1's.
+    expect(
+      refreshed
+        .slice(3)
+        .map((c) => c.args.user_id)
+        .sort(),
+    ).toEqual(['U1', 'UADMIN']);
+    expect(w.calls).toHaveLength(5);
+    home.close();
+  });
+});
+
+describe('profiles file: suggested prompts', () => {
+  const parse = (text: string) => parseAgentsConfig(text, 'agents.yml', ['read_thread', 'ask_user']);
+  const FILE = (extra = '') => `
+default_profile: general
+profiles:
+  research:
+    agent: { model: claude-opus-5-5 }
+    suggested_prompts:
+      - { title: Research, message: Compare the queue libraries }
+  general:
+    agent: { model: claude-sonnet-5-5 }
+    suggested_prompts:
+      - { title: Fix CI, message: Fix the failing CI }${extra}
+`;
+
+  it('the default profile’s first, another profile’s with its --profile, at most Slack’s 4', () => {
+    const r = parse(FILE());
+    if (!r.ok) throw new Error(r.lines.join('\n'));
+    const provisioned = new Map(Object.keys(r.config.profiles).map((n) => [n, { agentId: `a_${n}`, agentVersion: 1, environmentId: `e_${n}` }]));
+    const profiles = AgentProfiles.fromConfig(r.config, provisioned as never);
+    expect(profiles.suggestedPrompts()).toEqual([
+      { title: 'Fix CI', message: 'Fix the failing CI' },
+      { title: 'Research', message: '--profile research Compare the queue libraries' },
+    ]);
+    const many = parse(FILE('\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }'));
+    if (!many.ok) throw new Error(many.lines.join('\n'));
+    const all = AgentProfiles.fromConfig(many.config, provisioned as never).suggestedPrompts();
+    expect(all.map((p) => p.title)).toEqual(['Fix CI', 'B', 'C', 'D']);
+  });
+
+  it('more than 4 in one profile, or a title Slack would not show, is a line in the file’s errors', () => {
+    const five = parse(
+      FILE(
+        '\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }\n      - { title: E, message: e }',
+      ),
+    );
+    expect(five.ok).toBe(false);
+    if (!five.ok) expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
+    const long = parse(FILE(`\n      - { title: ${'x'.repeat(76)}, message: b }`));
+    expect(long.ok).toBe(false);
+  });
+});
+
+describe('the inbound edge lets the agent events through only when Bolt’s listeners can read them', () => {
+  const envelope = (event: unknown) => ({ type: 'event_callback', team_id: 'T1', event_id: 'Ev1', event });
+  it('dispatches agent_session_stopped, assistant_thread_started and app_home_opened; acknowledges broken ones', () => {
+    expect(readInbound(envelope({ type: 'agent_session_stopped', channel: 'C1', user: 'U1', thread_ts: '1.2' }), LISTENED).kind).toBe('dispatch');
+    expect(
+      readInbound(envelope({ type: 'assistant_thread_started', assistant_thread: { user_id: 'U1', channel_id: 'D1', thread_ts: '1.2' } }), LISTENED)
+        .kind,
+    ).toBe('dispatch');
+    expect(readInbound(envelope({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'home' }), LISTENED).kind).toBe('dispatch');
+    expect(readInbound(envelope({ type: 'agent_session_stopped', channel: 'C1', user: 'U1' }), LISTENED).kind).toBe('acknowledge');
+    expect(readInbound(envelope({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'files' }), LISTENED).kind).toBe('acknowledge');
+  });
+
+  it('lets through the feedback, Home Stop and Stop all clicks and the feedback dialog', () => {
+    for (const id of ['answer_feedback', 'home_stop', 'home_stop_all']) expect(LISTENED.actions(id)).toBe(true);
+    expect(LISTENED.views).toContain('feedback_note');
+  });
+});
