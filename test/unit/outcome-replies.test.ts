@@ -13,6 +13,7 @@ import {
   stopAllReply,
   stopReply,
 } from '../../src/slack/outcome-replies.js';
+import { profileProblemWords } from '../../src/words/profiles.js';
 import { replyWords } from '../../src/words/replies.js';
 import { sessionsWords } from '../../src/words/sessions.js';
 import { spendCapWords } from '../../src/words/spend-cap.js';
@@ -57,9 +58,8 @@ describe('the replies to intents’ outcomes', () => {
     expect(startReply({ kind: 'not_started', problem: { kind: 'root_card_refused', code: 'is_archived' } })).toBe(
       replyWords({ kind: 'root_card_refused', code: 'is_archived' }),
     );
-    expect(startReply({ kind: 'not_started', problem: { kind: 'unknown_profile', words: 'There is no agent profile named `x`.' } })).toBe(
-      'There is no agent profile named `x`.',
-    );
+    const problem = { kind: 'unknown_profile', requested: 'x', names: ['general'], here: 'general' } as const;
+    expect(startReply({ kind: 'not_started', problem: { kind: 'no_profile', problem } })).toBe(profileProblemWords(problem));
   });
 
   it('failures carry the API’s words', () => {
