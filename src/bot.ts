@@ -287,7 +287,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   });
   const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
   registerHandlers(bolt.app, handlerDeps);
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,

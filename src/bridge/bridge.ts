@@ -167,7 +167,8 @@ export class Bridge {
     if (!leases || this.takeovers || this.runners.closed) return;
     this.takeovers = startTakeovers({
       leases,
-      everyMs: Math.max(1, Math.floor(leases.times.renewEveryMs / 2)),
+      // Often enough that a thread handed over on shutdown waits about a second, not a lease time.
+      everyMs: Math.max(1, Math.min(1000, Math.floor(leases.times.renewEveryMs / 2))),
       takeOver: async (ref) => {
         const taken = await this.resume.thread(ref);
         if (taken) this.deps.handovers?.inc();

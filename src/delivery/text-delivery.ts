@@ -95,13 +95,25 @@ export class TextDelivery {
       const now = Date.now();
       this.notePending(block, progress.segments, now);
       const next = await this.nextStep(block, progress, now);
-      if (next.kind === 'done') return next.caughtUp;
-      if (next.kind === 'later') return false;
-      if (next.kind === 'again') continue;
-      block = next.block;
-      const outcome = await this.run(threadTs, recipient, next.block.key, next.action, progress, now);
-      const after = await this.apply(outcome, next, progress);
-      if (after.kind === 'stop') return false;
+      switch (next.kind) {
+        case 'done':
+          return next.caughtUp;
+        case 'later':
+          return false;
+        case 'again':
+          continue;
+        case 'write': {
+          block = next.block;
+          const outcome = await this.run(threadTs, recipient, block.key, next.action, progress, now);
+          const after = await this.apply(outcome, next, progress);
+          if (after.kind === 'stop') return false;
+          break;
+        }
+        default: {
+          const unhandled: never = next;
+          return unhandled;
+        }
+      }
     }
     return false;
   }

@@ -25,6 +25,8 @@ export class BotMetrics {
   readonly streamReconnects: Counter<'reason'>;
   /** Sessions this replica took over from another one whose lease ran out (moved by the lease code). */
   readonly leaseHandovers: Counter;
+  /** Clicks on the feedback buttons under finished answers, by rating (good, bad). */
+  readonly feedback: Counter<'rating'>;
   private readonly loop: ELDHistogram;
   private sources: { sessions: () => Record<string, number>; writeQueue: () => number } = { sessions: () => ({}), writeQueue: () => 0 };
 
@@ -69,6 +71,12 @@ export class BotMetrics {
       registers,
     });
     this.leaseHandovers = new Counter({ name: 'slack_agents_lease_handovers_total', help: 'Sessions taken over from another replica.', registers });
+    this.feedback = new Counter({
+      name: 'slack_agents_feedback_total',
+      help: 'Feedback button clicks on finished answers, by rating (good, bad).',
+      labelNames: ['rating'],
+      registers,
+    });
     const sources = () => this.sources;
     new Gauge({
       name: 'slack_agents_sessions',

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { AuditTrail } from '../ops/audit.js';
+import type { BotMetrics } from '../ops/metrics.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID, feedbackDialog, readFeedbackDialog, readFeedbackValue } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID, readHomeStopValue } from '../render/home-view.js';
 import { DEFAULT_PROMPTS, nativeWords } from '../words/native.js';
@@ -24,6 +25,8 @@ export type NativeHandlerDeps = HandlerDeps & {
   home: HomePublisher;
   profiles: AgentProfiles;
   audit: AuditTrail;
+  /** Counts feedback clicks (the bot's /metrics). */
+  metrics: Pick<BotMetrics, 'feedback'>;
 };
 
 /**
@@ -96,6 +99,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
       outcome: 'ok',
       detail: { turn: value.turn, good: value.good },
     });
+    deps.metrics.feedback.inc({ rating: value.good ? 'good' : 'bad' });
     const thanks = ephemeral(deps, {
       channel: ref.channel,
       user,

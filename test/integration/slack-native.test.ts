@@ -224,6 +224,9 @@ describe('feedback buttons', () => {
     expect(line).toMatchObject({ user: 'U2', session: sessionId, thread: rootTs, outcome: 'ok', detail: { turn: 1, good: true } });
     // No dialog for a 👍.
     expect(h.slack.callsTo('views.open')).toHaveLength(0);
+    // Counted on /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${h.bot.port}/metrics`)).text();
+    expect(metrics).toContain('slack_agents_feedback_total{rating="good"} 1');
   });
 
   it('a 👎 opens “what went wrong?”, and the text written there is kept with the click', async () => {

@@ -31,9 +31,9 @@ afterEach(async () => {
 });
 
 /** Bot A (the harness's) and bot B on the same store namespace and fakes. */
-async function twoReplicas() {
+async function twoReplicas(leaseMs = LEASE_MS) {
   const storeNamespace = `test-${randomUUID()}`;
-  h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(LEASE_MS) }, { storeNamespace });
+  h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(leaseMs) }, { storeNamespace });
   const logsB = memoryLogger('debug');
   b = await startBot(h.env, logsB.log, { ...BOT_OPTIONS, storeNamespace });
   const senderB = new SlackSender({ url: `http://127.0.0.1:${b.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: h.slack });
@@ -127,5 +127,26 @@ describe('two replicas on one Redis', () => {
     expect(h.agents.sessions.size).toBe(1);
     // Reported, not asserted against a threshold: the lease time plus a scan and the catch-up.
     console.info(`hand-over: ${handOverMs} ms from kill to the taken-over thread showing new words (LEASE_MS=${LEASE_MS}, fake Slack and agent)`);
+  });
+
+  it('a replica shut down mid-turn (a deploy) hands its thread over: the other takes it at its next scan, without waiting out the lease', async () => {
+    // A lease far longer than the test may wait: only a hand-over lets B in in time.
+    const { h, b, logsB } = await twoReplicas(10 * 60_000);
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Before the deploy.');
+      await turn.gate('deployed');
+      await turn.message('After the deploy.');
+    };
+    await h.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Before the deploy.'));
+    await h.bot.settled();
+
+    await h.bot.close();
+    h.agents.release('deployed');
+    await logsB.waitFor((l) => l.msg === 'took over a thread whose replica stopped renewing its lease' && l.thread === `T1:C1:${root.ts}`);
+    await h.slack.waitFor(() => rootText(h).includes('Done'));
+    await b.settled();
+    expect(agentText(h.slack, 'C1', root.ts)).toBe('Before the deploy.\n\nAfter the deploy.');
   });
 });

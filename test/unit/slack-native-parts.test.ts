@@ -5,6 +5,10 @@ import { HomePublisher } from '../../src/slack/home-publisher.js';
 import { NativeStatus } from '../../src/slack/native-status.js';
 import { homeStateOf, SessionBoard } from '../../src/slack/session-board.js';
 import type { ThreadRecord } from '../../src/store/thread-records.js';
+import { AgentProfiles } from '../../src/agents/profiles.js';
+import { parseAgentsConfig } from '../../src/config/load-agents-file.js';
+import { LISTENED } from '../../src/slack/handlers.js';
+import { readInbound } from '../../src/slack/inbound.js';
 import { memoryLogger } from '../support/log-sink.js';
 
 // NativeStatus, SessionBoard and HomePublisher over a writer that records calls and answers
@@ -173,5 +177,67 @@ describe('HomePublisher', () => {
     ).toEqual(['U1', 'UADMIN']);
     expect(w.calls).toHaveLength(5);
     home.close();
+  });
+});
+
+describe('profiles file: suggested prompts', () => {
+  const parse = (text: string) => parseAgentsConfig(text, 'agents.yml', ['read_thread', 'ask_user']);
+  const FILE = (extra = '') => `
+default_profile: general
+profiles:
+  research:
+    agent: { model: claude-opus-5-5 }
+    suggested_prompts:
+      - { title: Research, message: Compare the queue libraries }
+  general:
+    agent: { model: claude-sonnet-5-5 }
+    suggested_prompts:
+      - { title: Fix CI, message: Fix the failing CI }${extra}
+`;
+
+  it('the default profile’s first, another profile’s with its --profile, at most Slack’s 4', () => {
+    const r = parse(FILE());
+    if (!r.ok) throw new Error(r.lines.join('\n'));
+    const provisioned = new Map(Object.keys(r.config.profiles).map((n) => [n, { agentId: `a_${n}`, agentVersion: 1, environmentId: `e_${n}` }]));
+    const profiles = AgentProfiles.fromConfig(r.config, provisioned as never);
+    expect(profiles.suggestedPrompts()).toEqual([
+      { title: 'Fix CI', message: 'Fix the failing CI' },
+      { title: 'Research', message: '--profile research Compare the queue libraries' },
+    ]);
+    const many = parse(FILE('\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }'));
+    if (!many.ok) throw new Error(many.lines.join('\n'));
+    const all = AgentProfiles.fromConfig(many.config, provisioned as never).suggestedPrompts();
+    expect(all.map((p) => p.title)).toEqual(['Fix CI', 'B', 'C', 'D']);
+  });
+
+  it('more than 4 in one profile, or a title Slack would not show, is a line in the file’s errors', () => {
+    const five = parse(
+      FILE(
+        '\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }\n      - { title: E, message: e }',
+      ),
+    );
+    expect(five.ok).toBe(false);
+    if (!five.ok) expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
+    const long = parse(FILE(`\n      - { title: ${'x'.repeat(76)}, message: b }`));
+    expect(long.ok).toBe(false);
+  });
+});
+
+describe('the inbound edge lets the agent events through only when Bolt’s listeners can read them', () => {
+  const envelope = (event: unknown) => ({ type: 'event_callback', team_id: 'T1', event_id: 'Ev1', event });
+  it('dispatches agent_session_stopped, assistant_thread_started and app_home_opened; acknowledges broken ones', () => {
+    expect(readInbound(envelope({ type: 'agent_session_stopped', channel: 'C1', user: 'U1', thread_ts: '1.2' }), LISTENED).kind).toBe('dispatch');
+    expect(
+      readInbound(envelope({ type: 'assistant_thread_started', assistant_thread: { user_id: 'U1', channel_id: 'D1', thread_ts: '1.2' } }), LISTENED)
+        .kind,
+    ).toBe('dispatch');
+    expect(readInbound(envelope({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'home' }), LISTENED).kind).toBe('dispatch');
+    expect(readInbound(envelope({ type: 'agent_session_stopped', channel: 'C1', user: 'U1' }), LISTENED).kind).toBe('acknowledge');
+    expect(readInbound(envelope({ type: 'app_home_opened', user: 'U1', channel: 'D1', tab: 'files' }), LISTENED).kind).toBe('acknowledge');
+  });
+
+  it('lets through the feedback, Home Stop and Stop all clicks and the feedback dialog', () => {
+    for (const id of ['answer_feedback', 'home_stop', 'home_stop_all']) expect(LISTENED.actions(id)).toBe(true);
+    expect(LISTENED.views).toContain('feedback_note');
   });
 });

@@ -56,6 +56,12 @@ function fakeSlack() {
   const calls: string[] = [];
   const faults = new Map<string, Fault[]>();
   let next = 1;
+  /** Write budgets: what was acquired and refunded, and what happens while a write waits for its budget. */
+  const budget: { acquired: string[]; refunded: string[]; whileWaiting(method: string): void } = {
+    acquired: [],
+    refunded: [],
+    whileWaiting: () => undefined,
+  };
   const newTs = () => `300.${String(next++).padStart(6, '0')}`;
   function hit<T>(method: string, apply: () => T): T {
     calls.push(method);
@@ -66,7 +72,14 @@ function fakeSlack() {
     return result;
   }
   const writer: TextWriter = {
-    scheduler: { available: () => 100, acquire: async () => undefined, refund: () => undefined },
+    scheduler: {
+      available: () => 100,
+      acquire: async (req) => {
+        budget.acquired.push(req.method);
+        budget.whileWaiting(req.method);
+      },
+      refund: (req) => void budget.refunded.push(req.method),
+    },
     callOnce: async (method: string) =>
       hit(method, () => {
         if (method !== 'chat.startStream') return {};
@@ -95,7 +108,7 @@ function fakeSlack() {
     threadMessages: async () => messages,
   };
   const fail = (method: string, error: Error, applied = false) => faults.set(method, [...(faults.get(method) ?? []), { error, applied }]);
-  return { writer, calls, fail, faultsLeft: () => [...faults.values()].flat().length };
+  return { writer, calls, fail, budget, faultsLeft: () => [...faults.values()].flat().length };
 }
 
 const down = (method: string) => new SlackCallError(method, 'ratelimited', { transient: true });
@@ -123,8 +136,12 @@ async function setup(limit = 2) {
     answers: {},
   });
   let failIndex = false;
+  let beforeRead = () => undefined as unknown;
   const records = {
-    get: (r: typeof ref) => store.get(r),
+    get: (r: typeof ref) => {
+      beforeRead();
+      return store.get(r);
+    },
     update: (r: typeof ref, change: (record: ThreadRecord) => void) => store.update(r, change),
     indexMessage: async (r: typeof ref, ts: string) => {
       if (failIndex) {
@@ -162,6 +179,10 @@ async function setup(limit = 2) {
     pass: async () => delivery.deliver(ref.threadTs, { user: 'U1', team: 'T1' }, block, (await store.get(ref))!),
     failIndexOnce() {
       failIndex = true;
+    },
+    /** Runs before each read of the thread record: another thread's pass may act meanwhile. */
+    beforeRecordRead(run: () => void) {
+      beforeRead = run;
     },
     close() {
       closed = true;
@@ -310,5 +331,37 @@ describe('TextDelivery: stream slots', () => {
     expect(await t.pass()).toBe(true);
     expect(t.slack.calls).toEqual(['chat.postMessage']);
     expect(t.slots.releases).toEqual([]);
+  });
+});
+
+describe('TextDelivery: budget', () => {
+  it('gives the budget back and plans again when the step changed while it waited (the turn ended: post, not stream)', async () => {
+    const t = await setup();
+    t.slack.budget.whileWaiting = (method) => {
+      if (method === 'chat.startStream') t.show('Hello.', false);
+    };
+    expect(await t.pass()).toBe(true);
+    expect(t.slack.budget.acquired).toEqual(['chat.startStream', 'chat.postMessage']);
+    expect(t.slack.budget.refunded).toEqual(['chat.startStream']);
+    expect(t.slack.calls).toEqual(['chat.postMessage']);
+    expect(t.slots.releases).toEqual([]);
+  });
+
+  it('gives the budget back when another thread took the last stream slot before the start, and posts instead', async () => {
+    const t = await setup(1);
+    let other: SlotToken | undefined;
+    // The start step reads the record (the newest message it knows) just before it takes a slot.
+    t.beforeRecordRead(() => {
+      if (t.slack.budget.acquired.includes('chat.startStream')) other ??= t.slots.source.take();
+    });
+    t.show('Hello.', true);
+    await t.pass();
+    expect(other).toBeDefined();
+    expect(t.slack.budget.acquired).toEqual(['chat.startStream', 'chat.postMessage']);
+    expect(t.slack.budget.refunded).toEqual(['chat.startStream']);
+    expect(t.slack.calls).toEqual(['chat.postMessage']);
+    // Only the other thread's slot is taken; the start that found none gave back none.
+    expect(t.slots.used).toBe(1);
+    expect(t.slots.releases).toEqual([0]);
   });
 });
