@@ -12,6 +12,11 @@ import Anthropic from '@anthropic-ai/sdk';
 import { startFakeManagedAgents, type FakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
 import { SlackSender, startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
 import { NaiveBot } from './naive-bot.js';
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@redis/client';
+import { parseEnv } from '../src/config/env.js';
+import { startBot, type RunningBot } from '../src/bot.js';
+import { createLogger } from '../src/ops/logger.js';
 
 /**
  * Each bench session is started by a person of its own, as a team's sessions are (one person
@@ -21,7 +26,7 @@ import { NaiveBot } from './naive-bot.js';
 const BENCH_PEOPLE = { ALLOW_GUESTS: 'true' } as const;
 let people = 0;
 const nextPerson = (): string => `UBENCH${++people}`;
-import { percentile, VisibilityTracker, WRITE_METHODS } from './visibility.js';
+import { percentile, slowestThreadP95, VisibilityTracker, WRITE_METHODS } from './visibility.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -44,6 +49,8 @@ type Result = {
   lost: number;
   p50: number;
   p95: number;
+  /** The p95 of the thread whose p95 is worst. */
+  slowestP95: number;
   max: number;
   seconds: number;
   peakRssMb: number;
@@ -118,6 +125,24 @@ const scenarios: Scenario[] = [
       }
     },
   },
+  {
+    // Scenario 3's load, through three bots that share one fake Slack workspace (see runReplicas).
+    name: '50 threads in 10 channels, 3 bots on one Redis',
+    threads: Math.max(2, Math.round(50 * SCALE)),
+    channels: 10,
+    pieces: Math.max(2, Math.round(50 * SCALE)) * 25,
+    windowMs: 90_000,
+    script: async (turn, emit, index) => {
+      await turn.usage(TURN_USAGE);
+      await turn.wait((index * 10_000) / Math.max(2, Math.round(50 * SCALE)));
+      for (let i = 0; i < 25; i++) {
+        const piece = `[t${index}m${i}]`;
+        emit(piece);
+        await turn.message(`Part ${i} ${piece}`, { deltas: [`Part ${i} `, piece] });
+        await turn.wait(400);
+      }
+    },
+  },
 ];
 
 function sampleRss(): { stop: () => number } {
@@ -179,6 +204,9 @@ async function runOurs(sc: Scenario): Promise<Result> {
   // Small runs count every write, root edits included; with a thousand threads the last
   // root-card edits alone take minutes of budget, so those are counted up to now.
   if (sc.threads <= 50) await h.bot.settled();
+  const by = new Map<string, number>();
+  for (const c of h.slack.calls) if (WRITE_METHODS.has(c.method)) by.set(c.method, (by.get(c.method) ?? 0) + 1);
+  process.stderr.write(`  writes by method: ${[...by].map(([method, n]) => `${method} ${n}`).join(', ')}\n`);
   const result = summarise(h.slack.calls, h.slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await h.close();
   return result;
@@ -309,6 +337,73 @@ function listeningPort(pid: number): number | undefined {
   return undefined;
 }
 
+const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REPLICA_SECRET = 'bench-replica-secret';
+
+/**
+ * Three bots in this process, each on its own port, against one fake Slack and one Redis
+ * (`BENCH_REDIS_URL`), the threads started round-robin through them. `shared`: one store
+ * namespace, so one rate budget, as replicas of one app run; otherwise each bot has a
+ * namespace (and so a budget) of its own, which is what three processes had before the
+ * budget moved to Redis. Each session is followed by the bot that started it (nothing
+ * here hands sessions between them); the keys are deleted afterwards.
+ */
+async function runReplicas(sc: Scenario, shared: boolean): Promise<Result> {
+  const slack = await startFakeSlack({ enforceRateLimits: true });
+  const agents = await startFakeManagedAgents();
+  const namespace = `bench-${randomUUID()}`;
+  const parsed = parseEnv({
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: REPLICA_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    ANTHROPIC_API_KEY: 'test-key',
+    ANTHROPIC_BASE_URL: agents.url,
+    STORE_URL: BENCH_REDIS_URL,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...BENCH_PEOPLE,
+  });
+  if (!parsed.ok) throw new Error(parsed.message);
+  const bots: RunningBot[] = [];
+  // One after another: the first makes the default agent, the others find it in the store.
+  for (let i = 0; i < 3; i++) {
+    bots.push(
+      await startBot(parsed.env, createLogger('silent'), {
+        storeNamespace: shared ? namespace : `${namespace}-${i}`,
+        statusIntervalMs: 8_000,
+        slackBackoffMs: 500,
+        closeGraceMs: 1000,
+      }),
+    );
+  }
+  const senders = bots.map(
+    (bot) => new SlackSender({ url: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: REPLICA_SECRET, fake: slack }),
+  );
+  let next = 0;
+  const m = await measure(
+    sc,
+    { slack, agents },
+    async (prompt, channel) => {
+      const res = await senders[next++ % senders.length]!.command({ text: prompt, user: nextPerson(), channel });
+      if (res.status !== 200) throw new Error(`ack failed: ${res.status}`);
+    },
+    sc.windowMs,
+  );
+  await Promise.all(bots.map((bot) => bot.settled()));
+  const by = new Map<string, number>();
+  for (const c of slack.calls) if (WRITE_METHODS.has(c.method)) by.set(c.method, (by.get(c.method) ?? 0) + 1);
+  process.stderr.write(`  writes by method: ${[...by].map(([method, n]) => `${method} ${n}`).join(', ')}\n`);
+  const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
+  await Promise.all(bots.map((bot) => bot.close()));
+  await agents.close();
+  await slack.close();
+  const redis = createClient({ url: BENCH_REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${namespace}*`, COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+  await redis.close();
+  return result;
+}
+
 async function runNaive(sc: Scenario): Promise<Result> {
   const slack = await startFakeSlack({ enforceRateLimits: true });
   const agents = await startFakeManagedAgents();
@@ -349,6 +444,7 @@ function summarise(
     lost: sc.pieces - tracker.lags.length,
     p50: percentile(tracker.lags, 50),
     p95: percentile(tracker.lags, 95),
+    slowestP95: slowestThreadP95(tracker.lagsByThread),
     max: tracker.lags.length ? Math.max(...tracker.lags) : Number.NaN,
     seconds,
     peakRssMb,
@@ -360,18 +456,23 @@ const ms = (n: number) => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)}s` : 'n
 const rows: string[][] = [];
 for (const [i, sc] of scenarios.entries()) {
   if (ONLY && !ONLY.includes(String(i + 1))) continue;
-  const bots =
+  const bots: ReadonlyArray<readonly [string, (sc: Scenario) => Promise<Result>]> =
     i === 3
-      ? ([
+      ? [
           ['ours (own process)', runOursAlone],
           ['naive', runNaive],
-        ] as const)
-      : ([
-          ['ours', runOurs],
-          ['naive', runNaive],
-        ] as const);
+        ]
+      : i === 4
+        ? [
+            ['3 bots, one budget', (s) => runReplicas(s, true)],
+            ['3 bots, own budgets', (s) => runReplicas(s, false)],
+          ]
+        : [
+            ['ours', runOurs],
+            ['naive', runNaive],
+          ];
   for (const [who, run] of bots) {
-    if (process.env.BENCH_OURS_ONLY && who === 'naive') continue;
+    if (process.env.BENCH_OURS_ONLY && (who === 'naive' || who.includes('own budgets'))) continue;
     process.stderr.write(`running ${i + 1}. ${sc.name} (${who})…\n`);
     const r = await run(sc);
     rows.push([
@@ -383,6 +484,7 @@ for (const [i, sc] of scenarios.entries()) {
       `${r.delivered}/${sc.pieces}`,
       ms(r.p50),
       ms(r.p95),
+      ms(r.slowestP95),
       ms(r.max),
       String(r.peakRssMb),
       r.cpuUsPerPiece.toFixed(0),
@@ -390,13 +492,27 @@ for (const [i, sc] of scenarios.entries()) {
   }
 }
 
-const header = ['scenario', 'bot', 'writes', 'writes/s', '429s', 'visible', 'lag p50', 'lag p95', 'lag max', 'RSS MB', 'CPU µs/msg'];
+const header = [
+  'scenario',
+  'bot',
+  'writes',
+  'writes/s',
+  '429s',
+  'visible',
+  'lag p50',
+  'lag p95',
+  'slowest thread p95',
+  'lag max',
+  'RSS MB',
+  'CPU µs/msg',
+];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
 const line = (cells: string[]) => cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(`\nSlack delivery under enforced rate limits (scale ${SCALE}; lag = agent emits a piece → Slack shows it)\n`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log('\nRSS and CPU: scenarios 1-3 measure the whole bench process (bot and both fakes, and the naive bot);');
+console.log('\nRSS and CPU: scenarios 1-3 and 5 measure the whole bench process (bots and both fakes, and the naive bot);');
 console.log('scenario 4 "ours" runs the bot alone in its own process (node dist/src/main.js) and reads its peak RSS (VmHWM) and CPU from /proc.');
+console.log('Scenario 5 is scenario 3 through three bots on one Redis: one store namespace (one rate budget), or one each.');
 console.log('"visible" counts pieces shown within the window; writes include root and status edits.');

@@ -11,6 +11,8 @@ export class VisibilityTracker {
   private readonly threadOfTs = new Map<string, string>();
   private seenCalls = 0;
   readonly lags: number[] = [];
+  /** The same lags per thread (`channel:threadTs`), for the slowest thread's figures. */
+  readonly lagsByThread = new Map<string, number[]>();
   emitted = 0;
 
   constructor(private readonly slack: FakeSlack) {}
@@ -66,7 +68,11 @@ export class VisibilityTracker {
       .map((m) => m.markdown_text ?? '')
       .join('\n');
     while (list.length > 0 && shown.includes(list[0]!.text)) {
-      this.lags.push(Math.max(0, at - list.shift()!.emittedAt));
+      const lag = Math.max(0, at - list.shift()!.emittedAt);
+      this.lags.push(lag);
+      const own = this.lagsByThread.get(thread) ?? [];
+      own.push(lag);
+      this.lagsByThread.set(thread, own);
     }
   }
 }
@@ -75,6 +81,16 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The p95 lag of the thread whose p95 is worst (NaN when nothing was shown). */
+export function slowestThreadP95(byThread: ReadonlyMap<string, readonly number[]>): number {
+  let worst = Number.NaN;
+  for (const lags of byThread.values()) {
+    const p95 = percentile(lags, 95);
+    if (Number.isNaN(worst) || p95 > worst) worst = p95;
+  }
+  return worst;
 }
 
 export const WRITE_METHODS = new Set([

@@ -55,7 +55,12 @@ export type PageInputs = {
 
 export function pageState(inputs: PageInputs): PageState {
   const { slack, me, channel } = inputs;
-  const people = (id: string) => (id === me.id ? me.name : slack.users.get(id)?.real_name);
+  // As Slack shows mentions: a bot by its display name (`@agent`), a person by their name.
+  const people = (id: string) => {
+    if (id === me.id) return me.name;
+    const user = slack.users.get(id);
+    return user?.is_bot ? user.name : user?.real_name;
+  };
   const options = { people, fileHref: inputs.fileHref };
   const stored = slack.messages(channel.id).filter((m) => !m.deleted);
   const replies = new Map<string, number>();

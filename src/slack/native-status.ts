@@ -53,6 +53,11 @@ export class NativeStatus {
 
   constructor(private readonly deps: { writer: SlackWriter; log: Logger }) {}
 
+  /** Threads whose native status is being kept in step (tests, and to see nothing piles up). */
+  get size(): number {
+    return this.threads.size;
+  }
+
   supportIn(team: string): NativeSupport {
     return this.support.get(team) ?? { kind: 'unknown' };
   }
@@ -111,8 +116,14 @@ export class NativeStatus {
     this.threads.clear();
   }
 
+  /**
+   * A thread whose session ended, or that waits for its person with everything written, is
+   * not kept: its next turn starts from nothing written, which writes `processing` anyway.
+   */
   private forgetIfDone(key: string, thread: Thread): void {
-    if (thread.written.status === 'closed' && this.threads.get(key) === thread) {
+    const { written, wanted } = thread;
+    const settled = written.status === wanted.status && (written.loading === undefined || written.loading === '');
+    if (!thread.given_up && (written.status === 'closed' || (settled && wanted.status === 'active')) && this.threads.get(key) === thread) {
       thread.loop.close();
       this.threads.delete(key);
     }

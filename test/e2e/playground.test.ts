@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground, type Playground } from '../../playground/start.js';
-import { APPROVE_ACTION_ID } from '../../src/render/approval-card.js';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/render/approval-card.js';
 import { STOP_ACTION_ID } from '../../src/render/root-card.js';
 import { memoryLogger } from '../support/log-sink.js';
 
@@ -128,7 +128,7 @@ describe('npm run playground in Chromium', () => {
     await messageWith(thread(), 'You approved the bash call').waitFor();
 
     // The question card: answered by its button.
-    const question = messageWith(thread(), 'Which format should the summary have?');
+    const question = messageWith(thread(), /The agent asks:.*Which format should the summary have\?/);
     await question.getByRole('button', { name: 'Markdown' }).click();
     await messageWith(thread(), 'Thanks, noted: “Markdown”.').waitFor();
 
@@ -151,6 +151,79 @@ describe('npm run playground in Chromium', () => {
     await screenshot('playground-stopped.png');
     // The README's picture is refreshed from a run on purpose, not by every run.
     if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(join(ARTIFACTS, 'playground.png'), join(process.cwd(), 'docs', 'playground.png'));
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('an @mention starts a thread; Deny asks for a reason in a dialog; a reply answers the question; a file goes with a reply; 🛑 stops; an error reads as one', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(playground.url);
+    const sessionsBefore = new Set(playground.agents!.sessions.keys());
+
+    const composer = page.locator('#channel-composer textarea');
+    await composer.fill('@agent tidy up the release notes');
+    await composer.press('Enter');
+    // The thread hangs under the person's own message, which shows the mention as Slack does.
+    const mine = messageWith(thread(), 'tidy up the release notes').first();
+    await mine.waitFor();
+    expect(await mine.locator('.mention').first().textContent()).toBe('@agent');
+    const session = await playground.agents!.waitFor(
+      () => [...playground.agents!.sessions.values()].find((x) => !sessionsBefore.has(x.id)),
+      PAGE_TIMEOUT_MS,
+    );
+
+    // Deny… opens the bot's dialog (views.open); its reason reaches the agent and the card.
+    const asking = messageWith(thread(), 'The agent wants to use bash');
+    await asking.locator(`button[data-action-id="${DENY_ACTION_ID}"]`).waitFor();
+    const approval = await pinned(thread(), asking);
+    await approval.locator(`button[data-action-id="${DENY_ACTION_ID}"]`).click();
+    const dialog = page.locator('#modal:not([hidden])');
+    await dialog.waitFor();
+    expect(await dialog.locator('#modal-title').textContent()).toBe('Deny tool call');
+    await dialog.locator('textarea').fill('Use the staging box instead.');
+    await dialog.locator('#modal-submit').click();
+    await page.locator('#modal').waitFor({ state: 'hidden' });
+    await eventually(() => approval.textContent()).toMatch(/bash denied by @You/);
+    expect(await approval.textContent()).toContain('Use the staging box instead.');
+    await messageWith(thread(), 'You denied the bash call (“Use the staging box instead.”)').waitFor();
+
+    // The question, answered in the person's own words by a reply.
+    await messageWith(thread(), /The agent asks:.*Which format should the summary have\?/).waitFor();
+    const reply = page.locator('#thread-composer textarea');
+    await reply.fill('A short bullet list, please');
+    await reply.press('Enter');
+    await messageWith(thread(), 'Thanks, noted: “A short bullet list, please”.').waitFor();
+    await thread().locator('.file', { hasText: 'summary.md' }).waitFor();
+
+    // A file attached to a reply: Slack hosts it, the bot fetches it and hands it to the session.
+    await page
+      .locator('#thread-composer input[type=file]')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('v1.2: faster start\n') });
+    await eventually(() => page.getByTestId('attached').textContent()).toBe('notes.txt');
+    await reply.fill('here are my notes');
+    await reply.press('Enter');
+    await messageWith(thread(), 'here are my notes').locator('.file', { hasText: 'notes.txt' }).waitFor();
+    await messageWith(thread(), 'Steering received: “here are my notes').waitFor();
+    expect(playground.slack.downloads.some((d) => d.authorized)).toBe(true);
+    expect(JSON.stringify(playground.agents!.received(session.id))).toContain('notes.txt');
+
+    // :octagonal_sign: on the thread's first message stops a running turn.
+    await reply.fill('count');
+    await reply.press('Enter');
+    await messageWith(thread(), 'echo 2').waitFor();
+    const first = await pinned(thread(), mine);
+    await first.hover();
+    await first.locator('[data-react="octagonal_sign"]').click();
+    await first.locator('.reaction.mine[data-reaction="octagonal_sign"]').waitFor();
+    await playground.agents!.waitFor(() => playground.agents!.received(session.id).some((e) => e.type === 'user.interrupt'), PAGE_TIMEOUT_MS);
+    await eventually(() => thread().textContent()).toContain('Stopped by @You');
+
+    // A turn that fails shows the failure in words.
+    await reply.fill('error');
+    await reply.press('Enter');
+    await messageWith(thread(), 'The agent hit an error: Overloaded (the demo agent failed on purpose)').last().waitFor();
+    await eventually(() => thread().locator('.message.bot').first().textContent()).toContain('Failed');
+    await screenshot('playground-failed.png');
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -73,6 +73,8 @@ describe('NativeStatus', () => {
     // The first write went out with what was wanted then; the next carries the latest only.
     expect(statuses).toEqual(['processing', 'active']);
     expect(w.calls[0]!.args).toMatchObject({ channel_id: 'C1', thread_ts: '1.1', title: 'fix ci', initiator_user_id: 'U1' });
+    // Waiting for its person with everything written: the thread is not kept in memory.
+    expect(native.size).toBe(0);
     native.close();
   });
 
