@@ -174,6 +174,7 @@ export class Bridge {
         if (taken) this.deps.handovers?.inc();
         return taken;
       },
+      alsoEachPass: () => this.resume.pendingStarts(),
       log: this.deps.log.child({ component: 'takeovers' }),
     });
   }

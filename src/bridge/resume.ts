@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { threadKey, type ThreadRef } from '../store/thread-records.js';
+import { threadKey, type PendingStart, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import { startProblemWords } from '../words/starts.js';
 import type { BridgeDeps } from './bridge-deps.js';
@@ -20,37 +20,52 @@ export class Resume {
   /**
    * On start-up, after resumeActive: starts whose root card was being posted when the
    * process stopped. Each finds its card (or posts it) and goes on; one that cannot is
-   * told to its person privately, never dropped in silence.
+   * told to its person privately, never dropped in silence. With several replicas this
+   * runs again at every scan for lapsed leases, for starts whose replica died meanwhile.
    */
   async pendingStarts(): Promise<number> {
     const pending = await this.deps.records.pendingStarts();
+    let finished = 0;
     for (const start of pending) {
       // Another replica still making it (several replicas): it is theirs to finish.
       if (start.by && (await this.deps.replicas?.relay.alive(start.by))) continue;
-      const parsed = StoredStartSchema.safeParse(start.request);
-      if (!parsed.success) {
-        this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
-        await this.deps.records.removePendingStart(start.id);
-        continue;
+      const leases = this.deps.replicas?.leases;
+      // Of several replicas finding a dead one's start, the one holding the start's lease finishes it.
+      const key = `start:${start.id}`;
+      if (leases && (await leases.claim(key)).kind !== 'mine') continue;
+      try {
+        await this.finishStart(start);
+        finished += 1;
+      } finally {
+        await leases?.release(key, 'done');
       }
-      const req = parsed.data as StartRequest;
-      this.deps.log.info({ channel: req.channel, user: req.user, since: start.at }, 'finishing a start interrupted by a restart');
-      const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
-        this.deps.log.error({ err: error }, 'could not finish an interrupted start');
-        return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
-      });
-      if (outcome.kind === 'started') continue;
-      await this.deps.records.removePendingStart(start.id);
-      await this.deps.writer
-        .call('chat.postEphemeral', {
-          channel: req.channel,
-          user: req.user,
-          text: startProblemWords(outcome.problem),
-          ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
-        })
-        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
     }
-    return pending.length;
+    return finished;
+  }
+
+  private async finishStart(start: PendingStart): Promise<void> {
+    const parsed = StoredStartSchema.safeParse(start.request);
+    if (!parsed.success) {
+      this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
+      await this.deps.records.removePendingStart(start.id);
+      return;
+    }
+    const req = parsed.data as StartRequest;
+    this.deps.log.info({ channel: req.channel, user: req.user, since: start.at, by: start.by }, 'finishing a start interrupted by a restart');
+    const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
+      this.deps.log.error({ err: error }, 'could not finish an interrupted start');
+      return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
+    });
+    if (outcome.kind === 'started') return;
+    await this.deps.records.removePendingStart(start.id);
+    await this.deps.writer
+      .call('chat.postEphemeral', {
+        channel: req.channel,
+        user: req.user,
+        text: startProblemWords(outcome.problem),
+        ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
+      })
+      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up (those another replica follows are left to it). */

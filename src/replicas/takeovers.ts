@@ -13,6 +13,8 @@ export function startTakeovers(o: {
   leases: Leases;
   everyMs: number;
   takeOver: (ref: ThreadRef) => Promise<boolean>;
+  /** Also at every pass: work a dead replica may have left besides threads (starts being made). */
+  alsoEachPass?: () => Promise<unknown>;
   log: Logger;
   now?: () => number;
 }): Takeovers {
@@ -28,6 +30,7 @@ export function startTakeovers(o: {
       o.log.warn({ err: error }, 'could not look for threads whose replica stopped');
       return;
     }
+    await o.alsoEachPass?.().catch((error: unknown) => o.log.warn({ err: error }, 'could not finish what a stopped replica left'));
     await Promise.all(
       keys.map(async (key) => {
         const ref = refOfThreadKey(key);

@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
+import { openStore } from '../../src/store/open-store.js';
+import { ThreadRecords } from '../../src/store/thread-records.js';
 import { appMention, humanReply, SlackSender } from '../fakes/slack/index.js';
 import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
@@ -37,7 +39,7 @@ async function twoReplicas(leaseMs = LEASE_MS) {
   const logsB = memoryLogger('debug');
   b = await startBot(h.env, logsB.log, { ...BOT_OPTIONS, storeNamespace });
   const senderB = new SlackSender({ url: `http://127.0.0.1:${b.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: h.slack });
-  return { h, b, senderB, logsB };
+  return { h, b, senderB, logsB, storeNamespace };
 }
 
 const rootOf = (harness: Harness) => harness.slack.messages('C1').find((m) => !m.thread_ts && m.bot_id);
@@ -148,5 +150,34 @@ describe('two replicas on one Redis', () => {
     await h.slack.waitFor(() => rootText(h).includes('Done'));
     await b.settled();
     expect(agentText(h.slack, 'C1', root.ts)).toBe('Before the deploy.\n\nAfter the deploy.');
+  });
+
+  it('a start a replica that died was making is finished by one of the others, once; one a live replica is making is left to it', async () => {
+    const { h, b, storeNamespace } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer: ${turn.text}`);
+    };
+    const holderA = String((await h.logs.waitFor((l) => l.msg === 'replica on a shared Redis store')).replica);
+    const kv = await openStore('redis://127.0.0.1:6379', storeNamespace);
+    try {
+      const records = new ThreadRecords(kv);
+      const request = (prompt: string) => ({ team: 'T1', channel: 'C1', user: 'U1', prompt });
+      // The live replica's start first: a pass that finishes the other has looked at it before.
+      await records.addPendingStart({ id: randomUUID(), at: Date.now(), request: request('still being made'), by: holderA });
+      // What a replica killed between storing a start and writing its thread record leaves.
+      await records.addPendingStart({ id: randomUUID(), at: Date.now(), request: request('left behind'), by: 'a-replica-that-died' });
+      const roots = (prompt: string) => h.slack.messages('C1').filter((m) => !m.thread_ts && m.bot_id && JSON.stringify(m.blocks).includes(prompt));
+      const root = await h.slack.waitFor(() => roots('left behind')[0]);
+      await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Answer: left behind'));
+      // Closing waits for a pass in flight, so whatever a pass did is in Slack now.
+      await b.close();
+      await h.bot.close();
+      expect(roots('left behind')).toHaveLength(1);
+      expect(h.agents.sessions.size).toBe(1);
+      expect(roots('still being made')).toHaveLength(0);
+      expect((await records.pendingStarts()).map((p) => p.request.prompt)).toEqual(['still being made']);
+    } finally {
+      await kv.disconnect();
+    }
   });
 });
