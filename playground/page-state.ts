@@ -37,6 +37,8 @@ export type PageState = {
   messages: PageMessage[];
   /** assistant.threads.setStatus text per thread root ts. */
   statuses: Record<string, string>;
+  /** Slack's own session state per thread root ts: the loading messages it rotates and the agent session's status (agents.sessions.setStatus). */
+  native: Record<string, { loading?: string[]; session?: 'active' | 'processing' | 'suspended' | 'closed' }>;
   modal?: PageModal;
 };
 
@@ -91,9 +93,14 @@ export function pageState(inputs: PageInputs): PageState {
   }
   messages.sort((a, b) => compareTs(a.ts, b.ts));
   const statuses: Record<string, string> = {};
+  const native: PageState['native'] = {};
   for (const m of stored) {
-    const status = m.thread_ts ? undefined : slack.statusOf(channel.id, m.ts);
+    if (m.thread_ts) continue;
+    const status = slack.statusOf(channel.id, m.ts);
     if (status) statuses[m.ts] = status;
+    const loading = slack.assistantThread(channel.id, m.ts)?.loadingMessages;
+    const session = slack.agentSession(channel.id, m.ts)?.status;
+    if (loading?.length || session) native[m.ts] = { ...(loading?.length ? { loading: [...loading] } : {}), ...(session ? { session } : {}) };
   }
   const modal = openModal(inputs, options);
   return {
@@ -103,6 +110,7 @@ export function pageState(inputs: PageInputs): PageState {
     channel,
     messages,
     statuses,
+    native,
     ...(modal ? { modal } : {}),
   };
 }

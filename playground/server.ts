@@ -44,6 +44,7 @@ const ActionBody = z.object({
   value: z.string().max(2000),
 });
 const ReactionBody = z.object({ ts: z.string().regex(/^\d+\.\d+$/), name: z.string().regex(/^[a-z0-9_+-]+$/) });
+const ThreadBody = z.object({ threadTs: z.string().regex(/^\d+\.\d+$/) });
 const ViewBody = z.object({
   viewId: z.string().min(1),
   cancel: z.boolean().default(false),
@@ -164,6 +165,13 @@ export async function startPageServer(o: PageServerOptions): Promise<PageServer>
       // Slack has the reaction before it tells the app.
       o.slack.addReaction(o.channel.id, r.ts, r.name, o.me.id);
       const res = await o.sender.event(reactionAdded({ user: o.me.id, reaction: r.name, channel: o.channel.id, ts: r.ts, item_user: message.user }));
+      return { status: res.status };
+    },
+    // Slack's own Stop on an agent session that is processing: Slack sends agent_session_stopped.
+    '/api/native-stop': async (raw) => {
+      const t = parse(ThreadBody, raw);
+      if (o.slack.agentSession(o.channel.id, t.threadTs)?.status !== 'processing') throw new BadRequest('the session is not processing');
+      const res = await o.sender.event(o.slack.agentSessionStopped(o.channel.id, t.threadTs, o.me.id));
       return { status: res.status };
     },
     '/api/view': async (raw) => {

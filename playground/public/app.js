@@ -110,9 +110,26 @@ function render() {
   if (root) {
     thread.dataset.rootTs = root.ts;
     reconcile($('thread-messages'), [root, ...s.messages.filter((m) => m.threadTs === root.ts)], true);
+    // Slack's status line: its text, the loading messages it rotates (shown together here), and its own Stop while processing.
     const status = s.statuses[root.ts];
-    $('thread-status').hidden = !status;
-    $('thread-status').textContent = status ? `agent ${status}` : '';
+    const native = s.native?.[root.ts] ?? {};
+    const line = $('thread-status');
+    line.hidden = !status && native.session !== 'processing';
+    line.replaceChildren();
+    const words = document.createElement('span');
+    words.className = 'status-words';
+    words.textContent = [status ? `agent ${status}` : 'agent is working', ...(native.loading ?? [])].join(' · ');
+    line.append(words);
+    if (native.session === 'processing') {
+      const stop = document.createElement('button');
+      stop.type = 'button';
+      stop.className = 'native-stop';
+      stop.dataset.nativeStop = root.ts;
+      stop.title = "Slack's own Stop (agent_session_stopped)";
+      stop.textContent = '■ Stop';
+      line.append(stop);
+    }
+    $('thread-header-session').textContent = native.session ? `session ${native.session}` : '';
   }
   renderModal(s.modal);
 }
@@ -204,6 +221,12 @@ document.addEventListener('click', async (e) => {
     view.openThread = open.dataset.openThread;
     render();
     $('thread-composer').querySelector('textarea').focus();
+    return;
+  }
+  const nativeStop = target?.closest('[data-native-stop]');
+  if (nativeStop) {
+    nativeStop.disabled = true;
+    await api('/api/native-stop', { threadTs: nativeStop.dataset.nativeStop }).catch((error) => alert(error.message));
     return;
   }
   const react = target?.closest('[data-react]');

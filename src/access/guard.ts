@@ -99,7 +99,7 @@ export class AccessGuard {
     const entry = { action: 'start' as const, user: req.user, team: req.team, channel: req.channel, thread: req.threadTs };
     const choice = profiles.choose({ channel: req.channel, requested: req.profile });
     // An unknown profile is the bridge's to answer (it lists the profiles); nothing starts.
-    if (!choice.ok) {
+    if (choice.kind === 'not_chosen') {
       this.audit({ ...entry, outcome: 'refused', reason: 'unknown_profile' });
       return bridge.start(req);
     }

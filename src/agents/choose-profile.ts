@@ -1,7 +1,9 @@
+import type { ProfileProblem } from '../words/profiles.js';
+
 /** What profile choice needs to know about the file. */
 export type ProfileTable = { names: readonly string[]; channels: Readonly<Record<string, string>>; defaultProfile: string };
 
-export type ProfileChoice = { ok: true; profile: string } | { ok: false; words: string };
+export type ProfileChoice = { kind: 'chosen'; profile: string } | { kind: 'not_chosen'; problem: ProfileProblem };
 
 /**
  * Which profile a new session uses: the one asked for (`--profile NAME`), else the
@@ -10,16 +12,13 @@ export type ProfileChoice = { ok: true; profile: string } | { ok: false; words: 
  */
 export function chooseProfile(req: { channel: string; requested?: string | undefined }, table: ProfileTable): ProfileChoice {
   if (req.requested !== undefined) {
-    if (table.names.includes(req.requested)) return { ok: true, profile: req.requested };
-    const what = req.requested === '' ? '`--profile` needs a profile name.' : `There is no agent profile named \`${req.requested}\`.`;
-    return { ok: false, words: `${what} ${listProfiles(table, req.channel)}` };
+    if (table.names.includes(req.requested)) return { kind: 'chosen', profile: req.requested };
+    const listed = { names: table.names, here: table.channels[req.channel] ?? table.defaultProfile };
+    return {
+      kind: 'not_chosen',
+      problem: req.requested === '' ? { kind: 'profile_name_missing', ...listed } : { kind: 'unknown_profile', requested: req.requested, ...listed },
+    };
   }
   const forChannel = table.channels[req.channel];
-  return { ok: true, profile: forChannel !== undefined && table.names.includes(forChannel) ? forChannel : table.defaultProfile };
-}
-
-function listProfiles(table: ProfileTable, channel: string): string {
-  const here = table.channels[channel] ?? table.defaultProfile;
-  const names = table.names.map((n) => (n === here ? `\`${n}\` (used here by default)` : `\`${n}\``));
-  return `Profiles: ${names.join(', ')}. Use \`/agent --profile NAME your task\`.`;
+  return { kind: 'chosen', profile: forChannel !== undefined && table.names.includes(forChannel) ? forChannel : table.defaultProfile };
 }

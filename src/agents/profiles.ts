@@ -1,5 +1,6 @@
 import type { AgentsConfig, Profile } from '../config/agents-file.js';
 import type { ProfileRules } from '../access/policy.js';
+import type { ProfileProblem } from '../words/profiles.js';
 import { chooseProfile } from './choose-profile.js';
 import type { AgentTarget } from './defaults.js';
 import type { ProvisionedProfile } from './provision.js';
@@ -7,7 +8,7 @@ import type { ProvisionedProfile } from './provision.js';
 /** What one session is created with. `agentVersion` pins it; `profile` is absent without a profiles file. */
 export type SessionTarget = { agentId: string; agentVersion?: number; environmentId: string; profile?: string };
 
-export type TargetChoice = { ok: true; target: SessionTarget } | { ok: false; words: string };
+export type TargetChoice = { kind: 'chosen'; target: SessionTarget } | { kind: 'not_chosen'; problem: ProfileProblem };
 
 /**
  * The agent a new session runs, chosen per request. Without AGENTS_CONFIG there is one
@@ -44,13 +45,13 @@ export class AgentProfiles {
   /** `requested` is the `--profile` value, if the person gave one ('' for a flag without a name). */
   choose(req: { channel: string; requested?: string | undefined }): TargetChoice {
     if (!this.config) {
-      if (req.requested !== undefined) return { ok: false, words: 'This bot has no agent profiles configured, so `--profile` cannot be used here.' };
-      return { ok: true, target: { ...this.fixedTarget! } };
+      if (req.requested !== undefined) return { kind: 'not_chosen', problem: { kind: 'no_profiles' } };
+      return { kind: 'chosen', target: { ...this.fixedTarget! } };
     }
     const choice = chooseProfile(req, { names: this.names, channels: this.config.channels, defaultProfile: this.config.defaultProfile });
-    if (!choice.ok) return choice;
+    if (choice.kind === 'not_chosen') return choice;
     const p = this.provisioned.get(choice.profile)!;
-    return { ok: true, target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: choice.profile } };
+    return { kind: 'chosen', target: { agentId: p.agentId, agentVersion: p.agentVersion, environmentId: p.environmentId, profile: choice.profile } };
   }
 
   /**

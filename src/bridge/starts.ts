@@ -55,7 +55,7 @@ export class Starts {
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     // Decided before anything is posted: an unknown profile gets an answer, not a session.
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
-    if (!choice.ok) return { kind: 'not_started', problem: { kind: 'unknown_profile', words: choice.words } };
+    if (choice.kind === 'not_chosen') return { kind: 'not_started', problem: { kind: 'no_profile', problem: choice.problem } };
     const target = choice.target;
     const card = renderRootCard({ owner: req.user, prompt: req.prompt, profile: target.profile, state: initialState() });
     // The request is in the store before its card is posted: a crash in between is

@@ -1,4 +1,5 @@
 import { unreachable } from '../ops/unreachable.js';
+import { type ProfileProblem, profileProblemWords } from './profiles.js';
 import { replyWords } from './replies.js';
 
 /** Why a session did not start (the access rules' refusals are `src/access/words.ts`). */
@@ -6,8 +7,8 @@ export type StartProblem =
   | { kind: 'bot_restarting' }
   /** A mention joined a thread whose session is gone meanwhile. */
   | { kind: 'session_gone' }
-  /** `words`: the profiles module's answer, which lists the profiles there are. */
-  | { kind: 'unknown_profile'; words: string }
+  /** `--profile` named no profile there is (the words list them). */
+  | { kind: 'no_profile'; problem: ProfileProblem }
   /** Slack refused the root card (`code`: its error). */
   | { kind: 'root_card_refused'; code: string }
   /** A stored start that could not be finished after a restart. */
@@ -16,8 +17,8 @@ export type StartProblem =
 /** The words for a start that did not happen: told to its person privately, and the audit line's reason. */
 export function startProblemWords(p: StartProblem): string {
   switch (p.kind) {
-    case 'unknown_profile':
-      return p.words;
+    case 'no_profile':
+      return profileProblemWords(p.problem);
     case 'bot_restarting':
     case 'session_gone':
     case 'root_card_refused':

@@ -226,4 +226,23 @@ describe('npm run playground in Chromium', () => {
     await screenshot('playground-failed.png');
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('Slack’s own Stop on the status line (agent_session_stopped) interrupts a running turn', async () => {
+    await page.goto(playground.url);
+    const sessionsBefore = new Set(playground.agents!.sessions.keys());
+    const composer = page.locator('#channel-composer textarea');
+    await composer.fill('/agent count');
+    await composer.press('Enter');
+    await messageWith(thread(), 'echo 2').waitFor();
+    const session = await playground.agents!.waitFor(
+      () => [...playground.agents!.sessions.values()].find((x) => !sessionsBefore.has(x.id)),
+      PAGE_TIMEOUT_MS,
+    );
+    await eventually(() => page.getByTestId('session-state').textContent()).toBe('session processing');
+    const status = page.getByTestId('status');
+    await status.locator('[data-native-stop]').click();
+    await playground.agents!.waitFor(() => playground.agents!.received(session.id).some((e) => e.type === 'user.interrupt'), PAGE_TIMEOUT_MS);
+    await eventually(() => thread().locator('.message').first().textContent()).toContain('Stopped');
+    await eventually(() => status.locator('[data-native-stop]').count()).toBe(0);
+  }, 120_000);
 });

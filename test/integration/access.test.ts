@@ -189,7 +189,7 @@ describe('who may stop a session', () => {
     h = await startHarness();
     agentThatKeepsRunning();
     const { rootTs, sessionId } = await startRunning('U1');
-    await h.sender.action(blockAction({ user: 'U3', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
+    await h.sender.action(blockAction({ user: 'U3', channel: 'C1', messageTs: rootTs, actionId: 'stop_session' }));
     await h.sender.event(reactionAdded({ user: 'U3', reaction: 'octagonal_sign', channel: 'C1', ts: rootTs }));
     await h.slack.waitFor(() => ephemeralsTo('U3').length === 2);
     await h.bot.settled();
@@ -204,7 +204,7 @@ describe('who may stop a session', () => {
     h = await startHarness({ APPROVERS: 'U5', ADMIN_USERS: 'U9' });
     agentThatKeepsRunning();
     const first = await startRunning('U1', 'C1', 'one');
-    await h.sender.action(blockAction({ user: 'U5', channel: 'C1', messageTs: first.rootTs, actionId: 'stop_session', value: '' }));
+    await h.sender.action(blockAction({ user: 'U5', channel: 'C1', messageTs: first.rootTs, actionId: 'stop_session' }));
     await h.slack.waitFor(() => rootText(first.rootTs).includes('Stopped by <@U5>'));
     const second = await startRunning('U1', 'C1', 'two');
     await h.sender.event(reactionAdded({ user: 'U9', reaction: 'octagonal_sign', channel: 'C1', ts: second.rootTs }));
@@ -327,7 +327,7 @@ describe('/agent stop-all', () => {
     // Nothing stops before the confirm.
     expect(interrupts(a.sessionId).length + interrupts(b.sessionId).length).toBe(0);
 
-    await h.sender.action(blockAction({ user: 'U9', channel: 'C1', messageTs: '1.000001', actionId: 'stop_all_confirm', value: 'stop_all' }));
+    await h.sender.action(blockAction({ user: 'U9', channel: 'C1', messageTs: '1.000001', actionId: 'stop_all_confirm' }));
     const answered = await h.slack.waitFor(() => h.slack.responseUrlPosts.find((p) => String(p.body?.text ?? '').startsWith('Stopped')));
     expect(answered.body.text).toBe('Stopped 2 running sessions.');
     expect(answered.body.replace_original).toBe(true);
@@ -480,10 +480,10 @@ describe('audit trail', () => {
     await reply('C1', rootTs, 'U2', 'steer it');
     await h.agents.waitFor(() => userMessages(sessionId).length === 2);
     await reply('C1', rootTs, 'U4', 'me too');
-    await h.sender.action(blockAction({ user: 'U4', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
+    await h.sender.action(blockAction({ user: 'U4', channel: 'C1', messageTs: rootTs, actionId: 'stop_session' }));
     await h.sender.event(appMention({ channel: 'C1', thread_ts: rootTs, user: 'U1', text: '<@U_BOT> let <@U4> steer' }));
     await h.slack.waitFor(() => ephemeralsTo('U1').length === 1);
-    await h.sender.action(blockAction({ user: 'U9', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
+    await h.sender.action(blockAction({ user: 'U9', channel: 'C1', messageTs: rootTs, actionId: 'stop_session' }));
     await h.agents.waitFor(() => interrupts(sessionId).length === 1);
     await h.bot.settled();
 

@@ -46,7 +46,7 @@ describe('stopping', () => {
 
   it('a second click while stopping, or a stop when nothing runs, sends nothing and answers politely', async () => {
     const { rootTs, sessionId } = await startRunning();
-    const click = () => h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: rootTs, actionId: 'stop_session', value: '' }));
+    const click = () => h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: rootTs, actionId: 'stop_session' }));
     await click();
     await h.slack.waitFor(() => rootText().includes('Stopped by'));
     await click();

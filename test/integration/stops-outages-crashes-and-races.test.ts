@@ -26,7 +26,7 @@ describe('a thread through stops, outages, crashes and races', () => {
     await h.sender.command({ text: 'work forever', user: 'U1', channel: 'C1' });
     const root = await h.slack.waitFor(() => rootOf());
     await h.slack.waitFor(() => texts(root.ts).includes('Working.') && rootText().includes('stop_session'));
-    await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: '' }));
+    await h.sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session' }));
     await h.sender.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'do this instead' }));
     await h.slack.waitFor(() => texts(root.ts).includes('Redirected: do this instead'));
     await h.slack.waitFor(() => rootText().includes('Done'));

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FakeManagedAgents } from '../../fakes/managed-agents/index.js';
@@ -28,6 +29,7 @@ export class AgentTap {
   readonly requests: TappedRequest[] = [];
   private readonly servers: Server[] = [];
   private readonly agent = new Agent({ keepAlive: false });
+  private readonly changes = new EventEmitter().setMaxListeners(0);
 
   constructor(private readonly agents: FakeManagedAgents) {}
 
@@ -47,15 +49,41 @@ export class AgentTap {
       }
       const entry: TappedRequest = { replica, method: req.method ?? 'GET', path: req.url ?? '/', body, at: Date.now(), done: false };
       this.requests.push(entry);
-      res.on('close', () => {
+      this.changes.emit('change');
+      const done = () => {
+        if (entry.done) return;
         entry.done = true;
-      });
+        this.changes.emit('change');
+      };
+      res.on('close', done);
       await forwardTo(upstream, req, raw, res, this.agent);
-      entry.done = true;
+      done();
     });
     this.servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** Resolves with the predicate's first truthy value, checked whenever a request starts or ends. */
+  waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const v = predicate();
+        if (!v) return;
+        stop();
+        resolve(v);
+      };
+      const stop = () => {
+        clearTimeout(timer);
+        this.changes.off('change', check);
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`tap.waitFor timed out after ${timeoutMs} ms: ${predicate.toString()}`));
+      }, timeoutMs);
+      this.changes.on('change', check);
+      check();
+    });
   }
 
   /** Replicas with an event stream of the session open now. */

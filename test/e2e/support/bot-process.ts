@@ -44,6 +44,13 @@ export class BotProcess {
   private exited: Promise<void> = Promise.resolve();
   /** Every line the children wrote, across restarts. */
   readonly output: string[] = [];
+  private readonly outputListeners = new Set<() => void>();
+
+  /** Calls `listener` after each line the child writes; returns the function that stops it. */
+  onOutput(listener: () => void): () => void {
+    this.outputListeners.add(listener);
+    return () => this.outputListeners.delete(listener);
+  }
   starts = 0;
 
   constructor(
@@ -76,6 +83,7 @@ export class BotProcess {
       lines.on('line', (line) => {
         this.output.push(line);
         if (line.includes('"bot is ready"')) resolve();
+        for (const listener of this.outputListeners) listener();
       });
       proc.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
       proc.once('exit', (code, signal) =>

@@ -19,6 +19,9 @@ export function forwardTo(port: number, req: IncomingMessage, body: Buffer, res:
     const out = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent }, (answer) => {
       const status = answer.statusCode ?? 502;
       res.writeHead(status, answer.headers);
+      // An event stream's headers come before any event: pass them on at once, as the
+      // client waits for them before it counts the stream as open.
+      res.flushHeaders();
       answer.pipe(res);
       answer.on('end', () => resolve({ kind: 'answered', status }));
       answer.on('error', () => {

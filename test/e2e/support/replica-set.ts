@@ -143,6 +143,32 @@ export class ReplicaSet {
     await Promise.all(this.replicas.map((r) => r.bot.stop()));
   }
 
+  /**
+   * Resolves with the predicate's first truthy value, checked on every line a replica writes
+   * (their logs reach the test as they are written, not when the fakes next change).
+   */
+  waitForLogs<T>(predicate: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const stops: Array<() => void> = [];
+      const stop = () => {
+        clearTimeout(timer);
+        for (const s of stops) s();
+      };
+      const check = () => {
+        const v = predicate();
+        if (!v) return;
+        stop();
+        resolve(v);
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`replica logs: timed out after ${timeoutMs} ms: ${predicate.toString()}`));
+      }, timeoutMs);
+      for (const r of this.replicas) stops.push(r.bot.onOutput(check));
+      check();
+    });
+  }
+
   /** What every replica logged at or above `level`, each line with the replica's name. */
   logs(level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Array<Record<string, unknown> & { replica: string }> {
     return this.replicas.flatMap((r) => r.bot.logs(level).map((l) => ({ ...l, replica: r.name })));

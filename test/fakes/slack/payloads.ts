@@ -174,7 +174,8 @@ export function blockAction(a: {
   messageTs: string;
   threadTs?: string;
   actionId: string;
-  value: string;
+  /** Absent for a button that carries no value: Slack then sends none. */
+  value?: string;
   blockId?: string;
   message?: Record<string, unknown>;
   team?: string;
@@ -209,7 +210,7 @@ export function blockAction(a: {
         type: 'button',
         action_id: a.actionId,
         block_id: a.blockId ?? 'actions',
-        value: a.value,
+        ...(a.value !== undefined ? { value: a.value } : {}),
         text: { type: 'plain_text', text: a.actionId, emoji: true },
         action_ts: `${(Date.now() / 1000).toFixed(6)}`,
       },

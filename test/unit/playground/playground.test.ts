@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRODUCTION_REFUSAL, readPlaygroundEnv } from '../../../playground/env.js';
@@ -219,5 +219,16 @@ describe('the playground’s environment', () => {
       env: { NODE_ENV: 'development', PLAYGROUND_PORT: 3300, LOG_LEVEL: 'warn' },
     });
     expect(readPlaygroundEnv({ PLAYGROUND_PORT: '70000' })).toMatchObject({ kind: 'invalid', message: expect.stringContaining('PLAYGROUND_PORT') });
+  });
+});
+
+describe('production does not reach the playground', () => {
+  it('no module under src/ imports from playground/', () => {
+    const sources = readdirSync(join(ROOT, 'src'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.ts'));
+    expect(sources.length).toBeGreaterThan(50);
+    const importing = sources.filter((f) => /from\s+['"][./]*playground\//.test(readFileSync(join(ROOT, 'src', f), 'utf8')));
+    expect(importing).toEqual([]);
   });
 });
