@@ -67,16 +67,23 @@ export class Bridge {
   }
 
   async start(req: StartRequest): Promise<StartOutcome> {
+    if (!req.threadTs || !this.deps.replicas) return this.starts.start(req);
+    const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
+    const asReply = async (): Promise<StartOutcome> => {
+      const files = req.files ? { files: req.files } : {};
+      const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs!, ...files });
+      return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
+    };
     // A mention in a thread another replica may follow is a reply to its session, relayed there.
-    if (req.threadTs && this.deps.replicas) {
-      const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
-      if (await this.intents.isSessionThread(ref)) {
-        const files = req.files ? { files: req.files } : {};
-        const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs, ...files });
-        return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
-      }
-    }
-    return this.starts.start(req);
+    if (await this.intents.isSessionThread(ref)) return asReply();
+    // The thread's lease is taken before its root card is posted: a reply (or a second
+    // mention) reaching another replica meanwhile is relayed here and waits for the start.
+    const started = await this.runners.using(ref, async () =>
+      (await this.runners.claim(ref)).kind === 'mine'
+        ? { kind: 'here' as const, outcome: await this.starts.start(req) }
+        : { kind: 'elsewhere' as const },
+    );
+    return started.kind === 'here' ? started.outcome : asReply();
   }
 
   /** On start-up, after resumeActive: starts whose root card was being posted when the process stopped. */
@@ -149,8 +156,10 @@ export class Bridge {
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */
-  isSessionThread(ref: ThreadRef): Promise<boolean> {
-    return this.intents.isSessionThread(ref);
+  async isSessionThread(ref: ThreadRef): Promise<boolean> {
+    if (await this.intents.isSessionThread(ref)) return true;
+    // Several replicas: another one may be starting it (its lease is taken before its record is written).
+    return this.deps.replicas ? (await this.deps.replicas.leases.holderOf(threadKey(ref))) !== null : false;
   }
 
   /** For tests and shutdown: every runner's Slack writes are done. */

@@ -180,4 +180,38 @@ describe('two replicas on one Redis', () => {
       await kv.disconnect();
     }
   });
+
+  it('a reply that reaches the other replica while a mention start is still posting its root card waits for that session and reaches it once', async () => {
+    const { h, senderB, logsB } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer: ${turn.text}`);
+    };
+    const mention = appMention({ channel: 'C1', user: 'U1', text: 'start here' });
+    const thread = String(mention.ts);
+    // A's root card is in Slack, but A has not heard back yet: no thread record exists.
+    let rootPosted: () => void = () => undefined;
+    const posted = new Promise<void>((resolve) => (rootPosted = resolve));
+    let letAnswer: () => void = () => undefined;
+    const answer = new Promise<void>((resolve) => (letAnswer = resolve));
+    h.slack.onApplied = async (method, _n, args) => {
+      if (method !== 'chat.postMessage' || args.thread_ts !== thread) return;
+      h.slack.onApplied = undefined;
+      rootPosted();
+      await answer;
+    };
+    await h.sender.event(mention);
+    await posted;
+    const reply = humanReply({ channel: 'C1', thread_ts: thread, user: 'U1', text: 'and one more thing' });
+    await senderB.event(reply);
+    // B took it for a session thread (from the lease A holds), not for chatter to ignore.
+    await logsB.waitFor((l) => l.msg === 'thread reply → agent');
+    letAnswer();
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', thread).includes('Answer: and one more thing'));
+    await h.bot.settled();
+    await b!.settled();
+    const session = [...h.agents.sessions.values()][0]!;
+    expect(h.agents.sessions.size).toBe(1);
+    expect(userMessages(h, session.id, 'and one more thing')).toHaveLength(1);
+    expect(b!.bridge.liveRunners).toBe(0);
+  });
 });
