@@ -137,8 +137,17 @@ export class TextDelivery {
     else if (!this.pendingSince.has(block.key)) this.pendingSince.set(block.key, now);
   }
 
-  private plan(block: TextBlock, segments: readonly Segment[]): TextAction {
+  /**
+   * `holding`: the method whose budget token this step has already taken. That token is
+   * the step's own, so it counts towards the method's budget: without it a replan after
+   * the wait would see one token fewer, and with between one and two startStream tokens
+   * left it would turn a stream into a post, refund, plan a stream again, and so on until
+   * the pass gave up (the thread then stayed where it was until the agent said more).
+   */
+  private plan(block: TextBlock, segments: readonly Segment[], holding?: string): TextAction {
     const { writer, streams, limits } = this.deps;
+    const streamTokens =
+      writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) + (holding === 'chat.startStream' ? 1 : 0);
     return planText({
       text: block.text,
       committed: block.committed,
@@ -146,7 +155,7 @@ export class TextDelivery {
       segments,
       now: Date.now(),
       pendingSince: this.pendingSince.get(block.key),
-      canStream: !this.streamingBroken && streams.free > 0 && writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) >= 1,
+      canStream: !this.streamingBroken && streams.free > 0 && streamTokens >= 1,
       ...(limits ? { limits } : {}),
     });
   }
@@ -168,7 +177,7 @@ export class TextDelivery {
     const { scheduler } = this.deps.writer;
     await scheduler.acquire({ ...lane, priority: 'content' });
     const latest = this.thread.latest(block.key) ?? block;
-    const replanned = this.plan(latest, progress.segments);
+    const replanned = this.plan(latest, progress.segments, method);
     if (METHOD_OF[replanned.kind] !== method) {
       scheduler.refund(lane);
       return { kind: 'again' };

@@ -57,9 +57,11 @@ function fakeSlack() {
   const faults = new Map<string, Fault[]>();
   let next = 1;
   /** Write budgets: what was acquired and refunded, and what happens while a write waits for its budget. */
-  const budget: { acquired: string[]; refunded: string[]; whileWaiting(method: string): void } = {
+  const budget: { acquired: string[]; refunded: string[]; tokens: number; whileWaiting(method: string): void } = {
     acquired: [],
     refunded: [],
+    /** Tokens left in every method's bucket: an acquire takes one, a refund gives it back (fractions as buckets refill). */
+    tokens: 100,
     whileWaiting: () => undefined,
   };
   const newTs = () => `300.${String(next++).padStart(6, '0')}`;
@@ -73,12 +75,16 @@ function fakeSlack() {
   }
   const writer: TextWriter = {
     scheduler: {
-      available: () => 100,
+      available: () => budget.tokens,
       acquire: async (req) => {
         budget.acquired.push(req.method);
+        budget.tokens -= 1;
         budget.whileWaiting(req.method);
       },
-      refund: (req) => void budget.refunded.push(req.method),
+      refund: (req) => {
+        budget.refunded.push(req.method);
+        budget.tokens += 1;
+      },
     },
     callOnce: async (method: string) =>
       hit(method, () => {
@@ -345,6 +351,17 @@ describe('TextDelivery: budget', () => {
     expect(t.slack.budget.refunded).toEqual(['chat.startStream']);
     expect(t.slack.calls).toEqual(['chat.postMessage']);
     expect(t.slots.releases).toEqual([]);
+  });
+
+  it('starts the stream it took the budget for when fewer than two startStream tokens were left (its own token counts)', async () => {
+    const t = await setup();
+    // A shared bucket part way through refilling: one whole token and a half.
+    t.slack.budget.tokens = 1.5;
+    expect(await t.pass()).toBe(false);
+    expect(t.slack.budget.acquired).toEqual(['chat.startStream']);
+    expect(t.slack.budget.refunded).toEqual([]);
+    expect(t.slack.calls).toEqual(['chat.startStream']);
+    expect(await t.openInRecord()).toBe(1);
   });
 
   it('gives the budget back when another thread took the last stream slot before the start, and posts instead', async () => {
