@@ -146,8 +146,7 @@ export class TextDelivery {
    */
   private plan(block: TextBlock, segments: readonly Segment[], holding?: string): TextAction {
     const { writer, streams, limits } = this.deps;
-    const streamTokens =
-      writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) + (holding === 'chat.startStream' ? 1 : 0);
+    const streamTokens = writer.scheduler.available({ method: 'chat.startStream', team: 'workspace' }) + (holding === 'chat.startStream' ? 1 : 0);
     return planText({
       text: block.text,
       committed: block.committed,
