@@ -57,6 +57,8 @@ export class Resume {
       return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
     });
     if (outcome.kind === 'started') return;
+    // Cut short again by a shutdown: still stored, for the next start-up or another replica.
+    if (outcome.problem.kind === 'start_carried_over') return;
     await this.deps.records.removePendingStart(start.id);
     await this.deps.writer
       .call('chat.postEphemeral', {

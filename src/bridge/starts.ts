@@ -67,6 +67,12 @@ export class Starts {
     try {
       rootTs = await this.postRoot(req, card, start, resumed !== undefined);
     } catch (error) {
+      // The bot is shutting down (its writer closed under the post): the start stays stored,
+      // so the next start-up, or another replica, finishes it and finds a card that landed by its key.
+      if (this.deps.runners.closed) {
+        log.warn({ err: error, id: start.id }, 'shut down while posting a session root message; the start is finished when the bot is back');
+        return { kind: 'not_started', problem: { kind: 'start_carried_over' } };
+      }
       const code = error instanceof SlackCallError ? error.slackError : 'unknown';
       log.error({ err: error, slackError: code }, 'could not post the session root message');
       await this.deps.records.removePendingStart(start.id);

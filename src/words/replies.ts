@@ -34,6 +34,8 @@ export type Reply =
   | { kind: 'stop_all_done'; stopped: number; failed: number }
   | { kind: 'stop_all_cancelled' }
   | { kind: 'bot_restarting' }
+  /** A start cut short by a shutdown, kept to be finished when the bot is back. */
+  | { kind: 'start_carried_over' }
   /** The replica following the thread took a relayed intent and gave no answer in time. */
   | { kind: 'replica_unanswered' }
   | { kind: 'session_gone' }
@@ -95,6 +97,8 @@ export function replyWords(r: Reply): string {
       return 'Nothing was stopped.';
     case 'bot_restarting':
       return 'The bot is restarting. Please try again in a moment.';
+    case 'start_carried_over':
+      return 'The bot is restarting. Your session starts as soon as it is back; no need to run /agent again.';
     case 'replica_unanswered':
       return 'The bot did not hear back about this in time, so it may not have reached the agent. Please look at the thread before trying again.';
     case 'session_gone':

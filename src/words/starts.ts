@@ -5,6 +5,8 @@ import { replyWords } from './replies.js';
 /** Why a session did not start (the access rules' refusals are `src/access/words.ts`). */
 export type StartProblem =
   | { kind: 'bot_restarting' }
+  /** The bot began shutting down while posting the root card: the start is kept and finished once it is back. */
+  | { kind: 'start_carried_over' }
   /** A mention joined a thread whose session is gone meanwhile. */
   | { kind: 'session_gone' }
   /** `--profile` named no profile there is (the words list them). */
@@ -20,6 +22,7 @@ export function startProblemWords(p: StartProblem): string {
     case 'no_profile':
       return profileProblemWords(p.problem);
     case 'bot_restarting':
+    case 'start_carried_over':
     case 'session_gone':
     case 'root_card_refused':
     case 'start_interrupted':
