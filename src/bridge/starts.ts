@@ -3,7 +3,7 @@ import type { SessionTarget } from '../agents/profiles.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
 import { renderRootCard } from '../render/root-card.js';
 import { bodyHash } from '../render/slack-message.js';
-import { threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { emptyHistory, threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
 import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
@@ -97,13 +97,8 @@ export class Starts {
       rootTs,
       status: 'starting',
       createdAt: Date.now(),
+      ...emptyHistory(),
       posted: { root: { ts: rootTs, hash: bodyHash(card) } },
-      segments: {},
-      notices: [],
-      interrupts: {},
-      sentMessages: {},
-      decisions: {},
-      answers: {},
     };
     const begun = this.deps.runners.using(ref, async () => {
       // This replica follows the new thread: its lease is taken before the record shows

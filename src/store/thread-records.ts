@@ -172,6 +172,11 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
 });
 export type ThreadRecord = z.infer<typeof ThreadRecordSchema>;
 
+/** What a thread record keeps of its thread's history, empty: a new record starts from these. */
+export function emptyHistory(): Pick<ThreadRecord, 'posted' | 'segments' | 'notices' | 'interrupts' | 'sentMessages' | 'decisions' | 'answers'> {
+  return { posted: {}, segments: {}, notices: [], interrupts: {}, sentMessages: {}, decisions: {}, answers: {} };
+}
+
 const ACTIVE_KEY = 'active-threads';
 const ownerKey = (team: string, owner: string): string => `active-threads-of:${team}:${owner}`;
 const PENDING_STARTS_KEY = 'pending-starts';

@@ -13,7 +13,7 @@ import { openRedis, type Redis } from '../../src/store/redis/connection.js';
 import { RELEASE_SCRIPT, RedisMutex } from '../../src/store/redis/redis-mutex.js';
 import { RedisStartReservations } from '../../src/store/redis/redis-start-reservations.js';
 import { SEEN_TTL_MS } from '../../src/store/retention.js';
-import { ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
+import { emptyHistory, ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 import { startFakeManagedAgents } from '../fakes/managed-agents/index.js';
 import { startFakeSlack } from '../fakes/slack/index.js';
 import { memoryLogger } from '../support/log-sink.js';
@@ -54,13 +54,7 @@ const record = (threadTs: string): ThreadRecord => ({
   sessionId: 'sesn_1',
   status: 'active',
   createdAt: 0,
-  posted: {},
-  segments: {},
-  notices: [],
-  interrupts: {},
-  sentMessages: {},
-  decisions: {},
-  answers: {},
+  ...emptyHistory(),
 });
 
 describe('coordination across replicas on one Redis', () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
 import { DAY_MS, DEFAULT_RETENTION_DAYS, SEEN_TTL_MS } from '../../src/store/retention.js';
 import { storeKeys, sweepExpired } from '../../src/store/store-keys.js';
-import { ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
+import { emptyHistory, ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 import { botEcho, humanReply, messageChanged, messageDeleted, reactionAdded, topLevelMessage } from '../fakes/slack/index.js';
 import { botReplies, startHarness, type Harness } from '../support/harness.js';
 
@@ -60,13 +60,7 @@ function record(o: Partial<ThreadRecord> & { threadTs: string; status: ThreadRec
     prompt: 'p',
     sessionId: `sesn_${o.threadTs}`,
     createdAt: 0,
-    posted: {},
-    segments: {},
-    notices: [],
-    interrupts: {},
-    sentMessages: {},
-    decisions: {},
-    answers: {},
+    ...emptyHistory(),
     ...o,
   };
 }

@@ -4,7 +4,7 @@ import { OpenStreams } from '../../src/delivery/open-streams.js';
 import { METADATA_EVENT_TYPE, SlackCallError, type ThreadReply } from '../../src/delivery/slack-writer.js';
 import type { SlotSource, SlotToken } from '../../src/delivery/stream-slots.js';
 import { type TextBlock, TextDelivery, type TextWriter } from '../../src/delivery/text-delivery.js';
-import { ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
+import { emptyHistory, ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 
 const ref = { team: 'T1', channel: 'C1', threadTs: '100.000001' };
 const BOT = 'UBOT';
@@ -133,13 +133,7 @@ async function setup(limit = 2) {
     prompt: 'hi',
     status: 'active',
     createdAt: 0,
-    posted: {},
-    segments: {},
-    notices: [],
-    interrupts: {},
-    sentMessages: {},
-    decisions: {},
-    answers: {},
+    ...emptyHistory(),
   });
   let failIndex = false;
   let beforeRead = () => undefined as unknown;

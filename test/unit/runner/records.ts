@@ -1,4 +1,4 @@
-import type { ThreadRecord } from '../../../src/store/thread-records.js';
+import { emptyHistory, type ThreadRecord } from '../../../src/store/thread-records.js';
 
 /** A thread record as the bridge writes it when a session starts. */
 export function sessionRecord(o: Partial<ThreadRecord> = {}): ThreadRecord & { sessionId: string } {
@@ -12,13 +12,7 @@ export function sessionRecord(o: Partial<ThreadRecord> = {}): ThreadRecord & { s
     rootTs: '100.1',
     status: 'active',
     createdAt: 0,
-    posted: {},
-    segments: {},
-    notices: [],
-    interrupts: {},
-    sentMessages: {},
-    decisions: {},
-    answers: {},
+    ...emptyHistory(),
     ...o,
     sessionId: 'sesn_1',
   } as ThreadRecord & { sessionId: string };
