@@ -35,6 +35,7 @@ import { NativeStatus } from './slack/native-status.js';
 import { SessionBoard } from './slack/session-board.js';
 import type { SessionWatch } from './bridge/session-runner.js';
 import { openCoordination } from './store/coordination.js';
+import { HomeIndex } from './store/home-index.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
@@ -195,8 +196,13 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
   const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
-  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const board = new SessionBoard({
+    index: homeIndex,
+    log: log.child({ component: 'home' }),
+    onStateChange: (owner, team) => home?.sessionChanged(owner, team),
+  });
   const watch: SessionWatch = {
     observe: (record, state) => {
       native.observe(record, state);
@@ -280,7 +286,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   });
   home = new HomePublisher({
     writer,
-    board,
+    index: homeIndex,
     isAdmin: (user) => guard.isAdmin(user),
     log: log.child({ component: 'home' }),
     workspaceUrl: identity.url,
@@ -340,6 +346,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    await board.settled();
     // Not the native status: at Tier 3 for a whole workspace its writes can trail the
     // threads by minutes when many sessions run, and nothing else waits on them.
     await home?.settled();
@@ -359,6 +366,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await replicas?.relay.close();
     await replicas?.leases.close();
     native.close();
+    board.close();
     home?.close();
     await pruner.close();
     writer.close();
