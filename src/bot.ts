@@ -359,6 +359,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(
     () => bolt.stop(),
     () => native.close(),
+    () => board.close(),
     () => home?.close(),
   );
   const port = await listen(server, env.PORT);
@@ -399,6 +400,8 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     await replicas?.relay.close();
     await replicas?.leases.close();
     native.close();
+    // What the runners folded last (a turn's end at shutdown) is in the store for the next Home tab.
+    await board.settled();
     board.close();
     home?.close();
     await pruner.close();
