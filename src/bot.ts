@@ -33,7 +33,7 @@ import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
 import { NativeStatus } from './slack/native-status.js';
 import { SessionBoard } from './slack/session-board.js';
-import type { SessionWatch } from './bridge/session-runner.js';
+import type { SessionWatch } from './bridge/runner/runner-deps.js';
 import { openCoordination } from './store/coordination.js';
 import { HomeIndex } from './store/home-index.js';
 import { openStore } from './store/open-store.js';
