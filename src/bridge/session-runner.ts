@@ -9,7 +9,7 @@ import type { ToolResult } from '../agents/tools/custom-tool.js';
 import { budgetParam } from '../access/spend-cap.js';
 import { downloadOutput, listOutputs } from '../agents/files-api.js';
 import { ThreadDelivery } from '../delivery/thread-delivery.js';
-import type { StreamSlots } from '../delivery/stream-slots.js';
+import type { SlotSource } from '../delivery/stream-slots.js';
 import type { TextLimits } from '../delivery/text-plan.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import { delay } from '../ops/delay.js';
@@ -45,7 +45,7 @@ export type RunnerDeps = {
   retryDelayMs?: number;
   /** How long close() lets pending Slack writes finish. */
   closeGraceMs?: number;
-  streams: StreamSlots;
+  streams: SlotSource;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
   /** How long an open event stream may stay without a byte (event or heartbeat) before it is replaced. */
