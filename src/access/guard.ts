@@ -11,7 +11,7 @@ import type {
   SteerMessage,
   SteerOutcome,
 } from '../bridge/bridge.js';
-import type { InterruptOutcome } from '../bridge/session-runner.js';
+import type { InterruptOutcome } from '../bridge/runner/session-intents.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
 import { unreachable } from '../ops/unreachable.js';

@@ -18,7 +18,7 @@ import type {
 import { Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
-import type { InterruptOutcome } from './session-runner.js';
+import type { InterruptOutcome } from './runner/session-intents.js';
 import { SessionSetup } from './session-setup.js';
 import { Starting } from './starting.js';
 import { Starts } from './starts.js';

@@ -5,7 +5,7 @@ import type { BridgeDeps } from './bridge-deps.js';
 import type { CapOutcome, DecisionOutcome, MayDecideOutcome, QuestionOutcome, SteerMessage, SteerOutcome } from './outcomes.js';
 import type { Receipts } from './runner/receipts.js';
 import type { Runners } from './runners.js';
-import type { InterruptOutcome } from './session-runner.js';
+import type { InterruptOutcome } from './runner/session-intents.js';
 import type { Starting } from './starting.js';
 import type { ThreadQueues } from './thread-queues.js';
 

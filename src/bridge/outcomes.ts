@@ -2,7 +2,7 @@ import type { Refusal } from '../access/policy.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { ThreadRef } from '../store/thread-records.js';
 import type { StartProblem } from '../words/starts.js';
-import type { AnswerOutcome, DecideOutcome } from './session-runner.js';
+import type { AnswerOutcome, DecideOutcome } from './runner/decisions-desk.js';
 
 export type StartRequest = {
   team: string;

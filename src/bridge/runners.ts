@@ -1,7 +1,8 @@
 import { fenced, LeaseLostError } from '../replicas/fence.js';
 import type { Claim, Leases } from '../replicas/leases.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { SessionRunner, type RunnerDeps } from './session-runner.js';
+import type { RunnerDeps } from './runner/runner-deps.js';
+import { SessionRunner } from './session-runner.js';
 
 /** What a runner of a leased thread may still read once its lease is gone (writes are refused). */
 const RECORD_READS = ['get', 'activeRefs', 'activeRefsOf', 'pendingStarts', 'threadOfMessage', 'wasPruned'] as const;
