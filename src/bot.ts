@@ -13,8 +13,7 @@ import { Bridge } from './bridge/bridge.js';
 import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
-import { StreamSlots } from './delivery/stream-slots.js';
-import { openBudgetStore } from './delivery/open-budget-store.js';
+import { openBudgetStore, openStreamSlots } from './delivery/open-budget-store.js';
 import { WriteScheduler } from './delivery/write-scheduler.js';
 import { RedisBudgetStore } from './delivery/redis-budget-store.js';
 import { BotMetrics } from './ops/metrics.js';
@@ -35,6 +34,7 @@ import { NativeStatus } from './slack/native-status.js';
 import { SessionBoard } from './slack/session-board.js';
 import type { SessionWatch } from './bridge/runner/runner-deps.js';
 import { openCoordination } from './store/coordination.js';
+import { HomeIndex } from './store/home-index.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
@@ -219,8 +219,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
   const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
-  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const board = new SessionBoard({
+    index: homeIndex,
+    log: log.child({ component: 'home' }),
+    onStateChange: (owner, team) => home?.sessionChanged(owner, team),
+  });
   const watch: SessionWatch = {
     observe: (record, state) => {
       native.observe(record, state);
@@ -229,6 +234,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   };
   // Slack clears a thread's loading messages when the bot replies there: they are set again.
   writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
+  // With Redis, the limit of streams open at once is the workspace's, counted across replicas.
+  const streams = await openStreamSlots(
+    env.STORE_URL,
+    { namespace, team: identity.team_id ?? 'workspace', limit: options.maxStreams ?? 2, holdMs: env.LEASE_MS },
+    log.child({ component: 'stream-slots' }),
+  );
+  opened.push(() => streams.close());
   const bridge = new Bridge({
     client,
     writer,
@@ -245,7 +257,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
       capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     sessionAgents,
-    streams: new StreamSlots(options.maxStreams ?? 2),
+    streams,
     metrics,
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -307,7 +319,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   });
   home = new HomePublisher({
     writer,
-    board,
+    index: homeIndex,
     isAdmin: (user) => guard.isAdmin(user),
     log: log.child({ component: 'home' }),
     workspaceUrl: identity.url,
@@ -353,6 +365,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(
     () => bolt.stop(),
     () => native.close(),
+    () => board.close(),
     () => home?.close(),
   );
   const port = await listen(server, env.PORT);
@@ -373,6 +386,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    await board.settled();
     // Not the native status: at Tier 3 for a whole workspace its writes can trail the
     // threads by minutes when many sessions run, and nothing else waits on them.
     await home?.settled();
@@ -382,7 +396,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const close = async (o: { handOver: boolean } = { handOver: true }) => {
     ready = false;
     // A crash (tests): this replica stops renewing and writing at once, and gives nothing back.
-    if (!o.handOver) await replicas?.leases.abandon();
+    if (!o.handOver) await Promise.all([replicas?.leases.abandon(), streams.abandon()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await bolt.stop();
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
@@ -392,9 +406,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     await replicas?.relay.close();
     await replicas?.leases.close();
     native.close();
+    // What the runners folded last (a turn's end at shutdown) is in the store for the next Home tab.
+    await board.settled();
+    board.close();
     home?.close();
     await pruner.close();
     writer.close();
+    await streams.close();
     await budgets.close();
     await kv.disconnect();
     metrics.close();
