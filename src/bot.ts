@@ -13,8 +13,7 @@ import { Bridge } from './bridge/bridge.js';
 import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
-import { StreamSlots } from './delivery/stream-slots.js';
-import { openBudgetStore } from './delivery/open-budget-store.js';
+import { openBudgetStore, openStreamSlots } from './delivery/open-budget-store.js';
 import { WriteScheduler } from './delivery/write-scheduler.js';
 import { RedisBudgetStore } from './delivery/redis-budget-store.js';
 import { BotMetrics } from './ops/metrics.js';
@@ -235,6 +234,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   };
   // Slack clears a thread's loading messages when the bot replies there: they are set again.
   writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
+  // With Redis, the limit of streams open at once is the workspace's, counted across replicas.
+  const streams = await openStreamSlots(
+    env.STORE_URL,
+    { namespace, team: identity.team_id ?? 'workspace', limit: options.maxStreams ?? 2, holdMs: env.LEASE_MS },
+    log.child({ component: 'stream-slots' }),
+  );
+  opened.push(() => streams.close());
   const bridge = new Bridge({
     client,
     writer,
@@ -251,7 +257,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
       capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     sessionAgents,
-    streams: new StreamSlots(options.maxStreams ?? 2),
+    streams,
     metrics,
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -390,7 +396,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const close = async (o: { handOver: boolean } = { handOver: true }) => {
     ready = false;
     // A crash (tests): this replica stops renewing and writing at once, and gives nothing back.
-    if (!o.handOver) await replicas?.leases.abandon();
+    if (!o.handOver) await Promise.all([replicas?.leases.abandon(), streams.abandon()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await bolt.stop();
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
@@ -406,6 +412,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     home?.close();
     await pruner.close();
     writer.close();
+    await streams.close();
     await budgets.close();
     await kv.disconnect();
     metrics.close();

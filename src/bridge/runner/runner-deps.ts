@@ -2,7 +2,7 @@ import type { AgentsClient } from '../../agents/client.js';
 import type { AgentProfiles } from '../../agents/profiles.js';
 import type { ToolRegistry } from '../../agents/tools/registry.js';
 import type { SlackWriter } from '../../delivery/slack-writer.js';
-import type { StreamSlots } from '../../delivery/stream-slots.js';
+import type { SlotSource } from '../../delivery/stream-slots.js';
 import type { TextLimits } from '../../delivery/text-plan.js';
 import type { Logger } from '../../ops/logger.js';
 import type { BotMetrics } from '../../ops/metrics.js';
@@ -24,7 +24,7 @@ export type RunnerDeps = {
   retryDelayMs?: number;
   /** How long close() lets pending Slack writes finish. */
   closeGraceMs?: number;
-  streams: StreamSlots;
+  streams: SlotSource;
   textLimits?: Partial<TextLimits>;
   streamBackoff?: { initialMs: number; maxMs: number };
   /** How long an open event stream may stay without a byte (event or heartbeat) before it is replaced. */
