@@ -232,6 +232,27 @@ describe('feedback buttons', () => {
     expect(metrics).toContain('slack_agents_feedback_total{rating="good"} 1');
   });
 
+  it('an answer whose turn reported no usage closes with the feedback buttons all the same, and a click on them counts', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    const { rootTs } = await startLongJob(h);
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    const replies = botReplies(h.slack, 'C1', rootTs);
+    expect(replies.some((m) => String(m.text).startsWith('Turn 1 '))).toBe(false);
+    // The last message of the finished turn carries the buttons, after the answer.
+    const last = replies.at(-1)!;
+    expect(replies.at(-2)?.markdown_text).toBe('Answer to run the tests');
+    const block = (last.blocks as Array<{ type: string; elements?: Array<{ type: string }> }>).find((b) => b.type === 'context_actions');
+    expect(block?.elements?.[0]?.type).toBe('feedback_buttons');
+    await h.sender.action(
+      feedbackClick({ user: 'U1', channel: 'C1', messageTs: last.ts, threadTs: rootTs, actionId: FEEDBACK_ACTION_ID, value: 'good:1' }),
+    );
+    await h.logs.waitFor((l) => l.audit === true && l.action === 'feedback' && (l.detail as { turn?: number })?.turn === 1);
+  });
+
   it('a 👎 opens “what went wrong?”, and the text written there is kept with the click', async () => {
     h = await startHarness();
     h.agents.onTurn = async (turn) => {
