@@ -418,7 +418,7 @@ const AGENT_ERROR_WORDS: Record<string, string> = {
   credential_host_unreachable_error: 'A credential host could not be reached',
 };
 
-export function describeAgentError(type: string, message: string): string {
+function describeAgentError(type: string, message: string): string {
   const words = AGENT_ERROR_WORDS[type] ?? (type.startsWith('repository_') ? 'The agent could not use its repository' : 'The agent hit an error');
   return message ? `${words}: ${message}` : words;
 }
