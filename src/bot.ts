@@ -235,7 +235,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(replicas ? { replicas: { leases: replicas.leases, relay: replicas.relay }, handovers: metrics.leaseHandovers } : {}),
   });
   if (replicas) {
-    await replicas.relay.start((intent) => bridge.serve(intent));
+    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
     replicas.leases.start();
   }
 
@@ -356,7 +356,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
     // Threads still mid-turn are handed to the other replicas (their leases given back as lapsed).
     await bridge.close(o);
-    await replicas?.relay.close();
+    await replicas?.relay.close(options.closeGraceMs ?? 10_000);
     await replicas?.leases.close();
     native.close();
     home?.close();

@@ -6,6 +6,7 @@ import type {
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
+  Queued,
   StartOutcome,
   StartRequest,
   SteerMessage,
@@ -57,7 +58,7 @@ export type GuardDeps = {
 export type GuardedStartOutcome = StartOutcome | NotAllowed;
 /** `refused_again`: a refused reply whose author was already told once in this thread: nothing more is said. */
 export type GuardedSteerOutcome = SteerOutcome | { kind: 'refused_again' };
-export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | NotAllowed | Queued;
 export type StopAllOutcome = NotAllowed | { kind: 'done'; stopped: number; failed: number };
 export type LetInOutcome = { kind: 'let_in'; people: readonly string[] } | { kind: 'not_a_session' } | NotAllowed;
 export type ListOutcome = { kind: 'listed'; sessions: RunningSession[] } | NotAllowed;
@@ -188,6 +189,9 @@ export class AccessGuard {
       case 'not_a_session':
         this.audit({ ...entry, session, action: 'steer', outcome: 'noop' });
         break;
+      case 'queued':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'queued' });
+        break;
       default:
         unreachable(outcome);
     }
@@ -239,6 +243,9 @@ export class AccessGuard {
       case 'already_stopping':
       case 'not_a_session':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+        break;
+      case 'queued':
+        this.audit({ ...entry, outcome: 'queued' });
         break;
       default:
         unreachable(outcome);
@@ -415,6 +422,9 @@ export class AccessGuard {
       case 'failed':
         this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
         break;
+      case 'queued':
+        this.audit({ ...entry, outcome: 'queued' });
+        break;
       default:
         unreachable(outcome);
     }
@@ -462,6 +472,8 @@ function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' |
       return { outcome: 'refused', reason: 'not_allowed_to_decide' };
     case 'failed':
       return { outcome: 'failed', reason: outcome.problem.words };
+    case 'queued':
+      return { outcome: 'queued' };
     default:
       return unreachable(outcome);
   }
@@ -476,6 +488,8 @@ function auditOfAnswer(outcome: QuestionOutcome): Pick<AuditEntry, 'outcome'> {
     case 'not_open':
     case 'not_a_session':
       return { outcome: 'noop' };
+    case 'queued':
+      return { outcome: 'queued' };
     default:
       return unreachable(outcome);
   }

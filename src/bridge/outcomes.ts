@@ -2,6 +2,7 @@ import type { Refusal } from '../access/policy.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { ThreadRef } from '../store/thread-records.js';
 import type { StartProblem } from '../words/starts.js';
+import type { CapOutcome as DeskCapOutcome } from './runner/spend-cap-desk.js';
 import type { AnswerOutcome, DecideOutcome } from './session-runner.js';
 
 export type StartRequest = {
@@ -29,12 +30,19 @@ export type StartOutcome = { kind: 'started'; ref: ThreadRef } | { kind: 'not_st
 /** Refused because of who asked: `refusal` says who may (its words are `refusalWords`). */
 export type NotAllowed = { kind: 'not_allowed'; refusal: Refusal };
 
+/**
+ * Several replicas: an intent relayed to the replica following its thread, which did not
+ * answer in time. It is stored with the thread and carried out once by the replica that
+ * follows the thread next (that one when it answers again, or the one taking it over).
+ */
+export type Queued = { kind: 'queued' };
+
 /** A reply in a session thread: sent to the agent, taken as the answer to its open question, or not. */
-export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed;
+export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed | Queued;
 
 /** Before a Deny opens its reason dialog: whether this person may decide in the thread. */
 export type MayDecideOutcome = { kind: 'allowed' } | { kind: 'not_a_session' } | NotAllowed;
 
-export type { CapOutcome } from './runner/spend-cap-desk.js';
-export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed;
-export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type CapOutcome = DeskCapOutcome | Queued;
+export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed | Queued;
+export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed | Queued;

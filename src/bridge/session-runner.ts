@@ -24,7 +24,7 @@ import { DecisionsDesk, type AnswerOutcome, type Decision, type DecideOutcome, t
 import { MessageSender } from './runner/message-sender.js';
 import { Receipts, type React } from './runner/receipts.js';
 import { RecordKeeper } from './runner/record-keeper.js';
-import { SessionIntents, type InterruptOutcome, type ResumeOutcome, type SendOutcome } from './runner/session-intents.js';
+import { SessionIntents, type InterruptOutcome, type ResumeOutcome, type SendOutcome, type SentBy } from './runner/session-intents.js';
 import { sessionWire } from './runner/session-wire.js';
 import { SpendCapDesk, type CapOutcome, type CapSeen } from './runner/spend-cap-desk.js';
 import { StreamFollower } from './runner/stream-follower.js';
@@ -277,7 +277,7 @@ export class SessionRunner {
   }
 
   /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. `files`: image/document blocks after the text. */
-  sendMessage(text: string, from: { user: string; ts?: string }, files: readonly FileBlock[] = []): Promise<SendOutcome> {
+  sendMessage(text: string, from: SentBy, files: readonly FileBlock[] = []): Promise<SendOutcome> {
     return this.intents.sendMessage(text, from, files);
   }
 
@@ -286,8 +286,8 @@ export class SessionRunner {
     return this.intents.resume();
   }
 
-  interrupt(user: string): Promise<InterruptOutcome> {
-    return this.intents.interrupt(user);
+  interrupt(user: string, mayHaveLanded = false): Promise<InterruptOutcome> {
+    return this.intents.interrupt(user, mayHaveLanded);
   }
 
   /** A person's Approve/Deny for a tool call (recorded before it is sent). */

@@ -45,6 +45,8 @@ export function steerReply(o: GuardedSteerOutcome): string | undefined {
     case 'not_a_session':
     case 'refused_again':
       return undefined;
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     default:
       return unreachable(o);
   }
@@ -60,6 +62,8 @@ export function stopReply(o: StopOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'sent':
     case 'not_a_session':
       return undefined;
@@ -83,6 +87,8 @@ export function homeStopReply(o: StopOutcome): string {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     default:
       return unreachable(o);
   }
@@ -100,6 +106,8 @@ export function decisionReply(o: DecisionOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'decision_not_sent', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     default:
       return unreachable(o);
   }
@@ -129,6 +137,8 @@ export function answerReply(o: QuestionOutcome): string | undefined {
       return replyWords({ kind: 'question_closed' });
     case 'not_a_session':
       return replyWords({ kind: 'button_session_missing' });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     default:
       return unreachable(o);
   }
@@ -150,6 +160,8 @@ export function capReply(o: CapActionOutcome): string | undefined {
       return spendCapWords({ kind: 'no_cap' });
     case 'failed':
       return o.words;
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'not_allowed':
       return refusalWords(o.refusal);
     default:
