@@ -3,6 +3,7 @@ import type {
   Bridge,
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
@@ -12,7 +13,6 @@ import type {
   SteerMessage,
   SteerOutcome,
 } from '../bridge/bridge.js';
-import type { InterruptOutcome } from '../bridge/session-runner.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
 import { unreachable } from '../ops/unreachable.js';
@@ -58,7 +58,7 @@ export type GuardDeps = {
 export type GuardedStartOutcome = StartOutcome | NotAllowed;
 /** `refused_again`: a refused reply whose author was already told once in this thread: nothing more is said. */
 export type GuardedSteerOutcome = SteerOutcome | { kind: 'refused_again' };
-export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | NotAllowed | Queued;
+export type StopOutcome = InterruptIntentOutcome | NotAllowed;
 export type StopAllOutcome = NotAllowed | { kind: 'done'; stopped: number; failed: number };
 export type LetInOutcome = { kind: 'let_in'; people: readonly string[] } | { kind: 'not_a_session' } | NotAllowed;
 export type ListOutcome = { kind: 'listed'; sessions: RunningSession[] } | NotAllowed;
@@ -155,7 +155,13 @@ export class AccessGuard {
     const entry = { user: msg.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
     if (!record) {
       const outcome = await this.deps.bridge.steer(ref, msg);
-      this.audit({ ...entry, action: 'steer', outcome: outcome.kind === 'not_a_session' ? 'noop' : 'ok' });
+      const noop = outcome.kind === 'not_a_session' || outcome.kind === 'shutting_down';
+      this.audit({
+        ...entry,
+        action: 'steer',
+        outcome: noop ? 'noop' : outcome.kind === 'queued' ? 'queued' : 'ok',
+        ...(outcome.kind === 'shutting_down' ? { reason: outcome.kind } : {}),
+      });
       return outcome;
     }
     const facts = this.facts(record);
@@ -191,6 +197,9 @@ export class AccessGuard {
         break;
       case 'queued':
         this.audit({ ...entry, session, action: 'steer', outcome: 'queued' });
+        break;
+      case 'shutting_down':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'noop', reason: outcome.kind });
         break;
       default:
         unreachable(outcome);
@@ -242,6 +251,7 @@ export class AccessGuard {
       case 'nothing_running':
       case 'already_stopping':
       case 'not_a_session':
+      case 'shutting_down':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
         break;
       case 'queued':
@@ -417,6 +427,7 @@ export class AccessGuard {
       case 'not_paused':
       case 'no_cap':
       case 'not_a_session':
+      case 'shutting_down':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
         break;
       case 'failed':
@@ -467,6 +478,7 @@ function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' |
       return { outcome: 'ok' };
     case 'not_pending':
     case 'not_a_session':
+    case 'shutting_down':
       return { outcome: 'noop', reason: outcome.kind };
     case 'not_allowed':
       return { outcome: 'refused', reason: 'not_allowed_to_decide' };
@@ -487,6 +499,7 @@ function auditOfAnswer(outcome: QuestionOutcome): Pick<AuditEntry, 'outcome'> {
       return { outcome: 'refused' };
     case 'not_open':
     case 'not_a_session':
+    case 'shutting_down':
       return { outcome: 'noop' };
     case 'queued':
       return { outcome: 'queued' };

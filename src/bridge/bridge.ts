@@ -5,9 +5,11 @@ import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { Intents } from './intents.js';
+import { unreachable } from '../ops/unreachable.js';
 import type {
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   QuestionOutcome,
   Queued,
@@ -19,20 +21,21 @@ import type {
 import { Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
-import type { InterruptOutcome } from './session-runner.js';
 import { SessionSetup } from './session-setup.js';
 import { Starting } from './starting.js';
-import { Starts } from './starts.js';
+import { Starts, startOfReply } from './starts.js';
 import { ThreadQueues } from './thread-queues.js';
 
 export type { BridgeDeps } from './bridge-deps.js';
 export type {
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
   Queued,
+  ShuttingDown,
   StartOutcome,
   StartProblem,
   StartRequest,
@@ -74,7 +77,7 @@ export class Bridge {
     const asReply = async (): Promise<StartOutcome> => {
       const files = req.files ? { files: req.files } : {};
       const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs!, ...files });
-      return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
+      return startOfReply(ref, outcome);
     };
     // A mention in a thread another replica may follow is a reply to its session, relayed there.
     if (await this.intents.isSessionThread(ref)) return asReply();
@@ -134,16 +137,11 @@ export class Bridge {
     });
   }
 
-  interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' } | Queued> {
-    return this.routed<InterruptOutcome | { kind: 'not_a_session' } | Queued>(
-      ref,
-      { kind: 'interrupt', ref, user },
-      () => this.intents.interrupt(ref, user),
-      {
-        kind: 'failed',
-        problem: { words: replyWords({ kind: 'replica_unanswered' }), transient: true },
-      },
-    );
+  interrupt(ref: ThreadRef, user: string): Promise<InterruptIntentOutcome> {
+    return this.routed<InterruptIntentOutcome>(ref, { kind: 'interrupt', ref, user }, () => this.intents.interrupt(ref, user), {
+      kind: 'failed',
+      problem: { words: replyWords({ kind: 'replica_unanswered' }), transient: true },
+    });
   }
 
   /** Raise the spend cap of a session stopped at it (the budget card's button). */
@@ -269,7 +267,7 @@ export class Bridge {
       case 'end_at_cap':
         return this.intents.endAtCap(ref, intent.stopId, intent.user);
       default:
-        return assertNever(intent);
+        return unreachable(intent);
     }
   }
 
@@ -333,7 +331,7 @@ export class Bridge {
           this.deps.log.warn({ thread: threadKey(ref), intent: intent.kind, holder }, 'a relayed intent could not be carried out');
           return unanswered;
         default:
-          return assertNever(sent);
+          return unreachable(sent);
       }
     }
     return (stored ? queued : unanswered) as T;
@@ -369,8 +367,4 @@ export class Bridge {
   get liveRunners(): number {
     return this.runners.size;
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
 }

@@ -38,6 +38,8 @@ export function steerReply(o: GuardedSteerOutcome): string | undefined {
   switch (o.kind) {
     case 'not_allowed':
       return refusalWords(o.refusal);
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     // A failed send is said in the thread; a second refusal is not said again.
     case 'sent':
     case 'answered':
@@ -64,6 +66,8 @@ export function stopReply(o: StopOutcome): string | undefined {
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
     case 'queued':
       return replyWords({ kind: 'replica_queued' });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     case 'sent':
     case 'not_a_session':
       return undefined;
@@ -89,6 +93,8 @@ export function homeStopReply(o: StopOutcome): string {
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
     case 'queued':
       return replyWords({ kind: 'replica_queued' });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -108,6 +114,8 @@ export function decisionReply(o: DecisionOutcome): string | undefined {
       return replyWords({ kind: 'decision_not_sent', problem: o.problem.words });
     case 'queued':
       return replyWords({ kind: 'replica_queued' });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -139,6 +147,8 @@ export function answerReply(o: QuestionOutcome): string | undefined {
       return replyWords({ kind: 'button_session_missing' });
     case 'queued':
       return replyWords({ kind: 'replica_queued' });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -164,6 +174,8 @@ export function capReply(o: CapActionOutcome): string | undefined {
       return replyWords({ kind: 'replica_queued' });
     case 'not_allowed':
       return refusalWords(o.refusal);
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
