@@ -13,8 +13,7 @@ import { Bridge } from './bridge/bridge.js';
 import { FileIntake } from './bridge/file-intake.js';
 import { SlackCallError, SlackWriter } from './delivery/slack-writer.js';
 import type { React } from './bridge/runner/receipts.js';
-import { StreamSlots } from './delivery/stream-slots.js';
-import { openBudgetStore } from './delivery/open-budget-store.js';
+import { openBudgetStore, openStreamSlots } from './delivery/open-budget-store.js';
 import { WriteScheduler } from './delivery/write-scheduler.js';
 import { RedisBudgetStore } from './delivery/redis-budget-store.js';
 import { BotMetrics } from './ops/metrics.js';
@@ -33,8 +32,9 @@ import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
 import { NativeStatus } from './slack/native-status.js';
 import { SessionBoard } from './slack/session-board.js';
-import type { SessionWatch } from './bridge/session-runner.js';
+import type { SessionWatch } from './bridge/runner/runner-deps.js';
 import { openCoordination } from './store/coordination.js';
+import { HomeIndex } from './store/home-index.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
@@ -95,6 +95,25 @@ const READINESS_TIMEOUT_MS = 2000;
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
 export async function startBot(env: Env, log: Logger, options: BotOptions = {}): Promise<RunningBot> {
+  // What is opened before the bot is running is closed again when a later step fails (Slack
+  // refusing the token, provisioning failing): a caller that retries or a test that goes on
+  // must not be left with Redis connections and a store file open.
+  const opened: Array<() => unknown> = [];
+  try {
+    return await assemble(env, log, options, opened);
+  } catch (error) {
+    for (const undo of opened.reverse()) {
+      try {
+        await undo();
+      } catch (closeError) {
+        log.warn({ err: closeError }, 'could not close what a failed start had opened');
+      }
+    }
+    throw error;
+  }
+}
+
+async function assemble(env: Env, log: Logger, options: BotOptions, opened: Array<() => unknown>): Promise<RunningBot> {
   const tools = new ToolRegistry();
   // A broken profiles file stops the start before anything is opened or created.
   const agentsConfig = env.AGENTS_CONFIG
@@ -107,8 +126,10 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
 
   const namespace = options.storeNamespace ?? 'slack-agents';
   const kv = await openStore(env.STORE_URL, namespace);
+  opened.push(() => kv.disconnect());
   kv.on('error', (error: unknown) => log.error({ err: error }, 'store error'));
   const coordination = await openCoordination(env.STORE_URL, kv, options.storeNamespace);
+  opened.push(() => coordination.close());
   coordination.redis?.on('error', (error: unknown) => log.error({ err: error }, 'redis coordination error'));
   // Replicas starting together provision one at a time: the first creates or updates the
   // agents and environments, each later one finds them matching and changes nothing.
@@ -125,7 +146,9 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     logger: boltLogger(log),
   };
   const metrics = new BotMetrics();
+  opened.push(() => metrics.close());
   const budgets = await openBudgetStore(env.STORE_URL, namespace, log.child({ component: 'rate-budget' }));
+  opened.push(() => budgets.close());
   const scheduler = new WriteScheduler({
     store: budgets,
     // The store's client says once when Redis goes away; each lane's retry is only debug.
@@ -137,6 +160,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     metrics,
     ...(options.slackBackoffMs !== undefined ? { backoffMs: options.slackBackoffMs } : {}),
   });
+  opened.push(() => writer.close());
   const identity = (await writer.call('auth.test', {})) as { user_id?: string; bot_id?: string; team_id?: string; url?: string };
   if (!identity.user_id || !identity.bot_id) throw new Error('auth.test did not return the bot user and bot ids');
   log.info({ botUserId: identity.user_id, botId: identity.bot_id, team: identity.team_id }, 'slack identity');
@@ -195,8 +219,13 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
   const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
-  const board = new SessionBoard((owner, team) => home?.sessionChanged(owner, team));
+  const board = new SessionBoard({
+    index: homeIndex,
+    log: log.child({ component: 'home' }),
+    onStateChange: (owner, team) => home?.sessionChanged(owner, team),
+  });
   const watch: SessionWatch = {
     observe: (record, state) => {
       native.observe(record, state);
@@ -205,6 +234,13 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   };
   // Slack clears a thread's loading messages when the bot replies there: they are set again.
   writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);
+  // With Redis, the limit of streams open at once is the workspace's, counted across replicas.
+  const streams = await openStreamSlots(
+    env.STORE_URL,
+    { namespace, team: identity.team_id ?? 'workspace', limit: options.maxStreams ?? 2, holdMs: env.LEASE_MS },
+    log.child({ component: 'stream-slots' }),
+  );
+  opened.push(() => streams.close());
   const bridge = new Bridge({
     client,
     writer,
@@ -221,7 +257,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
       capForSession({ profileUsd: profiles.budgetUsdFor(profile), defaultUsd: env.SESSION_BUDGET_USD, maxUsd: env.SESSION_BUDGET_MAX_USD }),
     intake,
     sessionAgents,
-    streams: new StreamSlots(options.maxStreams ?? 2),
+    streams,
     metrics,
     ...(options.questionTimeoutMs !== undefined ? { questionTimeoutMs: options.questionTimeoutMs } : {}),
     ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
@@ -234,8 +270,11 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     ...(options.orphanSweepDelaysMs ? { orphanSweepDelaysMs: options.orphanSweepDelaysMs } : {}),
     ...(replicas ? { replicas: { leases: replicas.leases, relay: replicas.relay }, handovers: metrics.leaseHandovers } : {}),
   });
+  opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
+    opened.push(() => replicas.relay.close());
     await replicas.relay.start((intent) => bridge.serve(intent));
+    opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }
 
@@ -280,7 +319,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   });
   home = new HomePublisher({
     writer,
-    board,
+    index: homeIndex,
     isAdmin: (user) => guard.isAdmin(user),
     log: log.child({ component: 'home' }),
     workspaceUrl: identity.url,
@@ -323,7 +362,14 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     log,
     ...(slackEndpoint ? { slack: slackEndpoint } : {}),
   });
+  opened.push(
+    () => bolt.stop(),
+    () => native.close(),
+    () => board.close(),
+    () => home?.close(),
+  );
   const port = await listen(server, env.PORT);
+  opened.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   if (bolt.mode === 'socket') await bolt.app.start();
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
@@ -340,6 +386,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const settled = async () => {
     await background.settled();
     await bridge.settled();
+    await board.settled();
     // Not the native status: at Tier 3 for a whole workspace its writes can trail the
     // threads by minutes when many sessions run, and nothing else waits on them.
     await home?.settled();
@@ -349,7 +396,7 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
   const close = async (o: { handOver: boolean } = { handOver: true }) => {
     ready = false;
     // A crash (tests): this replica stops renewing and writing at once, and gives nothing back.
-    if (!o.handOver) await replicas?.leases.abandon();
+    if (!o.handOver) await Promise.all([replicas?.leases.abandon(), streams.abandon()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await bolt.stop();
     // Inbound is closed: let handler work in flight finish (bounded), then the bridge.
@@ -359,9 +406,13 @@ export async function startBot(env: Env, log: Logger, options: BotOptions = {}):
     await replicas?.relay.close();
     await replicas?.leases.close();
     native.close();
+    // What the runners folded last (a turn's end at shutdown) is in the store for the next Home tab.
+    await board.settled();
+    board.close();
     home?.close();
     await pruner.close();
     writer.close();
+    await streams.close();
     await budgets.close();
     await kv.disconnect();
     metrics.close();

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
 import { DEFAULT_RATE_LIMITS } from './fakes/slack/rate-limit.js';
+import { SOCKET_EVENT_RETRIES } from './fakes/slack/socket.js';
 
 const TOKEN = 'xoxb-test';
 
@@ -696,6 +697,122 @@ describe('Socket Mode against the fake', () => {
       await app.stop();
     }
     await fake.waitFor(() => fake.socket.connected() === 0);
+  });
+
+  it('spreads envelopes over the app’s open connections in turn, each envelope to one of them', async () => {
+    const got: Array<[string, string]> = [];
+    const apps = ['A', 'B'].map((name) => {
+      const { app } = socketApp();
+      app.command('/agent', async ({ ack }) => {
+        got.push([name, 'command']);
+        await ack();
+      });
+      app.event('reaction_added', async () => {
+        got.push([name, 'event']);
+      });
+      app.action('stop', async ({ ack }) => {
+        got.push([name, 'action']);
+        await ack();
+      });
+      return app;
+    });
+    // One after the other: A's connection is the fake's first, B's its second.
+    for (const app of apps) await app.start();
+    try {
+      expect(fake.socket.connected()).toBe(2);
+      expect(fake.callsTo('apps.connections.open')).toHaveLength(2);
+      const sender = new SocketSender({ fake });
+      const root = await client.chat.postMessage({ channel: 'C1', text: 'card' });
+      await sender.command({ text: 'one', user: 'U1', channel: 'C1' });
+      await sender.event(reactionAdded({ user: 'U1', reaction: 'eyes', channel: 'C1', ts: root.ts! }));
+      await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts!, actionId: 'stop', value: 's1' }));
+      await sender.event(reactionAdded({ user: 'U1', reaction: 'tada', channel: 'C1', ts: root.ts! }));
+      await fake.waitFor(() => got.length === 4);
+      expect(got).toEqual([
+        ['A', 'command'],
+        ['B', 'event'],
+        ['A', 'action'],
+        ['B', 'event'],
+      ]);
+      expect(fake.socket.deliveries.map((d) => d.connection)).toEqual([1, 2, 1, 2]);
+      expect(fake.socket.acks.map((a) => a.envelope_id)).toEqual(fake.socket.envelopes.map((e) => e.envelope_id));
+    } finally {
+      for (const app of apps) await app.stop();
+    }
+    await fake.waitFor(() => fake.socket.connected() === 0);
+  });
+
+  it('an event whose connection closes before its ack is delivered again over another, as a retry; a command is not', async () => {
+    /**
+     * The real client with nothing behind it (no Bolt app acks for it): it closes its
+     * connection when an envelope arrives, as a replica that dies mid-envelope.
+     */
+    const dying = () => {
+      const receiver = new SocketModeReceiver({
+        appToken: fake.appToken,
+        logLevel: LogLevel.ERROR,
+        installerOptions: { clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } } },
+      });
+      receiver.client.on('slack_event', () => void receiver.client.disconnect());
+      return receiver.client;
+    };
+    const seen: Array<{ eventId: string; retryNum: number | undefined; retryReason: string | undefined }> = [];
+    const commands: string[] = [];
+    const { app } = socketApp();
+    app.event('reaction_added', async ({ body, context }) => {
+      seen.push({ eventId: body.event_id, retryNum: context.retryNum, retryReason: context.retryReason });
+    });
+    app.command('/agent', async ({ ack, body }) => {
+      commands.push(body.text);
+      await ack();
+    });
+    const first = dying();
+    await first.start(); // the fake's first connection: the first envelope goes to it
+    await app.start();
+    try {
+      const sender = new SocketSender({ fake });
+      const ev = await sender.event(reactionAdded({ user: 'U1', reaction: 'eyes', channel: 'C1', ts: '1.000001' }));
+      expect(ev.payload).toEqual({});
+      // One event id, two envelopes: the first on the connection that closed, then on the other.
+      expect(seen).toEqual([{ eventId: ev.eventId, retryNum: 1, retryReason: 'timeout' }]);
+      expect(fake.socket.envelopes.map((e) => [e.type, e.retry_attempt, e.retry_reason, e.payload.event_id])).toEqual([
+        ['events_api', 0, '', ev.eventId],
+        ['events_api', 1, 'timeout', ev.eventId],
+      ]);
+      expect(fake.socket.deliveries.map((d) => d.connection)).toEqual([1, 2]);
+      expect(fake.socket.acks.map((a) => a.envelope_id)).toEqual([fake.socket.envelopes[1]!.envelope_id]);
+      expect(fake.socket.connected()).toBe(1);
+
+      // A command Slack does not deliver twice: the person is told it failed instead.
+      const second = dying();
+      await second.start();
+      await sender.command({ text: 'to the app', user: 'U1', channel: 'C1' }); // the app's connection's turn
+      await expect(sender.command({ text: 'to the one that closes', user: 'U1', channel: 'C1' })).rejects.toThrow(
+        /connection closed before envelope .* \(slash_commands\) was acked/,
+      );
+      expect(commands).toEqual(['to the app']);
+      expect(fake.socket.envelopes.filter((e) => e.type === 'slash_commands')).toHaveLength(2);
+    } finally {
+      await app.stop();
+    }
+    await fake.waitFor(() => fake.socket.connected() === 0);
+  });
+
+  it('an event no connection acks is retried three times, then dropped', async () => {
+    const { url } = await webClient(fake.appToken).apps.connections.open();
+    const ws = new WebSocket(url!); // reads envelopes and never acks
+    try {
+      await fake.socket.waitForConnection();
+      await expect(fake.socket.send('events_api', { event_id: 'Ev1' }, { timeoutMs: 50 })).rejects.toThrow(/no ack for events_api/);
+      expect(fake.socket.envelopes.map((e) => [e.retry_attempt, e.retry_reason])).toEqual([
+        [0, ''],
+        [1, 'timeout'],
+        [2, 'timeout'],
+        [SOCKET_EVENT_RETRIES, 'timeout'],
+      ]);
+    } finally {
+      ws.close();
+    }
   });
 
   it('fails start() with invalid_auth for a wrong app token', async () => {

@@ -4,7 +4,7 @@ import type { Relay } from '../replicas/relay.js';
 import type { SessionAgents } from '../agents/session-agent.js';
 import type { ThreadRecord } from '../store/thread-records.js';
 import type { FileIntake } from './file-intake.js';
-import type { RunnerDeps } from './session-runner.js';
+import type { RunnerDeps } from './runner/runner-deps.js';
 
 /** What the bridge is built with: the runner's needs, plus what starting a session takes. */
 export type BridgeDeps = RunnerDeps & {

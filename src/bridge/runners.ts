@@ -1,7 +1,8 @@
 import { fenced, LeaseLostError } from '../replicas/fence.js';
 import type { Claim, Leases } from '../replicas/leases.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
-import { SessionRunner, type RunnerDeps } from './session-runner.js';
+import type { RunnerDeps } from './runner/runner-deps.js';
+import { SessionRunner } from './session-runner.js';
 
 /** What a runner of a leased thread may still read once its lease is gone (writes are refused). */
 const RECORD_READS = ['get', 'activeRefs', 'activeRefsOf', 'pendingStarts', 'threadOfMessage', 'wasPruned'] as const;
@@ -73,9 +74,9 @@ export class Runners {
     }
   }
 
-  /** The thread's runner, made on first use. */
-  for(record: ThreadRecord & { sessionId: string }): SessionRunner {
-    if (this.closing) throw new Error('bridge closed');
+  /** The thread's runner, made on first use; none once the bridge is closing (no runner is made then). */
+  for(record: ThreadRecord & { sessionId: string }): SessionRunner | undefined {
+    if (this.closing) return undefined;
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {

@@ -17,8 +17,14 @@ export class OpenStreams {
     return this.slots.free;
   }
 
-  take(): SlotToken | undefined {
-    return this.closed ? undefined : this.slots.take();
+  async take(): Promise<SlotToken | undefined> {
+    if (this.closed) return undefined;
+    const taken = await this.slots.take();
+    if (!taken || !this.closed) return taken;
+    // Closed while the source (Redis) was answering: the slot goes straight back.
+    const token: SlotToken = taken;
+    token.release();
+    return undefined;
   }
 
   /** The stream of block `key` at message `ts` now owns `token`. */

@@ -1,7 +1,8 @@
 /**
  * How many Slack streams may be open at once in the workspace. appendStream shares
  * one budget (~100/min) across every stream, so only a few can flush every second or
- * so; the rest of the threads post finished messages instead.
+ * so; the rest of the threads post finished messages instead. These are one process's
+ * slots; replicas on one Redis share theirs (`RedisStreamSlots`).
  *
  * A slot is handed out as a token: whoever holds it owns the slot, and giving it back
  * twice gives back one slot (a second `release` does nothing), so no path can free a
@@ -20,17 +21,26 @@ export class StreamSlots implements SlotSource {
   take(): SlotToken | undefined {
     if (this.used >= this.limit) return undefined;
     this.used += 1;
-    return new Token(() => {
+    return slotToken(() => {
       this.used -= 1;
     });
   }
 }
 
-/** Where slots come from: `StreamSlots`, or a stand-in in tests. */
+/**
+ * Where slots come from: `StreamSlots` (at once), `RedisStreamSlots` (after asking Redis),
+ * or a stand-in in tests. `free` is what the source knows without asking: exact in
+ * memory, the last answer in Redis; `take` is what decides.
+ */
 export type SlotSource = {
   readonly free: number;
-  take(): SlotToken | undefined;
+  take(): SlotToken | undefined | Promise<SlotToken | undefined>;
 };
+
+/** A held token whose first `release` calls `giveBack`, and whose later ones do nothing. */
+export function slotToken(giveBack: () => void): SlotToken {
+  return new Token(giveBack);
+}
 
 /** Type-only mark of a token's state: no runtime property carries it. */
 declare const state: unique symbol;

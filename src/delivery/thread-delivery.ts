@@ -8,7 +8,7 @@ import { CoalescingLoop } from './coalescing-loop.js';
 import { OpenStreams } from './open-streams.js';
 import { isContentRefusal, writeFallback } from './refused-message.js';
 import { SlackCallError, type SlackWriter } from './slack-writer.js';
-import type { StreamSlots } from './stream-slots.js';
+import type { SlotSource } from './stream-slots.js';
 import { type TextBlock, TextDelivery } from './text-delivery.js';
 import type { TextLimits } from './text-plan.js';
 
@@ -28,7 +28,7 @@ export type DeliveryDeps = {
   writer: SlackWriter;
   records: ThreadRecords;
   log: Logger;
-  streams: StreamSlots;
+  streams: SlotSource;
   /** Least time between two status edits (root card, activity) of one thread while it runs. */
   statusIntervalMs?: number;
   retryDelayMs?: number;

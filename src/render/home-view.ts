@@ -81,7 +81,7 @@ export function renderHome(input: HomeInput): HomeView {
     if (running.length > 0) add(stopAllBlock(running.length), 300);
     addRows(running, input.now, true, budget, add);
   }
-  add(context(homeWords({ kind: 'since_restart' })), 100);
+  add(context(homeWords({ kind: 'older_in_threads' })), 100);
   return { type: 'home', blocks };
 }
 

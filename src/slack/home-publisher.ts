@@ -1,7 +1,8 @@
+import { CoalescingLoop } from '../delivery/coalescing-loop.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { renderHome, threadLink } from '../render/home-view.js';
-import type { SessionBoard } from './session-board.js';
+import type { HomeIndex } from '../store/home-index.js';
 
 /**
  * Least time between two publishing passes. A pass publishes every Home tab that changed
@@ -14,22 +15,26 @@ type Viewer = { user: string; team: string };
 
 /**
  * App Home as mission control: published when a person opens the tab, and refreshed,
- * coalesced, when one of the sessions it shows changes state. Only people who opened the
- * tab since this process started get refreshes (nobody else would see them).
+ * coalesced, when one of the sessions it shows changes state. Everything it shows is read
+ * from the store (`HomeIndex`), and so is who opened the tab: the replica that sees a
+ * session change state refreshes the tabs that show it, whichever replica published them
+ * before, and a restarted bot shows what the one before it did.
  */
 export class HomePublisher {
-  private readonly viewers = new Map<string, Viewer>();
-  private readonly dirty = new Set<string>();
+  /** Tabs due at the next pass (`team:user`), and what each shows on top. */
+  private readonly dirty = new Map<string, Viewer>();
   private readonly notices = new Map<string, string>();
-  private current: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Owners whose sessions changed state since the last pass, per workspace: their viewers are looked up then. */
+  private readonly changed = new Map<string, Set<string>>();
+  private readonly loop: CoalescingLoop;
   private lastPass = Number.NEGATIVE_INFINITY;
+  private waking = false;
   private closed = false;
 
   constructor(
     private readonly deps: {
       writer: SlackWriter;
-      board: SessionBoard;
+      index: HomeIndex;
       isAdmin: (user: string) => boolean;
       log: Logger;
       /** The workspace's address (auth.test `url`), for links to threads. */
@@ -37,74 +42,80 @@ export class HomePublisher {
       now?: () => number;
       gapMs?: number;
     },
-  ) {}
+  ) {
+    this.loop = new CoalescingLoop(
+      () => this.pass(),
+      deps.log,
+      () => undefined,
+    );
+  }
 
-  /** The person opened the Home tab: published at once (not waiting for the gap). */
-  opened(user: string, team: string): Promise<void> {
-    const key = `${team}:${user}`;
-    this.viewers.set(key, { user, team });
-    this.dirty.add(key);
-    return this.run(true);
+  /** The person opened the Home tab: remembered in the store, and published at once (not waiting for the gap). */
+  async opened(user: string, team: string): Promise<void> {
+    try {
+      await this.deps.index.viewed(team, user);
+    } catch (error) {
+      this.deps.log.warn({ err: error, user }, 'could not remember who opened the Home tab');
+    }
+    return this.now({ user, team });
   }
 
   /** A session of `owner` changed state: their tab and every admin's tab in the workspace are due. */
   sessionChanged(owner: string, team: string): void {
-    for (const [key, v] of this.viewers) if (v.team === team && (v.user === owner || this.deps.isAdmin(v.user))) this.dirty.add(key);
-    this.schedule();
+    if (this.closed) return;
+    const owners = this.changed.get(team) ?? new Set<string>();
+    this.changed.set(team, owners.add(owner));
+    if (this.waking) return;
+    // Through a timer even when the gap has passed: the changes of one burst (a stop-all,
+    // a batch of events) arrive in the same tick and go out in one pass.
+    this.waking = true;
+    this.loop.wake(this.lastPass + (this.deps.gapMs ?? HOME_REFRESH_GAP_MS) - this.clock());
   }
 
   /** One line at the top of the viewer's tab (what became of their click), shown at the next publish. */
   tell(user: string, team: string, text: string): Promise<void> {
-    const key = `${team}:${user}`;
-    this.viewers.set(key, { user, team });
-    this.notices.set(key, text);
-    this.dirty.add(key);
-    return this.run(true);
+    this.notices.set(`${team}:${user}`, text);
+    return this.now({ user, team });
   }
 
   /** The pass in flight, if any, is done (a refresh waiting for its gap is not waited for). */
-  async settled(): Promise<void> {
-    while (this.current) await this.current;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.close();
   }
 
-  private schedule(): void {
-    if (this.closed || this.dirty.size === 0 || this.current || this.timer) return;
-    const now = (this.deps.now ?? Date.now)();
-    // Through a timer even when the gap has passed: the changes of one burst (a stop-all,
-    // a batch of events) arrive in the same tick and go out in one pass.
-    const wait = Math.max(0, this.lastPass + (this.deps.gapMs ?? HOME_REFRESH_GAP_MS) - now);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.run(false);
-    }, wait);
+  private async now(viewer: Viewer): Promise<void> {
+    this.dirty.set(`${viewer.team}:${viewer.user}`, viewer);
+    this.loop.request();
+    await this.loop.settled();
   }
 
-  private run(now: boolean): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.current) return this.current.then(() => (now ? this.run(true) : undefined));
-    if (!now && this.timer) return Promise.resolve();
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.current = this.pass().finally(() => {
-      this.current = undefined;
-      this.schedule();
-    });
-    return this.current;
+  private clock(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private async pass(): Promise<void> {
-    this.lastPass = (this.deps.now ?? Date.now)();
+    this.lastPass = this.clock();
+    this.waking = false;
+    const changed = [...this.changed];
+    this.changed.clear();
+    for (const [team, owners] of changed) {
+      let viewers: string[] = [];
+      try {
+        viewers = await this.deps.index.viewers(team);
+      } catch (error) {
+        this.deps.log.warn({ err: error, team }, 'could not read who opened the Home tab');
+      }
+      for (const user of viewers) if (owners.has(user) || this.deps.isAdmin(user)) this.dirty.set(`${team}:${user}`, { user, team });
+    }
     const due = [...this.dirty];
     this.dirty.clear();
-    for (const key of due) {
-      const viewer = this.viewers.get(key);
-      if (!viewer || this.closed) continue;
+    for (const [key, viewer] of due) {
+      if (this.closed) return;
       const notice = this.notices.get(key);
       this.notices.delete(key);
       await this.publish(viewer, notice);
@@ -112,16 +123,22 @@ export class HomePublisher {
   }
 
   private async publish({ user, team }: Viewer, notice: string | undefined): Promise<void> {
-    const { board, workspaceUrl } = this.deps;
+    const { index, workspaceUrl } = this.deps;
     const withLink = <T extends { channel: string; threadTs: string }>(s: T) => ({ ...s, link: threadLink(workspaceUrl, s.channel, s.threadTs) });
-    const view = renderHome({
-      viewer: user,
-      now: (this.deps.now ?? Date.now)(),
-      mine: board.mine(team, user).map(withLink),
-      ...(this.deps.isAdmin(user) ? { admin: { running: board.running(team).map(withLink), today: board.today(team) } } : {}),
-      ...(notice ? { notice } : {}),
-    });
     try {
+      const admin = this.deps.isAdmin(user);
+      const [mine, running, today] = await Promise.all([
+        index.mine(team, user),
+        admin ? index.running(team) : Promise.resolve([]),
+        admin ? index.today(team) : Promise.resolve(undefined),
+      ]);
+      const view = renderHome({
+        viewer: user,
+        now: this.clock(),
+        mine: mine.map(withLink),
+        ...(admin && today ? { admin: { running: running.map(withLink), today } } : {}),
+        ...(notice ? { notice } : {}),
+      });
       await this.deps.writer.call('views.publish', { user_id: user, view }, 'status');
     } catch (error) {
       if (!this.closed) this.deps.log.warn({ err: error, user }, 'could not publish the Home tab');

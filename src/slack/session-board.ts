@@ -1,10 +1,9 @@
 import type { ThreadState } from '../bridge/thread-state.js';
-import type { HomeSession, HomeState, HomeTotals } from '../render/home-view.js';
-import { threadKey, type ThreadRecord } from '../store/thread-records.js';
-
-/** How many finished sessions per person the board keeps for the Home tab. */
-const RECENT_PER_OWNER = 20;
-const DAY_MS = 86_400_000;
+import { CoalescingLoop } from '../delivery/coalescing-loop.js';
+import type { Logger } from '../ops/logger.js';
+import type { HomeState } from '../render/home-view.js';
+import type { HomeEntry, HomeIndex } from '../store/home-index.js';
+import { threadKey, type HomeProgress, type ThreadRecord } from '../store/thread-records.js';
 
 /** A session's state as mission control shows it, from the folded state and the record. */
 export function homeStateOf(state: ThreadState, record: Pick<ThreadRecord, 'failure'>): HomeState {
@@ -23,83 +22,111 @@ export function homeStateOf(state: ThreadState, record: Pick<ThreadRecord, 'fail
   }
 }
 
+const FINISHED = new Set<HomeState>(['idle', 'ended', 'failed']);
+
+type Thread = { entry: HomeEntry; written: HomeProgress | undefined; loop: CoalescingLoop };
+
 /**
- * What this process knows of its sessions, for the Home tab: each thread's state, tokens
- * and cost as its runner last folded them. Kept in memory (the thread records hold no
- * usage); sessions from before a restart show up again as their runners resume.
- * `onStateChange` is called with the owner when a session's state changes, so the Home
- * tabs that show it can be refreshed (not at every event: tokens alone change nothing).
+ * Keeps the store's view of this process's sessions in step for the Home tab: each
+ * thread's state, tokens and cost as its runner last folded them, written into the thread
+ * record and the Home indexes (`HomeIndex`) so any replica renders the same tab. One
+ * coalescing loop per thread: a burst of events is one write of the latest, and a fold
+ * that changed nothing the tab shows (the agent's words) writes nothing. `onStateChange`
+ * is called with the owner once a new state is in the store, so the tabs that show it are
+ * refreshed from there (not at every event: tokens alone change no tab's shape).
  */
 export class SessionBoard {
-  private readonly sessions = new Map<string, HomeSession & { updatedAt: number }>();
+  private readonly threads = new Map<string, Thread>();
+  private closed = false;
 
   constructor(
-    private readonly onStateChange: (owner: string, team: string) => void,
-    private readonly now: () => number = Date.now,
+    private readonly deps: {
+      index: HomeIndex;
+      log: Logger;
+      onStateChange: (owner: string, team: string) => void;
+    },
   ) {}
 
+  /** Threads whose Home entry is being kept in step (tests, and to see nothing piles up). */
+  get size(): number {
+    return this.threads.size;
+  }
+
   observe(record: ThreadRecord, state: ThreadState): void {
+    if (this.closed) return;
     const key = threadKey(record);
-    const before = this.sessions.get(key);
-    const next = {
+    const progress: HomeProgress = {
+      state: homeStateOf(state, record),
+      inputTokens: state.usage.inputTokens,
+      outputTokens: state.usage.outputTokens,
+      ...(state.usage.cost ? { cost: { ...state.usage.cost } } : {}),
+    };
+    const entry: HomeEntry = {
       team: record.team,
       channel: record.channel,
       threadTs: record.threadTs,
       owner: record.owner,
-      prompt: record.prompt,
-      state: homeStateOf(state, record),
-      startedAt: record.createdAt,
-      inputTokens: state.usage.inputTokens,
-      outputTokens: state.usage.outputTokens,
-      cost: state.usage.cost,
-      updatedAt: this.now(),
+      createdAt: record.createdAt,
+      progress,
     };
-    this.sessions.set(key, next);
-    if (before?.state !== next.state) {
-      this.prune(record.owner);
-      this.onStateChange(record.owner, record.team);
+    let thread = this.threads.get(key);
+    if (!thread) {
+      const made: Thread = {
+        entry,
+        written: undefined,
+        loop: new CoalescingLoop(
+          () => this.pass(made),
+          this.deps.log,
+          () => this.forgetIfDone(key, made),
+        ),
+      };
+      thread = made;
+      this.threads.set(key, thread);
+    }
+    thread.entry = entry;
+    if (!same(thread.written, progress)) thread.loop.request();
+  }
+
+  /** Writes in flight are done. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.threads.values()].map((t) => t.loop.settled()));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.threads.values()) t.loop.close();
+    this.threads.clear();
+  }
+
+  private async pass(thread: Thread): Promise<void> {
+    const { entry } = thread;
+    if (same(thread.written, entry.progress)) return;
+    try {
+      const { before } = await this.deps.index.write(entry);
+      thread.written = entry.progress;
+      if (before !== entry.progress.state) this.deps.onStateChange(entry.owner, entry.team);
+    } catch (error) {
+      // The store did not answer, or the record is gone: the next fold tries again.
+      if (!this.closed) this.deps.log.warn({ err: error, channel: entry.channel, thread: entry.threadTs }, 'could not write the Home tab’s entry');
     }
   }
 
-  /** A person's sessions in a workspace, newest first. */
-  mine(team: string, owner: string): HomeSession[] {
-    return [...this.sessions.values()].filter((s) => s.team === team && s.owner === owner).sort((a, b) => b.startedAt - a.startedAt);
-  }
-
-  /** Every running session in a workspace, newest first. */
-  running(team: string): HomeSession[] {
-    return [...this.sessions.values()]
-      .filter((s) => s.team === team && (s.state === 'starting' || s.state === 'running' || s.state === 'waiting' || s.state === 'stopping'))
-      .sort((a, b) => b.startedAt - a.startedAt);
-  }
-
-  /** Sessions started in the last day in a workspace, their tokens and (US dollar) cost. */
-  today(team: string): HomeTotals {
-    const since = this.now() - DAY_MS;
-    let sessions = 0;
-    let inputTokens = 0;
-    let outputTokens = 0;
-    let cents = 0;
-    let priced = false;
-    for (const s of this.sessions.values()) {
-      if (s.team !== team || s.startedAt < since) continue;
-      sessions += 1;
-      inputTokens += s.inputTokens;
-      outputTokens += s.outputTokens;
-      if (s.cost?.currency === 'USD' && Number.isFinite(Number(s.cost.amount))) {
-        cents += Number(s.cost.amount);
-        priced = true;
-      }
+  /** A finished session with everything written is not kept: a new turn starts its entry again. */
+  private forgetIfDone(key: string, thread: Thread): void {
+    if (thread.written && FINISHED.has(thread.written.state) && same(thread.written, thread.entry.progress) && this.threads.get(key) === thread) {
+      thread.loop.close();
+      this.threads.delete(key);
     }
-    return { sessions, inputTokens, outputTokens, ...(priced ? { cost: { amount: String(cents), currency: 'USD' } } : {}) };
   }
+}
 
-  /** A person's finished sessions beyond the newest RECENT_PER_OWNER (and older than a day) are dropped. */
-  private prune(owner: string): void {
-    const since = this.now() - DAY_MS;
-    const done = [...this.sessions.entries()]
-      .filter(([, s]) => s.owner === owner && (s.state === 'idle' || s.state === 'ended' || s.state === 'failed'))
-      .sort(([, a], [, b]) => b.startedAt - a.startedAt);
-    for (const [i, [key, s]] of done.entries()) if (i >= RECENT_PER_OWNER && s.updatedAt < since) this.sessions.delete(key);
-  }
+function same(a: HomeProgress | undefined, b: HomeProgress): boolean {
+  return (
+    a !== undefined &&
+    a.state === b.state &&
+    a.inputTokens === b.inputTokens &&
+    a.outputTokens === b.outputTokens &&
+    a.cost?.amount === b.cost?.amount &&
+    a.cost?.currency === b.cost?.currency
+  );
 }

@@ -106,6 +106,16 @@ const AnswerSchema = z.object({
 });
 export type Answer = z.infer<typeof AnswerSchema>;
 
+const CostSchema = z.object({ amount: z.string(), currency: z.string() });
+
+const HomeProgressSchema = z.object({
+  state: z.enum(['starting', 'running', 'waiting', 'stopping', 'idle', 'ended', 'failed']),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cost: CostSchema.optional(),
+});
+export type HomeProgress = z.infer<typeof HomeProgressSchema>;
+
 /**
  * Everything about one thread that is not in the session's own event history:
  * who owns it, where its messages are, and what has already been posted (so a
@@ -167,6 +177,12 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
   feedback: z
     .record(z.string(), z.object({ user: z.string(), turn: z.number(), good: z.boolean(), at: z.number(), note: z.string().optional() }))
     .optional(),
+  /**
+   * What the Home tab shows of the session, written as it changes (its state as mission
+   * control names it, tokens and cost so far): any replica, and the bot after a restart,
+   * renders the Home tab from it. Absent until the session's runner first folded.
+   */
+  home: HomeProgressSchema.optional(),
   /** The text write in flight, if any (see WritingSchema). */
   writing: WritingSchema.optional(),
 });

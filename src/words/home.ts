@@ -14,7 +14,7 @@ export type HomeWords =
   | { kind: 'stop_all_confirm_no' }
   | { kind: 'state'; state: HomeState }
   | { kind: 'age'; minutes: number }
-  | { kind: 'since_restart' };
+  | { kind: 'older_in_threads' };
 
 /** A session's state as the Home tab shows it. */
 export type HomeState = 'starting' | 'running' | 'waiting' | 'stopping' | 'idle' | 'ended' | 'failed';
@@ -49,8 +49,8 @@ export function homeWords(w: HomeWords): string {
       return STATE_WORDS[w.state];
     case 'age':
       return w.minutes < 1 ? 'just now' : w.minutes < 60 ? `${w.minutes} min ago` : `${Math.floor(w.minutes / 60)} h ago`;
-    case 'since_restart':
-      return 'Sessions this bot process has seen since it started; older ones are in their threads.';
+    case 'older_in_threads':
+      return 'Your newest sessions and every running one are listed here; older ones are in their threads.';
   }
 }
 

@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startBot } from '../../src/bot.js';
 import { FEEDBACK_ACTION_ID } from '../../src/render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../../src/render/home-view.js';
 import { openStore } from '../../src/store/open-store.js';
 import { ThreadRecords } from '../../src/store/thread-records.js';
 import { nativeWords } from '../../src/words/native.js';
-import { appHomeOpened, assistantThreadStarted, blockAction, dmMessage, feedbackClick } from '../fakes/slack/index.js';
-import { botReplies, startHarness, type Harness } from '../support/harness.js';
+import { appHomeOpened, assistantThreadStarted, blockAction, dmMessage, feedbackClick, SlackSender } from '../fakes/slack/index.js';
+import { botReplies, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
+import { memoryLogger } from '../support/log-sink.js';
 
 // Slack's own agent surfaces, through the real Bolt app and WebClient against the fake
 // Slack: the native session status and its Stop, the fallback where a workspace refuses
@@ -229,6 +232,27 @@ describe('feedback buttons', () => {
     expect(metrics).toContain('slack_agents_feedback_total{rating="good"} 1');
   });
 
+  it('an answer whose turn reported no usage closes with the feedback buttons all the same, and a click on them counts', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    const { rootTs } = await startLongJob(h);
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    const replies = botReplies(h.slack, 'C1', rootTs);
+    expect(replies.some((m) => String(m.text).startsWith('Turn 1 '))).toBe(false);
+    // The last message of the finished turn carries the buttons, after the answer.
+    const last = replies.at(-1)!;
+    expect(replies.at(-2)?.markdown_text).toBe('Answer to run the tests');
+    const block = (last.blocks as Array<{ type: string; elements?: Array<{ type: string }> }>).find((b) => b.type === 'context_actions');
+    expect(block?.elements?.[0]?.type).toBe('feedback_buttons');
+    await h.sender.action(
+      feedbackClick({ user: 'U1', channel: 'C1', messageTs: last.ts, threadTs: rootTs, actionId: FEEDBACK_ACTION_ID, value: 'good:1' }),
+    );
+    await h.logs.waitFor((l) => l.audit === true && l.action === 'feedback' && (l.detail as { turn?: number })?.turn === 1);
+  });
+
   it('a 👎 opens “what went wrong?”, and the text written there is kept with the click', async () => {
     h = await startHarness();
     h.agents.onTurn = async (turn) => {
@@ -331,6 +355,60 @@ describe('App Home: mission control', () => {
     await h.sender.action(homeClick('UADMIN1', HOME_STOP_ALL_ACTION_ID, ''));
     await h.slack.waitFor(() => JSON.stringify(h!.slack.homeViews.get('UADMIN1')?.blocks).includes('Stopped 3'));
     await h.slack.waitFor(() => JSON.stringify(h!.slack.homeViews.get('UADMIN1')?.blocks).includes('Every running session (0)'));
+  });
+
+  it('after a restart the Home tab shows what the bot before it did: sessions, tokens and cost, and the day’s totals', async () => {
+    h = await startHarness({ ADMIN_USERS: 'UADMIN1' });
+    h.agents.onTurn = async (turn) => {
+      await turn.usage({ input_tokens: 1200, output_tokens: 300 });
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    const { rootTs } = await startLongJob(h, 'UADMIN1');
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    // The new process never folded this session (it finished before the restart and is not resumed).
+    await h.restart();
+    await h.sender.event(appHomeOpened({ user: 'UADMIN1', channel: 'D9', tab: 'home' }));
+    const view = await h.slack.waitFor(() => h!.slack.homeViews.get('UADMIN1'));
+    const text = JSON.stringify(view.blocks);
+    expect(text).toContain('run the tests');
+    expect(text).toContain(`archives/C1/p${rootTs.replace('.', '')}`);
+    expect(text).toContain('1.5k tokens');
+    expect(text).toContain('*Sessions*\\n1');
+    expect(text).toContain('1.2k in · 300 out');
+  });
+
+  it('with two replicas on one Redis, the tab opened at one is the same at the other and refreshed by the one that runs the session', async () => {
+    const storeNamespace = `test-${randomUUID()}`;
+    h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: '1500' }, { storeNamespace });
+    const b = await startBot(h.env, memoryLogger('debug').log, { statusIntervalMs: 0, slackBackoffMs: 10, closeGraceMs: 2000, storeNamespace });
+    try {
+      const senderB = new SlackSender({ url: `http://127.0.0.1:${b.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: h.slack });
+      h.agents.onTurn = async (turn) => {
+        await turn.usage({ input_tokens: 1200, output_tokens: 300 });
+        await turn.message('Working on it.');
+        await turn.gate('finish');
+      };
+      // Started through the harness's replica, which follows the session.
+      const { rootTs } = await startLongJob(h);
+      await h.slack.waitFor(() => h!.slack.thread('C1', rootTs).some((m) => m.markdown_text === 'Working on it.'));
+      await h.bot.settled();
+      // The tab opens at the other replica: it shows the session from the store.
+      await senderB.event(appHomeOpened({ user: 'U1', channel: 'D1', tab: 'home' }));
+      const opened = await h.slack.waitFor(() => h!.slack.homeViews.get('U1'));
+      expect(b.bridge.liveRunners).toBe(0);
+      expect(JSON.stringify(opened.blocks)).toContain('1.5k tokens');
+      expect(JSON.stringify(opened.blocks)).toContain(HOME_STOP_ACTION_ID);
+      // The turn ends at the replica that runs it, which refreshes the tab opened at the other.
+      h.agents.release('finish');
+      await h.slack.waitFor(() => {
+        const now = JSON.stringify(h!.slack.homeViews.get('U1')?.blocks);
+        return now.includes('Done') && !now.includes(HOME_STOP_ACTION_ID);
+      });
+      expect(h.slack.homeViews.get('U1')!.publishes).toBeGreaterThan(opened.publishes);
+    } finally {
+      await b.close();
+    }
   });
 
   it('Stop all from someone who is not an admin is refused and stops nothing', async () => {

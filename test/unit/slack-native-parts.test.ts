@@ -4,7 +4,9 @@ import { SlackCallError, type SlackWriter } from '../../src/delivery/slack-write
 import { HomePublisher } from '../../src/slack/home-publisher.js';
 import { NativeStatus } from '../../src/slack/native-status.js';
 import { homeStateOf, SessionBoard } from '../../src/slack/session-board.js';
-import type { ThreadRecord } from '../../src/store/thread-records.js';
+import Keyv from 'keyv';
+import { HomeIndex, RECENT_PER_OWNER } from '../../src/store/home-index.js';
+import { emptyHistory, ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 import { AgentProfiles } from '../../src/agents/profiles.js';
 import { parseAgentsConfig } from '../../src/config/load-agents-file.js';
 import { LISTENED } from '../../src/slack/handlers.js';
@@ -12,7 +14,7 @@ import { readInbound } from '../../src/slack/inbound.js';
 import { memoryLogger } from '../support/log-sink.js';
 
 // NativeStatus, SessionBoard and HomePublisher over a writer that records calls and answers
-// as a test says: no server, the decisions alone.
+// as a test says, and (for the Home tab) an in-memory Keyv as the shared store: no server.
 
 type Call = { method: string; args: Record<string, unknown> };
 
@@ -132,21 +134,108 @@ describe('NativeStatus', () => {
   });
 });
 
+/** A thread record as the store has it, for the Home index to read. */
+const stored = (over: Partial<ThreadRecord> = {}): ThreadRecord => ({
+  v: 1,
+  team: 'T1',
+  channel: 'C1',
+  threadTs: '1.1',
+  owner: 'U1',
+  prompt: 'fix ci',
+  status: 'active',
+  createdAt: Date.now(),
+  ...emptyHistory(),
+  ...over,
+});
+
+/** One store as several replicas share it: each gets its own ThreadRecords and HomeIndex on the same Keyv. */
+function sharedStore() {
+  const kv = new Keyv();
+  const replica = () => {
+    const records = new ThreadRecords(kv);
+    return { records, index: new HomeIndex(kv, records) };
+  };
+  return { kv, replica };
+}
+
 describe('SessionBoard', () => {
-  it('tells the owner’s tab only when a session’s state changes, not at every token', () => {
+  it('writes what the Home tab shows into the store, and tells the owner’s tab only when the state changes', async () => {
+    const { replica } = sharedStore();
+    const a = replica();
+    const r = stored();
+    await a.records.create(r);
     const changed: string[] = [];
-    const board = new SessionBoard(
-      (owner) => changed.push(owner),
-      () => 1000,
-    );
-    board.observe(record(), state({ phase: 'running', usage: { inputTokens: 1, outputTokens: 1 } }));
-    board.observe(record(), state({ phase: 'running', usage: { inputTokens: 500, outputTokens: 9 } }));
-    board.observe(record(), state({ phase: 'idle', usage: { inputTokens: 900, outputTokens: 9 } }));
+    const board = new SessionBoard({ index: a.index, log: memoryLogger().log, onStateChange: (owner) => changed.push(owner) });
+    board.observe(r, state({ phase: 'running', usage: { inputTokens: 1, outputTokens: 1 } }));
+    await board.settled();
+    board.observe(r, state({ phase: 'running', usage: { inputTokens: 500, outputTokens: 9, cost: { amount: '12', currency: 'USD' } } }));
+    await board.settled();
+    expect(changed).toEqual(['U1']);
+    // Tokens and cost so far are in the thread record itself.
+    expect((await a.records.get(r))?.home).toEqual({ state: 'running', inputTokens: 500, outputTokens: 9, cost: { amount: '12', currency: 'USD' } });
+    await a.records.update(r, (x) => {
+      x.status = 'idle';
+    });
+    board.observe(r, state({ phase: 'idle', usage: { inputTokens: 900, outputTokens: 9, cost: { amount: '20', currency: 'USD' } } }));
+    await board.settled();
     expect(changed).toEqual(['U1', 'U1']);
-    expect(board.mine('T1', 'U1')).toMatchObject([{ state: 'idle', inputTokens: 900 }]);
-    expect(board.running('T1')).toEqual([]);
-    expect(board.today('T1')).toMatchObject({ sessions: 1, inputTokens: 900, outputTokens: 9 });
-    expect(board.mine('T2', 'U1')).toEqual([]);
+    // A finished session with everything written is not kept in memory.
+    expect(board.size).toBe(0);
+
+    // Another replica (or this one after a restart) reads the same from the store.
+    const b = replica();
+    expect(await b.index.mine('T1', 'U1')).toMatchObject([{ state: 'idle', inputTokens: 900, prompt: 'fix ci' }]);
+    expect(await b.index.running('T1')).toEqual([]);
+    expect(await b.index.today('T1')).toEqual({ sessions: 1, inputTokens: 900, outputTokens: 9, cost: { amount: '20', currency: 'USD' } });
+    expect(await b.index.mine('T2', 'U1')).toEqual([]);
+    board.close();
+  });
+
+  it('a burst of folds while a write waits is one write of the latest, and folds that change nothing shown write nothing', async () => {
+    const { replica } = sharedStore();
+    const a = replica();
+    const r = stored();
+    await a.records.create(r);
+    let writes = 0;
+    const write = a.index.write.bind(a.index);
+    a.index.write = (e) => {
+      writes += 1;
+      return write(e);
+    };
+    const index = a.index;
+    const board = new SessionBoard({ index, log: memoryLogger().log, onStateChange: () => undefined });
+    for (let i = 0; i < 20; i += 1) board.observe(r, state({ phase: 'running', usage: { inputTokens: i, outputTokens: 0 } }));
+    await board.settled();
+    expect(writes).toBe(2);
+    for (let i = 0; i < 20; i += 1) board.observe(r, state({ phase: 'running', usage: { inputTokens: 19, outputTokens: 0 } }));
+    await board.settled();
+    expect(writes).toBe(2);
+    expect((await a.records.get(r))?.home?.inputTokens).toBe(19);
+    board.close();
+  });
+
+  it('keeps a person’s index bounded, and still lists their running sessions beyond it', async () => {
+    const { replica } = sharedStore();
+    const a = replica();
+    const board = new SessionBoard({ index: a.index, log: memoryLogger().log, onStateChange: () => undefined });
+    const running = stored({ threadTs: '0.1', createdAt: 1 });
+    await a.records.create(running);
+    board.observe(running, state({ phase: 'running' }));
+    for (let i = 0; i < RECENT_PER_OWNER + 5; i += 1) {
+      const r = stored({ threadTs: `${i + 2}.1`, createdAt: 100 + i });
+      await a.records.create(r);
+      await a.records.update(r, (x) => {
+        x.status = 'idle';
+      });
+      board.observe(r, state({ phase: 'idle' }));
+    }
+    await board.settled();
+    const mine = await a.index.mine('T1', 'U1');
+    expect(mine).toHaveLength(RECENT_PER_OWNER + 1);
+    expect(mine.at(-1)).toMatchObject({ threadTs: '0.1', state: 'running' });
+    expect(mine[0]).toMatchObject({ threadTs: `${RECENT_PER_OWNER + 6}.1` });
+    expect(await a.index.running('T1')).toMatchObject([{ threadTs: '0.1' }]);
+    board.close();
   });
 
   it('reads states as mission control shows them', () => {
@@ -158,10 +247,12 @@ describe('SessionBoard', () => {
 });
 
 describe('HomePublisher', () => {
+  const publisher = (w: ReturnType<typeof stubWriter>, index: HomeIndex) =>
+    new HomePublisher({ writer: w.writer, index, isAdmin: (u) => u === 'UADMIN', log: memoryLogger().log, gapMs: 1 });
+
   it('publishes on open at once, then a burst of changes is one publish per concerned viewer', async () => {
     const w = stubWriter();
-    const board = new SessionBoard(() => undefined);
-    const home = new HomePublisher({ writer: w.writer, board, isAdmin: (u) => u === 'UADMIN', log: memoryLogger().log, gapMs: 1 });
+    const home = publisher(w, sharedStore().replica().index);
     await home.opened('U1', 'T1');
     await home.opened('UADMIN', 'T1');
     await home.opened('U2', 'T1');
@@ -179,6 +270,32 @@ describe('HomePublisher', () => {
     ).toEqual(['U1', 'UADMIN']);
     expect(w.calls).toHaveLength(5);
     home.close();
+  });
+
+  it('a tab opened at one replica is refreshed by another when a session there changes state, from the store', async () => {
+    const { replica } = sharedStore();
+    const a = replica();
+    const b = replica();
+    const wa = stubWriter();
+    const wb = stubWriter();
+    const homeA = publisher(wa, a.index);
+    const homeB = publisher(wb, b.index);
+    await homeA.opened('U1', 'T1');
+    expect(JSON.stringify(wa.calls[0]!.args.view)).not.toContain('fix ci');
+    // The session runs at B: its board writes the store and B refreshes U1's tab.
+    const r = stored();
+    await b.records.create(r);
+    const board = new SessionBoard({ index: b.index, log: memoryLogger().log, onStateChange: (owner, team) => homeB.sessionChanged(owner, team) });
+    board.observe(r, state({ phase: 'running', usage: { inputTokens: 1200, outputTokens: 300 } }));
+    const [published] = await wb.waitForCalls(1);
+    expect(published!.args.user_id).toBe('U1');
+    const text = JSON.stringify(published!.args.view);
+    expect(text).toContain('fix ci');
+    expect(text).toContain('1.5k tokens');
+    await homeB.settled();
+    board.close();
+    homeA.close();
+    homeB.close();
   });
 });
 

@@ -46,11 +46,11 @@ describe('StreamSlots', () => {
   });
 });
 
-describe('OpenStreams', () => {
-  it('gives a stream its slot back when its block no longer shows it open, once', () => {
+describe('OpenStreams', async () => {
+  it('gives a stream its slot back when its block no longer shows it open, once', async () => {
     const slots = new StreamSlots(1);
     const open = new OpenStreams(slots);
-    open.hold('t1', '1.1', open.take()!);
+    open.hold('t1', '1.1', (await open.take())!);
     open.reconcile('t1', [stream('1.1')]);
     expect(slots.free).toBe(0);
     open.reconcile('other-block', []);
@@ -61,23 +61,35 @@ describe('OpenStreams', () => {
     expect(slots.free).toBe(1);
   });
 
-  it('refuses a released token for a stream, which would stream past the limit', () => {
+  it('refuses a released token for a stream, which would stream past the limit', async () => {
     const slots = new StreamSlots(1);
     const open = new OpenStreams(slots);
-    const token: SlotToken = open.take()!;
+    const token: SlotToken = (await open.take())!;
     const handed: SlotToken = token;
     token.release();
     expect(() => open.hold('t1', '1.1', handed)).toThrow('released slot');
     expect(slots.free).toBe(1);
   });
 
-  it('gives back every slot it holds when closed, and takes none after', () => {
+  it('gives back every slot it holds when closed, and takes none after', async () => {
     const slots = new StreamSlots(2);
     const open = new OpenStreams(slots);
-    open.hold('t1', '1.1', open.take()!);
-    open.hold('t2', '1.2', open.take()!);
+    open.hold('t1', '1.1', (await open.take())!);
+    open.hold('t2', '1.2', (await open.take())!);
     open.close();
     expect(slots.free).toBe(2);
-    expect(open.take()).toBeUndefined();
+    expect(await open.take()).toBeUndefined();
+  });
+
+  it('gives back a slot its source (Redis) answered with after the thread closed', async () => {
+    const slots = new StreamSlots(1);
+    let answer!: () => void;
+    const later = new Promise<void>((r) => (answer = r));
+    const open = new OpenStreams({ free: 1, take: () => later.then(() => slots.take()) });
+    const taking = open.take();
+    open.close();
+    answer();
+    expect(await taking).toBeUndefined();
+    expect(slots.free).toBe(1);
   });
 });

@@ -18,7 +18,7 @@ const KEY = 'text:1';
 function countingSlots(limit: number) {
   let used = 0;
   const releases: number[] = [];
-  const source: SlotSource = {
+  const source = {
     get free() {
       return limit - used;
     },
@@ -38,7 +38,7 @@ function countingSlots(limit: number) {
       // The token's state mark exists for the compiler only: this stand-in has none to carry.
       return token as unknown as SlotToken;
     },
-  };
+  } satisfies SlotSource;
   return {
     source,
     releases,

@@ -9,7 +9,8 @@ export type StartStreamWriter = {
 };
 
 export type StartStreamSlots = {
-  take(): SlotToken | undefined;
+  /** A slot if one is free in the workspace (asking Redis when replicas share them). */
+  take(): SlotToken | undefined | Promise<SlotToken | undefined>;
   /** The new stream at `ts` owns the slot from now on. */
   hold(key: string, ts: string, token: SlotToken): void;
 };
@@ -26,7 +27,7 @@ export async function startStream(
   slots: StartStreamSlots,
 ): Promise<StepOutcome> {
   // Another thread took the last slot meanwhile: plan again, which posts instead.
-  const taken = slots.take();
+  const taken = await slots.take();
   if (!taken) return { kind: 'replan' };
   // Named with its type, so the compiler rules out any use of it after its release below.
   const token: SlotToken = taken;

@@ -282,14 +282,21 @@ export interface SocketAck {
 export interface SocketSendOptions {
   retryAttempt?: number;
   retryReason?: string;
-  /** Reject when no ack arrives within this (default 3000 ms, Slack's window). */
+  /**
+   * The ack window (default 3000 ms, Slack's): a command or click without an ack in it
+   * rejects; an event is delivered again on another connection.
+   */
   timeoutMs?: number;
 }
 
 export interface FakeSocket {
   /**
-   * Delivers an envelope on the newest open connection; resolves with the bot's ack.
-   * Rejects at once without a connection, and after `timeoutMs` without an ack.
+   * Delivers an envelope on one open connection, the next in turn (Slack spreads an app's
+   * envelopes over its connections); resolves with the ack. An event that gets no ack
+   * within `timeoutMs`, or whose connection closes first, is delivered again on another
+   * connection (`retry_attempt` one more, `retry_reason: 'timeout'`), up to three times.
+   * Rejects at once without a connection; a command or a click without an ack, and an
+   * event whose retries are spent, reject then.
    */
   send(type: EnvelopeType, payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketAck>;
   /** WebSocket connections open now (a connection stops counting once a close frame is exchanged). */
@@ -298,8 +305,10 @@ export interface FakeSocket {
   waitForConnection(timeoutMs?: number): Promise<number>;
   /** Sends `{type:'disconnect', reason}` to every connection; the client closes and reconnects. */
   disconnect(reason?: string): void;
-  /** Every envelope sent, in order. */
+  /** Every envelope sent, in order (a redelivery is a new envelope). */
   readonly envelopes: SocketEnvelope[];
+  /** Which connection each envelope went out on: 1 for the first connection the fake accepted, and so on. */
+  readonly deliveries: ReadonlyArray<{ envelope_id: string; connection: number }>;
   /** Every ack received (including late or duplicate ones), in order. */
   readonly acks: SocketAck[];
   /** Close frames seen from clients (`code` 1006 when the connection just dropped). */
