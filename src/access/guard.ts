@@ -3,6 +3,7 @@ import type {
   Bridge,
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
@@ -11,7 +12,6 @@ import type {
   SteerMessage,
   SteerOutcome,
 } from '../bridge/bridge.js';
-import type { InterruptOutcome } from '../bridge/runner/session-intents.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
 import { unreachable } from '../ops/unreachable.js';
@@ -57,7 +57,7 @@ export type GuardDeps = {
 export type GuardedStartOutcome = StartOutcome | NotAllowed;
 /** `refused_again`: a refused reply whose author was already told once in this thread: nothing more is said. */
 export type GuardedSteerOutcome = SteerOutcome | { kind: 'refused_again' };
-export type StopOutcome = InterruptOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type StopOutcome = InterruptIntentOutcome | NotAllowed;
 export type StopAllOutcome = NotAllowed | { kind: 'done'; stopped: number; failed: number };
 export type LetInOutcome = { kind: 'let_in'; people: readonly string[] } | { kind: 'not_a_session' } | NotAllowed;
 export type ListOutcome = { kind: 'listed'; sessions: RunningSession[] } | NotAllowed;
@@ -154,7 +154,8 @@ export class AccessGuard {
     const entry = { user: msg.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
     if (!record) {
       const outcome = await this.deps.bridge.steer(ref, msg);
-      this.audit({ ...entry, action: 'steer', outcome: outcome.kind === 'not_a_session' ? 'noop' : 'ok' });
+      const noop = outcome.kind === 'not_a_session' || outcome.kind === 'shutting_down';
+      this.audit({ ...entry, action: 'steer', outcome: noop ? 'noop' : 'ok', ...(outcome.kind === 'shutting_down' ? { reason: outcome.kind } : {}) });
       return outcome;
     }
     const facts = this.facts(record);
@@ -187,6 +188,9 @@ export class AccessGuard {
         break;
       case 'not_a_session':
         this.audit({ ...entry, session, action: 'steer', outcome: 'noop' });
+        break;
+      case 'shutting_down':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'noop', reason: outcome.kind });
         break;
       default:
         unreachable(outcome);
@@ -238,6 +242,7 @@ export class AccessGuard {
       case 'nothing_running':
       case 'already_stopping':
       case 'not_a_session':
+      case 'shutting_down':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
         break;
       default:
@@ -410,6 +415,7 @@ export class AccessGuard {
       case 'not_paused':
       case 'no_cap':
       case 'not_a_session':
+      case 'shutting_down':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
         break;
       case 'failed':
@@ -457,6 +463,7 @@ function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' |
       return { outcome: 'ok' };
     case 'not_pending':
     case 'not_a_session':
+    case 'shutting_down':
       return { outcome: 'noop', reason: outcome.kind };
     case 'not_allowed':
       return { outcome: 'refused', reason: 'not_allowed_to_decide' };
@@ -475,6 +482,7 @@ function auditOfAnswer(outcome: QuestionOutcome): Pick<AuditEntry, 'outcome'> {
       return { outcome: 'refused' };
     case 'not_open':
     case 'not_a_session':
+    case 'shutting_down':
       return { outcome: 'noop' };
     default:
       return unreachable(outcome);

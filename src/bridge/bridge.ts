@@ -5,9 +5,11 @@ import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { Intents } from './intents.js';
+import { unreachable } from '../ops/unreachable.js';
 import type {
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   QuestionOutcome,
   StartOutcome,
@@ -18,19 +20,20 @@ import type {
 import { Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
-import type { InterruptOutcome } from './runner/session-intents.js';
 import { SessionSetup } from './session-setup.js';
 import { Starting } from './starting.js';
-import { Starts } from './starts.js';
+import { Starts, startOfReply } from './starts.js';
 import { ThreadQueues } from './thread-queues.js';
 
 export type { BridgeDeps } from './bridge-deps.js';
 export type {
   CapOutcome,
   DecisionOutcome,
+  InterruptIntentOutcome,
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
+  ShuttingDown,
   StartOutcome,
   StartProblem,
   StartRequest,
@@ -72,7 +75,7 @@ export class Bridge {
     const asReply = async (): Promise<StartOutcome> => {
       const files = req.files ? { files: req.files } : {};
       const outcome = await this.steer(ref, { user: req.user, text: req.prompt, ts: req.promptTs ?? req.threadTs!, ...files });
-      return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
+      return startOfReply(ref, outcome);
     };
     // A mention in a thread another replica may follow is a reply to its session, relayed there.
     if (await this.intents.isSessionThread(ref)) return asReply();
@@ -132,8 +135,8 @@ export class Bridge {
     });
   }
 
-  interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
-    return this.routed<InterruptOutcome | { kind: 'not_a_session' }>(ref, { kind: 'interrupt', ref, user }, () => this.intents.interrupt(ref, user), {
+  interrupt(ref: ThreadRef, user: string): Promise<InterruptIntentOutcome> {
+    return this.routed<InterruptIntentOutcome>(ref, { kind: 'interrupt', ref, user }, () => this.intents.interrupt(ref, user), {
       kind: 'failed',
       problem: { words: replyWords({ kind: 'replica_unanswered' }), transient: true },
     });
@@ -215,7 +218,7 @@ export class Bridge {
       case 'end_at_cap':
         return this.intents.endAtCap(ref, intent.stopId, intent.user);
       default:
-        return assertNever(intent);
+        return unreachable(intent);
     }
   }
 
@@ -252,7 +255,7 @@ export class Bridge {
           );
           return unanswered;
         default:
-          return assertNever(sent);
+          return unreachable(sent);
       }
     }
     return unanswered;
@@ -288,8 +291,4 @@ export class Bridge {
   get liveRunners(): number {
     return this.runners.size;
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
 }

@@ -2,10 +2,18 @@ import type { Refusal } from '../access/policy.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
-import type { CapOutcome, DecisionOutcome, MayDecideOutcome, QuestionOutcome, SteerMessage, SteerOutcome } from './outcomes.js';
+import type {
+  CapOutcome,
+  DecisionOutcome,
+  InterruptIntentOutcome,
+  MayDecideOutcome,
+  QuestionOutcome,
+  ShuttingDown,
+  SteerMessage,
+  SteerOutcome,
+} from './outcomes.js';
 import type { Receipts } from './runner/receipts.js';
 import type { Runners } from './runners.js';
-import type { InterruptOutcome } from './runner/session-intents.js';
 import type { Starting } from './starting.js';
 import type { ThreadQueues } from './thread-queues.js';
 
@@ -15,6 +23,8 @@ export type IntentsDeps = Pick<BridgeDeps, 'records' | 'log' | 'intake' | 'appro
   queues: ThreadQueues;
   receipts: Receipts;
 };
+
+const SHUTTING_DOWN: ShuttingDown = { kind: 'shutting_down' };
 
 /**
  * What people do in a session thread once it exists: reply (steer or answer), stop,
@@ -40,6 +50,7 @@ export class Intents {
     if (!record?.sessionId) return { kind: 'not_a_session' };
     await this.deps.records.indexMessage(ref, msg.ts);
     const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId });
+    if (!runner) return SHUTTING_DOWN;
     return runner.busy(async (): Promise<SteerOutcome> => {
       // While the agent waits on a question, a reply is its answer, not a new instruction.
       const question = await runner.openQuestion().catch(() => undefined);
@@ -77,7 +88,7 @@ export class Intents {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
     if (!this.mayDecide(record, decision.user)) return { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'approve') };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).decide(eventId, decision);
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.decide(eventId, decision) ?? SHUTTING_DOWN;
   }
 
   /** Whether a person may decide in this thread, asked before a Deny opens its reason dialog. */
@@ -91,12 +102,8 @@ export class Intents {
   async hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return false;
-    return (
-      (await this.deps.runners
-        .for({ ...record, sessionId: record.sessionId })
-        .openQuestion()
-        .catch(() => undefined)) !== undefined
-    );
+    const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId });
+    return (await runner?.openQuestion().catch(() => undefined)) !== undefined;
   }
 
   /** A button answer to an ask_user question. */
@@ -104,14 +111,14 @@ export class Intents {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
     if (!this.mayDecide(record, from.user)) return { kind: 'not_allowed', refusal: this.whoMayDecide(record, 'answer') };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).answer(eventId, from);
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.answer(eventId, from) ?? SHUTTING_DOWN;
   }
 
-  async interrupt(ref: ThreadRef, user: string): Promise<InterruptOutcome | { kind: 'not_a_session' }> {
+  async interrupt(ref: ThreadRef, user: string): Promise<InterruptIntentOutcome> {
     await this.deps.starting.wait(ref);
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).interrupt(user);
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.interrupt(user) ?? SHUTTING_DOWN;
   }
 
   /**
@@ -123,14 +130,14 @@ export class Intents {
     if (!record?.sessionId) return { kind: 'not_a_session' };
     const cap = record.spendCap;
     if (!cap) return { kind: 'no_cap' };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).raiseCap(stopId, user, { ...record, spendCap: cap });
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.raiseCap(stopId, user, { ...record, spendCap: cap }) ?? SHUTTING_DOWN;
   }
 
   /** End a session stopped at its spend cap (the budget card's End): archived, so it runs no more. */
   async endAtCap(ref: ThreadRef, stopId: string, user: string): Promise<CapOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId }).endAtCap(stopId, user, record);
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.endAtCap(stopId, user, record) ?? SHUTTING_DOWN;
   }
 
   /** A thread whose session exists or is being created (a failed start is not one: a mention may retry). */

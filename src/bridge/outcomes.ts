@@ -3,6 +3,8 @@ import type { SharedFile } from '../slack/shared-files.js';
 import type { ThreadRef } from '../store/thread-records.js';
 import type { StartProblem } from '../words/starts.js';
 import type { AnswerOutcome, DecideOutcome } from './runner/decisions-desk.js';
+import type { InterruptOutcome } from './runner/session-intents.js';
+import type { CapOutcome as DeskCapOutcome } from './runner/spend-cap-desk.js';
 
 export type StartRequest = {
   team: string;
@@ -29,12 +31,17 @@ export type StartOutcome = { kind: 'started'; ref: ThreadRef } | { kind: 'not_st
 /** Refused because of who asked: `refusal` says who may (its words are `refusalWords`). */
 export type NotAllowed = { kind: 'not_allowed'; refusal: Refusal };
 
+/** The bot is shutting down: no runner is made for the thread, so the intent was not carried out. */
+export type ShuttingDown = { kind: 'shutting_down' };
+
 /** A reply in a session thread: sent to the agent, taken as the answer to its open question, or not. */
-export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed;
+export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
 
 /** Before a Deny opens its reason dialog: whether this person may decide in the thread. */
 export type MayDecideOutcome = { kind: 'allowed' } | { kind: 'not_a_session' } | NotAllowed;
 
-export type { CapOutcome } from './runner/spend-cap-desk.js';
-export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed;
-export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed;
+export type CapOutcome = DeskCapOutcome | ShuttingDown;
+export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
+export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
+/** A Stop (button, reaction, Slack's own Stop, the Home tab, stop-all) in a thread. */
+export type InterruptIntentOutcome = InterruptOutcome | { kind: 'not_a_session' } | ShuttingDown;

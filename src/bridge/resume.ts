@@ -104,6 +104,8 @@ export class Resume {
           record = { ...record, sessionId };
         }
         const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId! });
+        // Shutting down: the thread stays in the active set for the next start-up (or another replica).
+        if (!runner) return false;
         const resumed = await runner.resume();
         if (resumed.kind === 'prompt_unsent') await sendFirstPrompt(this.deps, runner, { ...record, sessionId: record.sessionId! });
         return true;

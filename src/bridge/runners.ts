@@ -74,9 +74,9 @@ export class Runners {
     }
   }
 
-  /** The thread's runner, made on first use. */
-  for(record: ThreadRecord & { sessionId: string }): SessionRunner {
-    if (this.closing) throw new Error('bridge closed');
+  /** The thread's runner, made on first use; none once the bridge is closing (no runner is made then). */
+  for(record: ThreadRecord & { sessionId: string }): SessionRunner | undefined {
+    if (this.closing) return undefined;
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {

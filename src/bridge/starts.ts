@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionTarget } from '../agents/profiles.js';
 import { SlackCallError } from '../delivery/slack-writer.js';
+import { unreachable } from '../ops/unreachable.js';
 import { renderRootCard } from '../render/root-card.js';
 import { bodyHash } from '../render/slack-message.js';
 import { emptyHistory, threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
@@ -47,7 +48,7 @@ export class Starts {
   private async startAsReply(ref: ThreadRef, req: StartRequest): Promise<StartOutcome> {
     const msg = { user: req.user, text: req.prompt, ts: req.promptTs ?? ref.threadTs, ...(req.files ? { files: req.files } : {}) };
     const outcome = await this.deps.queues.run(threadKey(ref), () => this.deps.steerNow(ref, msg));
-    return outcome.kind === 'not_a_session' ? { kind: 'not_started', problem: { kind: 'session_gone' } } : { kind: 'started', ref };
+    return startOfReply(ref, outcome);
   }
 
   /** A start from nothing, or (`resumed`) one a restart cut short before its thread record was written. */
@@ -121,6 +122,8 @@ export class Starts {
     const sessionId = await this.deps.setup.create(record, target, log);
     if (!sessionId) return { kind: 'started', ref };
     const runner = this.deps.runners.for({ ...((await this.deps.records.get(record)) ?? record), sessionId });
+    // Shutting down once the session exists: the next start-up resumes the thread and sends the first prompt.
+    if (!runner) return { kind: 'not_started', problem: { kind: 'start_carried_over' } };
     runner.rootJustPosted();
     await sendFirstPrompt(this.deps, runner, { ...record, sessionId }, req.files);
     return { kind: 'started', ref };
@@ -151,5 +154,22 @@ export class Starts {
       await this.deps.writer.call('conversations.join', { channel: req.channel });
       return post();
     }
+  }
+}
+
+/** A mention that became a reply to the thread's session, as a start's outcome. */
+export function startOfReply(ref: ThreadRef, outcome: SteerOutcome): StartOutcome {
+  switch (outcome.kind) {
+    case 'not_a_session':
+      return { kind: 'not_started', problem: { kind: 'session_gone' } };
+    case 'shutting_down':
+      return { kind: 'not_started', problem: { kind: 'bot_restarting' } };
+    case 'sent':
+    case 'answered':
+    case 'failed':
+    case 'not_allowed':
+      return { kind: 'started', ref };
+    default:
+      return unreachable(outcome);
   }
 }

@@ -56,12 +56,7 @@ export const WORKSPACE_BUDGETS: Readonly<Record<string, MethodBudget>> = {
 /** One bucket a write draws from: where its state lives and how fast it refills. */
 export type Bucket = { key: string; perMinute: number; burst: number };
 
-/** Methods without a budget (auth.test, reads we rarely make) are not throttled here. */
-export function budgetFor(method: string): MethodBudget | undefined {
-  return SLACK_BUDGETS[method];
-}
-
-export function bucketKey(method: string, budget: MethodBudget, team: string, channel?: string): string {
+function bucketKey(method: string, budget: MethodBudget, team: string, channel?: string): string {
   return budget.scope === 'channel' ? `${team}:${channel ?? '-'}:${method}` : `${team}:${method}`;
 }
 

@@ -14,7 +14,7 @@ type Lane = { buckets: Bucket[]; waiters: Waiter[]; timer: NodeJS.Timeout | unde
 export type WriteRequest = { method: string; team: string; channel?: string; priority: Priority };
 
 /** How long a lane waits before asking a budget store that failed (Redis away) again. */
-export const STORE_RETRY_MS = 500;
+const STORE_RETRY_MS = 500;
 
 /**
  * The one gate every Slack write of the process passes. Each method (per workspace,

@@ -63,18 +63,21 @@ export function feedbackDialog(target: FeedbackNoteTarget): ModalView & { privat
   };
 }
 
+/** A submitted 👎 dialog: its thread and turn, and the note (trimmed, cut to fit); `unreadable` if its metadata is not ours. */
+export type FeedbackDialogRead = { kind: 'read'; target: FeedbackNoteTarget; note: string } | { kind: 'unreadable' };
+
 export function readFeedbackDialog(
   privateMetadata: string,
   values: Record<string, Record<string, { value?: string | null | undefined }>> | undefined,
-): { ok: true; target: FeedbackNoteTarget; note: string } | { ok: false } {
+): FeedbackDialogRead {
   let raw: unknown;
   try {
     raw = JSON.parse(privateMetadata);
   } catch {
-    return { ok: false };
+    return { kind: 'unreadable' };
   }
   const parsed = FeedbackNoteTargetSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false };
+  if (!parsed.success) return { kind: 'unreadable' };
   const note = values?.[NOTE_BLOCK]?.[NOTE_ACTION]?.value?.trim() ?? '';
-  return { ok: true, target: parsed.data, note: note.slice(0, NOTE_MAX) };
+  return { kind: 'read', target: parsed.data, note: note.slice(0, NOTE_MAX) };
 }

@@ -2,7 +2,14 @@ import type { App } from '@slack/bolt';
 import type { AgentProfiles } from '../agents/profiles.js';
 import type { AuditTrail } from '../ops/audit.js';
 import type { BotMetrics } from '../ops/metrics.js';
-import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID, feedbackDialog, readFeedbackDialog, readFeedbackValue } from '../render/feedback.js';
+import {
+  FEEDBACK_ACTION_ID,
+  FEEDBACK_DIALOG_CALLBACK_ID,
+  type FeedbackDialogRead,
+  feedbackDialog,
+  readFeedbackDialog,
+  readFeedbackValue,
+} from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID, readHomeStopValue } from '../render/home-view.js';
 import { DEFAULT_PROMPTS, nativeWords } from '../words/native.js';
 import { actionTarget, ephemeral, type HandlerDeps, tellInterruptOutcome } from './handlers.js';
@@ -19,6 +26,7 @@ import {
   ViewSubmissionSchema,
 } from './inbound.js';
 import type { NativeStatus } from './native-status.js';
+import type { ThreadRef } from '../store/thread-records.js';
 
 export type NativeHandlerDeps = HandlerDeps & {
   native: NativeStatus;
@@ -89,16 +97,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     const record = await deps.records.update(ref, (r) => {
       r.feedback = { ...r.feedback, [`${value.turn}:${user}`]: { user, turn: value.turn, good: value.good, at: Date.now() } };
     });
-    deps.audit.record({
-      action: 'feedback',
-      user,
-      team: ref.team,
-      channel: ref.channel,
-      thread: ref.threadTs,
-      session: record.sessionId,
-      outcome: 'ok',
-      detail: { turn: value.turn, good: value.good },
-    });
+    auditFeedback(deps, { ref, user, session: record.sessionId }, { turn: value.turn, good: value.good });
     deps.metrics.feedback.inc({ rating: value.good ? 'good' : 'bad' });
     const thanks = ephemeral(deps, {
       channel: ref.channel,
@@ -118,8 +117,10 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
   app.view(FEEDBACK_DIALOG_CALLBACK_ID, async ({ ack, body }) => {
     await ack();
     const parsed = ViewSubmissionSchema.safeParse(body);
-    const dialog = parsed.success ? readFeedbackDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values) : { ok: false as const };
-    if (!parsed.success || !dialog.ok) return void log.warn('unreadable feedback dialog');
+    const dialog: FeedbackDialogRead = parsed.success
+      ? readFeedbackDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values)
+      : { kind: 'unreadable' };
+    if (!parsed.success || dialog.kind === 'unreadable') return void log.warn('unreadable feedback dialog');
     const user = parsed.data.user.id;
     const { target, note } = dialog;
     const ref = { team: target.team, channel: target.channel, threadTs: target.threadTs };
@@ -129,16 +130,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
       const before = r.feedback?.[key];
       r.feedback = { ...r.feedback, [key]: { user, turn: target.turn, good: before?.good ?? false, at: before?.at ?? Date.now(), note } };
     });
-    deps.audit.record({
-      action: 'feedback',
-      user,
-      team: ref.team,
-      channel: ref.channel,
-      thread: ref.threadTs,
-      session: record.sessionId,
-      outcome: 'ok',
-      detail: { turn: target.turn, good: false, note: note.length > 0 },
-    });
+    auditFeedback(deps, { ref, user, session: record.sessionId }, { turn: target.turn, good: false, note: note.length > 0 });
     await ephemeral(deps, { channel: ref.channel, user, threadTs: ref.threadTs, text: nativeWords({ kind: 'feedback_noted' }) });
   });
 
@@ -164,6 +156,24 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
     const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
     await deps.home.tell(parsed.data.user.id, team, stopAllReply(outcome, 'confirmed'));
+  });
+}
+
+/** The audit line of a feedback click or of the note its dialog sent (`note`: whether it said anything). */
+function auditFeedback(
+  deps: Pick<NativeHandlerDeps, 'audit'>,
+  who: { ref: ThreadRef; user: string; session: string | undefined },
+  detail: { turn: number; good: boolean; note?: boolean },
+): void {
+  deps.audit.record({
+    action: 'feedback',
+    user: who.user,
+    team: who.ref.team,
+    channel: who.ref.channel,
+    thread: who.ref.threadTs,
+    session: who.session,
+    outcome: 'ok',
+    detail,
   });
 }
 

@@ -38,6 +38,8 @@ export function steerReply(o: GuardedSteerOutcome): string | undefined {
   switch (o.kind) {
     case 'not_allowed':
       return refusalWords(o.refusal);
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     // A failed send is said in the thread; a second refusal is not said again.
     case 'sent':
     case 'answered':
@@ -60,6 +62,8 @@ export function stopReply(o: StopOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     case 'sent':
     case 'not_a_session':
       return undefined;
@@ -83,6 +87,8 @@ export function homeStopReply(o: StopOutcome): string {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -100,6 +106,8 @@ export function decisionReply(o: DecisionOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'decision_not_sent', problem: o.problem.words });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -129,6 +137,8 @@ export function answerReply(o: QuestionOutcome): string | undefined {
       return replyWords({ kind: 'question_closed' });
     case 'not_a_session':
       return replyWords({ kind: 'button_session_missing' });
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }
@@ -152,6 +162,8 @@ export function capReply(o: CapActionOutcome): string | undefined {
       return o.words;
     case 'not_allowed':
       return refusalWords(o.refusal);
+    case 'shutting_down':
+      return replyWords({ kind: 'bot_restarting' });
     default:
       return unreachable(o);
   }

@@ -155,6 +155,28 @@ describe('native session status', () => {
   });
 });
 
+describe('the fallback across restarts', () => {
+  it('a workspace that refused the agent surfaces is not asked again after a restart', async () => {
+    h = await startHarness();
+    h.slack.refuseAgentFeatures('not_allowed');
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    await startLongJob(h);
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    const native = () => h!.slack.calls.filter((c) => c.method.startsWith('agents.') || c.method.startsWith('assistant.')).length;
+    expect(native()).toBe(1);
+    await h.restart();
+    await h.sender.command({ text: 'second job', user: 'U2', channel: 'C2' });
+    const second = await h.slack.waitFor(() => h!.slack.messages('C2').find((m) => m.bot_id && !m.thread_ts));
+    await h.slack.waitFor(() => botReplies(h!.slack, 'C2', second.ts).some((m) => m.markdown_text?.includes('Answer to second job')));
+    await h.slack.waitFor(() => JSON.stringify(h!.slack.messages('C2').find((m) => m.ts === second.ts)?.blocks).includes('Done'));
+    await h.bot.settled();
+    expect(native()).toBe(1);
+  });
+});
+
 describe('the Messages tab', () => {
   const PROFILES = `
 default_profile: general
@@ -230,6 +252,27 @@ describe('feedback buttons', () => {
     // Counted on /metrics.
     const metrics = await (await fetch(`http://127.0.0.1:${h.bot.port}/metrics`)).text();
     expect(metrics).toContain('slack_agents_feedback_total{rating="good"} 1');
+  });
+
+  it('an answer whose turn reported no usage closes with the feedback buttons all the same, and a click on them counts', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    const { rootTs } = await startLongJob(h);
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    const replies = botReplies(h.slack, 'C1', rootTs);
+    expect(replies.some((m) => String(m.text).startsWith('Turn 1 '))).toBe(false);
+    // The last message of the finished turn carries the buttons, after the answer.
+    const last = replies.at(-1)!;
+    expect(replies.at(-2)?.markdown_text).toBe('Answer to run the tests');
+    const block = (last.blocks as Array<{ type: string; elements?: Array<{ type: string }> }>).find((b) => b.type === 'context_actions');
+    expect(block?.elements?.[0]?.type).toBe('feedback_buttons');
+    await h.sender.action(
+      feedbackClick({ user: 'U1', channel: 'C1', messageTs: last.ts, threadTs: rootTs, actionId: FEEDBACK_ACTION_ID, value: 'good:1' }),
+    );
+    await h.logs.waitFor((l) => l.audit === true && l.action === 'feedback' && (l.detail as { turn?: number })?.turn === 1);
   });
 
   it('a 👎 opens “what went wrong?”, and the text written there is kept with the click', async () => {

@@ -5,6 +5,7 @@
 // when the first dies, takes the thread over.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
 import { blockAction, humanReply } from '../fakes/slack/index.js';
 import { agentText, startHarness, type Harness } from '../support/harness.js';
@@ -44,6 +45,25 @@ const rootOf = (harness: Harness) => harness.slack.messages('C1').find((m) => !m
 const rootText = (harness: Harness) => JSON.stringify(rootOf(harness)?.blocks ?? '');
 const userMessages = (harness: Harness, sessionId: string, text: string) =>
   harness.agents.received(sessionId).filter((e) => e.type === 'user.message' && JSON.stringify(e).includes(text));
+/**
+ * One more connection of the app, as a replica's: it drops (no ack, no close frame) as soon
+ * as an envelope arrives, as a replica killed while it reads one.
+ */
+async function droppingConnection(harness: Harness): Promise<WebSocket> {
+  const before = harness.slack.socket.connected();
+  const res = await fetch(`${harness.slack.apiUrl}apps.connections.open`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${harness.slack.appToken}` },
+  });
+  const { url } = (await res.json()) as { url: string };
+  const ws = new WebSocket(url);
+  ws.on('message', (data: Buffer) => {
+    if ('envelope_id' in JSON.parse(data.toString('utf8'))) ws.terminate();
+  });
+  await harness.slack.waitFor(() => harness.slack.socket.connected() > before);
+  return ws;
+}
+
 /** The fake's connection number each envelope went out on, in order. */
 const connections = (harness: Harness) => harness.slack.socket.deliveries.map((d) => d.connection);
 
@@ -91,7 +111,7 @@ describe('two replicas in Socket Mode on one Redis', () => {
     expect(h.slack.messages('C1').filter((m) => !m.thread_ts && m.bot_id)).toHaveLength(1);
   });
 
-  it('when the replica following a session dies mid-turn, envelopes reach the other alone: it takes the thread over, the steer reaches the session once and every word shows once, in order', async () => {
+  it('when the replica following a session dies mid-turn, envelopes reach the others alone; a steer lost with a dying connection comes again to the other replica, which takes the thread over: the steer reaches the session once and every word shows once, in order', async () => {
     const { h, b } = await twoSocketReplicas();
     h.agents.onTurn = async (turn) => {
       if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
@@ -109,14 +129,20 @@ describe('two replicas in Socket Mode on one Redis', () => {
     await h.bot.kill();
     await h.slack.waitFor(() => h.slack.socket.connected() === 1);
     h.agents.release('holder-died');
-    // The only connection left is B's: the steer reaches B, which waits out A's lease and
-    // claims the thread (unless its scan for lapsed leases took it first).
-    await h.socket.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'then the docs' }));
+    // Connection 3 drops the steer unread; Slack delivers it again on the only one left, B's.
+    // B waits out A's lease and claims the thread (unless its scan for lapsed leases took it first).
+    await droppingConnection(h);
+    const steer = await h.socket.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'then the docs' }));
     await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Next turn: then the docs'), 4 * LEASE_MS + 10_000);
     await h.slack.waitFor(() => rootText(h).includes('Done'));
     await b.settled();
 
-    expect(connections(h)).toEqual([1, 2]);
+    expect(connections(h)).toEqual([1, 3, 2]);
+    expect(h.slack.socket.envelopes.slice(1).map((e) => [e.payload.event_id, e.retry_attempt, e.retry_reason])).toEqual([
+      [steer.eventId, 0, ''],
+      [steer.eventId, 1, 'timeout'],
+    ]);
+    expect(h.slack.socket.closes.at(-1)?.code).toBe(1006);
     expect(agentText(h.slack, 'C1', root.ts)).toBe('Part one.\n\nPart two.\n\nNext turn: then the docs');
     expect(userMessages(h, session.id, 'then the docs')).toHaveLength(1);
     expect(h.agents.sessions.size).toBe(1);

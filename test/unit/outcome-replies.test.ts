@@ -62,6 +62,13 @@ describe('the replies to intents’ outcomes', () => {
     expect(startReply({ kind: 'not_started', problem: { kind: 'no_profile', problem } })).toBe(profileProblemWords(problem));
   });
 
+  it('an intent the bot could not carry out because it is shutting down asks to try again in a moment', () => {
+    const words = replyWords({ kind: 'bot_restarting' });
+    const down = { kind: 'shutting_down' } as const;
+    const replies: Array<(o: typeof down) => string | undefined> = [steerReply, stopReply, homeStopReply, decisionReply, answerReply, capReply];
+    for (const reply of replies) expect(reply(down)).toBe(words);
+  });
+
   it('failures carry the API’s words', () => {
     expect(stopReply({ kind: 'failed', problem })).toBe(replyWords({ kind: 'stop_failed', problem: problem.words }));
     expect(decisionReply({ kind: 'failed', problem })).toBe(replyWords({ kind: 'decision_not_sent', problem: problem.words }));

@@ -137,12 +137,12 @@ describe('feedback buttons', () => {
     const dialog = feedbackDialog(target);
     expect(checkView(dialog)).toBeUndefined();
     expect(readFeedbackDialog(dialog.private_metadata, { note: { note_input: { value: '  it deleted my branch  ' } } })).toEqual({
-      ok: true,
+      kind: 'read',
       target,
       note: 'it deleted my branch',
     });
-    expect(readFeedbackDialog('{"team":"T1"}', {})).toEqual({ ok: false });
-    expect(readFeedbackDialog('nope', {})).toEqual({ ok: false });
+    expect(readFeedbackDialog('{"team":"T1"}', {})).toEqual({ kind: 'unreadable' });
+    expect(readFeedbackDialog('nope', {})).toEqual({ kind: 'unreadable' });
   });
 });
 
