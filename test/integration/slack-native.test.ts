@@ -155,6 +155,28 @@ describe('native session status', () => {
   });
 });
 
+describe('the fallback across restarts', () => {
+  it('a workspace that refused the agent surfaces is not asked again after a restart', async () => {
+    h = await startHarness();
+    h.slack.refuseAgentFeatures('not_allowed');
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`Answer to ${turn.text}`);
+    };
+    await startLongJob(h);
+    await h.slack.waitFor(() => JSON.stringify(rootOf(h!)?.blocks).includes('Done'));
+    await h.bot.settled();
+    const native = () => h!.slack.calls.filter((c) => c.method.startsWith('agents.') || c.method.startsWith('assistant.')).length;
+    expect(native()).toBe(1);
+    await h.restart();
+    await h.sender.command({ text: 'second job', user: 'U2', channel: 'C2' });
+    const second = await h.slack.waitFor(() => h!.slack.messages('C2').find((m) => m.bot_id && !m.thread_ts));
+    await h.slack.waitFor(() => botReplies(h!.slack, 'C2', second.ts).some((m) => m.markdown_text?.includes('Answer to second job')));
+    await h.slack.waitFor(() => JSON.stringify(h!.slack.messages('C2').find((m) => m.ts === second.ts)?.blocks).includes('Done'));
+    await h.bot.settled();
+    expect(native()).toBe(1);
+  });
+});
+
 describe('the Messages tab', () => {
   const PROFILES = `
 default_profile: general
