@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeManagedAgents, type FakeManagedAgents, type Turn } from '../test/fakes/managed-agents/index.js';
 import { SlackSender, startFakeSlack, type FakeSlack } from '../test/fakes/slack/index.js';
+import { diagnose } from './diagnose.js';
 import { NaiveBot } from './naive-bot.js';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
@@ -60,6 +61,29 @@ type Result = {
 /** Every real turn reports its usage, so every turn here ends with its usage line too. */
 const TURN_USAGE = { input_tokens: 1200, output_tokens: 400 };
 
+/** Scenarios 3 and 5: 50 threads in 10 channels, started over 10 s, 25 messages each 400 ms apart. */
+function fiftyThreads(name: string): Scenario {
+  const threads = Math.max(2, Math.round(50 * SCALE));
+  return {
+    name,
+    threads,
+    channels: 10,
+    pieces: threads * 25,
+    windowMs: 90_000,
+    script: async (turn, emit, index) => {
+      await turn.usage(TURN_USAGE);
+      await turn.wait((index * 10_000) / threads);
+      for (let i = 0; i < 25; i++) {
+        const piece = `[t${index}m${i}]`;
+        emit(piece);
+        // event_start + 2 deltas + agent.message = 4 events, 25 times.
+        await turn.message(`Part ${i} ${piece}`, { deltas: [`Part ${i} `, piece] });
+        await turn.wait(400);
+      }
+    },
+  };
+}
+
 const scenarios: Scenario[] = [
   {
     name: '1 thread, 500-event burst',
@@ -90,24 +114,7 @@ const scenarios: Scenario[] = [
       }
     },
   },
-  {
-    name: '50 threads in 10 channels, 100 events each',
-    threads: Math.max(2, Math.round(50 * SCALE)),
-    channels: 10,
-    pieces: Math.max(2, Math.round(50 * SCALE)) * 25,
-    windowMs: 90_000,
-    script: async (turn, emit, index) => {
-      await turn.usage(TURN_USAGE);
-      await turn.wait((index * 10_000) / Math.max(2, Math.round(50 * SCALE)));
-      for (let i = 0; i < 25; i++) {
-        const piece = `[t${index}m${i}]`;
-        emit(piece);
-        // event_start + 2 deltas + agent.message = 4 events, 25 times.
-        await turn.message(`Part ${i} ${piece}`, { deltas: [`Part ${i} `, piece] });
-        await turn.wait(400);
-      }
-    },
-  },
+  fiftyThreads('50 threads in 10 channels, 100 events each'),
   {
     name: `${Math.round(1000 * SCALE)} sessions, one message a second each`,
     threads: Math.round(1000 * SCALE),
@@ -125,24 +132,8 @@ const scenarios: Scenario[] = [
       }
     },
   },
-  {
-    // Scenario 3's load, through three bots that share one fake Slack workspace (see runReplicas).
-    name: '50 threads in 10 channels, 3 bots on one Redis',
-    threads: Math.max(2, Math.round(50 * SCALE)),
-    channels: 10,
-    pieces: Math.max(2, Math.round(50 * SCALE)) * 25,
-    windowMs: 90_000,
-    script: async (turn, emit, index) => {
-      await turn.usage(TURN_USAGE);
-      await turn.wait((index * 10_000) / Math.max(2, Math.round(50 * SCALE)));
-      for (let i = 0; i < 25; i++) {
-        const piece = `[t${index}m${i}]`;
-        emit(piece);
-        await turn.message(`Part ${i} ${piece}`, { deltas: [`Part ${i} `, piece] });
-        await turn.wait(400);
-      }
-    },
-  },
+  // Scenario 3's load, through three bots that share one fake Slack workspace (see runReplicas).
+  fiftyThreads('50 threads in 10 channels, 3 bots on one Redis'),
 ];
 
 function sampleRss(): { stop: () => number } {
@@ -207,6 +198,7 @@ async function runOurs(sc: Scenario): Promise<Result> {
   const by = new Map<string, number>();
   for (const c of h.slack.calls) if (WRITE_METHODS.has(c.method)) by.set(c.method, (by.get(c.method) ?? 0) + 1);
   process.stderr.write(`  writes by method: ${[...by].map(([method, n]) => `${method} ${n}`).join(', ')}\n`);
+  for (const line of await diagnose(h.slack.calls, [h.bot.metrics])) process.stderr.write(`  ${line}\n`);
   const result = summarise(h.slack.calls, h.slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await h.close();
   return result;
@@ -338,10 +330,12 @@ function listeningPort(pid: number): number | undefined {
 }
 
 const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Bots in scenario 5 (3; `BENCH_REPLICAS=1` runs one bot on Redis, to tell the store from the replicas). */
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 3);
 const REPLICA_SECRET = 'bench-replica-secret';
 
 /**
- * Three bots in this process, each on its own port, against one fake Slack and one Redis
+ * Three bots (`BENCH_REPLICAS`) in this process, each on its own port, against one fake Slack and one Redis
  * (`BENCH_REDIS_URL`), the threads started round-robin through them. `shared`: one store
  * namespace, so one rate budget, as replicas of one app run; otherwise each bot has a
  * namespace (and so a budget) of its own, which is what three processes had before the
@@ -366,7 +360,7 @@ async function runReplicas(sc: Scenario, shared: boolean): Promise<Result> {
   if (!parsed.ok) throw new Error(parsed.message);
   const bots: RunningBot[] = [];
   // One after another: the first makes the default agent, the others find it in the store.
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < REPLICAS; i++) {
     bots.push(
       await startBot(parsed.env, createLogger('silent'), {
         storeNamespace: shared ? namespace : `${namespace}-${i}`,
@@ -393,6 +387,11 @@ async function runReplicas(sc: Scenario, shared: boolean): Promise<Result> {
   const by = new Map<string, number>();
   for (const c of slack.calls) if (WRITE_METHODS.has(c.method)) by.set(c.method, (by.get(c.method) ?? 0) + 1);
   process.stderr.write(`  writes by method: ${[...by].map(([method, n]) => `${method} ${n}`).join(', ')}\n`);
+  for (const line of await diagnose(
+    slack.calls,
+    bots.map((bot) => bot.metrics),
+  ))
+    process.stderr.write(`  ${line}\n`);
   const result = summarise(slack.calls, slack.rateLimited.length, m.tracker, sc, m.seconds, m.peakRssMb, m.cpu);
   await Promise.all(bots.map((bot) => bot.close()));
   await agents.close();
@@ -464,8 +463,8 @@ for (const [i, sc] of scenarios.entries()) {
         ]
       : i === 4
         ? [
-            ['3 bots, one budget', (s) => runReplicas(s, true)],
-            ['3 bots, own budgets', (s) => runReplicas(s, false)],
+            [`${REPLICAS} bots, one budget`, (s) => runReplicas(s, true)],
+            [`${REPLICAS} bots, own budgets`, (s) => runReplicas(s, false)],
           ]
         : [
             ['ours', runOurs],

@@ -35,6 +35,7 @@ import { SessionBoard } from './slack/session-board.js';
 import type { SessionWatch } from './bridge/runner/runner-deps.js';
 import { openCoordination } from './store/coordination.js';
 import { HomeIndex } from './store/home-index.js';
+import { NativeSupportStore } from './store/native-support.js';
 import { openStore } from './store/open-store.js';
 import { startPruner, type PassOutcome } from './store/pruner.js';
 import { DAY_MS } from './store/retention.js';
@@ -218,7 +219,8 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   if (replicas) log.info({ replica: replicas.holder, leaseMs: env.LEASE_MS }, 'replica on a shared Redis store');
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
-  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }) });
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }), store: new NativeSupportStore(kv) });
+  if (identity.team_id) await native.learn(identity.team_id);
   const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
   const board = new SessionBoard({
@@ -273,7 +275,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
     opened.push(() => replicas.relay.close());
-    await replicas.relay.start((intent) => bridge.serve(intent));
+    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
     opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }
@@ -404,7 +406,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
     // Threads still mid-turn are handed to the other replicas (their leases given back as lapsed).
     await bridge.close(o);
-    await replicas?.relay.close();
+    await replicas?.relay.close(options.closeGraceMs ?? 10_000);
     await replicas?.leases.close();
     native.close();
     // What the runners folded last (a turn's end at shutdown) is in the store for the next Home tab.

@@ -22,7 +22,7 @@ export type OutputFilesDeps = {
 };
 
 /** Outputs appear ~1–3 s after the idle event (the Files API says so of session outputs): about 3.5 s in all. */
-export const OUTPUT_RETRY_DELAYS_MS = [1000, 2500] as const;
+const OUTPUT_RETRY_DELAYS_MS = [1000, 2500] as const;
 
 /**
  * Files the agent wrote, shared in the thread once each when a turn ends.

@@ -36,6 +36,8 @@ export type Item =
       seconds?: number;
       sessionCost?: { amount: string; currency: string };
     }
+  /** A finished answer whose turn reported no usage: its feedback buttons go alone (the usage line carries them otherwise). */
+  | { kind: 'feedback'; id: string; turn: number }
   /** The agent stopped at the session's spend cap (`budget_reached`): people may raise the cap or end the session. */
   | { kind: 'budget'; id: string; turn: number; cap?: { amount: string; currency: string }; spent?: { amount: string; currency: string } };
 
@@ -353,7 +355,12 @@ function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] }
 function addTurnUsage(s: ThreadState): void {
   const inputTokens = s.usage.inputTokens - s.usageAtTurnStart.inputTokens;
   const outputTokens = s.usage.outputTokens - s.usageAtTurnStart.outputTokens;
-  if (s.turn === 0 || inputTokens + outputTokens === 0 || s.items.some((i) => i.kind === 'usage' && i.turn === s.turn)) return;
+  if (s.turn === 0 || s.items.some((i) => (i.kind === 'usage' || i.kind === 'feedback') && i.turn === s.turn)) return;
+  if (inputTokens + outputTokens === 0) {
+    // Each finished answer closes with the feedback buttons, usage reported or not.
+    if (s.outcome === 'done') s.items.push({ kind: 'feedback', id: `turn${s.turn}`, turn: s.turn });
+    return;
+  }
   const seconds = s.turnStartedAt && s.turnEndedAt ? Math.round((Date.parse(s.turnEndedAt) - Date.parse(s.turnStartedAt)) / 1000) : undefined;
   s.items.push({
     kind: 'usage',
@@ -411,7 +418,7 @@ const AGENT_ERROR_WORDS: Record<string, string> = {
   credential_host_unreachable_error: 'A credential host could not be reached',
 };
 
-export function describeAgentError(type: string, message: string): string {
+function describeAgentError(type: string, message: string): string {
   const words = AGENT_ERROR_WORDS[type] ?? (type.startsWith('repository_') ? 'The agent could not use its repository' : 'The agent hit an error');
   return message ? `${words}: ${message}` : words;
 }

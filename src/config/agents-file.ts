@@ -8,11 +8,11 @@ import { z } from 'zod';
 
 export const BUILT_IN_TOOL_NAMES = ['bash', 'read', 'write', 'edit', 'glob', 'grep', 'web_fetch', 'web_search'] as const;
 export const PERMISSION_POLICIES = ['always_allow', 'always_ask', 'auto'] as const;
-export const STEERING_MODES = ['everyone_allowed', 'owner_only'] as const;
-export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
+const STEERING_MODES = ['everyone_allowed', 'owner_only'] as const;
+const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 
 /** Used in `--profile NAME`, in agent metadata and on the root card: kept plain. */
-export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const PROFILE_NAME_RULE = 'letters, digits, - and _ (at most 64)';
 
 const profileName = z.string().regex(PROFILE_NAME, `expected a profile name: ${PROFILE_NAME_RULE}`);

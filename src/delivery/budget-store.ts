@@ -1,16 +1,19 @@
-import { freshState, pausedState, refunded, takeAll, tokensNow, type Bucket, type BucketState } from './rate-budget.js';
-
-export type StoreTake = { kind: 'granted' } | { kind: 'wait'; ms: number };
+import { freshState, pausedState, refunded, reserveAll, tokensNow, type Bucket, type BucketState } from './rate-budget.js';
 
 /**
  * Where the write scheduler's token buckets live. Slack counts per app and workspace, not
  * per process: one process keeps them in memory; replicas share them in Redis
  * (`RedisBudgetStore`), so together they stay inside the limits one process keeps.
- * Waiting and priorities stay in each process's scheduler; only the tokens are shared.
+ * Priorities stay in each process's scheduler; the tokens, and the order in which waiting
+ * writes get them, are shared.
  */
 export interface BudgetStore {
-  /** One token from every bucket or from none; when none, how long until all could give one. */
-  take(buckets: readonly Bucket[]): Promise<StoreTake>;
+  /**
+   * One token from every bucket, reserved at the earliest time all of them have one: resolves
+   * with how long until then (0: now). The token is the caller's from then on, first come
+   * first served across replicas: it is used then, or refunded.
+   */
+  reserve(buckets: readonly Bucket[]): Promise<number>;
   refund(buckets: readonly Bucket[]): Promise<void>;
   /** Slack answered 429: these buckets give nothing for `ms`. */
   pause(buckets: readonly Bucket[], ms: number): Promise<void>;
@@ -25,15 +28,15 @@ export class MemoryBudgetStore implements BudgetStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  take(buckets: readonly Bucket[]): Promise<StoreTake> {
+  reserve(buckets: readonly Bucket[]): Promise<number> {
     const now = this.now();
-    const { outcome, states } = takeAll(
+    const { at, states } = reserveAll(
       buckets.map((b) => this.state(b, now)),
       buckets,
       now,
     );
     for (const [i, b] of buckets.entries()) this.states.set(b.key, states[i]!);
-    return Promise.resolve(outcome.kind === 'granted' ? outcome : { kind: 'wait', ms: outcome.until - now });
+    return Promise.resolve(at - now);
   }
 
   refund(buckets: readonly Bucket[]): Promise<void> {

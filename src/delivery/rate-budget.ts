@@ -56,12 +56,7 @@ export const WORKSPACE_BUDGETS: Readonly<Record<string, MethodBudget>> = {
 /** One bucket a write draws from: where its state lives and how fast it refills. */
 export type Bucket = { key: string; perMinute: number; burst: number };
 
-/** Methods without a budget (auth.test, reads we rarely make) are not throttled here. */
-export function budgetFor(method: string): MethodBudget | undefined {
-  return SLACK_BUDGETS[method];
-}
-
-export function bucketKey(method: string, budget: MethodBudget, team: string, channel?: string): string {
+function bucketKey(method: string, budget: MethodBudget, team: string, channel?: string): string {
   return budget.scope === 'channel' ? `${team}:${channel ?? '-'}:${method}` : `${team}:${method}`;
 }
 
@@ -88,29 +83,38 @@ export function refilled(state: BucketState, bucket: Bucket, now: number): Bucke
   };
 }
 
-/** When the bucket will next hold a whole token (now if it does). */
+/**
+ * When the bucket will next hold a whole token: now if it does, never before the end of a
+ * pause, and never before the write reserved last (`at` in the future: see `reserveAll`).
+ */
 export function readyAt(state: BucketState, bucket: Bucket, now: number): number {
-  if (now < state.pausedUntil) return state.pausedUntil;
-  const s = refilled(state, bucket, now);
-  if (s.tokens >= 1) return now;
-  return now + Math.ceil(((1 - s.tokens) * 60_000) / bucket.perMinute);
+  const base = Math.max(now, state.at);
+  const s = refilled(state, bucket, base);
+  const ready = s.tokens >= 1 ? base : base + Math.ceil(((1 - s.tokens) * 60_000) / bucket.perMinute);
+  return Math.max(ready, state.pausedUntil);
 }
-
-/** Tokens there now (for "can I afford a stream?" decisions). */
-export function tokensNow(state: BucketState, bucket: Bucket, now: number): number {
-  return now < state.pausedUntil ? 0 : refilled(state, bucket, now).tokens;
-}
-
-export type TakeOutcome = { kind: 'granted' } | { kind: 'wait'; until: number };
 
 /**
- * One token from every bucket, or from none: a post that the workspace cannot afford
- * keeps its channel's token. `states` are the buckets' current states (fresh if unknown).
+ * Tokens there now (for "can I afford a stream?" decisions); below zero while writes
+ * reserved for later (`reserveAll`) still have tokens to come.
  */
-export function takeAll(states: readonly BucketState[], buckets: readonly Bucket[], now: number): { outcome: TakeOutcome; states: BucketState[] } {
-  const until = Math.max(now, ...states.map((s, i) => readyAt(s, buckets[i]!, now)));
-  if (until > now) return { outcome: { kind: 'wait', until }, states: [...states] };
-  return { outcome: { kind: 'granted' }, states: states.map((s, i) => withTokens(refilled(s, buckets[i]!, now), (t) => t - 1)) };
+export function tokensNow(state: BucketState, bucket: Bucket, now: number): number {
+  if (now < state.pausedUntil) return 0;
+  const s = refilled(state, bucket, now);
+  return s.at > now ? s.tokens - ((s.at - now) * bucket.perMinute) / 60_000 : s.tokens;
+}
+
+/**
+ * One token from every bucket at the earliest time all of them have one: the write is the
+ * caller's at `at` (now, or later), and nobody else's. Each bucket is charged as of `at`,
+ * the time the write goes out, so a post that waits for the workspace's token does not leave
+ * its channel's bucket thinking it refilled meanwhile. A later reservation queues behind it:
+ * waiting writes get their tokens first come, first served, whichever replica asks, with no
+ * asking again.
+ */
+export function reserveAll(states: readonly BucketState[], buckets: readonly Bucket[], now: number): { at: number; states: BucketState[] } {
+  const at = Math.max(now, ...states.map((s, i) => readyAt(s, buckets[i]!, now)));
+  return { at, states: states.map((s, i) => withTokens(refilled(s, buckets[i]!, at), (t) => t - 1)) };
 }
 
 /** Gives back a token taken for a write that turned out unnecessary (never past the burst). */
@@ -118,9 +122,13 @@ export function refunded(state: BucketState, bucket: Bucket, now: number): Bucke
   return withTokens(refilled(state, bucket, now), (t) => Math.min(bucket.burst, t + 1));
 }
 
-/** Slack said 429: nothing from this bucket until Retry-After has passed, then one call. */
+/**
+ * Slack said 429: nothing from this bucket until Retry-After has passed, then one call.
+ * Writes reserved past the pause keep their places (and the one call is theirs).
+ */
 export function pausedState(state: BucketState, until: number, now: number): BucketState {
   const pausedUntil = Math.max(state.pausedUntil, until);
+  if (state.at > pausedUntil) return { tokens: Math.min(state.tokens, 1), at: state.at, pausedUntil };
   return { tokens: 1, at: Math.max(now, pausedUntil), pausedUntil };
 }
 

@@ -1,15 +1,18 @@
 import { createClient } from '@redis/client';
 import { z } from 'zod';
 import type { Logger } from '../ops/logger.js';
-import type { BudgetStore, StoreTake } from './budget-store.js';
+import type { BudgetStore } from './budget-store.js';
 import type { Bucket } from './rate-budget.js';
 
 /**
  * The token-bucket arithmetic of `rate-budget.ts`, in one atomic script on Redis's own
  * clock (`TIME`): replicas whose clocks disagree still refill the same buckets at the
- * same rate, and no two of them can take the last token.
- * KEYS: the buckets. ARGV: op (take | refund | pause), pause ms, then per bucket
- * perMinute and burst. Returns the wait in ms (0: done) and each bucket's tokens after.
+ * same rate, and no two of them can take the last token. A reservation is charged as of
+ * the time its write goes out (`a` may lie ahead: the last reservation's time), so the
+ * replicas' waiting writes get their tokens in the order they asked (`reserveAll`).
+ * KEYS: the buckets. ARGV: op (reserve | refund | pause), pause ms, then per bucket
+ * perMinute and burst. Returns the wait in ms until the reserved token (0: now) and each
+ * bucket's tokens now (below zero while reservations wait).
  */
 export const BUDGET_SCRIPT = `
 local t = redis.call('TIME')
@@ -28,30 +31,33 @@ for i = 1, n do
   tokens[i], at[i], paused[i] = tk, a, p
 end
 local wait = 0
-if op == 'take' then
+if op == 'reserve' then
+  local due = now
   for i = 1, n do
-    local ready = now
-    if now < paused[i] then ready = paused[i]
-    elseif tokens[i] < 1 then ready = now + math.ceil((1 - tokens[i]) * 60000 / rate[i]) end
-    if ready - now > wait then wait = ready - now end
+    local ready = at[i]
+    if tokens[i] < 1 then ready = at[i] + math.ceil((1 - tokens[i]) * 60000 / rate[i]) end
+    if paused[i] > ready then ready = paused[i] end
+    if ready > due then due = ready end
   end
-  if wait == 0 then for i = 1, n do tokens[i] = tokens[i] - 1 end end
+  for i = 1, n do
+    if due > at[i] then tokens[i] = math.min(burst[i], tokens[i] + (due - at[i]) * rate[i] / 60000); at[i] = due end
+    tokens[i] = tokens[i] - 1
+  end
+  wait = due - now
 elseif op == 'refund' then
   for i = 1, n do tokens[i] = math.min(burst[i], tokens[i] + 1) end
 elseif op == 'pause' then
   for i = 1, n do
     paused[i] = math.max(paused[i], now + pauseMs)
-    tokens[i] = 1
-    at[i] = math.max(now, paused[i])
+    if at[i] > paused[i] then tokens[i] = math.min(tokens[i], 1)
+    else tokens[i] = 1; at[i] = paused[i] end
   end
 end
 local out = { wait }
 for i = 1, n do
-  if wait == 0 then
-    redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'a', tostring(at[i]), 'p', tostring(paused[i]))
-    redis.call('PEXPIRE', KEYS[i], math.ceil(burst[i] * 60000 / rate[i]) + math.max(0, paused[i] - now) + 60000)
-  end
-  local avail = tokens[i]
+  redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'a', tostring(at[i]), 'p', tostring(paused[i]))
+  redis.call('PEXPIRE', KEYS[i], math.ceil(burst[i] * 60000 / rate[i]) + math.max(0, paused[i] - now, at[i] - now) + 60000)
+  local avail = tokens[i] - math.max(0, at[i] - now) * rate[i] / 60000
   if now < paused[i] then avail = 0 end
   out[#out + 1] = tostring(avail)
 end
@@ -90,9 +96,8 @@ export class RedisBudgetStore implements BudgetStore {
     return new RedisBudgetStore(client, prefix);
   }
 
-  async take(buckets: readonly Bucket[]): Promise<StoreTake> {
-    const wait = await this.run('take', buckets, 0);
-    return wait > 0 ? { kind: 'wait', ms: wait } : { kind: 'granted' };
+  reserve(buckets: readonly Bucket[]): Promise<number> {
+    return this.run('reserve', buckets, 0);
   }
 
   async refund(buckets: readonly Bucket[]): Promise<void> {
@@ -121,7 +126,7 @@ export class RedisBudgetStore implements BudgetStore {
     if (this.client.isOpen) await this.client.close().catch(() => this.client.destroy());
   }
 
-  private async run(op: 'take' | 'refund' | 'pause', buckets: readonly Bucket[], pauseMs: number): Promise<number> {
+  private async run(op: 'reserve' | 'refund' | 'pause', buckets: readonly Bucket[], pauseMs: number): Promise<number> {
     const reply = ScriptReply.parse(
       await this.client.eval(BUDGET_SCRIPT, {
         keys: buckets.map((b) => `${this.prefix}${b.key}`),

@@ -1,27 +1,35 @@
-import { MemoryBudgetStore, type BudgetStore, type StoreTake } from './budget-store.js';
+import { MemoryBudgetStore, type BudgetStore } from './budget-store.js';
 import { bucketsFor, type Bucket } from './rate-budget.js';
 
 /** Content (agent text, first posts) goes before status (root card and activity edits). */
 export type Priority = 'content' | 'status';
 
 type Waiter = { priority: number; seq: number; grant: () => void; fail: (e: unknown) => void };
-type Lane = { buckets: Bucket[]; waiters: Waiter[]; timer: NodeJS.Timeout | undefined; pumping: boolean };
+/**
+ * One budget's waiting writes in this process. `timer` runs until the lane's reserved token
+ * is due (`reserved`), or until a store that failed is asked again.
+ */
+type Lane = { buckets: Bucket[]; waiters: Waiter[]; timer: NodeJS.Timeout | undefined; reserved: boolean; dueAt: number; pumping: boolean };
 
 export type WriteRequest = { method: string; team: string; channel?: string; priority: Priority };
 
 /** How long a lane waits before asking a budget store that failed (Redis away) again. */
-export const STORE_RETRY_MS = 500;
+const STORE_RETRY_MS = 500;
 
 /**
  * The one gate every Slack write of the process passes. Each method (per workspace,
  * postMessage per channel and per workspace) has token buckets in a `BudgetStore`:
- * in memory for one process, in Redis when replicas share Slack's limits. Waiting
- * writes are granted content first, then in arrival order. A 429 pauses only its own
- * buckets. Timers are owned here and cleared by close().
+ * in memory for one process, in Redis when replicas share Slack's limits. A lane with
+ * waiting writes reserves one token at a time and sleeps until it is due; the token then
+ * goes to the lane's first waiter, content first, then in arrival order. Reservations are
+ * served in the order they reach the store, so replicas' waiting writes take turns instead
+ * of racing for each token as it refills. A 429 pauses only its own buckets. Timers are
+ * owned here and cleared by close().
  */
 export class WriteScheduler {
   private readonly lanes = new Map<string, Lane>();
   private readonly store: BudgetStore;
+  private readonly now: () => number;
   private seq = 0;
   private closed = false;
   readonly counts = { granted: 0, waited: 0, paused: 0, storeErrors: 0 };
@@ -38,7 +46,8 @@ export class WriteScheduler {
       onGranted?: (method: string, waitedMs: number) => void;
     } = {},
   ) {
-    this.store = opts.store ?? new MemoryBudgetStore(opts.now);
+    this.now = opts.now ?? Date.now;
+    this.store = opts.store ?? new MemoryBudgetStore(this.now);
     this.onStoreError = opts.onStoreError ?? (() => undefined);
     this.onGranted = opts.onGranted ?? (() => undefined);
   }
@@ -97,13 +106,14 @@ export class WriteScheduler {
 
   /**
    * Slack answered 429 with Retry-After: this method (and only it) waits. Slack does not say
-   * which of a post's limits ran out, its channel's or its workspace's, so both wait.
+   * which of a post's limits ran out, its channel's or its workspace's, so both wait. A token
+   * the lane had reserved for before the pause ends is given up: the lane reserves again.
    */
   rateLimited(req: Omit<WriteRequest, 'priority'>, retryAfterMs: number): void {
     const lane = this.laneFor({ ...req, priority: 'content' });
     if (!lane) return;
     this.counts.paused += 1;
-    void this.settleThenPump(lane, this.store.pause(lane.buckets, retryAfterMs));
+    void this.settleThenPump(lane, this.store.pause(lane.buckets, retryAfterMs), this.now() + retryAfterMs);
   }
 
   close(): void {
@@ -111,6 +121,9 @@ export class WriteScheduler {
     for (const lane of this.lanes.values()) {
       clearTimeout(lane.timer);
       lane.timer = undefined;
+      // A token reserved and never used goes back: the other replicas' writes take it.
+      if (lane.reserved) void this.store.refund(lane.buckets).catch(() => undefined);
+      lane.reserved = false;
       for (const w of lane.waiters) w.fail(new Error('scheduler closed'));
       lane.waiters = [];
     }
@@ -122,56 +135,82 @@ export class WriteScheduler {
     if (!own) return undefined;
     let lane = this.lanes.get(own.key);
     if (!lane) {
-      lane = { buckets, waiters: [], timer: undefined, pumping: false };
+      lane = { buckets, waiters: [], timer: undefined, reserved: false, dueAt: 0, pumping: false };
       this.lanes.set(own.key, lane);
     }
     return lane;
   }
 
-  private async settleThenPump(lane: Lane, change: Promise<void>): Promise<void> {
+  /** After a refund or a pause: the lane asks again, unless it holds a reservation due after `pausedUntil`. */
+  private async settleThenPump(lane: Lane, change: Promise<void>, pausedUntil = Number.NEGATIVE_INFINITY): Promise<void> {
     await change.catch((error: unknown) => this.storeFailed(error));
-    if (this.closed) return;
+    if (this.closed || (lane.reserved && lane.dueAt >= pausedUntil)) return;
     clearTimeout(lane.timer);
     lane.timer = undefined;
+    lane.reserved = false;
     await this.pump(lane);
   }
 
-  /** Grants waiters while the store gives tokens; then sleeps until it says one is there. */
+  /** Reserves a token for the lane's first waiter, grants it if it is there now, and so on; else sleeps until it is due. */
   private async pump(lane: Lane): Promise<void> {
-    if (lane.pumping) return;
+    if (lane.pumping || lane.reserved) return;
     lane.pumping = true;
     try {
       while (lane.waiters.length > 0 && !this.closed) {
-        const outcome: StoreTake = await this.store.take(lane.buckets).catch((error: unknown) => {
+        let ms: number;
+        try {
+          ms = await this.store.reserve(lane.buckets);
+        } catch (error) {
           this.storeFailed(error);
-          return { kind: 'wait', ms: STORE_RETRY_MS } as const;
-        });
-        if (outcome.kind === 'wait') {
-          if (!this.closed) this.wakeLater(lane, outcome.ms);
+          if (!this.closed) this.wakeLater(lane, STORE_RETRY_MS, false);
           return;
         }
-        const waiter = lane.waiters.shift();
-        if (!waiter || this.closed) {
-          // Every waiter gave up (aborted or closed) while the store answered: not spent.
+        if (this.closed) {
           await this.store.refund(lane.buckets).catch((error: unknown) => this.storeFailed(error));
           return;
         }
-        waiter.grant();
+        if (ms > 0) {
+          this.wakeLater(lane, ms, true);
+          return;
+        }
+        if (!(await this.grantFirst(lane))) return;
       }
     } finally {
       lane.pumping = false;
     }
   }
 
-  private wakeLater(lane: Lane, ms: number): void {
+  /** The reserved token to the lane's first waiter; every waiter gave up (aborted) meanwhile: back to the store. */
+  private async grantFirst(lane: Lane): Promise<boolean> {
+    const waiter = lane.waiters.shift();
+    if (waiter) {
+      waiter.grant();
+      return true;
+    }
+    await this.store.refund(lane.buckets).catch((error: unknown) => this.storeFailed(error));
+    return false;
+  }
+
+  private wakeLater(lane: Lane, ms: number, reserved: boolean): void {
     clearTimeout(lane.timer);
+    lane.reserved = reserved;
+    lane.dueAt = this.now() + ms;
     lane.timer = setTimeout(
       () => {
         lane.timer = undefined;
-        void this.pump(lane);
+        const held = lane.reserved;
+        lane.reserved = false;
+        if (this.closed) return;
+        void this.woken(lane, held);
       },
       Math.max(1, ms),
     );
+  }
+
+  /** The lane's timer ran: its reserved token is due (granted now), or the store is asked again. */
+  private async woken(lane: Lane, reserved: boolean): Promise<void> {
+    if (reserved && !(await this.grantFirst(lane))) return;
+    await this.pump(lane);
   }
 
   private storeFailed(error: unknown): void {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Item } from '../bridge/thread-state.js';
 import type { Answer } from '../store/thread-records.js';
 import { when } from './approval-card.js';
@@ -56,7 +57,7 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
           type: 'button',
           action_id: `${ANSWER_ACTION_PREFIX}${i}`,
           text: { type: 'plain_text', text: cutPlain(listed ? `${i + 1}. ${choice}` : choice, SLACK_LIMITS.buttonText) || `${i + 1}` },
-          value: JSON.stringify({ e: item.id, i }),
+          value: choiceValue({ eventId: item.id, index: i }),
         }),
       ),
     });
@@ -66,3 +67,24 @@ export function renderQuestion(item: Question, answer: Answer | undefined, owner
 }
 
 const fallback = (text: string) => cutPlain(text, CARD_BUDGET.fallbackText);
+
+/** What a choice button carries: the ask_user event id and the choice's index, as JSON `{"e": eventId, "i": index}`. */
+export type ChoiceButton = { eventId: string; index: number };
+
+export function choiceValue({ eventId, index }: ChoiceButton): string {
+  return JSON.stringify({ e: eventId, i: index });
+}
+
+const ChoiceValueSchema = z.object({ e: z.string().min(1), i: z.number().int().nonnegative() });
+
+/** A choice button's value read back (it comes from Slack, so it is parsed); undefined when it is not one. */
+export function readChoiceValue(value: string): ChoiceButton | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const parsed = ChoiceValueSchema.safeParse(raw);
+  return parsed.success ? { eventId: parsed.data.e, index: parsed.data.i } : undefined;
+}

@@ -1,8 +1,8 @@
 import { escapeMrkdwn } from './sanitize.js';
 
 /**
- * Slack's Block Kit and message limits, in one place, named after the fields of
- * Slack's Block Kit and chat.* reference (docs.slack.dev). Lengths are JavaScript string lengths (UTF-16 code units): an
+ * Slack's Block Kit and message limits, in one place, named after the Block Kit and
+ * chat.* fields they limit. Lengths are JavaScript string lengths (UTF-16 code units): an
  * astral-plane emoji counts 2, which is never less than what Slack counts, so a text
  * that fits here fits there. Escaped mrkdwn counts as sent: `&amp;` is 5.
  */
@@ -19,8 +19,7 @@ export const SLACK_LIMITS = {
   /**
    * Text across all blocks of one message: undocumented. Slack answers
    * `msg_blocks_too_long` from about 12,000 characters of text with every per-block limit
-   * respected (slackapi/bolt-js#2509, #2867: "12,000 text characters with a buffer for
-   * block containers").
+   * respected (the text, with some room for the blocks that contain it).
    */
   blocksTextTotal: 12_000,
   /** Any text composition object (section text, context element). */

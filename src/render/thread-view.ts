@@ -146,5 +146,12 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
         body: { text: line, blocks: [context(`:bar_chart: ${line}`), feedbackBlock(item.turn)] },
       };
     }
+    case 'feedback':
+      return {
+        kind: 'message',
+        key: `feedback:${item.id}`,
+        priority: 'status',
+        body: { text: 'How was this answer?', blocks: [feedbackBlock(item.turn)] },
+      };
   }
 }

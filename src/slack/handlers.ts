@@ -4,7 +4,7 @@ import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { STOP_ACTION_ID } from '../render/root-card.js';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/approval-card.js';
-import { ANSWER_ACTION_PREFIX } from '../render/question-card.js';
+import { ANSWER_ACTION_PREFIX, readChoiceValue } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
 import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
 import type { SeenKeys } from '../store/seen-once.js';
@@ -337,7 +337,7 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     const target = await actionTarget(deps, body, 'answer');
     if (!target) return;
-    const choice = parseChoice(target.value);
+    const choice = readChoiceValue(target.value);
     const text = target.label;
     if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
     deps.track(
@@ -425,21 +425,12 @@ export async function actionTarget(deps: HandlerDeps, body: unknown, what: strin
   };
 }
 
-function parseChoice(value: string): { eventId: string; index: number } | undefined {
-  try {
-    const raw = JSON.parse(value) as { e?: unknown; i?: unknown };
-    return typeof raw.e === 'string' && typeof raw.i === 'number' ? { eventId: raw.e, index: raw.i } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function tellDecisionOutcome(deps: HandlerDeps, target: { ref: ThreadRef; user: string }, outcome: DecisionOutcome): Promise<void> {
   const text = decisionReply(outcome);
   if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
 }
 
-export async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
+async function findThread(deps: HandlerDeps, team: string, channel: string, ts: string): Promise<ThreadRef | undefined> {
   const indexed = await deps.records.threadOfMessage(team, channel, ts);
   if (indexed) return indexed;
   // A message we never indexed (sent before the bot saw it): Slack knows its thread.

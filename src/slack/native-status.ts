@@ -3,6 +3,7 @@ import { CoalescingLoop } from '../delivery/coalescing-loop.js';
 import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { nativeWanted, sessionTitle, type NativeSessionStatus } from '../render/native-status.js';
+import { REFUSAL_KEEP_MS, type NativeSupportStore, type Refusal } from '../store/native-support.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { nativeWords } from '../words/native.js';
 
@@ -43,15 +44,17 @@ type Thread = {
  * Each thread's wanted status is kept and written by one coalescing loop, through the
  * write scheduler at status priority: a burst of events becomes one write of the latest.
  * When a workspace refuses the agent surfaces (not an agent app, a plan without them, a
- * scope not granted), that is remembered for the workspace and nothing more is tried
- * there: the root card and its buttons, which are always posted, carry on alone.
+ * scope not granted), that is remembered for the workspace, in the store (every replica
+ * and the next start-up know it, for REFUSAL_KEEP_MS), and nothing more is tried there: the
+ * root card and its buttons, which are always posted, carry on alone.
  */
 export class NativeStatus {
   private readonly threads = new Map<string, Thread>();
-  private readonly support = new Map<string, NativeSupport>();
+  /** What this process knows of each workspace; `asked`: the store knew of no refusal when read. */
+  private readonly support = new Map<string, { kind: 'supported' } | { kind: 'asked' } | ({ kind: 'refused' } & Refusal)>();
   private closed = false;
 
-  constructor(private readonly deps: { writer: SlackWriter; log: Logger }) {}
+  constructor(private readonly deps: { writer: SlackWriter; log: Logger; store: NativeSupportStore; now?: () => number }) {}
 
   /** Threads whose native status is being kept in step (tests, and to see nothing piles up). */
   get size(): number {
@@ -59,12 +62,29 @@ export class NativeStatus {
   }
 
   supportIn(team: string): NativeSupport {
-    return this.support.get(team) ?? { kind: 'unknown' };
+    const known = this.support.get(team);
+    if (known?.kind === 'refused') return this.refusedIn(team) ? { kind: 'refused', error: known.error } : { kind: 'unknown' };
+    return known?.kind === 'supported' ? known : { kind: 'unknown' };
+  }
+
+  /**
+   * Another replica, or the bot before a restart, may have learned that the workspace
+   * refuses: the store is asked once per workspace before the first native call there
+   * (startBot asks for its own workspace before it takes requests, so no first write
+   * waits for it).
+   */
+  async learn(team: string): Promise<void> {
+    const refusal = await this.deps.store.refusal(team).catch((error: unknown) => {
+      this.deps.log.warn({ err: error, team }, 'could not read whether this workspace refused Slack’s agent surfaces');
+      return undefined;
+    });
+    if (refusal) this.refused(team, refusal);
+    else if (!this.support.has(team)) this.support.set(team, { kind: 'asked' });
   }
 
   /** What the runner folded: the status Slack should show follows from it. */
   observe(record: ThreadRecord, state: ThreadState): void {
-    if (this.closed || this.support.get(record.team)?.kind === 'refused') return;
+    if (this.closed || this.refusedIn(record.team)) return;
     const key = threadKey(record);
     let thread = this.threads.get(key);
     const wanted = nativeWanted(state, { failed: record.failure !== undefined });
@@ -131,7 +151,11 @@ export class NativeStatus {
 
   private async pass(thread: Thread): Promise<void> {
     const { ref } = thread;
-    if (thread.given_up || this.support.get(ref.team)?.kind === 'refused') return;
+    if (thread.given_up || this.refusedIn(ref.team)) return;
+    if (!this.support.has(ref.team)) {
+      await this.learn(ref.team);
+      if (thread.given_up || this.closed || this.refusedIn(ref.team)) return;
+    }
     const { status, loading } = thread.wanted;
     if (thread.written.status !== status) {
       const first = thread.written.status === undefined;
@@ -177,17 +201,39 @@ export class NativeStatus {
         );
         return false;
       }
-      this.support.set(ref.team, { kind: 'refused', error: error.slackError });
       this.deps.log.warn(
         { method, slackError: error.slackError, team: ref.team },
         'Slack refused its agent surfaces in this workspace; sessions there keep the card and its buttons only',
       );
-      for (const [key, t] of this.threads)
-        if (t.ref.team === ref.team && t !== thread) {
-          t.loop.close();
-          this.threads.delete(key);
-        }
+      const refusal = await this.deps.store.refuse(ref.team, error.slackError).catch((stored: unknown) => {
+        this.deps.log.warn({ err: stored, team: ref.team }, 'could not keep in the store that this workspace refused Slack’s agent surfaces');
+        return { error: error.slackError, until: this.clock() + REFUSAL_KEEP_MS };
+      });
+      this.refused(ref.team, refusal, thread);
       return false;
     }
+  }
+
+  /** Whether the workspace refused, as far as this process knows, and not longer ago than the refusal is believed. */
+  private refusedIn(team: string): boolean {
+    const known = this.support.get(team);
+    if (known?.kind !== 'refused') return false;
+    if (known.until > this.clock()) return true;
+    this.support.delete(team);
+    return false;
+  }
+
+  /** Nothing more is written in the workspace: its threads are dropped (`writing` finishes its own pass). */
+  private refused(team: string, refusal: Refusal, writing?: Thread): void {
+    this.support.set(team, { kind: 'refused', ...refusal });
+    for (const [key, t] of this.threads)
+      if (t.ref.team === team && t !== writing) {
+        t.loop.close();
+        this.threads.delete(key);
+      }
+  }
+
+  private clock(): number {
+    return (this.deps.now ?? Date.now)();
   }
 }

@@ -108,7 +108,7 @@ export type Answer = z.infer<typeof AnswerSchema>;
 
 const CostSchema = z.object({ amount: z.string(), currency: z.string() });
 
-export const HomeProgressSchema = z.object({
+const HomeProgressSchema = z.object({
   state: z.enum(['starting', 'running', 'waiting', 'stopping', 'idle', 'ended', 'failed']),
   inputTokens: z.number(),
   outputTokens: z.number(),

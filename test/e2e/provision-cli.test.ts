@@ -5,26 +5,26 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
+import { ensureBuilt, TEST_DIST } from './support/bot-process.js';
 
 const run = promisify(execFile);
 
 /**
  * The provision CLI as `npm run provision` runs it (`node <build>/src/provision.js`), and
- * the bot's entry refusing a broken file, compiled into their own directory so they never
- * race `npm start`'s build of dist/ in the e2e test running beside them.
+ * the bot's entry refusing a broken file, from the e2e files' shared build (TEST_DIST), so
+ * they never race `npm start`'s build of dist/ in the e2e test running beside them.
  */
-const BUILD = `.provision-test-${process.pid}`;
+const BUILD = TEST_DIST;
 let fake: FakeManagedAgents;
 let dir: string;
 
 beforeAll(async () => {
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: process.cwd() });
+  ensureBuilt();
   fake = await startFakeManagedAgents();
   dir = mkdtempSync(join(tmpdir(), 'provision-cli-'));
 }, 60_000);
 afterAll(async () => {
   await fake?.close();
-  rmSync(BUILD, { recursive: true, force: true });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

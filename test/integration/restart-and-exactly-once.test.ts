@@ -38,7 +38,8 @@ async function restartMidTurnScenario(): Promise<void> {
   h.agents.release('after-restart');
   await h.slack.waitFor(() => rootText().includes('Done'));
   await h.bot.settled();
-  expect(texts(root.ts)).toEqual(['Part one.', expect.stringContaining('bash'), 'Part two.\n\nPart three.']);
+  // The fake reports no usage: the finished answer closes with the feedback buttons alone, once.
+  expect(texts(root.ts)).toEqual(['Part one.', expect.stringContaining('bash'), 'Part two.\n\nPart three.', 'How was this answer?']);
   expect(JSON.stringify(botReplies(h.slack, 'C1', root.ts)[1]!.blocks)).toContain(':white_check_mark: *bash*');
 
   // An old thread still reaches its session after the restart.
@@ -109,9 +110,11 @@ describe('dropped connections and failed writes', () => {
     await h.slack.waitFor(() => h.slack.callsTo('conversations.replies').length > 0);
     await h.slack.waitFor(() => rootText().includes('Done') && texts(root.ts).includes('Exactly once: again'));
     await h.bot.settled();
-    // One attempt that landed (and answered 500), then a look-up instead of a second post.
-    expect(h.slack.callsTo('chat.postMessage').length).toBe(postsBefore + 1);
+    // One attempt that landed (and answered 500), then a look-up instead of a second post;
+    // then the answer's feedback buttons (the fake reports no usage line to carry them).
+    expect(h.slack.callsTo('chat.postMessage').length).toBe(postsBefore + 2);
     expect(texts(root.ts).filter((t) => t === 'Exactly once: again')).toHaveLength(1);
+    expect(texts(root.ts).filter((t) => t === 'How was this answer?')).toHaveLength(2);
   });
 });
 

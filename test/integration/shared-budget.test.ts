@@ -90,19 +90,29 @@ describe('one rate budget shared by replicas through Redis', () => {
     expect(times[1]!).toBeGreaterThanOrEqual(retryAfterMs + 60_000 / SLACK_BUDGETS['chat.update']!.perMinute - 2);
   });
 
-  it('a post takes its channel token and the workspace token together, or neither', async () => {
+  it('a post reserves its channel token and the workspace token for when both have one; later posts queue behind it', async () => {
     const prefix = `test-${randomUUID()}:budget:`;
     const store = await RedisBudgetStore.open(REDIS_URL, prefix, log);
     open.push({ store, scheduler: new WriteScheduler({ store }) });
     const channel = { key: 'T:C1:chat.postMessage', perMinute: 1, burst: 2 };
     const workspace = { key: 'T:chat.postMessage', perMinute: 1, burst: 1 };
-    expect(await store.take([channel, workspace])).toEqual({ kind: 'granted' });
-    // The workspace is out for a minute: the post waits, and its channel keeps its last token.
-    const refused = await store.take([channel, workspace]);
-    expect(refused.kind).toBe('wait');
-    expect(refused.kind === 'wait' && refused.ms).toBeGreaterThan(1000);
-    expect(await store.take([channel])).toEqual({ kind: 'granted' });
+    expect(await store.reserve([channel, workspace])).toBe(0);
+    // The workspace is out for a minute: so is the post, its channel token spent then, not now.
+    const minutes = async () => Math.round((await store.reserve([channel, workspace])) / 60_000);
+    expect(await minutes()).toBe(1);
+    expect(store.available(channel)).toBeLessThan(1);
+    expect(await minutes()).toBe(2);
     await store.refund([workspace]);
-    expect(store.available(workspace)).toBe(1);
+    expect(await minutes()).toBe(2);
+  });
+
+  it('replicas waiting for one bucket get its tokens in the order they asked, whichever replica asks', async () => {
+    const prefix = `test-${randomUUID()}:budget:`;
+    const stores = await Promise.all([0, 1, 2].map(() => RedisBudgetStore.open(REDIS_URL, prefix, log)));
+    open.push(...stores.map((store) => ({ store, scheduler: new WriteScheduler({ store }) })));
+    const bucket = { key: 'T:chat.startStream', perMinute: 1, burst: 1 };
+    const turns: number[] = [];
+    for (let i = 0; i < 6; i++) turns.push(Math.round((await stores[i % 3]!.reserve([bucket])) / 60_000));
+    expect(turns).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

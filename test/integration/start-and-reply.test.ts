@@ -43,7 +43,14 @@ describe('/agent', () => {
     expect(h.agents.received(session.id).map((e) => e.type)).toEqual(['user.message']);
 
     const replies = botReplies(h.slack, 'C1', root.ts);
-    expect(replies.map((m) => m.markdown_text ?? m.text)).toEqual(['Looking at the build.', expect.stringContaining('bash'), '**All green.**']);
+    // The fake reports no usage for this turn: the answer closes with the feedback buttons alone.
+    expect(replies.map((m) => m.markdown_text ?? m.text)).toEqual([
+      'Looking at the build.',
+      expect.stringContaining('bash'),
+      '**All green.**',
+      'How was this answer?',
+    ]);
+    expect(JSON.stringify(replies[3]!.blocks)).toContain('feedback_buttons');
     expect(JSON.stringify(replies[1]!.blocks)).toContain(':white_check_mark: *bash* `npm test`');
     // Text goes out as Markdown, not mrkdwn.
     expect(h.slack.callsTo('chat.postMessage').filter((c) => c.args.markdown_text).length).toBe(2);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approvalValue, readApprovalValue, renderApproval } from '../../src/render/approval-card.js';
 import type { Button, KnownBlock } from '../../src/render/block-kit.js';
+import { choiceValue, readChoiceValue } from '../../src/render/question-card.js';
 import { renderRootCard } from '../../src/render/root-card.js';
 import { SLACK_LIMITS } from '../../src/render/slack-limits.js';
 import { initialState } from '../../src/bridge/thread-state.js';
@@ -36,6 +37,26 @@ describe('approval button values', () => {
     // An event id longer than any the API mints leaves no room for the name: the id is kept.
     const long = 'e'.repeat(SLACK_LIMITS.buttonValue - 20);
     expect(readApprovalValue(approvalValue({ eventId: long, toolName: 'x'.repeat(100) }))).toEqual({ eventId: long });
+  });
+});
+
+describe('choice button values', () => {
+  it('carry the question’s event id and the choice’s index, read back as written', () => {
+    expect(readChoiceValue(choiceValue({ eventId: 'sevt_q', index: 2 }))).toEqual({ eventId: 'sevt_q', index: 2 });
+  });
+
+  it('refuse what they did not write', () => {
+    for (const value of [
+      '',
+      '{',
+      'sevt_q',
+      '{"e":"sevt_q"}',
+      '{"e":"","i":0}',
+      '{"e":"sevt_q","i":-1}',
+      '{"e":"sevt_q","i":1.5}',
+      '{"e":"sevt_q","i":"1"}',
+    ])
+      expect(readChoiceValue(value)).toBeUndefined();
   });
 });
 

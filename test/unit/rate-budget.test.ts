@@ -7,7 +7,7 @@ import {
   pausedState,
   readyAt,
   refunded,
-  takeAll,
+  reserveAll,
   tokensNow,
   type Bucket,
   type BucketState,
@@ -15,38 +15,45 @@ import {
 
 const bucket = (perMinute: number, burst: number, key = 'b'): Bucket => ({ key, perMinute, burst });
 
-/** Takes from `buckets` at `now` and returns the outcome kind, keeping the states. */
-function taker(buckets: Bucket[]) {
+/** Reserves from `buckets` at `now` and returns how long until the reserved token, keeping the states. */
+function reserver(buckets: Bucket[]) {
   let states: BucketState[] = buckets.map((b) => freshState(b, 0));
-  return (now: number) => {
-    const r = takeAll(states, buckets, now);
-    states = r.states;
-    return r.outcome;
+  return {
+    reserve: (now: number) => {
+      const r = reserveAll(states, buckets, now);
+      states = r.states;
+      return r.at - now;
+    },
+    states: () => states,
+    set: (next: BucketState[]) => {
+      states = next;
+    },
   };
 }
 
 describe('rate budget arithmetic', () => {
-  it('allows a burst, then one token per 60/perMinute seconds', () => {
-    const take = taker([bucket(60, 3)]);
-    expect([take(0), take(0), take(0)].map((o) => o.kind)).toEqual(['granted', 'granted', 'granted']);
-    expect(take(0)).toEqual({ kind: 'wait', until: 1000 });
-    expect(take(999).kind).toBe('wait');
-    expect(take(1000).kind).toBe('granted');
+  it('allows a burst, then one token per 60/perMinute seconds, reserved in the order asked', () => {
+    const { reserve } = reserver([bucket(60, 3)]);
+    expect([reserve(0), reserve(0), reserve(0)]).toEqual([0, 0, 0]);
+    // Past the burst each reservation queues behind the last: no one asks twice, no one overtakes.
+    expect(reserve(0)).toBe(1000);
+    expect(reserve(500)).toBe(1500);
+    expect(reserve(3000)).toBe(0);
   });
 
-  it('takes from every bucket or none: a post the workspace cannot afford keeps its channel token', () => {
+  it('a post waits for its channel and the workspace together, and is charged to both as of when it goes', () => {
     const channel = bucket(60, 2, 'channel');
     const workspace = bucket(60, 1, 'workspace');
-    let states = [freshState(channel, 0), freshState(workspace, 0)];
-    let r = takeAll(states, [channel, workspace], 0);
-    expect(r.outcome.kind).toBe('granted');
-    states = r.states;
-    r = takeAll(states, [channel, workspace], 0);
-    expect(r.outcome).toEqual({ kind: 'wait', until: 1000 });
-    expect(tokensNow(r.states[0]!, channel, 0)).toBe(1);
+    const r = reserver([channel, workspace]);
+    expect(r.reserve(0)).toBe(0);
+    // The workspace is out for a second: so is the post, and its channel token is spent then,
+    // not now (a channel refilled meanwhile would let a later burst past Slack's count).
+    expect(r.reserve(0)).toBe(1000);
+    expect(tokensNow(r.states()[0]!, channel, 0)).toBe(0);
+    expect(tokensNow(r.states()[0]!, channel, 1000)).toBe(1);
     // The wait is the slowest bucket's.
-    const paused = [pausedState(r.states[0]!, 5000, 0), r.states[1]!];
-    expect(takeAll(paused, [channel, workspace], 0).outcome).toEqual({ kind: 'wait', until: 5000 });
+    r.set([pausedState(r.states()[0]!, 5000, 0), r.states()[1]!]);
+    expect(r.reserve(0)).toBe(5000);
   });
 
   it('a pause empties the bucket and holds it until the pause ends, then allows one call', () => {
@@ -54,9 +61,17 @@ describe('rate budget arithmetic', () => {
     const s = pausedState(freshState(b, 0), 3000, 0);
     expect(readyAt(s, b, 100)).toBe(3000);
     expect(tokensNow(s, b, 2999)).toBe(0);
-    const after = takeAll([s], [b], 3000);
-    expect(after.outcome.kind).toBe('granted');
-    expect(takeAll(after.states, [b], 3000).outcome.kind).toBe('wait');
+    const after = reserveAll([s], [b], 3000);
+    expect(after.at).toBe(3000);
+    expect(reserveAll(after.states, [b], 3000).at).toBe(4000);
+  });
+
+  it('a pause keeps the places of writes reserved past it', () => {
+    const b = bucket(60, 1);
+    const r = reserver([b]);
+    expect([r.reserve(0), r.reserve(0), r.reserve(0)]).toEqual([0, 1000, 2000]);
+    r.set([pausedState(r.states()[0]!, 1500, 0)]);
+    expect(r.reserve(0)).toBe(3000);
   });
 
   it('refunds never exceed the burst', () => {

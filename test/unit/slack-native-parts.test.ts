@@ -6,6 +6,7 @@ import { NativeStatus } from '../../src/slack/native-status.js';
 import { homeStateOf, SessionBoard } from '../../src/slack/session-board.js';
 import Keyv from 'keyv';
 import { HomeIndex, RECENT_PER_OWNER } from '../../src/store/home-index.js';
+import { NativeSupportStore, REFUSAL_KEEP_MS } from '../../src/store/native-support.js';
 import { emptyHistory, ThreadRecords, type ThreadRecord } from '../../src/store/thread-records.js';
 import { AgentProfiles } from '../../src/agents/profiles.js';
 import { parseAgentsConfig } from '../../src/config/load-agents-file.js';
@@ -62,9 +63,11 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 describe('NativeStatus', () => {
   it('writes the latest wanted status once, however many changes came while a write waited', async () => {
     const w = stubWriter();
-    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(new Keyv()) });
     const release = w.hold();
     native.observe(record(), state({ phase: 'running', turn: 1 }));
+    // The first write is under way (the store said nothing of a refusal) and waits for Slack.
+    await flush();
     for (let i = 0; i < 10; i += 1) native.observe(record(), state({ phase: i % 2 ? 'running' : 'waiting', turn: 1 }));
     native.observe(record(), state({ phase: 'idle', turn: 1 }));
     release();
@@ -88,7 +91,7 @@ describe('NativeStatus', () => {
           ? new SlackCallError(c.method, 'not_allowed')
           : { ok: true },
     );
-    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(new Keyv()) });
     native.observe(record({ threadTs: 'gone' }), state({ phase: 'running' }));
     await flush();
     native.observe(record({ threadTs: '1.1' }), state({ phase: 'running' }));
@@ -112,12 +115,44 @@ describe('NativeStatus', () => {
     native.close();
   });
 
+  it('a workspace’s refusal is kept in the store: another replica does not ask Slack again, until the refusal is old', async () => {
+    const kv = new Keyv();
+    let now = 1_000_000;
+    const clock = () => now;
+    const refusing = stubWriter((c) => new SlackCallError(c.method, 'not_allowed'));
+    const a = new NativeStatus({ writer: refusing.writer, log: memoryLogger().log, store: new NativeSupportStore(kv, clock), now: clock });
+    a.observe(record(), state({ phase: 'running' }));
+    await refusing.waitForCalls(1);
+    await flush();
+    expect(a.supportIn('T1')).toEqual({ kind: 'refused', error: 'not_allowed' });
+
+    // Replica B (or the bot after a restart) on the same store.
+    const w = stubWriter();
+    const b = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(kv, clock), now: clock });
+    b.observe(record({ threadTs: '2.2' }), state({ phase: 'running' }));
+    await flush();
+    await flush();
+    expect(w.calls).toEqual([]);
+    expect(b.supportIn('T1')).toEqual({ kind: 'refused', error: 'not_allowed' });
+    b.observe(record({ threadTs: '3.3' }), state({ phase: 'running' }));
+    await flush();
+    expect(w.calls).toEqual([]);
+
+    // A day later the workspace may have the features: the first call asks again.
+    now += REFUSAL_KEEP_MS + 1;
+    b.observe(record({ threadTs: '4.4' }), state({ phase: 'running' }));
+    await w.waitForCalls(1);
+    expect(w.calls[0]).toMatchObject({ method: 'agents.sessions.setStatus', args: { thread_ts: '4.4', status: 'processing' } });
+    a.close();
+    b.close();
+  });
+
   it('a transient failure is tried again at the next change; loading messages are set again after the bot replied', async () => {
     let fail = true;
     const w = stubWriter((c) =>
       fail && c.method === 'agents.sessions.setStatus' ? new SlackCallError(c.method, 'fetch_failed', { transient: true }) : { ok: true },
     );
-    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log });
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(new Keyv()) });
     native.observe(record(), state({ phase: 'running' }));
     await flush();
     fail = false;

@@ -154,8 +154,26 @@ describe('fold', () => {
     expect(s.turnStartedBy).toBe('u3');
     expect(s.items.map((i) => (i.kind === 'tools' ? `${i.turn}:${i.tools.map((t) => t.name).join(',')}` : i.kind))).toEqual([
       '1:bash,read',
+      // Turn 1 reported no usage: its answer closes with the feedback buttons alone.
+      'feedback',
       '2:grep',
     ]);
+  });
+
+  it('closes each finished answer with feedback: on the usage line when there is one, alone otherwise, and not for a stopped turn', () => {
+    const idle = () => ev({ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null });
+    const turn = (id: string) => [
+      { type: 'local.user_message_sent', id } as const,
+      ev({ type: 'user.message', id, content: [{ type: 'text', text: id }] }),
+    ];
+    const answer = (id: string) => ev({ type: 'agent.message', id, content: [{ type: 'text', text: `answer ${id}` }] });
+    const spanEnd = ev({ type: 'span.model_request_end', model_usage: { input_tokens: 10, output_tokens: 1 } });
+    const s = run([...turn('u1'), answer('m1'), idle(), ...turn('u2'), answer('m2'), spanEnd, idle(), idle()]);
+    expect(s.items.map((i) => `${i.kind}:${i.turn}`)).toEqual(['text:1', 'feedback:1', 'text:2', 'usage:2']);
+    // A turn the person stopped is not a finished answer.
+    const stopped = run([...turn('u3'), { type: 'local.interrupt_sent', id: 'i1' } as const, ev({ type: 'user.interrupt', id: 'i1' }), idle()]);
+    expect(stopped.outcome).toBe('stopped');
+    expect(stopped.items.filter((i) => i.kind === 'feedback')).toEqual([]);
   });
 
   it('is idempotent for a replayed agent message', () => {

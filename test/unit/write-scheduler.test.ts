@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBudgetStore, type BudgetStore } from '../../src/delivery/budget-store.js';
 import { SLACK_BUDGETS, WORKSPACE_BUDGETS } from '../../src/delivery/rate-budget.js';
 import { WriteScheduler } from '../../src/delivery/write-scheduler.js';
 
@@ -130,5 +131,38 @@ describe('WriteScheduler', () => {
     await vi.advanceTimersByTimeAsync(Math.ceil(60_000 / SLACK_BUDGETS['chat.startStream']!.perMinute));
     await next;
     expect(order).toContain('next');
+  });
+
+  it('replicas on one store take turns: waiting posts are granted in the order they asked, each asking once', async () => {
+    order.length = 0;
+    const shared = new MemoryBudgetStore(() => Date.now());
+    let asked = 0;
+    const counting: BudgetStore = Object.assign(Object.create(shared) as BudgetStore, {
+      reserve: (buckets: Parameters<BudgetStore['reserve']>[0]) => {
+        asked += 1;
+        return shared.reserve(buckets);
+      },
+    });
+    const replicas = [new WriteScheduler({ store: counting }), new WriteScheduler({ store: counting })];
+    const workspace = WORKSPACE_BUDGETS['chat.postMessage']!;
+    const gap = Math.ceil(60_000 / workspace.perMinute);
+    // The workspace's burst spent, then posts in channels of their own (no channel is short),
+    // asked in turn at the two replicas while the bucket is empty.
+    const post = (r: number, name: string, channel: string) =>
+      replicas[r]!.acquire({ method: 'chat.postMessage', team: 'T', channel, priority: 'content' }).then(() => order.push(name));
+    await Promise.all(Array.from({ length: workspace.burst }, (_, i) => post(i % 2, `warm${i}`, `W${i}`)));
+    order.length = 0;
+    asked = 0;
+    const names = Array.from({ length: 6 }, (_, i) => `p${i}`);
+    const all: Promise<number>[] = [];
+    for (const [i, name] of names.entries()) {
+      all.push(post(i % 2, name, `CH${i}`));
+      await vi.advanceTimersByTimeAsync(gap / 4);
+    }
+    await vi.advanceTimersByTimeAsync(names.length * gap);
+    await Promise.all(all);
+    expect(order).toEqual(names);
+    expect(asked).toBe(names.length);
+    for (const r of replicas) r.close();
   });
 });

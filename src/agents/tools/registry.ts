@@ -5,7 +5,7 @@ import { readThread } from './read-thread.js';
 import { askUser } from './ask-user.js';
 
 /** Every tool the bot implements. Adding one: a file beside this one and a line here. */
-export const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<any>> = [readThread, askUser];
+const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<any>> = [readThread, askUser];
 
 export class ToolRegistry {
   private readonly byName: Map<string, CustomTool<unknown>>;

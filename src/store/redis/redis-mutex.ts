@@ -7,7 +7,7 @@ import type { Redis } from './connection.js';
 /** Deletes the lock only if it still carries our token: a lock that expired and went to another replica stays theirs. */
 export const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 /** Moves the deadline of a lock we still hold; 0 when it is not ours any more. */
-export const EXTEND_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const EXTEND_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 export type RedisMutexOptions = {
   /** How long a lock lives without being extended: what a replica that died holding it costs the others. */

@@ -1,16 +1,24 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /**
  * Where the child's bot is built: apart from dist/, which `npm start` (the npm-start test)
- * rebuilds at the same time.
+ * rebuilds at the same time. Built once per run (test/e2e/support/build.ts, the e2e files'
+ * globalSetup) and shared by every file that runs the built bot.
  */
 export const TEST_DIST = '.e2e-dist';
 
-/** Builds the bot into TEST_DIST unless it is newer than every source file (the child runs the built bot). */
+/**
+ * Builds the bot into TEST_DIST unless it is newer than every source file (the child runs the
+ * built bot). Without type checks (`--noCheck`, the same JavaScript): `npm test` has already
+ * type-checked src with `tsc -p tsconfig.json --noEmit`, and `npm start` (the npm-start test)
+ * builds with them. Written to a folder of its own and renamed into place, so a build cut
+ * off halfway never leaves a bot.js that looks newer than the sources beside missing files.
+ */
 export function ensureBuilt(root = process.cwd()): void {
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
@@ -24,7 +32,12 @@ export function ensureBuilt(root = process.cwd()): void {
     built = 0;
   }
   if (built > newest(join(root, 'src'))) return;
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', TEST_DIST], { cwd: root, stdio: 'inherit' });
+  const staging = join(root, `${TEST_DIST}-${process.pid}`);
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  rmSync(staging, { recursive: true, force: true });
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', staging, '--noCheck'], { cwd: root, stdio: 'inherit' });
+  rmSync(join(root, TEST_DIST), { recursive: true, force: true });
+  renameSync(staging, join(root, TEST_DIST));
 }
 
 export async function freePort(): Promise<number> {
