@@ -275,7 +275,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
     opened.push(() => replicas.relay.close());
-    await replicas.relay.start((intent) => bridge.serve(intent));
+    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
     opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }
@@ -405,7 +405,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     await Promise.race([Promise.allSettled(background.current()), delay(options.closeGraceMs ?? 10_000).catch(() => undefined)]);
     // Threads still mid-turn are handed to the other replicas (their leases given back as lapsed).
     await bridge.close(o);
-    await replicas?.relay.close();
+    await replicas?.relay.close(options.closeGraceMs ?? 10_000);
     await replicas?.leases.close();
     native.close();
     // What the runners folded last (a turn's end at shutdown) is in the store for the next Home tab.

@@ -7,6 +7,7 @@ import type {
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
+  Queued,
   StartOutcome,
   StartRequest,
   SteerMessage,
@@ -155,7 +156,12 @@ export class AccessGuard {
     if (!record) {
       const outcome = await this.deps.bridge.steer(ref, msg);
       const noop = outcome.kind === 'not_a_session' || outcome.kind === 'shutting_down';
-      this.audit({ ...entry, action: 'steer', outcome: noop ? 'noop' : 'ok', ...(outcome.kind === 'shutting_down' ? { reason: outcome.kind } : {}) });
+      this.audit({
+        ...entry,
+        action: 'steer',
+        outcome: noop ? 'noop' : outcome.kind === 'queued' ? 'queued' : 'ok',
+        ...(outcome.kind === 'shutting_down' ? { reason: outcome.kind } : {}),
+      });
       return outcome;
     }
     const facts = this.facts(record);
@@ -188,6 +194,9 @@ export class AccessGuard {
         break;
       case 'not_a_session':
         this.audit({ ...entry, session, action: 'steer', outcome: 'noop' });
+        break;
+      case 'queued':
+        this.audit({ ...entry, session, action: 'steer', outcome: 'queued' });
         break;
       case 'shutting_down':
         this.audit({ ...entry, session, action: 'steer', outcome: 'noop', reason: outcome.kind });
@@ -244,6 +253,9 @@ export class AccessGuard {
       case 'not_a_session':
       case 'shutting_down':
         this.audit({ ...entry, outcome: 'noop', reason: outcome.kind });
+        break;
+      case 'queued':
+        this.audit({ ...entry, outcome: 'queued' });
         break;
       default:
         unreachable(outcome);
@@ -421,6 +433,9 @@ export class AccessGuard {
       case 'failed':
         this.audit({ ...entry, outcome: 'failed', reason: outcome.words });
         break;
+      case 'queued':
+        this.audit({ ...entry, outcome: 'queued' });
+        break;
       default:
         unreachable(outcome);
     }
@@ -469,6 +484,8 @@ function auditOfDecision(outcome: DecisionOutcome): Pick<AuditEntry, 'outcome' |
       return { outcome: 'refused', reason: 'not_allowed_to_decide' };
     case 'failed':
       return { outcome: 'failed', reason: outcome.problem.words };
+    case 'queued':
+      return { outcome: 'queued' };
     default:
       return unreachable(outcome);
   }
@@ -484,6 +501,8 @@ function auditOfAnswer(outcome: QuestionOutcome): Pick<AuditEntry, 'outcome'> {
     case 'not_a_session':
     case 'shutting_down':
       return { outcome: 'noop' };
+    case 'queued':
+      return { outcome: 'queued' };
     default:
       return unreachable(outcome);
   }

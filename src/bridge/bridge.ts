@@ -1,5 +1,5 @@
 import { delay } from '../ops/delay.js';
-import type { RelayedIntent, Served } from '../replicas/relay.js';
+import type { RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
 import { startTakeovers, type Takeovers } from '../replicas/takeovers.js';
 import { threadKey, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
@@ -12,6 +12,7 @@ import type {
   InterruptIntentOutcome,
   MayDecideOutcome,
   QuestionOutcome,
+  Queued,
   StartOutcome,
   StartRequest,
   SteerMessage,
@@ -33,6 +34,7 @@ export type {
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
+  Queued,
   ShuttingDown,
   StartOutcome,
   StartProblem,
@@ -124,7 +126,7 @@ export class Bridge {
 
   /** Whether the agent waits on an ask_user question in this thread (a reply would answer it). */
   hasOpenQuestion(ref: ThreadRef): Promise<boolean> {
-    return this.routed(ref, { kind: 'has_open_question', ref }, () => this.intents.hasOpenQuestion(ref), false);
+    return this.routed<boolean>(ref, { kind: 'has_open_question', ref }, () => this.intents.hasOpenQuestion(ref), false, false);
   }
 
   /** A button answer to an ask_user question. */
@@ -184,6 +186,8 @@ export class Bridge {
       takeOver: async (ref) => {
         const taken = await this.resume.thread(ref);
         if (taken) this.deps.handovers?.inc();
+        // Caught up first, so what the stopped replica left stored is carried out against the session as it is now.
+        await this.takeStored(ref);
         return taken;
       },
       alsoEachPass: () => this.resume.pendingStarts(),
@@ -192,25 +196,70 @@ export class Bridge {
   }
 
   /**
-   * A relayed intent, at the replica that follows its thread. One this replica no longer
-   * follows is sent back (`not_holder`): the sender claims the thread again and retries.
+   * Woken for a stored intent of a thread: carried out here with the thread's other
+   * stored intents when this replica follows it; otherwise the sender is told so (it
+   * claims the thread again and wakes whoever follows it now).
    */
-  async serve(intent: RelayedIntent): Promise<Served> {
-    if (!this.runners.holds(intent.ref)) return { kind: 'not_holder' };
-    return { kind: 'served', outcome: await this.runners.using(intent.ref, () => this.intentHere(intent)) };
+  async woken(ref: ThreadRef, from: string, id: string): Promise<void> {
+    const relay = this.deps.replicas?.relay;
+    if (!relay) return;
+    await this.runners.using(ref, async () => {
+      if (this.runners.closed || !this.runners.holds(ref)) return relay.notHolder(from, id);
+      await this.drainStored(ref);
+    });
   }
 
-  private intentHere(intent: RelayedIntent): Promise<unknown> {
+  /** A thread taken over: what its stored list still holds is carried out here, if this replica gets its lease. */
+  private async takeStored(ref: ThreadRef): Promise<void> {
+    const relay = this.deps.replicas?.relay;
+    if (!relay || !(await relay.pending(ref))) return;
+    await this.runners.using(ref, async () => {
+      if ((await this.runners.claim(ref)).kind === 'mine') await this.drainStored(ref);
+    });
+  }
+
+  /**
+   * The thread's stored intents (relayed here, or left by a holder that stopped), carried
+   * out in order while this replica follows the thread; the caller holds its lease.
+   */
+  private drainStored(ref: ThreadRef): Promise<void> {
+    const relay = this.deps.replicas?.relay;
+    if (!relay) return Promise.resolve();
+    return relay.drain(
+      ref,
+      async (intent, again): Promise<Served> =>
+        this.runners.holds(intent.ref) ? { kind: 'served', outcome: await this.intentHere(intent, again) } : { kind: 'not_holder' },
+      () => !this.runners.closed && this.runners.holds(ref),
+    );
+  }
+
+  /**
+   * A stored intent, at the replica that follows its thread. `again`: a replica had taken
+   * it and never acknowledged it, so it may have landed; each kind then looks before it
+   * acts (a decision or an answer is recorded before it is sent, and the first recorded
+   * wins; a reply already sent has its Slack message in the record or its text in the
+   * session; a Stop already sent is a user.interrupt in the session that the record lacks).
+   */
+  private async intentHere(intent: RelayedIntent, again: boolean): Promise<unknown> {
     const { ref } = intent;
     switch (intent.kind) {
       case 'steer':
-        return this.intents.steer(ref, intent.msg);
+        return this.intents.steer(ref, intent.msg, again);
       case 'interrupt':
-        return this.intents.interrupt(ref, intent.user);
-      case 'decide':
-        return this.intents.decide(ref, intent.eventId, intent.decision);
-      case 'answer':
-        return this.intents.answer(ref, intent.eventId, intent.from);
+        return this.intents.interrupt(ref, intent.user, again);
+      case 'decide': {
+        const outcome = await this.intents.decide(ref, intent.eventId, intent.decision);
+        // Recorded by the replica that took it: the runner sends a recorded decision as it catches up.
+        return again && outcome.kind === 'not_pending' && (await this.recordedAs(ref, 'decisions', intent.eventId, intent.decision.user))
+          ? { kind: 'sent' }
+          : outcome;
+      }
+      case 'answer': {
+        const outcome = await this.intents.answer(ref, intent.eventId, intent.from);
+        return again && outcome.kind === 'not_open' && (await this.recordedAs(ref, 'answers', intent.eventId, intent.from.user))
+          ? { kind: 'answered' }
+          : outcome;
+      }
       case 'has_open_question':
         return this.intents.hasOpenQuestion(ref);
       case 'raise_cap':
@@ -222,43 +271,70 @@ export class Bridge {
     }
   }
 
+  /** Whether the thread's record holds this person's decision or answer for the call `eventId`. */
+  private async recordedAs(ref: ThreadRef, what: 'decisions' | 'answers', eventId: string, user: string): Promise<boolean> {
+    return (await this.deps.records.get(ref))?.[what][eventId]?.user === user;
+  }
+
   /**
    * An intent for a thread: carried out here when this replica follows the thread or
-   * gets its lease now, else relayed to the replica that does (which answers with what it
-   * did). A holder that no longer listens (it died) is waited out until its lease lapses,
-   * then the thread is claimed here. `unanswered`: the outcome when a relayed intent got no
-   * answer in time, so it may or may not have been carried out; it is not tried again.
+   * gets its lease now (after what is stored for the thread, which is older), else stored
+   * with the thread and its holder woken for it; the holder, or whoever follows the
+   * thread after it, carries it out once and answers with what it did. A holder that no
+   * longer listens (it died) is waited out until its lease lapses, then the thread is
+   * claimed here and what is stored carried out here. `queued`: the outcome when nobody
+   * answered in time (it stays stored and is carried out by the thread's next holder);
+   * `unanswered`: when carrying it out failed, so it may or may not have been done.
    */
-  private async routed<T>(ref: ThreadRef, intent: RelayedIntent, here: () => Promise<T>, unanswered: T): Promise<T> {
+  private async routed<T>(
+    ref: ThreadRef,
+    intent: RelayedIntent,
+    here: () => Promise<T>,
+    unanswered: T,
+    queued: T | Queued = { kind: 'queued' },
+  ): Promise<T> {
     const relay = this.deps.replicas?.relay;
     if (!relay) return here();
+    let stored: string | undefined;
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const claimed = await this.runners.using(ref, async () => {
         const claim = await this.runners.claim(ref);
-        return claim.kind === 'mine' ? { kind: 'done' as const, outcome: await here() } : claim;
+        if (claim.kind !== 'mine') return claim;
+        await this.drainStored(ref);
+        // Stored already: the drain carried it out with the others, or left it for the next holder.
+        return stored ? { kind: 'drained' as const } : { kind: 'done' as const, outcome: await here() };
       });
       if (claimed.kind === 'done') return claimed.outcome;
-      const sent = await relay.send(claimed.holder, intent);
+      const holder = claimed.kind === 'theirs' ? claimed.holder : undefined;
+      let sent: RelayOutcome;
+      if (stored && holder === undefined) sent = await relay.outcomeOf(stored);
+      else {
+        stored ??= await relay.store(intent);
+        const answered = await relay.outcomeOf(stored);
+        sent = answered.kind === 'queued' && holder !== undefined ? await relay.wake(holder, ref, stored) : answered;
+      }
       switch (sent.kind) {
         case 'served':
           return sent.outcome as T;
         // The holder let the thread go (or is shutting down), or died: its lease goes soon.
         case 'not_holder':
         case 'unreachable':
-          await this.lapseOf(ref, claimed.holder);
+          if (holder !== undefined) await this.lapseOf(ref, holder);
           continue;
-        case 'no_answer':
-        case 'failed':
+        case 'queued':
           this.deps.log.warn(
-            { thread: threadKey(ref), intent: intent.kind, holder: claimed.holder, outcome: sent.kind },
-            'a relayed intent was not answered',
+            { thread: threadKey(ref), intent: intent.kind, holder },
+            'a relayed intent is stored until the thread is followed again',
           );
+          return queued as T;
+        case 'failed':
+          this.deps.log.warn({ thread: threadKey(ref), intent: intent.kind, holder }, 'a relayed intent could not be carried out');
           return unanswered;
         default:
           return unreachable(sent);
       }
     }
-    return unanswered;
+    return (stored ? queued : unanswered) as T;
   }
 
   /** Waits (at most about one lease time) until `holder` no longer holds the thread's lease. */

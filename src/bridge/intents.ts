@@ -34,20 +34,26 @@ const SHUTTING_DOWN: ShuttingDown = { kind: 'shutting_down' };
 export class Intents {
   constructor(private readonly deps: IntentsDeps) {}
 
-  async steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
+  /** `again`: a replica had taken this reply and stopped before saying what became of it (several replicas). */
+  async steer(ref: ThreadRef, msg: SteerMessage, again = false): Promise<SteerOutcome> {
     const key = threadKey(ref);
     await this.deps.starting.wait(ref);
     // One at a time per thread: a reply with files (downloaded and uploaded first) is
     // not overtaken by the plain reply written after it.
     if (this.deps.queues.busy(key))
       this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
-    return this.deps.queues.run(key, () => this.steerNow(ref, msg));
+    return this.deps.queues.run(key, () => this.steerNow(ref, msg, again));
   }
 
   /** A reply, now: the caller holds the thread's queue. */
-  async steerNow(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
+  async steerNow(ref: ThreadRef, msg: SteerMessage, again = false): Promise<SteerOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
+    if (again) {
+      // Sent (its Slack message is in the record) or taken as an answer already: not a second time.
+      if (Object.values(record.sentMessages).some((m) => m.ts === msg.ts)) return { kind: 'sent' };
+      if (Object.values(record.answers).some((a) => a.user === msg.user && a.text === msg.text)) return { kind: 'answered' };
+    }
     await this.deps.records.indexMessage(ref, msg.ts);
     const runner = this.deps.runners.for({ ...record, sessionId: record.sessionId });
     if (!runner) return SHUTTING_DOWN;
@@ -72,7 +78,11 @@ export class Intents {
           return { kind: 'answered' };
         }
       }
-      const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts }, input.blocks);
+      const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts, ...(again ? { mayHaveLanded: true } : {}) }, input.blocks);
+      if (sent.kind === 'maybe_sent') {
+        await runner.note(replyWords({ kind: 'replica_unanswered' }));
+        return { kind: 'failed' };
+      }
       if (sent.kind === 'failed') {
         await runner.note(replyWords({ kind: 'message_not_sent', problem: sent.problem.words }));
         return { kind: 'failed' };
@@ -114,11 +124,12 @@ export class Intents {
     return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.answer(eventId, from) ?? SHUTTING_DOWN;
   }
 
-  async interrupt(ref: ThreadRef, user: string): Promise<InterruptIntentOutcome> {
+  /** `again`: a replica had taken this Stop and stopped before saying what became of it (several replicas). */
+  async interrupt(ref: ThreadRef, user: string, again = false): Promise<InterruptIntentOutcome> {
     await this.deps.starting.wait(ref);
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.interrupt(user) ?? SHUTTING_DOWN;
+    return this.deps.runners.for({ ...record, sessionId: record.sessionId })?.interrupt(user, again) ?? SHUTTING_DOWN;
   }
 
   /**

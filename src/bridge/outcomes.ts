@@ -34,14 +34,28 @@ export type NotAllowed = { kind: 'not_allowed'; refusal: Refusal };
 /** The bot is shutting down: no runner is made for the thread, so the intent was not carried out. */
 export type ShuttingDown = { kind: 'shutting_down' };
 
+/**
+ * Several replicas: an intent relayed to the replica following its thread, which did not
+ * answer in time. It is stored with the thread and carried out once by the replica that
+ * follows the thread next (that one when it answers again, or the one taking it over).
+ */
+export type Queued = { kind: 'queued' };
+
 /** A reply in a session thread: sent to the agent, taken as the answer to its open question, or not. */
-export type SteerOutcome = { kind: 'sent' } | { kind: 'answered' } | { kind: 'failed' } | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
+export type SteerOutcome =
+  | { kind: 'sent' }
+  | { kind: 'answered' }
+  | { kind: 'failed' }
+  | { kind: 'not_a_session' }
+  | NotAllowed
+  | ShuttingDown
+  | Queued;
 
 /** Before a Deny opens its reason dialog: whether this person may decide in the thread. */
 export type MayDecideOutcome = { kind: 'allowed' } | { kind: 'not_a_session' } | NotAllowed;
 
-export type CapOutcome = DeskCapOutcome | ShuttingDown;
-export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
-export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown;
+export type CapOutcome = DeskCapOutcome | ShuttingDown | Queued;
+export type DecisionOutcome = DecideOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown | Queued;
+export type QuestionOutcome = AnswerOutcome | { kind: 'not_a_session' } | NotAllowed | ShuttingDown | Queued;
 /** A Stop (button, reaction, Slack's own Stop, the Home tab, stop-all) in a thread. */
-export type InterruptIntentOutcome = InterruptOutcome | { kind: 'not_a_session' } | ShuttingDown;
+export type InterruptIntentOutcome = InterruptOutcome | { kind: 'not_a_session' } | ShuttingDown | Queued;

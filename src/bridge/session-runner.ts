@@ -7,7 +7,7 @@ import type { FileBlock } from './file-intake.js';
 import { assembleParts, type RunnerParts } from './runner/assembly.js';
 import type { AnswerOutcome, Decision, DecideOutcome, QuestionAnswer } from './runner/decisions-desk.js';
 import type { RunnerDeps } from './runner/runner-deps.js';
-import type { InterruptOutcome, ResumeOutcome, SendOutcome } from './runner/session-intents.js';
+import type { InterruptOutcome, ResumeOutcome, SendOutcome, SentBy } from './runner/session-intents.js';
 import { sessionPorts } from './runner/session-ports.js';
 import type { CapOutcome, CapSeen } from './runner/spend-cap-desk.js';
 import { foldInPlace, initialState, type LocalEvent, type ThreadState } from './thread-state.js';
@@ -102,7 +102,7 @@ export class SessionRunner {
   }
 
   /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. `files`: image/document blocks after the text. */
-  sendMessage(text: string, from: { user: string; ts?: string }, files: readonly FileBlock[] = []): Promise<SendOutcome> {
+  sendMessage(text: string, from: SentBy, files: readonly FileBlock[] = []): Promise<SendOutcome> {
     return this.parts.intents.sendMessage(text, from, files);
   }
 
@@ -111,8 +111,8 @@ export class SessionRunner {
     return this.parts.intents.resume();
   }
 
-  interrupt(user: string): Promise<InterruptOutcome> {
-    return this.parts.intents.interrupt(user);
+  interrupt(user: string, mayHaveLanded = false): Promise<InterruptOutcome> {
+    return this.parts.intents.interrupt(user, mayHaveLanded);
   }
 
   /** A person's Approve/Deny for a tool call (recorded before it is sent). */

@@ -168,6 +168,8 @@ export function startOfReply(ref: ThreadRef, outcome: SteerOutcome): StartOutcom
     case 'answered':
     case 'failed':
     case 'not_allowed':
+    // Stored with the thread: the replica following it next carries it out.
+    case 'queued':
       return { kind: 'started', ref };
     default:
       return unreachable(outcome);

@@ -24,9 +24,11 @@ export type AuditAction =
 /**
  * `ok`: done; `refused`: the rules said no (`reason` says which rule); `noop`: allowed but
  * nothing to do (nothing running, already decided); `failed`: allowed, but Slack or the
- * API did not take it (`reason` says what).
+ * API did not take it (`reason` says what); `queued`: allowed, relayed to the replica
+ * following the thread, which did not answer in time (it is carried out when the thread
+ * is followed again).
  */
-export type AuditOutcome = 'ok' | 'refused' | 'noop' | 'failed';
+export type AuditOutcome = 'ok' | 'refused' | 'noop' | 'failed' | 'queued';
 
 export type AuditEntry = {
   action: AuditAction;

@@ -47,6 +47,8 @@ export function steerReply(o: GuardedSteerOutcome): string | undefined {
     case 'not_a_session':
     case 'refused_again':
       return undefined;
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     default:
       return unreachable(o);
   }
@@ -62,6 +64,8 @@ export function stopReply(o: StopOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'shutting_down':
       return replyWords({ kind: 'bot_restarting' });
     case 'sent':
@@ -87,6 +91,8 @@ export function homeStopReply(o: StopOutcome): string {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'stop_failed', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'shutting_down':
       return replyWords({ kind: 'bot_restarting' });
     default:
@@ -106,6 +112,8 @@ export function decisionReply(o: DecisionOutcome): string | undefined {
       return refusalWords(o.refusal);
     case 'failed':
       return replyWords({ kind: 'decision_not_sent', problem: o.problem.words });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'shutting_down':
       return replyWords({ kind: 'bot_restarting' });
     default:
@@ -137,6 +145,8 @@ export function answerReply(o: QuestionOutcome): string | undefined {
       return replyWords({ kind: 'question_closed' });
     case 'not_a_session':
       return replyWords({ kind: 'button_session_missing' });
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'shutting_down':
       return replyWords({ kind: 'bot_restarting' });
     default:
@@ -160,6 +170,8 @@ export function capReply(o: CapActionOutcome): string | undefined {
       return spendCapWords({ kind: 'no_cap' });
     case 'failed':
       return o.words;
+    case 'queued':
+      return replyWords({ kind: 'replica_queued' });
     case 'not_allowed':
       return refusalWords(o.refusal);
     case 'shutting_down':

@@ -38,6 +38,8 @@ export type Reply =
   | { kind: 'start_carried_over' }
   /** The replica following the thread took a relayed intent and gave no answer in time. */
   | { kind: 'replica_unanswered' }
+  /** A relayed intent nobody answered in time: it is stored with the thread and carried out once it is followed again. */
+  | { kind: 'replica_queued' }
   | { kind: 'session_gone' }
   /** A stored start whose root card exists but whose session could not be finished after a restart. */
   | { kind: 'start_interrupted' }
@@ -101,6 +103,8 @@ export function replyWords(r: Reply): string {
       return 'The bot is restarting. Your session starts as soon as it is back; no need to run /agent again.';
     case 'replica_unanswered':
       return 'The bot did not hear back about this in time, so it may not have reached the agent. Please look at the thread before trying again.';
+    case 'replica_queued':
+      return 'The bot is handing this thread over between its processes. What you asked for is kept and reaches the agent once, as soon as the thread’s process is back; the thread will show it.';
     case 'session_gone':
       return 'That thread’s session is gone. Mention me in a new thread.';
     case 'start_interrupted':

@@ -1,7 +1,8 @@
-// Intents relayed between two replicas over the real Redis on 127.0.0.1:6379 (pub/sub).
+// Intents relayed between replicas over the real Redis on 127.0.0.1:6379: stored with their
+// thread (a list), announced over pub/sub, carried out and acknowledged by the holder.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Relay, type RelayedIntent } from '../../src/replicas/relay.js';
+import { type Apply, Relay, type RelayedIntent } from '../../src/replicas/relay.js';
 import { openRedis } from '../../src/store/redis/connection.js';
 import { memoryLogger } from '../support/log-sink.js';
 
@@ -20,42 +21,111 @@ async function relay(prefix: string, holder: string, answerWithinMs?: number): P
 
 const ref = { team: 'T1', channel: 'C1', threadTs: '1.1' };
 const stop: RelayedIntent = { kind: 'interrupt', ref, user: 'U1' };
+const steer = (text: string): RelayedIntent => ({ kind: 'steer', ref, msg: { user: 'U1', text, ts: `2.${text.length}` } });
+
+/** A replica's bridge in miniature: every stored intent it is woken for is carried out with `apply`. */
+async function holding(r: Relay, apply: Apply): Promise<void> {
+  await r.start((thread) => r.drain(thread, apply, () => true));
+}
 
 describe('relaying an intent to the replica that follows the thread', () => {
-  it('the holder carries it out and its outcome comes back to the sender', async () => {
+  it('the holder carries out what is stored for the thread, in order, and each outcome comes back to its sender', async () => {
     const prefix = `test-${randomUUID()}#`;
     const [a, b] = [await relay(prefix, 'a'), await relay(prefix, 'b')];
-    const served: RelayedIntent[] = [];
-    await a.start(async (intent) => {
-      served.push(intent);
-      return { kind: 'served', outcome: { kind: 'sent' } };
+    const served: Array<{ intent: RelayedIntent; again: boolean }> = [];
+    await holding(a, async (intent, again) => {
+      served.push({ intent, again });
+      return { kind: 'served', outcome: { kind: 'sent', n: served.length } };
     });
-    await b.start(async () => ({ kind: 'not_holder' }));
-    expect(await b.send('a', stop)).toEqual({ kind: 'served', outcome: { kind: 'sent' } });
-    expect(served).toEqual([stop]);
-    expect(await a.send('b', stop)).toEqual({ kind: 'not_holder' });
+    await b.start(async () => undefined);
+    const first = await b.store(steer('one'));
+    const second = await b.store(steer('two'));
+    expect(await b.wake('a', ref, second)).toEqual({ kind: 'served', outcome: { kind: 'sent', n: 2 } });
+    expect(served).toEqual([
+      { intent: steer('one'), again: false },
+      { intent: steer('two'), again: false },
+    ]);
+    // Carried out once: its outcome is kept for its sender, and nothing is left for the thread.
+    expect(await b.outcomeOf(first)).toEqual({ kind: 'served', outcome: { kind: 'sent', n: 1 } });
+    expect(await b.pending(ref)).toBe(false);
   });
 
-  it('a holder that is gone is unreachable at once, and not alive; one that throws answers failed', async () => {
+  it('a holder that is gone is unreachable at once, and not alive; what was stored waits for the next holder', async () => {
     const prefix = `test-${randomUUID()}#`;
-    const [a, b] = [await relay(prefix, 'a'), await relay(prefix, 'b')];
-    await a.start(async () => {
-      throw new Error('broken');
-    });
-    await b.start(async () => ({ kind: 'not_holder' }));
-    expect(await b.alive('a')).toBe(true);
+    const b = await relay(prefix, 'b');
+    await b.start(async () => undefined);
+    expect(await b.alive('b')).toBe(true);
     expect(await b.alive('gone')).toBe(false);
-    expect(await b.send('gone', stop)).toEqual({ kind: 'unreachable' });
-    expect(await b.send('a', stop)).toEqual({ kind: 'failed' });
+    const id = await b.store(stop);
+    expect(await b.wake('gone', ref, id)).toEqual({ kind: 'unreachable' });
+    expect(await b.pending(ref)).toBe(true);
+    const served: RelayedIntent[] = [];
+    await b.drain(
+      ref,
+      async (intent) => {
+        served.push(intent);
+        return { kind: 'served', outcome: { kind: 'sent' } };
+      },
+      () => true,
+    );
+    expect(served).toEqual([stop]);
+    expect(await b.outcomeOf(id)).toEqual({ kind: 'served', outcome: { kind: 'sent' } });
   });
 
-  it('a holder that takes it and never answers leaves the sender with no_answer, not waiting for ever', async () => {
+  it('an intent a holder took and never acknowledged (it died carrying it out) is carried out once more by the next holder, told that it may have landed', async () => {
     const prefix = `test-${randomUUID()}#`;
-    const [a, b] = [await relay(prefix, 'a'), await relay(prefix, 'b', 200)];
-    let release: () => void = () => undefined;
-    await a.start(() => new Promise((resolve) => (release = () => resolve({ kind: 'not_holder' }))));
-    await b.start(async () => ({ kind: 'not_holder' }));
-    expect(await b.send('a', stop)).toEqual({ kind: 'no_answer' });
-    release();
+    const [a, b, c] = [await relay(prefix, 'a'), await relay(prefix, 'b', 200), await relay(prefix, 'c')];
+    let taken: () => void = () => undefined;
+    const tookIt = new Promise<void>((resolve) => (taken = resolve));
+    let letGo: () => void = () => undefined;
+    // A takes it and does not finish: what a replica killed in the middle of the send leaves.
+    await holding(a, () => {
+      taken();
+      return new Promise((resolve) => (letGo = () => resolve({ kind: 'not_holder' })));
+    });
+    await b.start(async () => undefined);
+    const id = await b.store(stop);
+    const waited = b.wake('a', ref, id);
+    await tookIt;
+    expect(await waited).toEqual({ kind: 'queued' });
+    const again: boolean[] = [];
+    await c.drain(
+      ref,
+      async (_intent, mayHaveLanded) => {
+        again.push(mayHaveLanded);
+        return { kind: 'served', outcome: { kind: 'already_stopping' } };
+      },
+      () => true,
+    );
+    expect(again).toEqual([true]);
+    expect(await b.outcomeOf(id)).toEqual({ kind: 'served', outcome: { kind: 'already_stopping' } });
+    expect(await c.pending(ref)).toBe(false);
+    letGo();
+  });
+
+  it('a drain cut short because the thread went elsewhere leaves the intent for the next holder; a throw while holding is acknowledged as failed', async () => {
+    const prefix = `test-${randomUUID()}#`;
+    const b = await relay(prefix, 'b');
+    let holds = true;
+    const first = await b.store(stop);
+    await b.drain(
+      ref,
+      async () => {
+        holds = false;
+        throw new Error('lease lost');
+      },
+      () => holds,
+    );
+    expect(await b.pending(ref)).toBe(true);
+    expect(await b.outcomeOf(first)).toEqual({ kind: 'queued' });
+    await b.drain(
+      ref,
+      async () => {
+        throw new Error('broken');
+      },
+      () => true,
+    );
+    expect(await b.outcomeOf(first)).toEqual({ kind: 'failed' });
+    expect(await b.pending(ref)).toBe(false);
   });
 });

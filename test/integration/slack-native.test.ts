@@ -228,6 +228,54 @@ profiles:
   });
 });
 
+describe('a thread of the Messages tab', () => {
+  it('a message in a thread Slack opened starts a session there, with the card, streaming, steering and Stop as in a channel', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message(`On it: ${turn.text}`);
+      await turn.gate(turn.text.includes('queue libraries') ? 'first-turn' : 'never');
+    };
+    const threadTs = '1764676800.000300';
+    await h.sender.event(assistantThreadStarted({ user: 'U1', channel: 'D1', threadTs }));
+    await h.slack.waitFor(() => (h!.slack.assistantThread('D1', threadTs)?.prompts?.length ?? 0) > 0);
+    await h.sender.event(dmMessage({ channel: 'D1', user: 'U1', text: 'compare the queue libraries', thread_ts: threadTs }));
+    await h.slack.waitFor(() => botReplies(h!.slack, 'D1', threadTs).some((m) => m.markdown_text?.includes('On it: compare the queue libraries')));
+    const session = [...h.agents.sessions.values()][0]!;
+    // The card opens the session in that thread, and nothing goes to the DM outside it.
+    const card = botReplies(h.slack, 'D1', threadTs)[0]!;
+    expect(JSON.stringify(card.blocks)).toContain('stop_session');
+    expect(h.slack.messages('D1').filter((m) => m.ts !== threadTs && m.thread_ts !== threadTs)).toEqual([]);
+    // The agent's words stream into the thread; Slack's own status runs on it.
+    expect(h.slack.callsTo('chat.startStream').map((c) => c.args.thread_ts)).toContain(threadTs);
+    await h.slack.waitFor(() => h!.slack.agentSession('D1', threadTs)?.status === 'processing');
+
+    // A reply in the thread while the turn runs reaches the agent, once, and is what it works on next.
+    const steer = dmMessage({ channel: 'D1', user: 'U1', text: 'also check the retry policy', thread_ts: threadTs });
+    await h.sender.event(steer);
+    const steered = () =>
+      h!.agents.received(session.id).filter((e) => e.type === 'user.message' && JSON.stringify(e.content).includes('retry policy'));
+    await h.agents.waitFor(() => steered().length === 1);
+    // 👀 on the reply: it reached the agent.
+    await h.slack.waitFor(() =>
+      h!.slack
+        .messages('D1')
+        .find((m) => m.ts === steer.ts)
+        ?.reactions?.some((r) => r.name === 'eyes'),
+    );
+    h.agents.release('first-turn');
+    await h.slack.waitFor(() => botReplies(h!.slack, 'D1', threadTs).some((m) => m.markdown_text?.includes('On it: also check the retry policy')));
+
+    // The card's Stop interrupts the turn, as in a channel.
+    await h.sender.action(blockAction({ user: 'U1', channel: 'D1', messageTs: card.ts, threadTs, actionId: 'stop_session', value: '' }));
+    await h.slack.waitFor(() => JSON.stringify(h!.slack.messages('D1').find((m) => m.ts === card.ts)?.blocks).includes('Stopped by <@U1>'));
+    await h.bot.settled();
+    expect(h.agents.received(session.id).map((e) => e.type)).toEqual(['user.message', 'user.message', 'user.interrupt']);
+    expect(steered()).toHaveLength(1);
+    expect(h.agents.sessions.size).toBe(1);
+    await h.slack.waitFor(() => h!.slack.agentSession('D1', threadTs)?.status === 'active');
+  });
+});
+
 describe('feedback buttons', () => {
   it('each finished answer closes with feedback buttons; a click is kept with session, turn and user, thanked privately and audited', async () => {
     h = await startHarness();

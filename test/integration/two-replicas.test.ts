@@ -6,9 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
 import { openStore } from '../../src/store/open-store.js';
 import { ThreadRecords } from '../../src/store/thread-records.js';
-import { appMention, humanReply, SlackSender } from '../fakes/slack/index.js';
+import { appMention, blockAction, humanReply, SlackSender } from '../fakes/slack/index.js';
 import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
+import { replyWords } from '../../src/words/replies.js';
 
 /**
  * Long enough that a loaded test machine does not miss renewals; the takeover waits about
@@ -213,5 +214,96 @@ describe('two replicas on one Redis', () => {
     expect(h.agents.sessions.size).toBe(1);
     expect(userMessages(h, session.id, 'and one more thing')).toHaveLength(1);
     expect(b!.bridge.liveRunners).toBe(0);
+  });
+});
+
+const ofType = (harness: Harness, sessionId: string, type: string) => harness.agents.received(sessionId).filter((e) => e.type === type);
+const eventsPath = (sessionId: string) => `/v1/sessions/${sessionId}/events`;
+/** Sends to the session (POST …/events) that reached the fake Managed Agents API, carried out or not. */
+const sendsTo = (harness: Harness, sessionId: string) =>
+  harness.agents.requests.filter((r) => r.method === 'POST' && r.path === eventsPath(sessionId)).length;
+const storedAgain = (l: { msg?: unknown }) => l.msg === 'carrying out a stored intent taken before and never acknowledged';
+
+describe('two replicas on one Redis: work relayed to a holder that dies before it answers', () => {
+  it('a Stop the holder took and died sending (before the API had it) is sent by the replica taking the thread over, once', async () => {
+    const { h, b, senderB, logsB } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('never');
+    };
+    await h.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Working on it.') && rootText(h).includes('stop_session'));
+    const session = [...h.agents.sessions.values()][0]!;
+    // A's user.interrupt waits at the API, not carried out; A dies meanwhile and never sends it.
+    h.agents.holdNext({ method: 'POST', path: eventsPath(session.id) }, 'interrupt-held');
+    const sent = sendsTo(h, session.id);
+    const click = senderB.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: `T1:C1:${root.ts}` }));
+    await h.agents.waitFor(() => sendsTo(h, session.id) > sent);
+    await h.bot.kill();
+    expect((await click).status).toBe(200);
+
+    await h.slack.waitFor(() => rootText(h).includes('Stopped by <@U1>'), 4 * LEASE_MS + 10_000);
+    await logsB.waitFor(storedAgain);
+    // What B's guard heard back for the click: sent (so the person is told nothing; the thread says who stopped it).
+    const audited = await logsB.waitFor((l) => l.msg === 'audit' && l.action === 'stop');
+    expect(audited.outcome).toBe('ok');
+    await b.settled();
+    expect(ofType(h, session.id, 'user.interrupt')).toHaveLength(1);
+  });
+
+  it('a reply the holder sent to the session and died before hearing back is not sent a second time by the replica taking over, which says it may not have reached the agent', async () => {
+    const { h, b, senderB, logsB } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
+      await turn.message('Working on it.');
+      await turn.gate('steered');
+      await turn.message('First part done.');
+    };
+    await h.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Working on it.'));
+    const session = [...h.agents.sessions.values()][0]!;
+    // A's user.message lands; its answer waits, and A dies before it hears back or records it.
+    h.agents.holdNext({ method: 'POST', path: eventsPath(session.id) }, 'steer-answer', { afterApply: true });
+    await senderB.event(humanReply({ channel: 'C1', thread_ts: root.ts, user: 'U1', text: 'also check the tests' }));
+    await h.agents.waitFor(() => userMessages(h, session.id, 'also check the tests').length > 0);
+    await h.bot.kill();
+
+    await logsB.waitFor(storedAgain, 4 * LEASE_MS + 10_000);
+    h.agents.release('steered');
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Next turn: also check the tests'));
+    await h.slack.waitFor(() => rootText(h).includes('Done'));
+    await b.settled();
+    expect(userMessages(h, session.id, 'also check the tests')).toHaveLength(1);
+    expect(occurrences(agentText(h.slack, 'C1', root.ts), 'Next turn: also check the tests')).toBe(1);
+    // Queued behind the running turn, the message is not in the session's events list yet: B cannot tell it landed.
+    expect(JSON.stringify(botReplies(h.slack, 'C1', root.ts))).toContain(replyWords({ kind: 'replica_unanswered' }));
+  });
+
+  it('an approval the holder recorded and died sending reaches the session once, and the person is not told it failed', async () => {
+    const { h, b, senderB, logsB } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      const answer = await turn.confirmToolUse('bash', { command: 'make deploy' }, { text: 'deployed' });
+      await turn.message(`The tool call was ${answer.result}ed.`);
+    };
+    await h.sender.command({ text: 'deploy it', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    const card = await h.slack.waitFor(() => botReplies(h.slack, 'C1', root.ts).find((m) => JSON.stringify(m.blocks ?? []).includes('approve_tool')));
+    const session = [...h.agents.sessions.values()][0]!;
+    const eventId = String((card.metadata?.event_payload as { key?: string } | undefined)?.key ?? '').slice('approval:'.length);
+    h.agents.holdNext({ method: 'POST', path: eventsPath(session.id) }, 'confirmation-held');
+    const sent = sendsTo(h, session.id);
+    await senderB.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts, threadTs: root.ts, actionId: 'approve_tool', value: eventId }));
+    await h.agents.waitFor(() => sendsTo(h, session.id) > sent);
+    await h.bot.kill();
+
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('The tool call was allowed.'), 4 * LEASE_MS + 10_000);
+    await logsB.waitFor(storedAgain);
+    // What B's guard heard back for the click: sent, not failed (which would tell the person it did not reach the agent).
+    const audited = await logsB.waitFor((l) => l.msg === 'audit' && l.action === 'approve');
+    expect(audited.outcome).toBe('ok');
+    await b.settled();
+    expect(ofType(h, session.id, 'user.tool_confirmation')).toEqual([expect.objectContaining({ tool_use_id: eventId, result: 'allow' })]);
   });
 });

@@ -68,6 +68,17 @@ export class MessageSender {
     return outcome.value;
   }
 
+  /** A user.message with this text that is not `known`: one sent by a replica that stopped before recording it. */
+  landedMessage(text: string, known: ReadonlySet<string>): Promise<string | undefined> {
+    return this.findSentMessage(text, known);
+  }
+
+  /** A user.interrupt in the session that is not `ours` (recorded): one sent by a replica that stopped before recording it. */
+  async landedInterrupt(ours: (id: string) => boolean): Promise<string | undefined> {
+    for (const id of this.seenInterrupts) if (id !== '' && !ours(id)) return id;
+    return (await this.wire.recent('user.interrupt')).find((e) => e.id !== '' && !ours(e.id))?.id;
+  }
+
   private async findSentMessage(text: string, known: ReadonlySet<string>): Promise<string | undefined> {
     // Mid-run the message is queued: the stream has shown it, the events list has not yet.
     for (const [id, queued] of this.queuedTexts) if (!known.has(id) && queued === text) return id;

@@ -10,7 +10,14 @@ import type { RecordKeeper } from './record-keeper.js';
 import type { CapOutcome, CapSeen, SpendCapDesk } from './spend-cap-desk.js';
 import type { TurnEnds } from './turn-ends.js';
 
-export type SendOutcome = { kind: 'sent'; eventId: string } | { kind: 'failed'; problem: ApiProblem };
+/** Who a message is from (its Slack message, if any); `mayHaveLanded`: see `sendMessage`. */
+export type SentBy = { user: string; ts?: string; mayHaveLanded?: boolean };
+/**
+ * `maybe_sent`: another replica may have sent it (`mayHaveLanded`) and the session does not
+ * show it (a message queued behind a running turn is not in the events list yet), so it is
+ * not sent a second time.
+ */
+export type SendOutcome = { kind: 'sent'; eventId: string } | { kind: 'failed'; problem: ApiProblem } | { kind: 'maybe_sent' };
 export type InterruptOutcome =
   | { kind: 'sent' }
   | { kind: 'nothing_running' }
@@ -28,7 +35,7 @@ export type SessionIntentsDeps = {
   /** Folds the runner's own facts (a message or an interrupt sent). */
   fold: (events: LocalEvent[]) => void;
   record: Pick<RecordKeeper, 'current' | 'update' | 'fail'>;
-  sender: Pick<MessageSender, 'sendMessage' | 'sendInterrupt'>;
+  sender: Pick<MessageSender, 'sendMessage' | 'sendInterrupt' | 'landedMessage' | 'landedInterrupt'>;
   decisions: Pick<DecisionsDesk, 'decide' | 'openQuestion' | 'answer'>;
   spendCap: Pick<SpendCapDesk, 'raise' | 'end'>;
   delivery: { request: () => void; adoptPosted: () => Promise<void> };
@@ -46,15 +53,21 @@ export type SessionIntentsDeps = {
 export class SessionIntents {
   constructor(private readonly deps: SessionIntentsDeps) {}
 
-  /** A human message for the agent: the first prompt, a steer mid-run, or the next turn. `files`: image/document blocks after the text. */
-  sendMessage(text: string, from: { user: string; ts?: string }, files: readonly FileBlock[] = []): Promise<SendOutcome> {
+  /**
+   * A human message for the agent: the first prompt, a steer mid-run, or the next turn. `files`: image/document blocks after the text.
+   * `mayHaveLanded`: another replica may have sent it and stopped before recording it, so the session is looked at first.
+   */
+  sendMessage(text: string, from: SentBy, files: readonly FileBlock[] = []): Promise<SendOutcome> {
     const d = this.deps;
     return d.busy(async () => {
       try {
         await d.openStream();
         const state = d.state();
         const known = new Set([...state.processedUserMessages, ...state.queuedUserMessages, ...Object.keys(d.record.current().sentMessages)]);
-        const eventId = await d.sender.sendMessage(text, files, known);
+        const landed = from.mayHaveLanded ? await d.sender.landedMessage(text, known) : undefined;
+        if (from.mayHaveLanded && !landed) return { kind: 'maybe_sent' };
+        if (landed) d.log.info({ eventId: landed }, 'message had been sent by a replica that stopped; not sent again');
+        const eventId = landed ?? (await d.sender.sendMessage(text, files, known));
         d.fold([{ type: 'local.user_message_sent', id: eventId }]);
         await d.record.update((r) => {
           r.sentMessages[eventId] = { user: from.user, ...(from.ts ? { ts: from.ts } : {}) };
@@ -97,13 +110,26 @@ export class SessionIntents {
     });
   }
 
-  interrupt(user: string): Promise<InterruptOutcome> {
+  /** `mayHaveLanded`: another replica may have sent it and stopped before recording it, so the session is looked at first. */
+  interrupt(user: string, mayHaveLanded = false): Promise<InterruptOutcome> {
     const d = this.deps;
-    const status = d.record.current().status;
-    if (status !== 'active' && status !== 'starting') return Promise.resolve({ kind: 'nothing_running' });
+    const running = (status: ThreadRecord['status']) => status === 'active' || status === 'starting';
+    if (!mayHaveLanded && !running(d.record.current().status)) return Promise.resolve({ kind: 'nothing_running' });
     return d.busy(async (): Promise<InterruptOutcome> => {
       try {
         await d.openStream();
+        if (mayHaveLanded) {
+          const landed = await d.sender.landedInterrupt((id) => Boolean(d.record.current().interrupts[id]));
+          if (landed) {
+            await d.record.update((r) => {
+              r.interrupts[landed] = user;
+            });
+            d.delivery.request();
+            d.log.info({ user, interruptId: landed }, 'interrupt had been sent by a replica that stopped; not sent again');
+            return { kind: 'sent' };
+          }
+          if (!running(d.record.current().status)) return { kind: 'nothing_running' };
+        }
         const state = d.state();
         if (!isLive(state) || state.phase === 'starting') return { kind: 'nothing_running' };
         if (state.interruptId !== undefined) return { kind: 'already_stopping' };

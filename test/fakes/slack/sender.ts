@@ -178,6 +178,7 @@ function commandFields(to: Addressee, a: CommandArgs): Record<string, string> {
 function eventCallback(to: Addressee, event: Record<string, unknown>, eventId: string): Record<string, unknown> {
   knowPerson(to.fake, event.user);
   recordHumanMessage(to.fake, event);
+  recordAssistantThread(to.fake, event);
   return {
     token: 'verification-token',
     team_id: to.team,
@@ -259,6 +260,13 @@ function recordHumanMessage(fake: FakeSlack, event: Record<string, unknown>): vo
     files: Array.isArray(event.files) ? event.files : undefined,
     subtype: typeof event.subtype === 'string' ? event.subtype : undefined,
   });
+}
+
+/** The thread Slack opened for `assistant_thread_started` exists before the bot hears of it. */
+function recordAssistantThread(fake: FakeSlack, event: Record<string, unknown>): void {
+  if (event.type !== 'assistant_thread_started') return;
+  const t = event.assistant_thread as { channel_id?: unknown; thread_ts?: unknown } | undefined;
+  if (typeof t?.channel_id === 'string' && typeof t.thread_ts === 'string') fake.openAssistantThread(t.channel_id, t.thread_ts);
 }
 
 /** `message` in block_actions is the message holding the button: take it from the store. */

@@ -184,6 +184,11 @@ export interface FakeSlack {
     channel: string,
     m: { user: string; text: string; thread_ts?: string; files?: unknown[]; ts?: string; subtype?: string },
   ): StoredMessage;
+  /**
+   * A thread of the app's DM opened from Slack's agent pane (what `assistant_thread_started`
+   * names): its root is there before the person writes in it. Idempotent by ts.
+   */
+  openAssistantThread(channel: string, threadTs: string): StoredMessage;
   failNext(method: string, failure: Failure): void;
   /**
    * Consulted for every Web API call that `failNext` has nothing queued for: a failure to

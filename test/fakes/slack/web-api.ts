@@ -171,6 +171,14 @@ class FakeSlackServer implements FakeSlack {
     return stored;
   }
 
+  openAssistantThread(channel: string, threadTs: string): StoredMessage {
+    const existing = this.store.find(channel, threadTs);
+    if (existing) return existing;
+    const stored = this.store.insert(channel, { ts: threadTs, user: this.botUserId, bot_id: this.botId, text: '' });
+    this.changed();
+    return stored;
+  }
+
   addFile(f: { name: string; content: Buffer | string; mimetype?: string; size?: number; user?: string }): Record<string, unknown> {
     const id = mintId('F');
     const content = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;

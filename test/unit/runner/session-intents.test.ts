@@ -46,6 +46,8 @@ function setup(o: { record?: Partial<ThreadRecord>; openFails?: Error; sendFails
         if (o.sendFails) throw o.sendFails;
         return `sevt_${next++}`;
       },
+      landedMessage: async () => undefined,
+      landedInterrupt: async () => undefined,
     },
     decisions: {
       decide: async () => {
