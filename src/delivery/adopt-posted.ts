@@ -15,7 +15,7 @@ export type AdoptDeps = {
     get(ref: ThreadRef): Promise<ThreadRecord | undefined>;
     update(ref: ThreadRef, change: (r: ThreadRecord) => void): Promise<unknown>;
   };
-  log: { warn(obj: object, msg: string): void };
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 };
 
 /**
@@ -28,7 +28,10 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
   const found = await deps.writer.postedKeys(deps.ref.channel, deps.threadTs);
   const record = await deps.records.get(deps.ref);
   if (!record) return;
-  const missing = [...found].filter(([key]) => !record.posted[key] && !key.includes('#'));
+  const recordedTs = knownTs(record);
+  // A message the record knows under another key is recorded: the root card of an /agent
+  // start carries `root:<start id>` (to be found in the channel's history) and is recorded as `root`.
+  const missing = [...found].filter(([key, ts]) => !record.posted[key] && !key.includes('#') && !recordedTs.has(ts));
   const open = Object.entries(record.segments).flatMap(([key, segs]) =>
     segs.flatMap((seg, i) =>
       seg.mode === 'stream' && !seg.closed && !(record.writing?.key === key && record.writing.segment === i) ? [{ key, i, seg }] : [],
@@ -37,7 +40,6 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
   for (const { seg } of open) {
     await deps.writer.call('chat.stopStream', { channel: deps.ref.channel, ts: seg.ts }).catch(() => undefined);
   }
-  const recordedTs = knownTs(record);
   const postedSegments = [...found].filter(([key, ts]) => key.includes('#') && !recordedTs.has(ts));
   if (missing.length === 0 && open.length === 0 && postedSegments.length === 0) return;
   await deps.records.update(deps.ref, (r) => {
@@ -53,8 +55,8 @@ export async function adoptPosted(deps: AdoptDeps): Promise<void> {
       segs.push({ ...UNKNOWN_WORDS, ts, mode: 'post' });
     }
   });
-  deps.log.warn(
-    { keys: [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)], openStreams: open.length },
-    'adopted posts that were made but not recorded',
-  );
+  const adopted = [...missing.map(([k]) => k), ...postedSegments.map(([k]) => k)];
+  // Streams left open are what any process stopped mid-turn leaves (a takeover, a restart): not a lost record.
+  if (adopted.length === 0) return void deps.log.info({ openStreams: open.length }, 'stopped the streams a stopped process left open');
+  deps.log.warn({ keys: adopted, openStreams: open.length }, 'adopted posts that were made but not recorded');
 }

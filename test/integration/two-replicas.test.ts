@@ -128,6 +128,8 @@ describe('two replicas on one Redis', () => {
     expect(agentText(h.slack, 'C1', root.ts)).toBe('Part one.\n\nPart two.\n\nPart three.');
     expect(JSON.stringify(botReplies(h.slack, 'C1', root.ts).map((m) => m.blocks))).toContain(':white_check_mark: *bash*');
     expect(h.agents.sessions.size).toBe(1);
+    // A was settled when it died: everything it posted is recorded (the root card under `root`, whatever its key in Slack).
+    expect(logsB.lines().filter((l) => l.msg === 'adopted posts that were made but not recorded')).toEqual([]);
     // Reported, not asserted against a threshold: the lease time plus a scan and the catch-up.
     console.info(`hand-over: ${handOverMs} ms from kill to the taken-over thread showing new words (LEASE_MS=${LEASE_MS}, fake Slack and agent)`);
   });

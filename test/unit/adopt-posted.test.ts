@@ -30,7 +30,7 @@ describe('adoptPosted', () => {
         call: async (_m, args) => void stopped.push(String(args.ts)),
       },
       records: { get: async () => record, update: async (_r, change) => change(record) },
-      log: { warn: () => undefined },
+      log: { warn: () => undefined, info: () => undefined },
     });
     expect(stopped).toEqual(['110.0']);
     expect(record.posted['approval:e1']).toEqual({ ts: '130.0', hash: 'adopted' });
@@ -39,5 +39,27 @@ describe('adoptPosted', () => {
     expect(record.segments['text:c']).toEqual([
       { ts: '140.0', mode: 'post', length: 0, hash: '', prefix: '', closed: true, startedAt: 0, lastWriteAt: 0 },
     ]);
+  });
+
+  it('takes the root card of an /agent start, keyed root:<start id> in Slack and recorded as root, for recorded: nothing to adopt, nothing said', async () => {
+    const record = { threadTs: ref.threadTs, posted: { root: { ts: ref.threadTs, hash: 'h' } }, segments: {} } as unknown as ThreadRecord;
+    const warned: string[] = [];
+    let updated = false;
+    await adoptPosted({
+      ref,
+      threadTs: ref.threadTs,
+      writer: { postedKeys: async () => new Map([['root:0b6f1c2e', ref.threadTs]]), call: async () => undefined },
+      records: {
+        get: async () => record,
+        update: async (_r, change) => {
+          updated = true;
+          change(record);
+        },
+      },
+      log: { warn: (_o, msg) => void warned.push(msg), info: () => undefined },
+    });
+    expect(record.posted).toEqual({ root: { ts: ref.threadTs, hash: 'h' } });
+    expect(updated).toBe(false);
+    expect(warned).toEqual([]);
   });
 });

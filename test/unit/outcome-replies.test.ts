@@ -69,6 +69,14 @@ describe('the replies to intents’ outcomes', () => {
     for (const reply of replies) expect(reply(down)).toBe(words);
   });
 
+  it('an intent relayed to a replica that did not answer in time says it is kept and goes through once the thread’s process is back', () => {
+    const words = replyWords({ kind: 'replica_queued' });
+    const queued = { kind: 'queued' } as const;
+    const replies: Array<(o: typeof queued) => string | undefined> = [steerReply, stopReply, homeStopReply, decisionReply, answerReply, capReply];
+    for (const reply of replies) expect(reply(queued)).toBe(words);
+    expect(words).toContain('reaches the agent once');
+  });
+
   it('failures carry the API’s words', () => {
     expect(stopReply({ kind: 'failed', problem })).toBe(replyWords({ kind: 'stop_failed', problem: problem.words }));
     expect(decisionReply({ kind: 'failed', problem })).toBe(replyWords({ kind: 'decision_not_sent', problem: problem.words }));
