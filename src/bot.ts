@@ -26,7 +26,7 @@ import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
-import { LISTENED, registerHandlers } from './slack/handlers.js';
+import { admitStoredStart, LISTENED, registerHandlers } from './slack/handlers.js';
 import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
@@ -328,6 +328,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   });
   const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
   registerHandlers(bolt.app, handlerDeps);
+  bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
   registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
   const edge = new InboundEdge({
     listened: LISTENED,

@@ -12,6 +12,7 @@ import type {
   StartRequest,
   SteerMessage,
   SteerOutcome,
+  StoredStart,
 } from '../bridge/bridge.js';
 import type { AuditAction, AuditEntry, AuditTrail } from '../ops/audit.js';
 import type { Logger } from '../ops/logger.js';
@@ -82,7 +83,22 @@ export class AccessGuard {
     this.startsInFlight = deps.starts ?? new LocalStartReservations();
   }
 
-  async start(req: StartRequest): Promise<GuardedStartOutcome> {
+  /**
+   * `stored`: the request is in the store already (`/agent` stores it before its ack, a
+   * restart finds it there); once its outcome is known the bridge settles it.
+   */
+  async start(req: StartRequest, stored?: StoredStart): Promise<GuardedStartOutcome> {
+    if (!stored) return this.checkedStart(req);
+    let outcome: GuardedStartOutcome | undefined;
+    try {
+      outcome = await this.checkedStart(req, stored);
+      return outcome;
+    } finally {
+      await this.deps.bridge.settleStored(stored, outcome);
+    }
+  }
+
+  private async checkedStart(req: StartRequest, stored?: StoredStart): Promise<GuardedStartOutcome> {
     const { bridge, profiles, rules } = this.deps;
     // A mention in a thread that already is a session is a reply to it.
     if (req.threadTs) {
@@ -102,7 +118,7 @@ export class AccessGuard {
     // An unknown profile is the bridge's to answer (it lists the profiles); nothing starts.
     if (choice.kind === 'not_chosen') {
       this.audit({ ...entry, outcome: 'refused', reason: 'unknown_profile' });
-      return bridge.start(req);
+      return bridge.start(req, stored);
     }
     const profile = profiles.rulesFor(choice.target.profile);
     // The check and a reservation are made under the person's lock; the start itself runs
@@ -122,7 +138,7 @@ export class AccessGuard {
       return { kind: 'not_allowed', refusal: decision.reason };
     }
     try {
-      const outcome = await bridge.start(req);
+      const outcome = await bridge.start(req, stored);
       switch (outcome.kind) {
         case 'not_started':
           this.audit({ ...entry, outcome: 'failed', reason: startProblemWords(outcome.problem) });

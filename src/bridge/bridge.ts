@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { delay } from '../ops/delay.js';
 import type { Again, RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
 import { startTakeovers, type Takeovers } from '../replicas/takeovers.js';
-import { threadKey, type ThreadRef } from '../store/thread-records.js';
+import { threadKey, type PendingStart, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { Intents } from './intents.js';
@@ -11,14 +12,16 @@ import type {
   DecisionOutcome,
   InterruptIntentOutcome,
   MayDecideOutcome,
+  NotAllowed,
   QuestionOutcome,
   Queued,
   StartOutcome,
   StartRequest,
   SteerMessage,
   SteerOutcome,
+  StoredStart,
 } from './outcomes.js';
-import { Resume } from './resume.js';
+import { type AdmitStored, Resume } from './resume.js';
 import { Receipts } from './runner/receipts.js';
 import { Runners } from './runners.js';
 import { SessionSetup } from './session-setup.js';
@@ -41,7 +44,9 @@ export type {
   StartRequest,
   SteerMessage,
   SteerOutcome,
+  StoredStart,
 } from './outcomes.js';
+export type { AdmitStored } from './resume.js';
 
 /**
  * The intents Slack input turns into (start, steer, interrupt, decide, answer), in front
@@ -71,8 +76,52 @@ export class Bridge {
     this.resume = new Resume({ ...parts, starts: this.starts });
   }
 
-  async start(req: StartRequest): Promise<StartOutcome> {
-    if (!req.threadTs || !this.deps.replicas) return this.starts.start(req);
+  /**
+   * A start request written to the store before Slack is answered (`/agent` acks only
+   * once this is done): a kill after the ack finds it at the next start-up, which checks
+   * and starts it (`admitStoredStartsWith`). Answer it with `start(req, stored)` and, from
+   * the guard, `settleStored` once its outcome is known.
+   */
+  async storeStart(req: StartRequest): Promise<StoredStart> {
+    const by = this.deps.replicas ? { by: this.deps.replicas.leases.holder } : {};
+    const start: PendingStart = { id: randomUUID(), at: Date.now(), request: { ...req }, unchecked: true, ...by };
+    this.resume.live.add(start.id);
+    try {
+      await this.deps.records.addPendingStart(start);
+    } catch (error) {
+      this.resume.live.delete(start.id);
+      throw error;
+    }
+    return { start, resumed: false };
+  }
+
+  /**
+   * A stored start's outcome is known: its record goes (a start that began has removed it
+   * already, the second removal changes nothing), unless it is carried over to the next
+   * start-up (`start_carried_over`) or its outcome is unknown (`undefined`: it threw), when
+   * the next start-up finishes it.
+   */
+  async settleStored(stored: StoredStart, outcome: StartOutcome | NotAllowed | undefined): Promise<void> {
+    if (outcome && !(outcome.kind === 'not_started' && outcome.problem.kind === 'start_carried_over')) return this.dropStored(stored);
+    this.resume.live.delete(stored.start.id);
+  }
+
+  /** A stored start that is not to be made (its person was told it was not taken): its record goes. */
+  async dropStored(stored: StoredStart): Promise<void> {
+    try {
+      await this.deps.records.removePendingStart(stored.start.id);
+    } finally {
+      this.resume.live.delete(stored.start.id);
+    }
+  }
+
+  /** How starts stored before their access check are checked, started and answered after a restart (the guard's). */
+  admitStoredStartsWith(admit: AdmitStored): void {
+    this.resume.admit = admit;
+  }
+
+  async start(req: StartRequest, stored?: StoredStart): Promise<StartOutcome> {
+    if (!req.threadTs || !this.deps.replicas) return this.starts.start(req, stored);
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
     const asReply = async (): Promise<StartOutcome> => {
       const files = req.files ? { files: req.files } : {};
@@ -85,7 +134,7 @@ export class Bridge {
     // mention) reaching another replica meanwhile is relayed here and waits for the start.
     const started = await this.runners.using(ref, async () =>
       (await this.runners.claim(ref)).kind === 'mine'
-        ? { kind: 'here' as const, outcome: await this.starts.start(req) }
+        ? { kind: 'here' as const, outcome: await this.starts.start(req, stored) }
         : { kind: 'elsewhere' as const },
     );
     return started.kind === 'here' ? started.outcome : asReply();

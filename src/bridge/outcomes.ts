@@ -1,6 +1,6 @@
 import type { Refusal } from '../access/policy.js';
 import type { SharedFile } from '../slack/shared-files.js';
-import type { ThreadRef } from '../store/thread-records.js';
+import type { PendingStart, ThreadRef } from '../store/thread-records.js';
 import type { StartProblem } from '../words/starts.js';
 import type { AnswerOutcome, DecideOutcome } from './runner/decisions-desk.js';
 import type { InterruptOutcome } from './runner/session-intents.js';
@@ -20,6 +20,13 @@ export type StartRequest = {
   /** `--profile NAME` from the prompt, if given ('' when the flag had no name). */
   profile?: string;
 };
+
+/**
+ * A start request already in the store (`/agent` stores it before Slack is answered):
+ * its record is the start's pending start. `resumed`: found by a restart, so its root card
+ * may have been posted already.
+ */
+export type StoredStart = { start: PendingStart; resumed: boolean };
 
 /** A human message in a session thread. */
 export type SteerMessage = { user: string; text: string; ts: string; files?: readonly SharedFile[] };

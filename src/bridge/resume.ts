@@ -4,7 +4,7 @@ import { replyWords } from '../words/replies.js';
 import { startProblemWords } from '../words/starts.js';
 import type { BridgeDeps } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
-import type { StartOutcome, StartRequest } from './outcomes.js';
+import type { StartOutcome, StartRequest, StoredStart } from './outcomes.js';
 import type { Runners } from './runners.js';
 import type { SessionSetup } from './session-setup.js';
 import type { Starts } from './starts.js';
@@ -13,8 +13,22 @@ import type { ThreadQueues } from './thread-queues.js';
 export type ResumeDeps = Pick<BridgeDeps, 'records' | 'writer' | 'log' | 'replicas'> &
   FirstPromptDeps & { runners: Runners; queues: ThreadQueues; setup: SessionSetup; starts: Starts };
 
+/**
+ * How a start stored before its access rules were checked is carried out after a restart:
+ * checked, started and its outcome told to the person (the guard in front of the bridge).
+ */
+export type AdmitStored = (req: StartRequest, stored: StoredStart) => Promise<void>;
+
 /** On start-up: the work a stop left behind (starts being posted, threads mid-turn), picked up. */
 export class Resume {
+  /**
+   * Stored starts this process is carrying out now (taken at the ack, or resumed): the
+   * scan at start-up runs while new requests arrive, and must not start one a second time.
+   */
+  readonly live = new Set<string>();
+  /** Set once the guard exists (it stands in front of the bridge); until then unchecked starts wait. */
+  admit: AdmitStored | undefined;
+
   constructor(private readonly deps: ResumeDeps) {}
 
   /**
@@ -27,38 +41,52 @@ export class Resume {
     const pending = await this.deps.records.pendingStarts();
     let finished = 0;
     for (const start of pending) {
+      if (this.live.has(start.id)) continue;
       // Another replica still making it (several replicas): it is theirs to finish.
       if (start.by && (await this.deps.replicas?.relay.alive(start.by))) continue;
       const leases = this.deps.replicas?.leases;
       // Of several replicas finding a dead one's start, the one holding the start's lease finishes it.
       const key = `start:${start.id}`;
       if (leases && (await leases.claim(key)).kind !== 'mine') continue;
+      this.live.add(start.id);
       try {
-        await this.finishStart(start);
-        finished += 1;
+        if (await this.finishStart(start)) finished += 1;
       } finally {
+        this.live.delete(start.id);
         await leases?.release(key, 'done');
       }
     }
     return finished;
   }
 
-  private async finishStart(start: PendingStart): Promise<void> {
+  /** Whether it was taken up (an unchecked start waits while no guard is set). */
+  private async finishStart(start: PendingStart): Promise<boolean> {
     const parsed = StoredStartSchema.safeParse(start.request);
     if (!parsed.success) {
       this.deps.log.error({ id: start.id, problem: parsed.error.message }, 'an interrupted start is unreadable; dropped');
       await this.deps.records.removePendingStart(start.id);
-      return;
+      return true;
     }
     const req = parsed.data as StartRequest;
-    this.deps.log.info({ channel: req.channel, user: req.user, since: start.at, by: start.by }, 'finishing a start interrupted by a restart');
-    const outcome = await this.deps.starts.fresh(req, start).catch((error: unknown): StartOutcome => {
+    this.deps.log.info(
+      { channel: req.channel, user: req.user, since: start.at, by: start.by, unchecked: start.unchecked === true },
+      'finishing a start interrupted by a restart',
+    );
+    // Stored at its ack, before anyone checked who may: the guard checks, starts and answers it.
+    if (start.unchecked) {
+      if (!this.admit) return false;
+      await this.admit(req, { start, resumed: true }).catch((error: unknown) =>
+        this.deps.log.error({ err: error, id: start.id }, 'could not finish an interrupted start; it stays stored'),
+      );
+      return true;
+    }
+    const outcome = await this.deps.starts.fresh(req, { start, resumed: true }).catch((error: unknown): StartOutcome => {
       this.deps.log.error({ err: error }, 'could not finish an interrupted start');
       return { kind: 'not_started', problem: { kind: 'start_interrupted' } };
     });
-    if (outcome.kind === 'started') return;
+    if (outcome.kind === 'started') return true;
     // Cut short again by a shutdown: still stored, for the next start-up or another replica.
-    if (outcome.problem.kind === 'start_carried_over') return;
+    if (outcome.problem.kind === 'start_carried_over') return true;
     await this.deps.records.removePendingStart(start.id);
     await this.deps.writer
       .call('chat.postEphemeral', {
@@ -68,6 +96,7 @@ export class Resume {
         ...(req.threadTs ? { thread_ts: req.threadTs } : {}),
       })
       .catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not tell the person why their session did not start'));
+    return true;
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up (those another replica follows are left to it). */

@@ -7,7 +7,7 @@ import { bodyHash } from '../render/slack-message.js';
 import { emptyHistory, threadKey, type PendingStart, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
 import { type FirstPromptDeps, sendFirstPrompt } from './first-prompt.js';
-import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome } from './outcomes.js';
+import type { StartOutcome, StartRequest, SteerMessage, SteerOutcome, StoredStart } from './outcomes.js';
 import type { Runners } from './runners.js';
 import type { SessionSetup } from './session-setup.js';
 import type { Starting } from './starting.js';
@@ -31,9 +31,11 @@ export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'l
 export class Starts {
   constructor(private readonly deps: StartsDeps) {}
 
-  async start(req: StartRequest): Promise<StartOutcome> {
-    if (this.deps.runners.closed) return { kind: 'not_started', problem: { kind: 'bot_restarting' } };
-    if (!req.threadTs) return this.fresh(req);
+  /** `stored`: the request is in the store already (`/agent` stores it before its ack). */
+  async start(req: StartRequest, stored?: StoredStart): Promise<StartOutcome> {
+    // A stored request stays stored through a shutdown: the next start-up finishes it.
+    if (this.deps.runners.closed) return { kind: 'not_started', problem: { kind: stored ? 'start_carried_over' : 'bot_restarting' } };
+    if (!req.threadTs) return this.fresh(req, stored);
     // A mention names its thread up front: one racing another in the same thread waits
     // for it and becomes a reply (the chain is registered before any await).
     const ref: ThreadRef = { team: req.team, channel: req.channel, threadTs: req.threadTs };
@@ -41,7 +43,7 @@ export class Starts {
       const existing = await this.deps.records.get(ref);
       // A start cut short by a restart is being recovered: this mention joins it.
       if (existing?.sessionId || (existing?.status === 'starting' && existing.sessionRequest)) return this.startAsReply(ref, req);
-      return this.fresh(req);
+      return this.fresh(req, stored);
     });
   }
 
@@ -51,8 +53,14 @@ export class Starts {
     return startOfReply(ref, outcome);
   }
 
-  /** A start from nothing, or (`resumed`) one a restart cut short before its thread record was written. */
-  async fresh(req: StartRequest, resumed?: PendingStart): Promise<StartOutcome> {
+  /**
+   * A start from nothing, or one whose request is in the store already (`stored`): stored
+   * before Slack was answered, or (`resumed`) found by a restart that cut it short before
+   * its thread record was written. A stored request that does not start is removed (by the
+   * caller once this answers), unless it is carried over to the next start-up.
+   */
+  async fresh(req: StartRequest, stored?: StoredStart): Promise<StartOutcome> {
+    const resumed = stored?.resumed ? stored.start : undefined;
     const log = this.deps.log.child({ team: req.team, channel: req.channel, user: req.user });
     // Decided before anything is posted: an unknown profile gets an answer, not a session.
     const choice = this.deps.profiles.choose({ channel: req.channel, requested: req.profile });
@@ -62,8 +70,8 @@ export class Starts {
     // The request is in the store before its card is posted: a crash in between is
     // finished by the next start (resumePendingStarts), which finds the card by its key.
     const by = this.deps.replicas ? { by: this.deps.replicas.leases.holder } : {};
-    const start: PendingStart = resumed ?? { id: randomUUID(), at: Date.now(), request: { ...req }, ...by };
-    if (!resumed) await this.deps.records.addPendingStart(start);
+    const start: PendingStart = stored?.start ?? { id: randomUUID(), at: Date.now(), request: { ...req }, ...by };
+    if (!stored) await this.deps.records.addPendingStart(start);
     let rootTs: string;
     try {
       rootTs = await this.postRoot(req, card, start, resumed !== undefined);

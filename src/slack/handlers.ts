@@ -20,6 +20,7 @@ import {
   teamOfEnvelope,
   ViewSubmissionSchema,
 } from './inbound.js';
+import { beforeAck } from './before-ack.js';
 import { splitProfileFlag } from './profile-flag.js';
 import { replyWords } from '../words/replies.js';
 import type { AccessGuard, StopOutcome } from '../access/guard.js';
@@ -40,7 +41,7 @@ import {
   stopAllReply,
   stopReply,
 } from './outcome-replies.js';
-import type { DecisionOutcome } from '../bridge/bridge.js';
+import type { AdmitStored, DecisionOutcome, StoredStart } from '../bridge/bridge.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../render/home-view.js';
 
@@ -126,17 +127,37 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       await ack({ response_type: 'ephemeral', text: USAGE });
       return;
     }
+    const req = { team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) };
+    // Stored before the ack: Slack does not send an acked command again, so a kill after
+    // the ack finds the request in the store at the next start-up instead of losing it.
+    // A store that does not answer is said in the ack: the person can run it again.
+    const taken = await beforeAck(
+      async (isLate): Promise<StoredStart | 'duplicate' | 'late'> => {
+        // The same invocation delivered twice (to one replica or to two) starts one session.
+        if (cmd.trigger_id && !(await deps.seen.first(`command:${cmd.trigger_id}`))) return 'duplicate';
+        return isLate() ? 'late' : bridge.storeStart(req);
+      },
+      // Stored after the person was told it was not: it must not start at the next start-up either.
+      async (value) => {
+        if (typeof value !== 'string') await bridge.dropStored(value);
+      },
+      deps.track,
+    ).catch((error: unknown) => {
+      log.error({ err: error, channel: cmd.channel_id, user: cmd.user_id }, 'could not store a start request');
+      return { kind: 'late' as const };
+    });
+    if (taken.kind === 'late' || taken.value === 'late') {
+      log.warn({ channel: cmd.channel_id, user: cmd.user_id }, 'a start request was not stored before its ack; told the person');
+      return void (await ack({ response_type: 'ephemeral', text: replyWords({ kind: 'start_not_stored' }) }));
+    }
     await ack();
-    // The same invocation delivered twice (to one replica or to two) starts one session.
-    if (cmd.trigger_id && !(await deps.seen.first(`command:${cmd.trigger_id}`)))
-      return void log.info({ channel: cmd.channel_id, user: cmd.user_id }, 'duplicate command delivery ignored');
+    if (taken.value === 'duplicate') return void log.info({ channel: cmd.channel_id, user: cmd.user_id }, 'duplicate command delivery ignored');
+    const stored = taken.value;
     deps.track(
-      deps.guard
-        .start({ team: cmd.team_id, channel: cmd.channel_id, user: cmd.user_id, prompt, ...(profile !== undefined ? { profile } : {}) })
-        .then(async (outcome) => {
-          const text = startReply(outcome);
-          if (text) await respond({ response_type: 'ephemeral', text });
-        }),
+      deps.guard.start(req, stored).then(async (outcome) => {
+        const text = startReply(outcome);
+        if (text) await respond({ response_type: 'ephemeral', text });
+      }),
     );
   });
 
@@ -358,6 +379,18 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     await ack();
     await respond({ response_type: 'ephemeral', replace_original: true, text: replyWords({ kind: 'stop_all_cancelled' }) });
   });
+}
+
+/**
+ * A start a restart found stored before its access check (`/agent` stores it before its
+ * ack): checked and started through the guard, its outcome told to the person privately
+ * (the command's response_url belonged to the process that died).
+ */
+export function admitStoredStart(deps: HandlerDeps): AdmitStored {
+  return async (req, stored) => {
+    const text = startReply(await deps.guard.start(req, stored));
+    if (text) await ephemeral(deps, { channel: req.channel, user: req.user, threadTs: req.threadTs, text });
+  };
 }
 
 /** `label`: the pressed button's text as the person saw it. */

@@ -208,6 +208,11 @@ const PendingStartSchema = z.object({
   request: z.record(z.string(), z.unknown()),
   /** The replica making the start (several replicas): another finishes it only once that one is gone. */
   by: z.string().optional(),
+  /**
+   * Stored as Slack's request came in, before the access rules were checked (`/agent`
+   * is stored before its ack): a restart that finds it checks them before it starts.
+   */
+  unchecked: z.literal(true).optional(),
 });
 export type PendingStart = z.infer<typeof PendingStartSchema>;
 

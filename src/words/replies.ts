@@ -44,6 +44,8 @@ export type Reply =
   /** A stored start whose root card exists but whose session could not be finished after a restart. */
   | { kind: 'start_interrupted' }
   | { kind: 'restarted_before_session' }
+  /** `/agent` could not be written to the store before its ack, so nothing was taken. */
+  | { kind: 'start_not_stored' }
   /** Slack refused the root card (`code`: its error). */
   | { kind: 'root_card_refused'; code: string };
 
@@ -63,6 +65,8 @@ export function replyWords(r: Reply): string {
       return `This thread's session has not run for more than ${r.days} days and I no longer keep its record, so I cannot continue it. Start a new one with \`/agent <what the agent should do>\` or by mentioning me.`;
     case 'command_unreadable':
       return 'Slack sent a command I could not read, so I did nothing. Please try again.';
+    case 'start_not_stored':
+      return 'I could not take that request just now (my storage did not answer), so nothing was started. Please run `/agent` again in a moment.';
     case 'command_malformed':
       return 'Slack sent a command I could not read. Please try again.';
     case 'command_unknown':
