@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { delay } from '../ops/delay.js';
-import type { RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
+import type { Again, RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
 import { startTakeovers, type Takeovers } from '../replicas/takeovers.js';
 import { threadKey, type PendingStart, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
@@ -276,8 +276,8 @@ export class Bridge {
     if (!relay) return Promise.resolve();
     return relay.drain(
       ref,
-      async (intent, again): Promise<Served> =>
-        this.runners.holds(intent.ref) ? { kind: 'served', outcome: await this.intentHere(intent, again) } : { kind: 'not_holder' },
+      async (intent, again, sending): Promise<Served> =>
+        this.runners.holds(intent.ref) ? { kind: 'served', outcome: await this.intentHere(intent, again, sending) } : { kind: 'not_holder' },
       () => !this.runners.closed && this.runners.holds(ref),
     );
   }
@@ -287,13 +287,15 @@ export class Bridge {
    * it and never acknowledged it, so it may have landed; each kind then looks before it
    * acts (a decision or an answer is recorded before it is sent, and the first recorded
    * wins; a reply already sent has its Slack message in the record or its text in the
-   * session; a Stop already sent is a user.interrupt in the session that the record lacks).
+   * session, and one whose replica had not begun sending it is sent; a Stop already sent is a
+   * user.interrupt in the session that the record lacks).
    */
-  private async intentHere(intent: RelayedIntent, again: boolean): Promise<unknown> {
+  private async intentHere(intent: RelayedIntent, taken: Again, sending: () => Promise<void>): Promise<unknown> {
     const { ref } = intent;
+    const again = taken !== false;
     switch (intent.kind) {
       case 'steer':
-        return this.intents.steer(ref, intent.msg, again);
+        return this.intents.steer(ref, intent.msg, { again: taken, sending });
       case 'interrupt':
         return this.intents.interrupt(ref, intent.user, again);
       case 'decide': {

@@ -73,8 +73,21 @@ export type RelayOutcome =
    */
   | { kind: 'queued' };
 
-/** How a stored intent is carried out by the replica draining its thread. `again`: taken before and never acknowledged, so it may have landed. */
-export type Apply = (intent: RelayedIntent, again: boolean) => Promise<Served>;
+/**
+ * A stored intent taken before and never acknowledged: `taken` (the replica that took it
+ * never said it was sending it to the session) or `sending` (it may have landed).
+ */
+export type Again = false | 'taken' | 'sending';
+
+/**
+ * How a stored intent is carried out by the replica draining its thread. `sending`: called
+ * right before the write to the session that cannot be looked up reliably (a reply);
+ * it rejects when another replica has taken the intent meanwhile, so the write is not made.
+ */
+export type Apply = (intent: RelayedIntent, again: Again, sending: () => Promise<void>) => Promise<Served>;
+
+/** Appended to a taker's id in the taken hash once it is sending the intent to the session. */
+const SENDING = '#sending';
 
 /**
  * Takes the oldest stored intent of a thread for this replica: `taken` (which replica had
@@ -88,6 +101,12 @@ local id = cjson.decode(raw)['id']
 local before = redis.call('HGET', KEYS[2], id)
 redis.call('HSET', KEYS[2], id, ARGV[1])
 return { raw, before or '' }`;
+
+/** Marks a stored intent this replica took as being sent now; 0 when another replica has taken it since. KEYS: taken hash. ARGV: id, holder. */
+const SENDING_SCRIPT = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '${SENDING}')
+return 1`;
 
 /**
  * Acknowledges a stored intent carried out: it leaves the list, and its outcome is kept a
@@ -243,7 +262,7 @@ export class Relay {
       }
       const entry = parsed.data;
       // Taken before and never acknowledged: that replica may have carried it out and stopped before it could say so.
-      const again = before !== '';
+      const again: Again = before === '' ? false : before.endsWith(SENDING) ? 'sending' : 'taken';
       if (again)
         this.log.info(
           { id: entry.id, intent: entry.intent.kind, takenBy: before },
@@ -251,7 +270,10 @@ export class Relay {
         );
       let served: Served;
       try {
-        served = await apply(entry.intent, again);
+        served = await apply(entry.intent, again, async () => {
+          const marked = await this.redis.eval(SENDING_SCRIPT, { keys: [this.takenKey(ref)], arguments: [entry.id, this.holder] });
+          if (marked !== 1) throw new Error('another replica has taken this intent over');
+        });
       } catch (error) {
         // Cut short because the thread went elsewhere: the next holder carries it out.
         if (!mayGoOn()) return;

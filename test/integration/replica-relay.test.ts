@@ -2,7 +2,7 @@
 // thread (a list), announced over pub/sub, carried out and acknowledged by the holder.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Apply, Relay, type RelayedIntent } from '../../src/replicas/relay.js';
+import { type Again, type Apply, Relay, type RelayedIntent } from '../../src/replicas/relay.js';
 import { openRedis } from '../../src/store/redis/connection.js';
 import { memoryLogger } from '../support/log-sink.js';
 
@@ -32,7 +32,7 @@ describe('relaying an intent to the replica that follows the thread', () => {
   it('the holder carries out what is stored for the thread, in order, and each outcome comes back to its sender', async () => {
     const prefix = `test-${randomUUID()}#`;
     const [a, b] = [await relay(prefix, 'a'), await relay(prefix, 'b')];
-    const served: Array<{ intent: RelayedIntent; again: boolean }> = [];
+    const served: Array<{ intent: RelayedIntent; again: Again }> = [];
     await holding(a, async (intent, again) => {
       served.push({ intent, again });
       return { kind: 'served', outcome: { kind: 'sent', n: served.length } };
@@ -88,7 +88,7 @@ describe('relaying an intent to the replica that follows the thread', () => {
     const waited = b.wake('a', ref, id);
     await tookIt;
     expect(await waited).toEqual({ kind: 'queued' });
-    const again: boolean[] = [];
+    const again: Again[] = [];
     await c.drain(
       ref,
       async (_intent, mayHaveLanded) => {
@@ -97,10 +97,45 @@ describe('relaying an intent to the replica that follows the thread', () => {
       },
       () => true,
     );
-    expect(again).toEqual([true]);
+    expect(again).toEqual(['taken']);
     expect(await b.outcomeOf(id)).toEqual({ kind: 'served', outcome: { kind: 'already_stopping' } });
     expect(await c.pending(ref)).toBe(false);
     letGo();
+  });
+
+  it('one whose holder had begun sending it is handed over as sending; a holder whose intent was taken over meanwhile may not send it', async () => {
+    const prefix = `test-${randomUUID()}#`;
+    const [a, b] = [await relay(prefix, 'a'), await relay(prefix, 'b')];
+    await a.store(steer('once'));
+    let sendingAtA: () => Promise<void> = async () => undefined;
+    let aHolds = true;
+    // A marks it as being sent, then stops before it acknowledges (the thread went elsewhere).
+    await a.drain(
+      ref,
+      async (_intent, _again, sending) => {
+        await sending();
+        sendingAtA = sending;
+        aHolds = false;
+        throw new Error('lease lost');
+      },
+      () => aHolds,
+    );
+    const seen: Again[] = [];
+    let letGo: () => void = () => undefined;
+    const atB = b.drain(
+      ref,
+      (_intent, again) => {
+        seen.push(again);
+        return new Promise((resolve) => (letGo = () => resolve({ kind: 'served', outcome: { kind: 'failed' } })));
+      },
+      () => true,
+    );
+    await expect.poll(() => seen).toEqual(['sending']);
+    // B has it now: A, still winding down, is refused before it could send it again.
+    await expect(sendingAtA()).rejects.toThrow('another replica has taken this intent over');
+    letGo();
+    await atB;
+    expect(await b.pending(ref)).toBe(false);
   });
 
   it('a drain cut short because the thread went elsewhere leaves the intent for the next holder; a throw while holding is acknowledged as failed', async () => {
