@@ -123,7 +123,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
         tools.tools.map((t) => t.name),
       )
     : undefined;
-  if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
+  if (agentsConfig?.kind === 'invalid') throw new AgentsConfigError(agentsConfig.lines);
 
   const namespace = options.storeNamespace ?? 'slack-agents';
   const kv = await openStore(env.STORE_URL, namespace);

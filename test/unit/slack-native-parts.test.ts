@@ -351,7 +351,7 @@ profiles:
 
   it('the default profile’s first, another profile’s with its --profile, at most Slack’s 4', () => {
     const r = parse(FILE());
-    if (!r.ok) throw new Error(r.lines.join('\n'));
+    if (r.kind === 'invalid') throw new Error(r.lines.join('\n'));
     const provisioned = new Map(Object.keys(r.config.profiles).map((n) => [n, { agentId: `a_${n}`, agentVersion: 1, environmentId: `e_${n}` }]));
     const profiles = AgentProfiles.fromConfig(r.config, provisioned as never);
     expect(profiles.suggestedPrompts()).toEqual([
@@ -359,7 +359,7 @@ profiles:
       { title: 'Research', message: '--profile research Compare the queue libraries' },
     ]);
     const many = parse(FILE('\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }'));
-    if (!many.ok) throw new Error(many.lines.join('\n'));
+    if (many.kind === 'invalid') throw new Error(many.lines.join('\n'));
     const all = AgentProfiles.fromConfig(many.config, provisioned as never).suggestedPrompts();
     expect(all.map((p) => p.title)).toEqual(['Fix CI', 'B', 'C', 'D']);
   });
@@ -370,10 +370,10 @@ profiles:
         '\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }\n      - { title: E, message: e }',
       ),
     );
-    expect(five.ok).toBe(false);
-    if (!five.ok) expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
+    expect(five.kind).toBe('invalid');
+    if (five.kind === 'invalid') expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
     const long = parse(FILE(`\n      - { title: ${'x'.repeat(76)}, message: b }`));
-    expect(long.ok).toBe(false);
+    expect(long.kind).toBe('invalid');
   });
 });
 
