@@ -275,7 +275,10 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
     opened.push(() => replicas.relay.close());
-    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
+    await replicas.relay.start(
+      (ref, from, id) => bridge.woken(ref, from, id),
+      () => bridge.drainHeld(),
+    );
     opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }
