@@ -80,6 +80,35 @@ describe('two replicas on one Redis', () => {
     expect(h.slack.callsTo('reactions.add').length).toBeGreaterThan(0);
   });
 
+  it('a reply stored for the holder whose wake-up never reached it (its relay subscriber was down) still reaches the session once, while the holder lives', async () => {
+    const { h, storeNamespace } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
+      await turn.message('Working on it.');
+      await turn.gate('steered');
+      await turn.message('First part done.');
+    };
+    await h.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Working on it.'));
+    const session = [...h.agents.sessions.values()][0]!;
+    // What a sender leaves when its wake-up is published while the holder's subscriber is disconnected: stored, never heard.
+    const client = await openRedis('redis://127.0.0.1:6379');
+    try {
+      const sender = new Relay(client, coordinationPrefix(storeNamespace), 'a-sender-that-went-away', memoryLogger('debug').log);
+      const ref = { team: 'T1', channel: 'C1', threadTs: root.ts };
+      await sender.store({ kind: 'steer', ref, msg: { user: 'U1', text: 'also check the tests', ts: '9.1' } });
+      await h.agents.waitFor(() => userMessages(h, session.id, 'also check the tests').length > 0);
+    } finally {
+      await client.close();
+    }
+    h.agents.release('steered');
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Next turn: also check the tests'));
+    await h.slack.waitFor(() => rootText(h).includes('Done'));
+    await h.bot.settled();
+    expect(userMessages(h, session.id, 'also check the tests')).toHaveLength(1);
+  });
+
   it('one event delivered to both replicas starts one session', async () => {
     const { h, senderB } = await twoReplicas();
     h.agents.onTurn = async (turn) => {

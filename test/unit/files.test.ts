@@ -127,7 +127,7 @@ describe('downloadSharedFile against the fake Slack', () => {
       extraOrigins: [origin()],
       expectedMime: 'text/csv',
     });
-    expect(got).toEqual({ ok: true, bytes: Buffer.from('x,y\n') });
+    expect(got).toEqual({ kind: 'downloaded', bytes: Buffer.from('x,y\n') });
   });
   it('reports the sign-in page a wrong token gets (HTTP 200, HTML)', async () => {
     const f = slack.addFile({ name: 'a.csv', mimetype: 'text/csv', content: 'x,y\n' });
@@ -137,18 +137,18 @@ describe('downloadSharedFile against the fake Slack', () => {
       extraOrigins: [origin()],
       expectedMime: 'text/csv',
     });
-    expect(got).toEqual({ ok: false, problem: { kind: 'login_page' } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'login_page' } });
     expect(slack.downloads).toEqual([{ fileId: f.id, authorized: false }]);
   });
   it('stops reading past the limit, whatever size Slack claimed', async () => {
     const f = slack.addFile({ name: 'a.bin', content: Buffer.alloc(1000), size: 10 });
     const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-test', maxBytes: 100, extraOrigins: [origin()] });
-    expect(got).toEqual({ ok: false, problem: { kind: 'too_large', limitBytes: 100 } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'too_large', limitBytes: 100 } });
   });
   it('sends nothing to a URL that is not Slack', async () => {
     const f = slack.addFile({ name: 'a.csv', content: 'x' });
     const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-test', maxBytes: 100 });
-    expect(got).toEqual({ ok: false, problem: { kind: 'untrusted_url' } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'untrusted_url' } });
     expect(slack.downloads).toEqual([]);
   });
 });

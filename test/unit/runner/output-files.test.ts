@@ -14,8 +14,8 @@ function setup(o: { outputs?: Record<string, OutputRecord>; inThread?: string[] 
   const files = new OutputFiles(
     {
       outputs: {
-        list: async () => ({ ok: true, value: [report] }),
-        download: async () => ({ ok: true, value: Buffer.from('# the report') }),
+        list: async () => ({ kind: 'done', value: [report] }),
+        download: async () => ({ kind: 'done', value: Buffer.from('# the report') }),
       },
       writer: {
         reserveUpload: async (f) => {
