@@ -117,7 +117,7 @@ export class Leases {
   async release(key: string, how: 'done' | 'hand-over'): Promise<void> {
     const state = this.states.get(key);
     this.states.delete(key);
-    if (!state || state.kind !== 'held') return;
+    if (state?.kind !== 'held') return;
     await this.redis
       .eval(RELEASE_SCRIPT, { keys: [this.leaseKey(key), this.deadlinesKey], arguments: [this.holder, key, how] })
       .catch((error: unknown) => {

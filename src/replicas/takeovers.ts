@@ -58,7 +58,8 @@ export function startTakeovers(o: {
   };
 }
 
-function refOfThreadKey(key: string): ThreadRef | undefined {
+/** The thread a lease key names (`team:channel:threadTs`), if it names one. */
+export function refOfThreadKey(key: string): ThreadRef | undefined {
   const [team, channel, threadTs, ...rest] = key.split(':');
   return team && channel && threadTs && rest.length === 0 ? { team, channel, threadTs } : undefined;
 }

@@ -30,7 +30,7 @@ export type EdgeDeps = {
 
 /** The part of Socket Mode's client the guard needs (@slack/socket-mode's SocketModeClient). */
 export type SocketClientLike = {
-  listeners(event: 'ws_message'): Function[];
+  listeners(event: 'ws_message'): Array<(...args: never) => unknown>;
   removeAllListeners(event: 'ws_message'): unknown;
   on(event: 'ws_message', listener: (data: unknown, isBinary: boolean) => void): unknown;
 };
@@ -87,7 +87,7 @@ export class InboundEdge {
     const pass = (data: unknown, isBinary: boolean) => {
       for (const listener of original) {
         Promise.resolve()
-          .then(() => listener.call(client, data, isBinary))
+          .then(() => Reflect.apply(listener, client, [data, isBinary]))
           .catch((error: unknown) => this.deps.log.error({ err: error }, 'socket mode client failed on a message'));
       }
     };

@@ -228,22 +228,28 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         log.info(logCtx, 'mention/DM → new session');
         const { profile, text } = splitProfileFlag(route.text);
         if (text === '') return void (await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE }));
+        const req = {
+          team,
+          channel: m.channel,
+          user,
+          prompt: text,
+          threadTs: route.threadTs,
+          promptTs: m.ts,
+          files,
+          ...(profile !== undefined ? { profile } : {}),
+        };
+        // Stored before this listener returns, so before the event is acked (event-ack.ts):
+        // a kill after the ack finds it at the next start-up. A store that fails leaves the
+        // start as it was before (made now, lost to a kill before its own stored start).
+        const stored = await bridge.storeStart(req).catch((error: unknown) => {
+          log.error({ ...logCtx, err: error }, 'could not store a start request before its ack; starting it anyway');
+          return undefined;
+        });
         deps.track(
-          deps.guard
-            .start({
-              team,
-              channel: m.channel,
-              user,
-              prompt: text,
-              threadTs: route.threadTs,
-              promptTs: m.ts,
-              files,
-              ...(profile !== undefined ? { profile } : {}),
-            })
-            .then(async (outcome) => {
-              const text = startReply(outcome);
-              if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text });
-            }),
+          deps.guard.start(req, stored).then(async (outcome) => {
+            const text = startReply(outcome);
+            if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text });
+          }),
         );
         return;
       }

@@ -41,7 +41,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
 class FakeSlackServer implements FakeSlack {
   readonly calls: ApiCall[] = [];
-  readonly responseUrlPosts: Array<{ url: string; body: any }> = [];
+  readonly responseUrlPosts: Array<{ url: string; body: Record<string, unknown> }> = [];
   readonly users = new Map<string, FakeUser>();
   readonly uploads = new Map<string, FakeUpload>();
   readonly downloads: FakeDownload[] = [];
@@ -438,10 +438,14 @@ class FakeSlackServer implements FakeSlack {
     try {
       parsed = JSON.parse(body.toString('utf8'));
     } catch {
+      parsed = undefined;
+    }
+    // A response_url takes a message: a JSON object.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       send(res, 400, { ok: false, error: 'invalid_json' });
       return;
     }
-    this.responseUrlPosts.push({ url, body: parsed });
+    this.responseUrlPosts.push({ url, body: parsed as Record<string, unknown> });
     send(res, 200, { ok: true });
     this.changed();
   }
