@@ -148,8 +148,11 @@ export class Bridge {
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up. */
-  resumeActive(): Promise<number> {
-    return this.resume.active();
+  async resumeActive(): Promise<number> {
+    const resumed = await this.resume.active();
+    // Several replicas: what was relayed to the process before this one and never carried out goes now, once caught up.
+    if (this.deps.replicas) for (const ref of await this.deps.records.activeRefs()) await this.takeStored(ref);
+    return resumed;
   }
 
   steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {

@@ -339,4 +339,38 @@ describe('two replicas on one Redis: work relayed to a holder that dies before i
     await b.settled();
     expect(ofType(h, session.id, 'user.tool_confirmation')).toEqual([expect.objectContaining({ tool_use_id: eventId, result: 'allow' })]);
   });
+
+  it('a reply stored for a thread while its replica was down (relayed to it as it stopped) reaches the session once when the thread is resumed', async () => {
+    const storeNamespace = `test-${randomUUID()}`;
+    h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(LEASE_MS) }, { storeNamespace });
+    const harness = h;
+    harness.agents.onTurn = async (turn) => {
+      if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
+      await turn.message('Working on it.');
+      await turn.gate('resumed');
+    };
+    await harness.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await harness.slack.waitFor(() => rootOf(harness));
+    await harness.slack.waitFor(() => agentText(harness.slack, 'C1', root.ts).includes('Working on it.'));
+    const session = [...harness.agents.sessions.values()][0]!;
+    await harness.restart(async () => {
+      // What a replica that stored a reply for this thread, and stopped before anyone carried it out, leaves behind.
+      const redis = await openRedis('redis://127.0.0.1:6379');
+      try {
+        const ref = { team: 'T1', channel: 'C1', threadTs: root.ts };
+        await new Relay(redis, coordinationPrefix(storeNamespace), 'a-replica-that-stopped', memoryLogger().log).store({
+          kind: 'steer',
+          ref,
+          msg: { user: 'U1', text: 'stored while you were down', ts: '1796300000.000009' },
+        });
+      } finally {
+        await redis.close();
+      }
+    });
+    await harness.agents.waitFor(() => userMessages(harness, session.id, 'stored while you were down').length > 0);
+    harness.agents.release('resumed');
+    await harness.slack.waitFor(() => agentText(harness.slack, 'C1', root.ts).includes('Next turn: stored while you were down'));
+    await harness.bot.settled();
+    expect(userMessages(harness, session.id, 'stored while you were down')).toHaveLength(1);
+  });
 });
