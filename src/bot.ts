@@ -220,7 +220,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   if (replicas) log.info({ replica: replicas.holder, leaseMs: env.LEASE_MS }, 'replica on a shared Redis store');
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
-  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }), store: new NativeSupportStore(kv) });
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }), store: new NativeSupportStore(kv), records });
   if (identity.team_id) await native.learn(identity.team_id);
   const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
@@ -276,7 +276,10 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
     opened.push(() => replicas.relay.close());
-    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
+    await replicas.relay.start(
+      (ref, from, id) => bridge.woken(ref, from, id),
+      () => bridge.drainHeld(),
+    );
     opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }

@@ -1,5 +1,6 @@
 import type { ApiResult, OutputDownload, OutputFile } from '../agents/files-api.js';
-import { outputComment, OUTPUT_LIMITS, planOutputs, type OutputLimits } from '../delivery/output-plan.js';
+import { OUTPUT_LIMITS, planOutputs, type OutputLimits } from '../delivery/output-plan.js';
+import { outputComment } from '../render/output-comment.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import type { OutputRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
@@ -74,7 +75,7 @@ export class OutputFiles {
           'could not download an output file',
         );
         // Transient trouble leaves the file unrecorded, so the next turn end tries again.
-        if (!transient) skipped.push({ file, reason: 'could not be downloaded' });
+        if (!transient) skipped.push({ file, reason: { kind: 'not_downloaded' } });
         continue;
       }
       const slackFileId = await this.deps.writer.reserveUpload({ filename: file.filename, bytes: bytes.value });

@@ -162,13 +162,43 @@ export class Relay {
     return `${this.prefix}relay-done:${id}`;
   }
 
-  /** Listens for wake-ups (`woken`: the replica drains the thread, or answers `not_holder`) and for answers to ours. */
-  async start(woken: (ref: ThreadRef, from: string, id: string) => Promise<void>): Promise<void> {
+  /**
+   * Listens for wake-ups (`woken`: the replica drains the thread, or answers `not_holder`) and for answers to ours.
+   * `reconnected`: the subscriber is back after its connection dropped (and subscribed again); a
+   * wake-up published meanwhile reached nobody, so the caller drains the threads it holds.
+   */
+  async start(
+    woken: (ref: ThreadRef, from: string, id: string) => Promise<void>,
+    reconnected: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
     this.woken = woken;
-    this.subscriber = this.redis.duplicate();
+    // Named, so an operator (or a test) finds this replica's subscriber in CLIENT LIST.
+    this.subscriber = this.redis.duplicate({ name: `${this.prefix}relay:${this.holder}`.replace(/\s/g, '_') });
     this.subscriber.on('error', (error: unknown) => this.log.error({ err: error }, 'relay subscriber error'));
+    let connectedOnce = false;
+    // 'ready' comes once the client has subscribed again on a new connection.
+    this.subscriber.on('ready', () => {
+      if (!connectedOnce) return;
+      this.log.info('relay subscriber connected again; draining the stored intents of the threads held here');
+      this.track(
+        reconnected().catch((error: unknown) =>
+          this.log.error({ err: error }, 'could not drain stored intents after the relay subscriber came back'),
+        ),
+      );
+    });
     await this.subscriber.connect();
+    connectedOnce = true;
     await this.subscriber.subscribe(this.channel(this.holder), (raw) => this.receive(raw));
+  }
+
+  /** Whether the subscriber is connected now (readiness: a replica that cannot hear wake-ups answers no relayed work). */
+  listening(): boolean {
+    return this.subscriber?.isReady ?? false;
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
   }
 
   /** Stores an intent with its thread, before any replica is told of it; its id. */

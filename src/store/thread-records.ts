@@ -183,6 +183,12 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
    * renders the Home tab from it. Absent until the session's runner first folded.
    */
   home: HomeProgressSchema.optional(),
+  /**
+   * Slack has an agent session for this thread (agents.sessions.setStatus) that was not
+   * closed yet: the bot after a restart, or a replica taking over, closes it when it finds
+   * the session ended, instead of leaving Slack's "working…" row up.
+   */
+  nativeOpen: z.literal(true).optional(),
   /** The text write in flight, if any (see WritingSchema). */
   writing: WritingSchema.optional(),
 });

@@ -1,3 +1,4 @@
+import { formatBytes } from '../agents/attachments.js';
 import { unreachable } from '../ops/unreachable.js';
 import type { ApiProblem } from '../agents/api-errors.js';
 import type { DownloadProblem } from '../slack/file-download.js';
@@ -42,4 +43,35 @@ function downloadWords(p: DownloadProblem): string {
 /** The note to the sender, privately, when some of their files did not go: one line each. */
 export function filesNotReachedWords(problems: readonly string[]): string {
   return ['Some of your files did not reach the agent (the rest of your message did):', ...problems.map((p) => `• ${p}`)].join('\n');
+}
+
+/** Why an output file is listed in the thread but not attached. */
+export type SkipReason =
+  | { kind: 'not_downloadable' }
+  | { kind: 'too_large'; limitBytes: number }
+  | { kind: 'too_many'; maxFiles: number }
+  /** The Files API refused the download for good, or its body was larger than the limit. */
+  | { kind: 'not_downloaded' };
+
+export function skipWords(r: SkipReason): string {
+  switch (r.kind) {
+    case 'not_downloadable':
+      return 'not downloadable';
+    case 'too_large':
+      return `over the ${formatBytes(r.limitBytes)} limit`;
+    case 'too_many':
+      return `over ${r.maxFiles} files per turn`;
+    case 'not_downloaded':
+      return 'could not be downloaded';
+    default:
+      return unreachable(r);
+  }
+}
+
+/** An answer too long for messages, shared as a file: its title and the comment posted with it. */
+export function longAnswerFile(chars: number): { title: string; comment: string } {
+  return {
+    title: 'Full answer',
+    comment: `The answer is long (${chars.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`,
+  };
 }

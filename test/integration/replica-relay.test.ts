@@ -11,8 +11,10 @@ afterEach(async () => {
   for (const o of opened.splice(0).reverse()) await o.close();
 });
 
+let lastClient: Awaited<ReturnType<typeof openRedis>> | undefined;
 async function relay(prefix: string, holder: string, answerWithinMs?: number): Promise<Relay> {
   const client = await openRedis('redis://127.0.0.1:6379');
+  lastClient = client;
   opened.push({ close: () => client.close() });
   const r = new Relay(client, prefix, holder, memoryLogger('debug').log, answerWithinMs);
   opened.push(r);
@@ -162,5 +164,39 @@ describe('relaying an intent to the replica that follows the thread', () => {
     );
     expect(await b.outcomeOf(first)).toEqual({ kind: 'failed' });
     expect(await b.pending(ref)).toBe(false);
+  });
+
+  it('a subscriber whose connection drops is told when it is back (wake-ups published meanwhile reached nobody), and hears wake-ups again', async () => {
+    const prefix = `test-${randomUUID()}#`;
+    const a = await relay(prefix, 'a');
+    const admin = lastClient!;
+    let reconnected: () => void = () => undefined;
+    const back = new Promise<void>((resolve) => (reconnected = resolve));
+    const served: RelayedIntent[] = [];
+    await a.start(
+      (thread) =>
+        a.drain(
+          thread,
+          async (intent) => {
+            served.push(intent);
+            return { kind: 'served', outcome: { kind: 'sent' } };
+          },
+          () => true,
+        ),
+      async () => reconnected(),
+    );
+    expect(a.listening()).toBe(true);
+    const list = String(await admin.sendCommand(['CLIENT', 'LIST']));
+    const line = list.split('\n').find((l) => l.includes(` name=${prefix}relay:a `));
+    const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+    expect(id).toBeDefined();
+    await admin.sendCommand(['CLIENT', 'KILL', 'ID', id!]);
+    await back;
+    expect(a.listening()).toBe(true);
+    const b = await relay(prefix, 'b');
+    await b.start(async () => undefined);
+    const stored = await b.store(stop);
+    expect(await b.wake('a', ref, stored)).toEqual({ kind: 'served', outcome: { kind: 'sent' } });
+    expect(served).toEqual([stop]);
   });
 });
