@@ -6,7 +6,8 @@ import { STOP_ACTION_ID } from '../render/root-card.js';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/approval-card.js';
 import { ANSWER_ACTION_PREFIX, readChoiceValue } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
-import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
+import { DENY_DIALOG_CALLBACK_ID, denyDialog, STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm } from '../render/dialogs.js';
+import { readDenyDialog } from './deny-dialog.js';
 import type { SeenKeys } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
@@ -27,7 +28,7 @@ import { replyWords } from '../words/replies.js';
 import type { AccessGuard, StopOutcome } from '../access/guard.js';
 import { parseLetIn } from '../access/let-in.js';
 import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
-import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
+import { isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 import {
