@@ -7,7 +7,7 @@ import { type LeaseEvent, type LeaseState, type LeaseTimes, mayWrite, renewDue, 
  * deadline goes into the sorted set that replicas scan for leases nobody renews.
  * KEYS: lease, deadlines. ARGV: holder, leaseMs, deadline, member. 1: ours now; 0: another's.
  */
-export const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = `
 local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 if not ok then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -17,7 +17,7 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1`;
 
 /** Moves the deadline of a lease we still hold; 0 when another replica has it (or nobody: it lapsed). */
-export const RENEW_SCRIPT = `
+const RENEW_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
@@ -35,7 +35,7 @@ if ARGV[3] == 'done' then redis.call('ZREM', KEYS[2], ARGV[2]) else redis.call('
 return 1`;
 
 /** Drops a deadline entry whose lease nobody holds (its thread needed nobody after all). */
-export const FORGET_SCRIPT = `
+const FORGET_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 return redis.call('ZREM', KEYS[2], ARGV[1])`;
 
