@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
 import { DEFAULT_RATE_LIMITS } from './fakes/slack/rate-limit.js';
+import { SLACK_BUDGETS } from '../src/delivery/rate-budget.js';
 import { SOCKET_EVENT_RETRIES } from './fakes/slack/socket.js';
 
 const TOKEN = 'xoxb-test';
@@ -138,6 +139,27 @@ describe('fake Slack Web API (real WebClient)', () => {
     await client.chat.postMessage({ channel: 'CW-fresh', text: 'after refill' });
     expect(fake.rateLimited.map((c) => c.args.channel)).toEqual(['CW-fresh']);
     expect(fake.messages('CW-fresh').map((m) => m.text)).toEqual(['after refill']);
+  });
+
+  it('rate-limits the agent surfaces by their channel_id where Slack limits per channel, per workspace otherwise', async () => {
+    await fake.close();
+    let now = 1_000_000;
+    fake = await startFakeSlack({ enforceRateLimits: true, now: () => now });
+    client = webClient();
+    const perChannel = DEFAULT_RATE_LIMITS['assistant.threads.setStatus']!;
+    for (let i = 0; i < perChannel.burst; i += 1) await client.assistant.threads.setStatus({ channel_id: 'C1', thread_ts: '1.1', status: `s${i}` });
+    // Another channel has its own bucket.
+    await client.assistant.threads.setStatus({ channel_id: 'C2', thread_ts: '1.1', status: 'other channel' });
+    const err = (await client.assistant.threads
+      .setStatus({ channel_id: 'C1', thread_ts: '1.1', status: 'too fast' })
+      .catch((e: unknown) => e)) as WebAPIRateLimitedError;
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    now += Math.ceil(60_000 / perChannel.perMinute);
+    await client.assistant.threads.setStatus({ channel_id: 'C1', thread_ts: '1.1', status: 'after refill' });
+    expect(fake.rateLimited.map((c) => c.args.channel_id)).toEqual(['C1']);
+    // Every agent surface the bot keeps a budget for is limited in the fake too.
+    for (const method of Object.keys(SLACK_BUDGETS).filter((m) => /^(agents\.|assistant\.|views\.publish)/.test(m)))
+      expect(DEFAULT_RATE_LIMITS[method], method).toBeDefined();
   });
 
   it('failNext afterApply: the message lands but the call answers 500', async () => {

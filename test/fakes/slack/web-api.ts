@@ -392,7 +392,8 @@ class FakeSlackServer implements FakeSlack {
       return [200, { ok: false, error: this.agentRefusal, ...scope }];
     }
 
-    const wait = this.limiter?.take(this.team, method, args.channel);
+    // The agent surfaces (agents.sessions.*, assistant.threads.*) name their channel channel_id.
+    const wait = this.limiter?.take(this.team, method, args.channel ?? args.channel_id);
     if (wait !== undefined) return rateLimitedAnswer(wait);
 
     const handler = METHODS[method];
