@@ -332,7 +332,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
