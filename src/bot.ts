@@ -26,7 +26,8 @@ import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
-import { admitStoredStart, LISTENED, registerHandlers } from './slack/handlers.js';
+import { admitStoredStart, ephemeral, LISTENED, registerHandlers } from './slack/handlers.js';
+import { ClickLedger } from './slack/click-ledger.js';
 import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
@@ -329,7 +330,16 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     log: log.child({ component: 'home' }),
     workspaceUrl: identity.url,
   });
-  const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  const base = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  const clicks = new ClickLedger({
+    records,
+    log: log.child({ component: 'clicks' }),
+    track,
+    holder: replicas?.holder,
+    alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
+    tell: (m) => ephemeral(base, m),
+  });
+  const handlerDeps = { ...base, clicks };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
   registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
@@ -380,11 +390,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   // Then starts cut off between their root card and their thread record (after, so the two never overlap).
+  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person.
   // Then, with several replicas, threads whose replica stopped renewing their lease are taken over.
   track(
     bridge
       .resumeActive()
       .then(() => bridge.resumePendingStarts())
+      .then(() => clicks.tellInterrupted())
       .finally(() => bridge.followLapsed()),
   );
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });

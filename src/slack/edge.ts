@@ -4,7 +4,7 @@ import { isValidSlackRequest } from '@slack/bolt';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { readInbound, type InboundVerdict, type Listened, type PrivateAnswer } from './inbound.js';
-import type { ModalView } from '../render/block-kit.js';
+import { noticeModal } from '../render/dialogs.js';
 
 /** What our HTTP server does with one request to Slack's endpoint. */
 export type GateDecision = { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
@@ -195,13 +195,4 @@ function frameText(data: unknown): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function noticeModal(text: string): ModalView {
-  return {
-    type: 'modal',
-    title: { type: 'plain_text', text: 'Agent' },
-    close: { type: 'plain_text', text: 'Close' },
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-  };
 }

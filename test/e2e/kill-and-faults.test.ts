@@ -9,6 +9,7 @@ import type { Failure } from '../fakes/slack/index.js';
 import { BotProcess, ensureBuilt, freePort } from './support/bot-process.js';
 import { installFullTurn, metaKey, problemsWithThread, PROMPT, rootsIn, TEXT_LIMITS } from './support/full-turn.js';
 import { seededRandom as seeded } from '../support/seeded-random.js';
+import { replyWords } from '../../src/words/replies.js';
 
 const SECRET = 'kill-test-signing-secret';
 type Args = Record<string, unknown>;
@@ -286,6 +287,67 @@ describe('kill -9 after a start request was acked, before its start went on', ()
         await slack.close();
       }
     }, 90_000);
+});
+
+describe('kill -9 after a click was acked, before it reached the session', () => {
+  it('the click was stored before its ack: after the restart its person is told it may not have happened', async () => {
+    const slack = await startFakeSlack();
+    const agents = await startFakeManagedAgents();
+    agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('never');
+    };
+    const port = await freePort();
+    const bot = new BotProcess(
+      {
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        ANTHROPIC_API_KEY: 'test-key',
+        ANTHROPIC_BASE_URL: agents.url,
+        STORE_URL: `sqlite://${join(dir, 'click.sqlite')}`,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
+      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
+    );
+    try {
+      await bot.start();
+      const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
+      await sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+      const root = await slack.waitFor(() => rootsIn(slack, 'C1').find((m) => JSON.stringify(m.blocks ?? []).includes('stop_session')), 30_000);
+      const session = await agents.waitFor(() => [...agents.sessions.values()][0], 30_000);
+      const eventsPath = `/v1/sessions/${session.id}/events`;
+      const sends = () => agents.requests.filter((r) => r.method === 'POST' && r.path === eventsPath).length;
+      await slack.waitFor(
+        () => slack.messages('C1').some((m) => m.thread_ts === root.ts && (m.markdown_text ?? m.text).includes('Working on it.')),
+        30_000,
+      );
+      // The Stop's user.interrupt waits at the API, never carried out; the bot is killed meanwhile.
+      agents.holdNext({ method: 'POST', path: eventsPath }, 'interrupt-held');
+      const before = sends();
+      const click = await sender.action(
+        blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: `T1:C1:${root.ts}` }),
+      );
+      expect(click.status).toBe(200);
+      await agents.waitFor(() => sends() > before, 20_000);
+      await bot.kill();
+      const told = () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .filter((c) => c.args.user === 'U1' && c.args.text === replyWords({ kind: 'click_interrupted', what: 'stop' }));
+      expect(told()).toEqual([]);
+      await bot.start();
+      await slack.waitFor(() => told().length > 0, 30_000);
+      await bot.stop();
+      expect(told()).toHaveLength(1);
+      expect(agents.received(session.id).filter((e) => e.type === 'user.interrupt')).toEqual([]);
+    } finally {
+      await bot.close();
+      await agents.close();
+      await slack.close();
+    }
+  }, 90_000);
 });
 
 const FAULT_KINDS: Array<[string, Failure]> = [

@@ -10,7 +10,7 @@ import { renderRootCard } from '../../src/render/root-card.js';
 import type { SlackBody } from '../../src/render/slack-message.js';
 import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS, splitEscaped } from '../../src/render/slack-limits.js';
 import { renderThread } from '../../src/render/thread-view.js';
-import { denyDialog } from '../../src/slack/deny-dialog.js';
+import { denyDialog } from '../../src/render/dialogs.js';
 import { seededRandom as rng } from '../support/seeded-random.js';
 
 const ALPHABETS = [
