@@ -26,7 +26,8 @@ import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
-import { admitStoredStart, LISTENED, registerHandlers } from './slack/handlers.js';
+import { admitStoredStart, ephemeral, LISTENED, registerHandlers } from './slack/handlers.js';
+import { ClickLedger } from './slack/click-ledger.js';
 import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
 import { registerNativeHandlers } from './slack/native-handlers.js';
@@ -123,7 +124,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
         tools.tools.map((t) => t.name),
       )
     : undefined;
-  if (agentsConfig && !agentsConfig.ok) throw new AgentsConfigError(agentsConfig.lines);
+  if (agentsConfig?.kind === 'invalid') throw new AgentsConfigError(agentsConfig.lines);
 
   const namespace = options.storeNamespace ?? 'slack-agents';
   const kv = await openStore(env.STORE_URL, namespace);
@@ -219,7 +220,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   if (replicas) log.info({ replica: replicas.holder, leaseMs: env.LEASE_MS }, 'replica on a shared Redis store');
   // Slack's own agent surfaces, drawn from what every runner folds: the native session
   // status (with its fallback per workspace) and the Home tab's board of sessions.
-  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }), store: new NativeSupportStore(kv) });
+  const native = new NativeStatus({ writer, log: log.child({ component: 'native-status' }), store: new NativeSupportStore(kv), records });
   if (identity.team_id) await native.learn(identity.team_id);
   const homeIndex = new HomeIndex(kv, records, { mutex: coordination.mutex() });
   let home: HomePublisher | undefined;
@@ -275,7 +276,10 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   opened.push(() => bridge.close({ handOver: true }));
   if (replicas) {
     opened.push(() => replicas.relay.close());
-    await replicas.relay.start((ref, from, id) => bridge.woken(ref, from, id));
+    await replicas.relay.start(
+      (ref, from, id) => bridge.woken(ref, from, id),
+      () => bridge.drainHeld(),
+    );
     opened.push(() => replicas.leases.close());
     replicas.leases.start();
   }
@@ -326,7 +330,16 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     log: log.child({ component: 'home' }),
     workspaceUrl: identity.url,
   });
-  const handlerDeps = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  const base = { bridge, guard, records, seen: coordination.seen, writer, log, botUserId: identity.user_id, track };
+  const clicks = new ClickLedger({
+    records,
+    log: log.child({ component: 'clicks' }),
+    track,
+    holder: replicas?.holder,
+    alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
+    tell: (m) => ephemeral(base, m),
+  });
+  const handlerDeps = { ...base, clicks };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
   registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
@@ -377,11 +390,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   // Then starts cut off between their root card and their thread record (after, so the two never overlap).
+  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person.
   // Then, with several replicas, threads whose replica stopped renewing their lease are taken over.
   track(
     bridge
       .resumeActive()
       .then(() => bridge.resumePendingStarts())
+      .then(() => clicks.tellInterrupted())
       .finally(() => bridge.followLapsed()),
   );
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });

@@ -25,7 +25,7 @@ const config = await loadAgentsConfig(
   env.AGENTS_CONFIG,
   tools.tools.map((t) => t.name),
 );
-if (!config.ok) {
+if (config.kind === 'invalid') {
   process.stderr.write(`${config.lines.join('\n')}\n`);
   process.exit(1);
 }

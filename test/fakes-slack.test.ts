@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
 import { DEFAULT_RATE_LIMITS } from './fakes/slack/rate-limit.js';
+import { SLACK_BUDGETS } from '../src/delivery/rate-budget.js';
 import { SOCKET_EVENT_RETRIES } from './fakes/slack/socket.js';
 
 const TOKEN = 'xoxb-test';
@@ -138,6 +139,27 @@ describe('fake Slack Web API (real WebClient)', () => {
     await client.chat.postMessage({ channel: 'CW-fresh', text: 'after refill' });
     expect(fake.rateLimited.map((c) => c.args.channel)).toEqual(['CW-fresh']);
     expect(fake.messages('CW-fresh').map((m) => m.text)).toEqual(['after refill']);
+  });
+
+  it('rate-limits the agent surfaces by their channel_id where Slack limits per channel, per workspace otherwise', async () => {
+    await fake.close();
+    let now = 1_000_000;
+    fake = await startFakeSlack({ enforceRateLimits: true, now: () => now });
+    client = webClient();
+    const perChannel = DEFAULT_RATE_LIMITS['assistant.threads.setStatus']!;
+    for (let i = 0; i < perChannel.burst; i += 1) await client.assistant.threads.setStatus({ channel_id: 'C1', thread_ts: '1.1', status: `s${i}` });
+    // Another channel has its own bucket.
+    await client.assistant.threads.setStatus({ channel_id: 'C2', thread_ts: '1.1', status: 'other channel' });
+    const err = (await client.assistant.threads
+      .setStatus({ channel_id: 'C1', thread_ts: '1.1', status: 'too fast' })
+      .catch((e: unknown) => e)) as WebAPIRateLimitedError;
+    expect(err.code).toBe(ErrorCode.RateLimitedError);
+    now += Math.ceil(60_000 / perChannel.perMinute);
+    await client.assistant.threads.setStatus({ channel_id: 'C1', thread_ts: '1.1', status: 'after refill' });
+    expect(fake.rateLimited.map((c) => c.args.channel_id)).toEqual(['C1']);
+    // Every agent surface the bot keeps a budget for is limited in the fake too.
+    for (const method of Object.keys(SLACK_BUDGETS).filter((m) => /^(agents\.|assistant\.|views\.publish)/.test(m)))
+      expect(DEFAULT_RATE_LIMITS[method], method).toBeDefined();
   });
 
   it('failNext afterApply: the message lands but the call answers 500', async () => {
@@ -507,7 +529,7 @@ describe('SlackSender', () => {
     const again = await sender.event(event, { eventId: first.eventId!, retryNum: 1, retryReason: 'http_timeout' });
     expect([first.status, again.status]).toEqual([200, 200]);
 
-    const envelope = JSON.parse(received[1]!.body) as Record<string, any>;
+    const envelope = JSON.parse(received[1]!.body) as { authorizations: unknown[] };
     expect(envelope).toMatchObject({ type: 'event_callback', event_id: first.eventId, team_id: 'T1' });
     expect(envelope.authorizations[0]).toMatchObject({ user_id: 'U_BOT', team_id: 'T1' });
     expect(received[1]!.headers).toMatchObject({ 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' });
@@ -532,7 +554,7 @@ describe('SlackSender', () => {
     await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts!, actionId: 'stop', value: 's1' }));
     const req = received[0]!;
     expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    const payload = JSON.parse(new URLSearchParams(req.body).get('payload')!) as Record<string, any>;
+    const payload = JSON.parse(new URLSearchParams(req.body).get('payload')!) as { response_url: string };
     expect(payload).toMatchObject({
       type: 'block_actions',
       container: { type: 'message', message_ts: card.ts, channel_id: 'C1' },
@@ -622,7 +644,7 @@ describe('Socket Mode against the fake', () => {
 
   it('delivers commands, events and interactions as envelopes and returns the acks', async () => {
     const { app } = socketApp();
-    const seen: Record<string, any> = {};
+    const seen: { command?: { response_url: string }; event?: { authorizations?: unknown[] }; action?: unknown } = {};
     app.command('/agent', async ({ ack, body }) => {
       seen.command = body;
       await ack({ response_type: 'ephemeral', text: `got ${body.text}` });
@@ -645,13 +667,13 @@ describe('Socket Mode against the fake', () => {
       expect(cmd.ms).toBeLessThan(3000);
       // A JSON object with the form's fields, not form-encoded.
       expect(seen.command).toMatchObject({ command: '/agent', text: 'fix CI', user_id: 'U1', channel_id: 'C1', team_id: 'T1' });
-      expect(seen.command.response_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
+      expect(seen.command?.response_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/response\//);
 
       const root = await client.chat.postMessage({ channel: 'C1', text: 'card' });
       const ev = await sender.event(humanReply({ channel: 'C1', thread_ts: root.ts!, user: 'U1', text: 'more' }));
       expect(ev.payload).toEqual({});
       expect(seen.event).toMatchObject({ type: 'event_callback', event_id: ev.eventId, event: { text: 'more' } });
-      expect(seen.event.authorizations[0]).toMatchObject({ user_id: 'U_BOT', team_id: 'T1' });
+      expect(seen.event?.authorizations?.[0]).toMatchObject({ user_id: 'U_BOT', team_id: 'T1' });
       expect(fake.thread('C1', root.ts!).map((m) => m.text)).toEqual(['card', 'more']);
 
       const act = await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts!, actionId: 'stop', value: 's1' }));

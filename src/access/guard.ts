@@ -7,7 +7,6 @@ import type {
   MayDecideOutcome,
   NotAllowed,
   QuestionOutcome,
-  Queued,
   StartOutcome,
   StartRequest,
   SteerMessage,

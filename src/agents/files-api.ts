@@ -12,14 +12,16 @@ import { delay } from '../ops/delay.js';
  */
 const MANAGED_AGENTS_BETA = 'managed-agents-2026-04-01';
 
-export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiProblem };
+export type ApiResult<T> = { kind: 'done'; value: T } | { kind: 'failed'; problem: ApiProblem };
+/** A download can also be refused for its size: the metadata said it fits, the body did not. */
+export type OutputDownload = ApiResult<Buffer> | { kind: 'too_large'; limitBytes: number };
 
 export async function uploadFile(client: AgentsClient, f: { name: string; mimetype: string; bytes: Buffer }): Promise<ApiResult<string>> {
   try {
     const meta = await client.beta.files.upload({ file: await toFile(f.bytes, f.name, { type: f.mimetype }) });
-    return { ok: true, value: meta.id };
+    return { kind: 'done', value: meta.id };
   } catch (error) {
-    return { ok: false, problem: describeApiError(error, `uploading ${f.name}`) };
+    return { kind: 'failed', problem: describeApiError(error, `uploading ${f.name}`) };
   }
 }
 
@@ -27,9 +29,9 @@ export async function uploadFile(client: AgentsClient, f: { name: string; mimety
 export async function mountFile(client: AgentsClient, sessionId: string, fileId: string, mountPath: string): Promise<ApiResult<string>> {
   try {
     const resource = await client.beta.sessions.resources.add(sessionId, { type: 'file', file_id: fileId, mount_path: mountPath });
-    return { ok: true, value: resource.mount_path };
+    return { kind: 'done', value: resource.mount_path };
   } catch (error) {
-    return { ok: false, problem: describeApiError(error, 'making a file available to the agent') };
+    return { kind: 'failed', problem: describeApiError(error, 'making a file available to the agent') };
   }
 }
 
@@ -66,10 +68,10 @@ export async function listOutputs(
         files.push({ id: f.id, filename: f.filename, mimeType: f.mime_type, size: f.size_bytes, downloadable: f.downloadable !== false });
       }
     } catch (error) {
-      return { ok: false, problem: describeApiError(error, 'listing the files the agent wrote') };
+      return { kind: 'failed', problem: describeApiError(error, 'listing the files the agent wrote') };
     }
     const wait = delays[attempt];
-    if (files.length > 0 || wait === undefined) return { ok: true, value: files };
+    if (files.length > 0 || wait === undefined) return { kind: 'done', value: files };
     // Shutting down while waiting: what was listed (nothing) is the answer.
     if (
       !(await delay(wait, opts.signal).then(
@@ -77,18 +79,18 @@ export async function listOutputs(
         () => false,
       ))
     )
-      return { ok: true, value: files };
+      return { kind: 'done', value: files };
   }
 }
 
-export async function downloadOutput(client: AgentsClient, f: { id: string; filename: string }, maxBytes: number): Promise<ApiResult<Buffer>> {
+export async function downloadOutput(client: AgentsClient, f: { id: string; filename: string }, maxBytes: number): Promise<OutputDownload> {
   try {
     const res = await client.beta.files.download(f.id);
     const bytes = Buffer.from(await res.arrayBuffer());
     // The metadata said it fits; a larger body is refused rather than held in memory twice.
-    if (bytes.length > maxBytes) return { ok: false, problem: { words: `${f.filename} is larger than the limit`, transient: false } };
-    return { ok: true, value: bytes };
+    if (bytes.length > maxBytes) return { kind: 'too_large', limitBytes: maxBytes };
+    return { kind: 'done', value: bytes };
   } catch (error) {
-    return { ok: false, problem: describeApiError(error, `downloading ${f.filename} from the agent`) };
+    return { kind: 'failed', problem: describeApiError(error, `downloading ${f.filename} from the agent`) };
   }
 }

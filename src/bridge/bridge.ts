@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { delay } from '../ops/delay.js';
-import type { RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
-import { startTakeovers, type Takeovers } from '../replicas/takeovers.js';
+import type { Again, RelayedIntent, RelayOutcome, Served } from '../replicas/relay.js';
+import { refOfThreadKey, startTakeovers, type Takeovers } from '../replicas/takeovers.js';
 import { threadKey, type PendingStart, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
@@ -63,6 +63,8 @@ export class Bridge {
   private readonly intents: Intents;
   private readonly resume: Resume;
   private takeovers: Takeovers | undefined;
+  /** When the held threads' stored lists were last looked at by the takeovers' pass. */
+  private heldDrainedAt = 0;
 
   constructor(private readonly deps: BridgeDeps) {
     /** A thread's messages reach its session one at a time, in the order they came. */
@@ -146,8 +148,11 @@ export class Bridge {
   }
 
   /** On start-up: every thread that was mid-turn is reopened and caught up. */
-  resumeActive(): Promise<number> {
-    return this.resume.active();
+  async resumeActive(): Promise<number> {
+    const resumed = await this.resume.active();
+    // Several replicas: what was relayed to the process before this one and never carried out goes now, once caught up.
+    if (this.deps.replicas) for (const ref of await this.deps.records.activeRefs()) await this.takeStored(ref);
+    return resumed;
   }
 
   steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
@@ -239,9 +244,44 @@ export class Bridge {
         await this.takeStored(ref);
         return taken;
       },
-      alsoEachPass: () => this.resume.pendingStarts(),
+      alsoEachPass: () => Promise.all([this.resume.pendingStarts(), this.drainHeldEvery(leases.times.renewEveryMs)]),
       log: this.deps.log.child({ component: 'takeovers' }),
     });
+  }
+
+  /**
+   * Once every `everyMs` (a renewal interval): a wake-up is pub/sub, delivered at most once, so
+   * one lost on the way (the subscriber's connection dropped and came back unnoticed) would
+   * leave its stored intent waiting while this replica lives; this bounds that wait.
+   */
+  private async drainHeldEvery(everyMs: number): Promise<void> {
+    const now = Date.now();
+    if (now - this.heldDrainedAt < everyMs) return;
+    this.heldDrainedAt = now;
+    await this.drainHeld();
+  }
+
+  /**
+   * The threads this replica holds whose stored list has intents nobody woke it for (the
+   * wake-up was lost: the relay subscriber was disconnected when it was published): each
+   * drained here, as a wake-up would have. After the subscriber reconnects, and periodically.
+   */
+  async drainHeld(): Promise<void> {
+    const relay = this.deps.replicas?.relay;
+    const leases = this.deps.replicas?.leases;
+    if (!relay || !leases || this.runners.closed) return;
+    const refs = leases.held().flatMap((key) => refOfThreadKey(key) ?? []);
+    // Sent together, so the client pipelines them: one round trip for every held thread.
+    const pending = await Promise.all(refs.map((ref) => relay.pending(ref).catch(() => false)));
+    await Promise.all(
+      refs
+        .filter((_, i) => pending[i])
+        .map((ref) =>
+          this.runners.using(ref, async () => {
+            if (!this.runners.closed && this.runners.holds(ref)) await this.drainStored(ref);
+          }),
+        ),
+    );
   }
 
   /**
@@ -276,8 +316,8 @@ export class Bridge {
     if (!relay) return Promise.resolve();
     return relay.drain(
       ref,
-      async (intent, again): Promise<Served> =>
-        this.runners.holds(intent.ref) ? { kind: 'served', outcome: await this.intentHere(intent, again) } : { kind: 'not_holder' },
+      async (intent, again, sending): Promise<Served> =>
+        this.runners.holds(intent.ref) ? { kind: 'served', outcome: await this.intentHere(intent, again, sending) } : { kind: 'not_holder' },
       () => !this.runners.closed && this.runners.holds(ref),
     );
   }
@@ -287,13 +327,15 @@ export class Bridge {
    * it and never acknowledged it, so it may have landed; each kind then looks before it
    * acts (a decision or an answer is recorded before it is sent, and the first recorded
    * wins; a reply already sent has its Slack message in the record or its text in the
-   * session; a Stop already sent is a user.interrupt in the session that the record lacks).
+   * session, and one whose replica had not begun sending it is sent; a Stop already sent is a
+   * user.interrupt in the session that the record lacks).
    */
-  private async intentHere(intent: RelayedIntent, again: boolean): Promise<unknown> {
+  private async intentHere(intent: RelayedIntent, taken: Again, sending: () => Promise<void>): Promise<unknown> {
     const { ref } = intent;
+    const again = taken !== false;
     switch (intent.kind) {
       case 'steer':
-        return this.intents.steer(ref, intent.msg, again);
+        return this.intents.steer(ref, intent.msg, { again: taken, sending });
       case 'interrupt':
         return this.intents.interrupt(ref, intent.user, again);
       case 'decide': {

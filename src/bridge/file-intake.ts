@@ -12,9 +12,10 @@ import {
 import { mountFile, uploadFile } from '../agents/files-api.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
-import { downloadSharedFile, type DownloadProblem } from '../slack/file-download.js';
+import { downloadSharedFile } from '../slack/file-download.js';
 import type { SharedFile } from '../slack/shared-files.js';
 import type { PreparedInput } from '../store/thread-records.js';
+import { filesNotReachedWords, intakeProblemWords, type IntakeProblem } from '../words/files.js';
 
 /** An image or document block of an uploaded file (the only kind intake makes; kept in thread records). */
 export type FileBlock = PreparedInput['blocks'][number];
@@ -61,8 +62,8 @@ export class FileIntake {
     const blocks: FileBlock[] = [];
     for (const f of admitted) {
       const outcome = await this.bring(m.sessionId, f, log);
-      if (!outcome.ok) {
-        problems.push(`${f.name}: ${outcome.words}`);
+      if (outcome.kind !== 'placed') {
+        problems.push(intakeProblemWords(f.name, outcome));
         continue;
       }
       placed.push(outcome.placed);
@@ -80,7 +81,7 @@ export class FileIntake {
     sessionId: string,
     f: SharedFile,
     log: Logger,
-  ): Promise<{ ok: true; placed: PlacedFile; block?: FileBlock } | { ok: false; words: string }> {
+  ): Promise<{ kind: 'placed'; placed: PlacedFile; block?: FileBlock } | IntakeProblem> {
     const download = await downloadSharedFile(f.downloadUrl!, {
       token: this.deps.slackToken,
       maxBytes: this.limits.maxFileBytes,
@@ -89,64 +90,49 @@ export class FileIntake {
       // A thread's messages go to the agent one at a time: a stalled download must not hold the rest.
       signal: AbortSignal.timeout(this.deps.downloadTimeoutMs ?? 120_000),
     });
-    if (!download.ok) {
+    if (download.kind === 'failed') {
       log.warn({ fileId: f.id, problem: download.problem }, 'could not download a shared file from Slack');
-      return { ok: false, words: downloadWords(download.problem) };
+      return { kind: 'not_downloaded', problem: download.problem };
     }
     // Slack's size is a claim; the bytes decide the placement.
     const size = download.bytes.length;
     const placement = placementOf({ mimetype: f.mimetype, size }, this.limits);
     const uploaded = await uploadFile(this.deps.client, { name: f.name, mimetype: f.mimetype, bytes: download.bytes });
-    if (!uploaded.ok) {
+    if (uploaded.kind === 'failed') {
       log.warn(
         { fileId: f.id, status: uploaded.problem.status, requestId: uploaded.problem.requestId },
         'could not upload a shared file to the Files API',
       );
-      return { ok: false, words: uploaded.problem.words };
+      return { kind: 'not_uploaded', problem: uploaded.problem };
     }
     const fileId = uploaded.value;
     if (placement === 'image') {
-      return { ok: true, placed: { name: f.name, size, placement }, block: { type: 'image', source: { type: 'file', file_id: fileId } } };
+      return { kind: 'placed', placed: { name: f.name, size, placement }, block: { type: 'image', source: { type: 'file', file_id: fileId } } };
     }
     if (placement === 'document') {
       return {
-        ok: true,
+        kind: 'placed',
         placed: { name: f.name, size, placement },
         block: { type: 'document', source: { type: 'file', file_id: fileId }, title: f.name },
       };
     }
     const mounted = await mountFile(this.deps.client, sessionId, fileId, mountPathFor(f));
-    if (!mounted.ok) {
+    if (mounted.kind === 'failed') {
       log.warn(
         { fileId: f.id, status: mounted.problem.status, requestId: mounted.problem.requestId },
         'could not mount a shared file in the session',
       );
-      return { ok: false, words: mounted.problem.words };
+      return { kind: 'not_mounted', problem: mounted.problem };
     }
-    return { ok: true, placed: { name: f.name, size, placement, mountPath: mounted.value } };
+    return { kind: 'placed', placed: { name: f.name, size, placement, mountPath: mounted.value } };
   }
 
   private async tell(m: { channel: string; threadTs: string; user: string }, problems: string[]): Promise<void> {
-    const text = ['Some of your files did not reach the agent (the rest of your message did):', ...problems.map((p) => `• ${p}`)].join('\n');
+    const text = filesNotReachedWords(problems);
     await this.deps.writer
       .call('chat.postEphemeral', { channel: m.channel, user: m.user, thread_ts: m.threadTs, text })
       .catch((error: unknown) =>
         this.deps.log.warn({ err: error, channel: m.channel, user: m.user }, 'could not tell the sender about refused files'),
       );
-  }
-}
-
-function downloadWords(p: DownloadProblem): string {
-  switch (p.kind) {
-    case 'login_page':
-      return 'Slack answered with a sign-in page instead of the file (the bot may lack the files:read scope)';
-    case 'too_large':
-      return 'it turned out larger than the limit per file';
-    case 'http':
-      return `Slack answered HTTP ${p.status} when I fetched it`;
-    case 'network':
-      return 'I could not reach Slack to fetch it';
-    case 'untrusted_url':
-      return 'its download address is not a Slack address';
   }
 }

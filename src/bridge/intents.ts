@@ -1,4 +1,5 @@
 import type { Refusal } from '../access/policy.js';
+import type { Again } from '../replicas/relay.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import type { BridgeDeps } from './bridge-deps.js';
@@ -17,6 +18,9 @@ import type { Runners } from './runners.js';
 import type { Starting } from './starting.js';
 import type { ThreadQueues } from './thread-queues.js';
 
+/** A reply relayed from another replica, as the drain of its thread hands it over (see `steer`). */
+export type StoredReply = { again: Again; sending: () => Promise<void> };
+
 export type IntentsDeps = Pick<BridgeDeps, 'records' | 'log' | 'intake' | 'approversFor' | 'admins'> & {
   runners: Runners;
   starting: Starting;
@@ -34,22 +38,26 @@ const SHUTTING_DOWN: ShuttingDown = { kind: 'shutting_down' };
 export class Intents {
   constructor(private readonly deps: IntentsDeps) {}
 
-  /** `again`: a replica had taken this reply and stopped before saying what became of it (several replicas). */
-  async steer(ref: ThreadRef, msg: SteerMessage, again = false): Promise<SteerOutcome> {
+  /**
+   * `stored`: a reply relayed from another replica (several replicas). `again`: a replica had
+   * taken it and stopped before saying what became of it (`sending`: it may have reached the
+   * session); `sending` is called right before it is sent.
+   */
+  async steer(ref: ThreadRef, msg: SteerMessage, stored?: StoredReply): Promise<SteerOutcome> {
     const key = threadKey(ref);
     await this.deps.starting.wait(ref);
     // One at a time per thread: a reply with files (downloaded and uploaded first) is
     // not overtaken by the plain reply written after it.
     if (this.deps.queues.busy(key))
       this.deps.log.debug({ channel: ref.channel, thread: ref.threadTs, ts: msg.ts }, 'reply waits for an earlier one of its thread');
-    return this.deps.queues.run(key, () => this.steerNow(ref, msg, again));
+    return this.deps.queues.run(key, () => this.steerNow(ref, msg, stored));
   }
 
   /** A reply, now: the caller holds the thread's queue. */
-  async steerNow(ref: ThreadRef, msg: SteerMessage, again = false): Promise<SteerOutcome> {
+  async steerNow(ref: ThreadRef, msg: SteerMessage, stored?: StoredReply): Promise<SteerOutcome> {
     const record = await this.deps.records.get(ref);
     if (!record?.sessionId) return { kind: 'not_a_session' };
-    if (again) {
+    if (stored?.again) {
       // Sent (its Slack message is in the record) or taken as an answer already: not a second time.
       if (Object.values(record.sentMessages).some((m) => m.ts === msg.ts)) return { kind: 'sent' };
       if (Object.values(record.answers).some((a) => a.user === msg.user && a.text === msg.text)) return { kind: 'answered' };
@@ -78,7 +86,16 @@ export class Intents {
           return { kind: 'answered' };
         }
       }
-      const sent = await runner.sendMessage(input.text, { user: msg.user, ts: msg.ts, ...(again ? { mayHaveLanded: true } : {}) }, input.blocks);
+      const sent = await runner.sendMessage(
+        input.text,
+        {
+          user: msg.user,
+          ts: msg.ts,
+          ...(stored?.again === 'sending' ? { mayHaveLanded: true } : {}),
+          ...(stored ? { beforeSend: stored.sending } : {}),
+        },
+        input.blocks,
+      );
       if (sent.kind === 'maybe_sent') {
         await runner.note(replyWords({ kind: 'replica_unanswered' }));
         return { kind: 'failed' };

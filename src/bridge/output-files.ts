@@ -1,5 +1,6 @@
-import type { ApiResult, OutputFile } from '../agents/files-api.js';
-import { outputComment, OUTPUT_LIMITS, planOutputs, type OutputLimits } from '../delivery/output-plan.js';
+import type { ApiResult, OutputDownload, OutputFile } from '../agents/files-api.js';
+import { OUTPUT_LIMITS, planOutputs, type OutputLimits } from '../delivery/output-plan.js';
+import { outputComment } from '../render/output-comment.js';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import type { OutputRecord, ThreadRecords, ThreadRef } from '../store/thread-records.js';
@@ -7,7 +8,7 @@ import type { OutputRecord, ThreadRecords, ThreadRef } from '../store/thread-rec
 /** The session's output files in the Files API (listOutputs and downloadOutput over the SDK client). */
 export type SessionOutputs = {
   list(opts: { expectSome: boolean; retryDelaysMs: readonly number[]; signal?: AbortSignal }): Promise<ApiResult<OutputFile[]>>;
-  download(file: { id: string; filename: string }, maxBytes: number): Promise<ApiResult<Buffer>>;
+  download(file: { id: string; filename: string }, maxBytes: number): Promise<OutputDownload>;
 };
 
 export type OutputFilesDeps = {
@@ -55,7 +56,7 @@ export class OutputFiles {
       retryDelaysMs: this.deps.retryDelaysMs ?? OUTPUT_RETRY_DELAYS_MS,
       signal: this.signal,
     });
-    if (!listed.ok) {
+    if (listed.kind === 'failed') {
       log.warn({ status: listed.problem.status, requestId: listed.problem.requestId }, 'could not list the files the agent wrote');
       return;
     }
@@ -67,10 +68,14 @@ export class OutputFiles {
     const skipped = [...plan.skip];
     for (const file of plan.attach) {
       const bytes = await this.deps.outputs.download(file, (this.deps.limits ?? OUTPUT_LIMITS).maxFileBytes);
-      if (!bytes.ok) {
-        log.warn({ fileId: file.id, status: bytes.problem.status }, 'could not download an output file');
+      if (bytes.kind !== 'done') {
+        const transient = bytes.kind === 'failed' && bytes.problem.transient;
+        log.warn(
+          { fileId: file.id, ...(bytes.kind === 'failed' ? { status: bytes.problem.status } : { limitBytes: bytes.limitBytes }) },
+          'could not download an output file',
+        );
         // Transient trouble leaves the file unrecorded, so the next turn end tries again.
-        if (!bytes.problem.transient) skipped.push({ file, reason: 'could not be downloaded' });
+        if (!transient) skipped.push({ file, reason: { kind: 'not_downloaded' } });
         continue;
       }
       const slackFileId = await this.deps.writer.reserveUpload({ filename: file.filename, bytes: bytes.value });

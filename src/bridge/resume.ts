@@ -75,6 +75,12 @@ export class Resume {
     // Stored at its ack, before anyone checked who may: the guard checks, starts and answers it.
     if (start.unchecked) {
       if (!this.admit) return false;
+      // A mention whose thread record was written after it was stored: resumeActive has that thread.
+      const record = req.threadTs ? await this.deps.records.get({ team: req.team, channel: req.channel, threadTs: req.threadTs }) : undefined;
+      if (record && record.createdAt >= start.at) {
+        await this.deps.records.removePendingStart(start.id);
+        return true;
+      }
       await this.admit(req, { start, resumed: true }).catch((error: unknown) =>
         this.deps.log.error({ err: error, id: start.id }, 'could not finish an interrupted start; it stays stored'),
       );

@@ -2,6 +2,7 @@ import type { AgentEvent, UsageSnapshot } from '../agents/events.js';
 import { textOf } from '../agents/events.js';
 import { ASK_USER, AskUserInput } from '../agents/tools/ask-user.js';
 import { unreachable } from '../ops/unreachable.js';
+import type { AgentError, StateDetail } from '../words/agent-state.js';
 
 /**
  * What a thread shows, folded from the session's events. Pure data: rendering and
@@ -21,7 +22,7 @@ export type Item =
   | { kind: 'text'; id: string; text: string; turn: number }
   /** One activity surface per turn, placed where the turn's first tool call happened. */
   | { kind: 'tools'; id: string; tools: ToolLine[]; turn: number }
-  | { kind: 'error'; id: string; text: string; turn: number }
+  | { kind: 'error'; id: string; error: AgentError; turn: number }
   /** A tool call waiting for a person's Approve/Deny (`evaluated_permission: ask`). */
   | { kind: 'approval'; id: string; name: string; input: unknown; turn: number; state: 'pending' | 'allowed' | 'denied' | 'expired' }
   /** An ask_user question to the thread; closed once its tool result is sent (or the turn ends). */
@@ -47,8 +48,8 @@ export type ThreadState = {
   phase: Phase;
   /** How the last finished turn ended; undefined while the first turn runs. */
   outcome?: Outcome;
-  /** Why the session is waiting, failing or retrying, in words for the status line. */
-  detail?: string;
+  /** Why the session is waiting, failing or retrying (the status line words it: `detailWords`). */
+  detail?: StateDetail;
   items: Item[];
   /** user.message ids sent but not yet processed: an idle before they run is stale. */
   queuedUserMessages: string[];
@@ -235,7 +236,7 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
       return { state: s };
     case 'session.status_rescheduled':
       s.phase = 'running';
-      s.detail = 'a temporary problem on the agent side; retrying';
+      s.detail = { kind: 'rescheduled' };
       return { state: s };
     case 'session.status_idle': {
       const wasOpen = s.turnOpen;
@@ -266,16 +267,16 @@ export function foldInPlace(s: ThreadState, event: AgentEvent | LocalEvent): Fol
     case 'session.deleted':
       s.phase = 'terminated';
       s.outcome = 'failed';
-      s.detail = 'the session was deleted';
+      s.detail = { kind: 'deleted' };
       return { state: s };
     case 'session.error': {
       const retry = event.error.retry_status?.type;
-      const words = describeAgentError(event.error.type, event.error.message);
+      const error = { type: event.error.type, message: event.error.message };
       if (retry === 'retrying') {
-        s.detail = `${words}; retrying`;
+        s.detail = { kind: 'agent_error', error, retrying: true };
       } else {
-        s.items.push({ kind: 'error', id: event.id, text: words, turn: s.turn });
-        s.detail = words;
+        s.items.push({ kind: 'error', id: event.id, error, turn: s.turn });
+        s.detail = { kind: 'agent_error', error, retrying: false };
         if (retry === 'terminal') s.outcome = 'failed';
       }
       return { state: s };
@@ -332,15 +333,15 @@ function settleIdle(s: ThreadState, stop: { type: string; event_ids?: string[] }
   switch (stop?.type) {
     case 'retries_exhausted':
       s.outcome = 'failed';
-      s.detail ??= 'the agent gave up after repeated errors';
+      s.detail ??= { kind: 'retries_exhausted' };
       break;
     case 'budget_reached':
       s.outcome = 'budget';
-      s.detail = 'the session reached its spending budget';
+      s.detail = { kind: 'budget_reached' };
       break;
     case 'refusal':
       s.outcome = 'refused';
-      s.detail = explanation ?? 'the model declined this request';
+      s.detail = { kind: 'refused', explanation };
       break;
     default:
       // The API ends an interrupted turn with a plain end_turn: only our own record tells.
@@ -404,21 +405,4 @@ function showUsage(s: ThreadState): void {
 
 function maxIso(a: string | undefined, b: string): string {
   return a === undefined || b > a ? b : a;
-}
-
-const AGENT_ERROR_WORDS: Record<string, string> = {
-  model_overloaded_error: 'The model is overloaded right now',
-  model_rate_limited_error: 'The model is rate limited right now',
-  model_request_failed_error: 'A request to the model failed',
-  mcp_connection_failed_error: 'The agent could not reach one of its MCP servers',
-  mcp_authentication_failed_error: 'One of the agent’s MCP servers rejected its credentials',
-  billing_error: 'The Anthropic account has a billing problem',
-  tool_use_limit_reached_error: 'The agent hit its limit on tool calls',
-  compaction_limit_reached_error: 'The conversation grew too long to continue',
-  credential_host_unreachable_error: 'A credential host could not be reached',
-};
-
-function describeAgentError(type: string, message: string): string {
-  const words = AGENT_ERROR_WORDS[type] ?? (type.startsWith('repository_') ? 'The agent could not use its repository' : 'The agent hit an error');
-  return message ? `${words}: ${message}` : words;
 }

@@ -3,7 +3,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type { z } from 'zod';
 import { AgentsFileSchema, type AgentsConfig, type AgentsFile, type Profile } from './agents-file.js';
 
-export type AgentsConfigResult = { ok: true; config: AgentsConfig } | { ok: false; lines: string[] };
+export type AgentsConfigResult = { kind: 'loaded'; config: AgentsConfig } | { kind: 'invalid'; lines: string[] };
 
 /** A broken profiles file: one line per problem, `file:line:col: path: what is expected`. */
 export class AgentsConfigError extends Error {
@@ -23,7 +23,7 @@ export async function loadAgentsConfig(file: string, toolNames: readonly string[
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
-    return { ok: false, lines: [`${file}: cannot read the agent profiles file (AGENTS_CONFIG): ${why}`] };
+    return { kind: 'invalid', lines: [`${file}: cannot read the agent profiles file (AGENTS_CONFIG): ${why}`] };
   }
   return parseAgentsConfig(text, file, toolNames);
 }
@@ -34,7 +34,7 @@ export function parseAgentsConfig(text: string, file: string, toolNames: readonl
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     return {
-      ok: false,
+      kind: 'invalid',
       lines: doc.errors.map((e) => {
         const { line, col } = lineCounter.linePos(e.pos[0]);
         return `${file}:${line}:${col}: YAML syntax error: ${e.message.split('\n')[0]}`;
@@ -49,14 +49,14 @@ export function parseAgentsConfig(text: string, file: string, toolNames: readonl
       .map(({ p, at }) => `${file}${at ? `:${at.line}:${at.col}` : ''}: ${p.path.length > 0 ? `${formatPath(p.path)}: ` : ''}${p.message}`);
 
   const raw: unknown = doc.toJS() ?? undefined;
-  if (raw === undefined) return { ok: false, lines: [`${file}: the file is empty; expected at least \`profiles:\` (see agents.example.yml)`] };
+  if (raw === undefined) return { kind: 'invalid', lines: [`${file}: the file is empty; expected at least \`profiles:\` (see agents.example.yml)`] };
   const parsed = AgentsFileSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, lines: report(parsed.error.issues.flatMap((issue) => describeIssue(issue, raw))) };
+  if (!parsed.success) return { kind: 'invalid', lines: report(parsed.error.issues.flatMap((issue) => describeIssue(issue, raw))) };
 
   // References are checked once the shape is right, so their messages can trust it.
   const problems = crossCheck(parsed.data, toolNames);
-  if (problems.length > 0) return { ok: false, lines: report(problems) };
-  return { ok: true, config: resolve(parsed.data, file, toolNames) };
+  if (problems.length > 0) return { kind: 'invalid', lines: report(problems) };
+  return { kind: 'loaded', config: resolve(parsed.data, file, toolNames) };
 }
 
 /** References between parts of the file, and to the bot's tools. */

@@ -51,6 +51,8 @@ export const SLACK_BUDGETS: Readonly<Record<string, MethodBudget>> = {
  */
 export const WORKSPACE_BUDGETS: Readonly<Record<string, MethodBudget>> = {
   'chat.postMessage': { perMinute: 270, burst: 10, scope: 'workspace' },
+  // Rated by Slack like postMessage (per channel, above): read as its workspace limit too.
+  'assistant.threads.setStatus': { perMinute: 270, burst: 10, scope: 'workspace' },
 };
 
 /** One bucket a write draws from: where its state lives and how fast it refills. */

@@ -233,7 +233,7 @@ export class ThreadDelivery {
       const done = record.posted[block.key];
       if (done?.ts && done.hash !== bodyHash(block.body)) edits.push({ key: block.key, ts: done.ts, body: block.body });
     }
-    if (view.root && record.posted['root']?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
+    if (view.root && record.posted.root?.hash !== bodyHash(view.root.body)) edits.push({ key: 'root', ...view.root });
     return edits;
   }
 }

@@ -1,4 +1,5 @@
 import type { ThreadState } from '../bridge/thread-state.js';
+import { detailWords } from '../words/agent-state.js';
 import type { ActionsBlock, Button, KnownBlock } from './block-kit.js';
 import { context, section } from './block-kit.js';
 import { formatCost, formatTokens, turnElapsed } from './figures.js';
@@ -47,7 +48,7 @@ export function statusLine(input: RootCardInput): string {
 
 function headline({ state, stoppedByUser, failure }: RootCardInput): string {
   if (failure) return `:x: Failed: ${fitMrkdwn(failure, FAILURE_CHARS)}`;
-  const detail = state.detail ? ` (${fitMrkdwn(state.detail, DETAIL_CHARS)})` : '';
+  const detail = state.detail ? ` (${fitMrkdwn(detailWords(state.detail), DETAIL_CHARS)})` : '';
   if (state.interruptId !== undefined && (state.phase === 'running' || state.phase === 'waiting')) return ':octagonal_sign: Stopping…';
   switch (state.phase) {
     case 'starting':

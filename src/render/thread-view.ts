@@ -1,5 +1,6 @@
 import type { Item, ThreadState } from '../bridge/thread-state.js';
 import type { Answer, BudgetAction, Decision, Notice } from '../store/thread-records.js';
+import { agentErrorWords } from '../words/agent-state.js';
 import { renderBudgetStop, type SpendCapView } from './budget-card.js';
 import { renderApproval } from './approval-card.js';
 import { feedbackBlock } from './feedback.js';
@@ -122,7 +123,7 @@ function renderBody(item: Exclude<Item, { kind: 'text' }>, people: PeopleInput):
       return { kind: 'message', key: `tools:${item.id}`, body: { text: cutPlain(fallback, CARD_BUDGET.fallbackText), blocks } };
     }
     case 'error':
-      return { kind: 'message', key: `error:${item.id}`, body: warning(item.text) };
+      return { kind: 'message', key: `error:${item.id}`, body: warning(agentErrorWords(item.error)) };
     case 'approval':
       return { kind: 'message', key: `approval:${item.id}`, body: renderApproval(item, people.decisions[item.id], people.owner) };
     case 'question':

@@ -117,7 +117,7 @@ export class Leases {
   async release(key: string, how: 'done' | 'hand-over'): Promise<void> {
     const state = this.states.get(key);
     this.states.delete(key);
-    if (!state || state.kind !== 'held') return;
+    if (state?.kind !== 'held') return;
     await this.redis
       .eval(RELEASE_SCRIPT, { keys: [this.leaseKey(key), this.deadlinesKey], arguments: [this.holder, key, how] })
       .catch((error: unknown) => {
@@ -126,9 +126,26 @@ export class Leases {
       });
   }
 
-  /** Threads whose lease deadline has passed (their holder stopped renewing, or handed them over). */
-  async lapsed(limit = 50): Promise<string[]> {
-    return this.redis.zRangeByScore(this.deadlinesKey, '-inf', this.now(), { LIMIT: { offset: 0, count: limit } });
+  /**
+   * Up to `limit` threads whose lease deadline has passed (their holder stopped renewing, or
+   * handed them over), from a random place in the lapsed ones and shuffled: the replicas
+   * scanning for them after one died each start somewhere else, instead of all racing for
+   * the same first ones.
+   */
+  async lapsed(limit = 50, random: () => number = Math.random): Promise<string[]> {
+    const now = this.now();
+    const count = await this.redis.zCount(this.deadlinesKey, '-inf', now);
+    if (count === 0) return [];
+    const offset = count > limit ? Math.floor(random() * count) : 0;
+    const range = (from: number, n: number) => this.redis.zRangeByScore(this.deadlinesKey, '-inf', now, { LIMIT: { offset: from, count: n } });
+    const keys = await range(offset, limit);
+    // Past the end: the rest of the window from the start (the set is read as a ring).
+    if (keys.length < limit && offset > 0) keys.push(...(await range(0, Math.min(limit - keys.length, offset))));
+    for (let i = keys.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(random() * (i + 1));
+      [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
+    }
+    return keys;
   }
 
   /** Drops a lapsed entry whose thread turned out to need no follower. */

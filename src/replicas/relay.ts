@@ -73,8 +73,21 @@ export type RelayOutcome =
    */
   | { kind: 'queued' };
 
-/** How a stored intent is carried out by the replica draining its thread. `again`: taken before and never acknowledged, so it may have landed. */
-export type Apply = (intent: RelayedIntent, again: boolean) => Promise<Served>;
+/**
+ * A stored intent taken before and never acknowledged: `taken` (the replica that took it
+ * never said it was sending it to the session) or `sending` (it may have landed).
+ */
+export type Again = false | 'taken' | 'sending';
+
+/**
+ * How a stored intent is carried out by the replica draining its thread. `sending`: called
+ * right before the write to the session that cannot be looked up reliably (a reply);
+ * it rejects when another replica has taken the intent meanwhile, so the write is not made.
+ */
+export type Apply = (intent: RelayedIntent, again: Again, sending: () => Promise<void>) => Promise<Served>;
+
+/** Appended to a taker's id in the taken hash once it is sending the intent to the session. */
+const SENDING = '#sending';
 
 /**
  * Takes the oldest stored intent of a thread for this replica: `taken` (which replica had
@@ -88,6 +101,12 @@ local id = cjson.decode(raw)['id']
 local before = redis.call('HGET', KEYS[2], id)
 redis.call('HSET', KEYS[2], id, ARGV[1])
 return { raw, before or '' }`;
+
+/** Marks a stored intent this replica took as being sent now; 0 when another replica has taken it since. KEYS: taken hash. ARGV: id, holder. */
+const SENDING_SCRIPT = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '${SENDING}')
+return 1`;
 
 /**
  * Acknowledges a stored intent carried out: it leaves the list, and its outcome is kept a
@@ -143,13 +162,43 @@ export class Relay {
     return `${this.prefix}relay-done:${id}`;
   }
 
-  /** Listens for wake-ups (`woken`: the replica drains the thread, or answers `not_holder`) and for answers to ours. */
-  async start(woken: (ref: ThreadRef, from: string, id: string) => Promise<void>): Promise<void> {
+  /**
+   * Listens for wake-ups (`woken`: the replica drains the thread, or answers `not_holder`) and for answers to ours.
+   * `reconnected`: the subscriber is back after its connection dropped (and subscribed again); a
+   * wake-up published meanwhile reached nobody, so the caller drains the threads it holds.
+   */
+  async start(
+    woken: (ref: ThreadRef, from: string, id: string) => Promise<void>,
+    reconnected: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
     this.woken = woken;
-    this.subscriber = this.redis.duplicate();
+    // Named, so an operator (or a test) finds this replica's subscriber in CLIENT LIST.
+    this.subscriber = this.redis.duplicate({ name: `${this.prefix}relay:${this.holder}`.replace(/\s/g, '_') });
     this.subscriber.on('error', (error: unknown) => this.log.error({ err: error }, 'relay subscriber error'));
+    let connectedOnce = false;
+    // 'ready' comes once the client has subscribed again on a new connection.
+    this.subscriber.on('ready', () => {
+      if (!connectedOnce) return;
+      this.log.info('relay subscriber connected again; draining the stored intents of the threads held here');
+      this.track(
+        reconnected().catch((error: unknown) =>
+          this.log.error({ err: error }, 'could not drain stored intents after the relay subscriber came back'),
+        ),
+      );
+    });
     await this.subscriber.connect();
+    connectedOnce = true;
     await this.subscriber.subscribe(this.channel(this.holder), (raw) => this.receive(raw));
+  }
+
+  /** Whether the subscriber is connected now (readiness: a replica that cannot hear wake-ups answers no relayed work). */
+  listening(): boolean {
+    return this.subscriber?.isReady ?? false;
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
   }
 
   /** Stores an intent with its thread, before any replica is told of it; its id. */
@@ -243,7 +292,7 @@ export class Relay {
       }
       const entry = parsed.data;
       // Taken before and never acknowledged: that replica may have carried it out and stopped before it could say so.
-      const again = before !== '';
+      const again: Again = before === '' ? false : before.endsWith(SENDING) ? 'sending' : 'taken';
       if (again)
         this.log.info(
           { id: entry.id, intent: entry.intent.kind, takenBy: before },
@@ -251,7 +300,10 @@ export class Relay {
         );
       let served: Served;
       try {
-        served = await apply(entry.intent, again);
+        served = await apply(entry.intent, again, async () => {
+          const marked = await this.redis.eval(SENDING_SCRIPT, { keys: [this.takenKey(ref)], arguments: [entry.id, this.holder] });
+          if (marked !== 1) throw new Error('another replica has taken this intent over');
+        });
       } catch (error) {
         // Cut short because the thread went elsewhere: the next holder carries it out.
         if (!mayGoOn()) return;

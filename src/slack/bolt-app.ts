@@ -3,6 +3,7 @@ import type { RetryOptions, WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../ops/logger.js';
 import { SLACK_EVENTS_PATH } from '../ops/http-server.js';
 import { boltLogger } from './bolt-logger.js';
+import { ackEventsAfterListeners } from './event-ack.js';
 
 /**
  * web-api's retryPolicies.tenRetriesInAboutThirtyMinutes, spelled out: Node's ESM loader
@@ -64,6 +65,7 @@ export function createBoltApp(o: BoltAppOptions): BoltApp {
       },
     });
     const app = new App({ ...common, receiver });
+    ackEventsAfterListeners(app, o.log);
     // receiver.stop() resolves before the close handshake; the client's disconnect() after it.
     return { app, mode: 'socket', socketClient: receiver.client, stop: () => receiver.client.disconnect() };
   }
@@ -95,5 +97,6 @@ export function createBoltApp(o: BoltAppOptions): BoltApp {
     },
   });
   const app = new App({ ...common, receiver });
+  ackEventsAfterListeners(app, o.log);
   return { app, httpListener: receiver.requestListener, mode: 'http', stop: async () => undefined };
 }

@@ -4,7 +4,7 @@ import { isValidSlackRequest } from '@slack/bolt';
 import type { SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { readInbound, type InboundVerdict, type Listened, type PrivateAnswer } from './inbound.js';
-import type { ModalView } from '../render/block-kit.js';
+import { noticeModal } from '../render/dialogs.js';
 
 /** What our HTTP server does with one request to Slack's endpoint. */
 export type GateDecision = { kind: 'forward' } | { kind: 'reply'; status: number; body?: Record<string, unknown> };
@@ -30,7 +30,7 @@ export type EdgeDeps = {
 
 /** The part of Socket Mode's client the guard needs (@slack/socket-mode's SocketModeClient). */
 export type SocketClientLike = {
-  listeners(event: 'ws_message'): Function[];
+  listeners(event: 'ws_message'): Array<(...args: never) => unknown>;
   removeAllListeners(event: 'ws_message'): unknown;
   on(event: 'ws_message', listener: (data: unknown, isBinary: boolean) => void): unknown;
 };
@@ -87,7 +87,7 @@ export class InboundEdge {
     const pass = (data: unknown, isBinary: boolean) => {
       for (const listener of original) {
         Promise.resolve()
-          .then(() => listener.call(client, data, isBinary))
+          .then(() => Reflect.apply(listener, client, [data, isBinary]))
           .catch((error: unknown) => this.deps.log.error({ err: error }, 'socket mode client failed on a message'));
       }
     };
@@ -195,13 +195,4 @@ function frameText(data: unknown): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function noticeModal(text: string): ModalView {
-  return {
-    type: 'modal',
-    title: { type: 'plain_text', text: 'Agent' },
-    close: { type: 'plain_text', text: 'Close' },
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-  };
 }

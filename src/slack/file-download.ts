@@ -11,7 +11,7 @@ export type DownloadProblem =
   | { kind: 'network'; message: string }
   | { kind: 'untrusted_url' };
 
-export type Download = { ok: true; bytes: Buffer } | { ok: false; problem: DownloadProblem };
+export type Download = { kind: 'downloaded'; bytes: Buffer } | { kind: 'failed'; problem: DownloadProblem };
 
 export type DownloadOptions = {
   token: string;
@@ -24,7 +24,7 @@ export type DownloadOptions = {
 };
 
 export async function downloadSharedFile(url: string, opts: DownloadOptions): Promise<Download> {
-  if (!tokenMayGoTo(url, opts.extraOrigins ?? [])) return { ok: false, problem: { kind: 'untrusted_url' } };
+  if (!tokenMayGoTo(url, opts.extraOrigins ?? [])) return { kind: 'failed', problem: { kind: 'untrusted_url' } };
   let res: Response;
   try {
     res = await fetch(url, {
@@ -33,26 +33,26 @@ export async function downloadSharedFile(url: string, opts: DownloadOptions): Pr
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (error) {
-    return { ok: false, problem: { kind: 'network', message: error instanceof Error ? error.message : String(error) } };
+    return { kind: 'failed', problem: { kind: 'network', message: error instanceof Error ? error.message : String(error) } };
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    return { ok: false, problem: { kind: 'http', status: res.status } };
+    return { kind: 'failed', problem: { kind: 'http', status: res.status } };
   }
   const wantsHtml = opts.expectedMime === 'text/html';
   if (!wantsHtml && (res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html')) {
     await res.body?.cancel().catch(() => undefined);
-    return { ok: false, problem: { kind: 'login_page' } };
+    return { kind: 'failed', problem: { kind: 'login_page' } };
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > opts.maxBytes) {
     await res.body?.cancel().catch(() => undefined);
-    return { ok: false, problem: { kind: 'too_large', limitBytes: opts.maxBytes } };
+    return { kind: 'failed', problem: { kind: 'too_large', limitBytes: opts.maxBytes } };
   }
   const read = await readCapped(res, opts.maxBytes);
-  if (!read.ok) return read;
+  if (read.kind === 'failed') return read;
   // A sign-in page served under another content type is still a sign-in page.
-  if (!wantsHtml && looksLikeHtml(read.bytes)) return { ok: false, problem: { kind: 'login_page' } };
+  if (!wantsHtml && looksLikeHtml(read.bytes)) return { kind: 'failed', problem: { kind: 'login_page' } };
   return read;
 }
 
@@ -80,7 +80,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<Download> {
   const chunks: Buffer[] = [];
   let total = 0;
   const reader = res.body?.getReader();
-  if (!reader) return { ok: true, bytes: Buffer.alloc(0) };
+  if (!reader) return { kind: 'downloaded', bytes: Buffer.alloc(0) };
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -88,12 +88,12 @@ async function readCapped(res: Response, maxBytes: number): Promise<Download> {
       total += value.byteLength;
       if (total > maxBytes) {
         await reader.cancel().catch(() => undefined);
-        return { ok: false, problem: { kind: 'too_large', limitBytes: maxBytes } };
+        return { kind: 'failed', problem: { kind: 'too_large', limitBytes: maxBytes } };
       }
       chunks.push(Buffer.from(value));
     }
   } catch (error) {
-    return { ok: false, problem: { kind: 'network', message: error instanceof Error ? error.message : String(error) } };
+    return { kind: 'failed', problem: { kind: 'network', message: error instanceof Error ? error.message : String(error) } };
   }
-  return { ok: true, bytes: Buffer.concat(chunks) };
+  return { kind: 'downloaded', bytes: Buffer.concat(chunks) };
 }

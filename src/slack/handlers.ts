@@ -6,7 +6,8 @@ import { STOP_ACTION_ID } from '../render/root-card.js';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, readApprovalValue } from '../render/approval-card.js';
 import { ANSWER_ACTION_PREFIX, readChoiceValue } from '../render/question-card.js';
 import { CARD_BUDGET, cutPlain } from '../render/slack-limits.js';
-import { DENY_DIALOG_CALLBACK_ID, denyDialog, readDenyDialog } from './deny-dialog.js';
+import { DENY_DIALOG_CALLBACK_ID, denyDialog, STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm } from '../render/dialogs.js';
+import { readDenyDialog } from './deny-dialog.js';
 import type { SeenKeys } from '../store/seen-once.js';
 import type { ThreadRecords, ThreadRef } from '../store/thread-records.js';
 import {
@@ -21,12 +22,13 @@ import {
   ViewSubmissionSchema,
 } from './inbound.js';
 import { beforeAck } from './before-ack.js';
+import type { ClickFacts, ClickLedger } from './click-ledger.js';
 import { splitProfileFlag } from './profile-flag.js';
 import { replyWords } from '../words/replies.js';
 import type { AccessGuard, StopOutcome } from '../access/guard.js';
 import { parseLetIn } from '../access/let-in.js';
 import { RAISE_CAP_ACTION_ID, END_SESSION_ACTION_ID } from '../render/budget-card.js';
-import { STOP_ALL_CANCEL_ACTION_ID, STOP_ALL_CONFIRM_ACTION_ID, stopAllConfirm, isListSessions, isStopAll } from './stop-all.js';
+import { isListSessions, isStopAll } from './stop-all.js';
 import { isStopReaction, routeMessage } from './route-message.js';
 import { readSharedFiles } from './shared-files.js';
 import {
@@ -58,6 +60,8 @@ export type HandlerDeps = {
   botUserId: string;
   /** Background work started by handlers after the ack; awaited on shutdown and in tests. */
   track: (work: Promise<unknown>) => void;
+  /** Clicks stored before their ack (one a kill cut short is told at the next start-up); without it, clicks are only acked. */
+  clicks?: ClickLedger;
 };
 
 /**
@@ -228,22 +232,28 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
         log.info(logCtx, 'mention/DM → new session');
         const { profile, text } = splitProfileFlag(route.text);
         if (text === '') return void (await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text: USAGE }));
+        const req = {
+          team,
+          channel: m.channel,
+          user,
+          prompt: text,
+          threadTs: route.threadTs,
+          promptTs: m.ts,
+          files,
+          ...(profile !== undefined ? { profile } : {}),
+        };
+        // Stored before this listener returns, so before the event is acked (event-ack.ts):
+        // a kill after the ack finds it at the next start-up. A store that fails leaves the
+        // start as it was before (made now, lost to a kill before its own stored start).
+        const stored = await bridge.storeStart(req).catch((error: unknown) => {
+          log.error({ ...logCtx, err: error }, 'could not store a start request before its ack; starting it anyway');
+          return undefined;
+        });
         deps.track(
-          deps.guard
-            .start({
-              team,
-              channel: m.channel,
-              user,
-              prompt: text,
-              threadTs: route.threadTs,
-              promptTs: m.ts,
-              files,
-              ...(profile !== undefined ? { profile } : {}),
-            })
-            .then(async (outcome) => {
-              const text = startReply(outcome);
-              if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text });
-            }),
+          deps.guard.start(req, stored).then(async (outcome) => {
+            const text = startReply(outcome);
+            if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: m.thread_ts, text });
+          }),
         );
         return;
       }
@@ -275,31 +285,32 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
     );
   });
 
-  app.action(STOP_ACTION_ID, async ({ ack, body }) => {
-    await ack();
-    // The button's value is not needed: the message it sits on names the thread.
-    const target = await actionTarget(deps, body, 'stop', { needsValue: false });
-    if (!target) return;
-    const outcome = await deps.guard.interrupt(target.ref, target.user, 'button');
-    await tellInterruptOutcome(deps, target.ref, target.user, outcome);
-  });
+  const approvalEvent = (value: string) => readApprovalValue(value)?.eventId;
 
-  app.action(APPROVE_ACTION_ID, async ({ ack, body }) => {
-    await ack();
-    const target = await actionTarget(deps, body, 'approve');
-    if (!target) return;
-    const button = readApprovalValue(target.value);
-    if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
-    deps.track(
-      deps.guard
-        .decide(target.ref, button.eventId, { user: target.user, result: 'allow' })
-        .then((outcome) => tellDecisionOutcome(deps, target, outcome)),
-    );
-  });
+  app.action(STOP_ACTION_ID, async ({ ack, body }) =>
+    takeClick(deps, ack, clickOf(body, 'stop'), async () => {
+      // The button's value is not needed: the message it sits on names the thread.
+      const target = await actionTarget(deps, body, 'stop', { needsValue: false });
+      if (!target) return;
+      const outcome = await deps.guard.interrupt(target.ref, target.user, 'button');
+      await tellInterruptOutcome(deps, target.ref, target.user, outcome);
+    }),
+  );
+
+  app.action(APPROVE_ACTION_ID, async ({ ack, body }) =>
+    takeClick(deps, ack, clickOf(body, 'approve', approvalEvent), async () => {
+      const target = await actionTarget(deps, body, 'approve');
+      if (!target) return;
+      const button = readApprovalValue(target.value);
+      if (!button) return void log.warn({ value: target.value }, 'unreadable approval button');
+      const outcome = await deps.guard.decide(target.ref, button.eventId, { user: target.user, result: 'allow' });
+      await tellDecisionOutcome(deps, target, outcome);
+    }),
+  );
 
   // Deny opens a dialog for the reason; the decision is made when it is submitted.
-  app.action(DENY_ACTION_ID, async ({ ack, body }) => {
-    await ack();
+  app.action(DENY_ACTION_ID, async ({ ack, body }) => takeClick(deps, ack, clickOf(body, 'deny', approvalEvent), () => denyClicked(body)));
+  const denyClicked = async (body: unknown) => {
     const target = await actionTarget(deps, body, 'deny');
     if (!target) return;
     const button = readApprovalValue(target.value);
@@ -314,56 +325,69 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
       const outcome = await deps.guard.decide(target.ref, button.eventId, { user: target.user, result: 'deny' });
       await tellDecisionOutcome(deps, target, outcome);
     }
-  });
+  };
 
   app.view(DENY_DIALOG_CALLBACK_ID, async ({ ack, body }) => {
-    await ack();
     const parsed = ViewSubmissionSchema.safeParse(body);
     const dialog = parsed.success
       ? readDenyDialog(parsed.data.view.private_metadata, parsed.data.view.state?.values)
       : { kind: 'unreadable' as const };
-    if (!parsed.success || dialog.kind === 'unreadable')
+    if (!parsed.success || dialog.kind === 'unreadable') {
+      await ack();
       return void log.warn({ problem: parsed.success ? 'bad private_metadata' : describeZodError(parsed.error) }, 'unreadable deny dialog');
+    }
     const user = parsed.data.user.id;
     const target = { ref: dialog.ref, user };
-    deps.track(
-      deps.guard
-        .decide(dialog.ref, dialog.eventId, { user, result: 'deny', ...(dialog.reason ? { reason: dialog.reason } : {}) })
-        .then((outcome) => tellDecisionOutcome(deps, target, outcome)),
-    );
+    const facts: ClickFacts = {
+      what: 'deny',
+      user,
+      team: dialog.ref.team,
+      channel: dialog.ref.channel,
+      threadTs: dialog.ref.threadTs,
+      eventId: dialog.eventId,
+    };
+    await takeClick(deps, ack, facts, async () => {
+      const outcome = await deps.guard.decide(dialog.ref, dialog.eventId, {
+        user,
+        result: 'deny',
+        ...(dialog.reason ? { reason: dialog.reason } : {}),
+      });
+      await tellDecisionOutcome(deps, target, outcome);
+    });
   });
 
-  app.action(new RegExp(`^${ANSWER_ACTION_PREFIX}`), async ({ ack, body }) => {
-    await ack();
-    const target = await actionTarget(deps, body, 'answer');
-    if (!target) return;
-    const choice = readChoiceValue(target.value);
-    const text = target.label;
-    if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
-    deps.track(
-      deps.guard.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index }).then(async (outcome) => {
+  app.action(new RegExp(`^${ANSWER_ACTION_PREFIX}`), async ({ ack, body }) =>
+    takeClick(
+      deps,
+      ack,
+      clickOf(body, 'answer', (v) => readChoiceValue(v)?.eventId),
+      async () => {
+        const target = await actionTarget(deps, body, 'answer');
+        if (!target) return;
+        const choice = readChoiceValue(target.value);
+        const text = target.label;
+        if (!choice || text === undefined) return void log.warn({ value: target.value }, 'unreadable answer button');
+        const outcome = await deps.guard.answer(target.ref, choice.eventId, { user: target.user, text, choice: choice.index });
         const words = answerReply(outcome);
         if (words) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text: words });
-      }),
-    );
-  });
+      },
+    ),
+  );
 
   // Raise the cap / End, on the thread's sentence when the agent stopped at its spend cap.
   for (const [actionId, what] of [
     [RAISE_CAP_ACTION_ID, 'raise'],
     [END_SESSION_ACTION_ID, 'end'],
   ] as const) {
-    app.action(actionId, async ({ ack, body }) => {
-      await ack();
-      const target = await actionTarget(deps, body, actionId);
-      if (!target) return;
-      deps.track(
-        deps.guard.capAction(target.ref, target.value, target.user, what).then(async (outcome) => {
-          const text = capReply(outcome);
-          if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
-        }),
-      );
-    });
+    app.action(actionId, async ({ ack, body }) =>
+      takeClick(deps, ack, clickOf(body, what), async () => {
+        const target = await actionTarget(deps, body, actionId);
+        if (!target) return;
+        const outcome = await deps.guard.capAction(target.ref, target.value, target.user, what);
+        const text = capReply(outcome);
+        if (text) await ephemeral(deps, { channel: target.ref.channel, user: target.user, threadTs: target.ref.threadTs, text });
+      }),
+    );
   }
 
   // /agent stop-all's confirm step (an ephemeral, answered through its response_url).
@@ -391,6 +415,29 @@ export function admitStoredStart(deps: HandlerDeps): AdmitStored {
     const text = startReply(await deps.guard.start(req, stored));
     if (text) await ephemeral(deps, { channel: req.channel, user: req.user, threadTs: req.threadTs, text });
   };
+}
+
+/** A click stored before its ack, then carried out (`work` is awaited; the middleware tracks the listener). */
+function takeClick(deps: HandlerDeps, ack: () => Promise<void>, facts: ClickFacts | undefined, work: () => Promise<unknown>): Promise<void> {
+  if (!deps.clicks)
+    return ack()
+      .then(work)
+      .then(() => undefined);
+  return deps.clicks.take(ack, facts, work);
+}
+
+/** What a click's record keeps: who clicked where, and the tool call its button names (`eventOf` its value). */
+function clickOf(body: unknown, what: ClickFacts['what'], eventOf?: (value: string) => string | undefined): ClickFacts | undefined {
+  const parsed = BlockActionSchema.safeParse(body);
+  if (!parsed.success) return undefined;
+  const a = parsed.data;
+  const channel = a.channel?.id ?? a.container?.channel_id;
+  if (!channel) return undefined;
+  const team = a.team?.id ?? a.user.team_id;
+  const threadTs = a.container?.thread_ts ?? a.message?.thread_ts;
+  const value = a.actions[0]?.value;
+  const eventId = value && eventOf ? eventOf(value) : undefined;
+  return { what, user: a.user.id, channel, ...(team ? { team } : {}), ...(threadTs ? { threadTs } : {}), ...(eventId ? { eventId } : {}) };
 }
 
 /** `label`: the pressed button's text as the person saw it. */

@@ -2,9 +2,11 @@ import type { ThreadState } from '../bridge/thread-state.js';
 import { CoalescingLoop } from '../delivery/coalescing-loop.js';
 import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
+import { TaskSet } from '../ops/task-set.js';
+import { unreachable } from '../ops/unreachable.js';
 import { nativeWanted, sessionTitle, type NativeSessionStatus } from '../render/native-status.js';
 import { REFUSAL_KEEP_MS, type NativeSupportStore, type Refusal } from '../store/native-support.js';
-import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
+import { threadKey, type ThreadRecord, type ThreadRecords, type ThreadRef } from '../store/thread-records.js';
 import { nativeWords } from '../words/native.js';
 
 /**
@@ -20,6 +22,18 @@ const THREAD_ERRORS = new Set([
   'invalid_arguments',
 ]);
 
+/**
+ * After a write Slack did not answer (unreachable, busy), the thread's loop tries again
+ * this long later, doubling up to NATIVE_RETRY_MAX_MS while what is written differs from
+ * what is wanted: the last write of a session (its `active` or `closed`) has no later
+ * change to carry it.
+ */
+export const NATIVE_RETRY_BASE_MS = 2_000;
+export const NATIVE_RETRY_MAX_MS = 5 * 60_000;
+export const nativeRetryDelay = (attempt: number): number => Math.min(NATIVE_RETRY_MAX_MS, NATIVE_RETRY_BASE_MS * 2 ** Math.max(0, attempt - 1));
+
+type WriteOutcome = { kind: 'written' } | { kind: 'transient' } | { kind: 'refused' };
+
 /** Whether a workspace takes Slack's agent surfaces: unknown until the first call answers. */
 export type NativeSupport = { kind: 'unknown' } | { kind: 'supported' } | { kind: 'refused'; error: string };
 
@@ -30,8 +44,17 @@ type Thread = {
   owner: string;
   wanted: { status: NativeSessionStatus; loading: readonly string[] };
   written: Written;
-  /** Slack refused this thread alone (see THREAD_ERRORS): nothing more is written for it. */
+  /** Slack refused this thread's session status (see THREAD_ERRORS): nothing more is written for it. */
   given_up: boolean;
+  /**
+   * Slack refused this thread's loading messages (assistant.threads.*, see THREAD_ERRORS):
+   * only they stop, the session status is still kept in step, so its `processing` ends.
+   */
+  loading_off: boolean;
+  /** Slack has a session for the thread already (written before): it is not titled again. */
+  exists: boolean;
+  /** Transient failures in a row: the next try waits nativeRetryDelay(retries). */
+  retries: number;
   loop: CoalescingLoop;
 };
 
@@ -52,9 +75,32 @@ export class NativeStatus {
   private readonly threads = new Map<string, Thread>();
   /** What this process knows of each workspace; `asked`: the store knew of no refusal when read. */
   private readonly support = new Map<string, { kind: 'supported' } | { kind: 'asked' } | ({ kind: 'refused' } & Refusal)>();
+  /**
+   * Threads whose session this process wrote and has not closed: one forgotten while it
+   * waited (settled `active`) still gets its `closed` when the session ends.
+   */
+  private readonly open = new Set<string>();
+  /** The best-effort writes that move a thread out of `processing` when its workspace refuses. */
+  private readonly endings: TaskSet;
   private closed = false;
 
-  constructor(private readonly deps: { writer: SlackWriter; log: Logger; store: NativeSupportStore; now?: () => number }) {}
+  constructor(
+    private readonly deps: {
+      writer: SlackWriter;
+      log: Logger;
+      store: NativeSupportStore;
+      /**
+       * Where `nativeOpen` is kept (a session written and not yet closed): the bot after a
+       * restart, or a replica taking over, closes a session that ended meanwhile.
+       */
+      records?: Pick<ThreadRecords, 'update'>;
+      now?: () => number;
+      /** How long to wait before the nth try after a transient failure (nativeRetryDelay). */
+      retryDelay?: (attempt: number) => number;
+    },
+  ) {
+    this.endings = new TaskSet(deps.log);
+  }
 
   /** Threads whose native status is being kept in step (tests, and to see nothing piles up). */
   get size(): number {
@@ -89,15 +135,22 @@ export class NativeStatus {
     let thread = this.threads.get(key);
     const wanted = nativeWanted(state, { failed: record.failure !== undefined });
     if (!thread) {
-      // A thread first seen already ended (a restart catching up) needs no session.
-      if (wanted.status === 'closed') return;
+      // A thread first seen already ended needs no session, unless one was written and not
+      // closed (by this process before it forgot the thread, or by the one before a restart
+      // or takeover): that one still shows its last status, perhaps `processing`.
+      const open = this.open.has(key) || record.nativeOpen === true;
+      if (wanted.status === 'closed' && !open) return;
+      if (open) this.open.add(key);
       const made: Thread = {
         ref: { team: record.team, channel: record.channel, threadTs: record.threadTs },
         title: sessionTitle(record.prompt),
         owner: record.owner,
         wanted,
         written: {},
+        exists: open,
         given_up: false,
+        loading_off: false,
+        retries: 0,
         loop: new CoalescingLoop(
           () => this.pass(made),
           this.deps.log,
@@ -114,7 +167,7 @@ export class NativeStatus {
   /** The bot replied in the thread: Slack cleared the loading messages, so they are set again if still wanted. */
   replied(team: string, channel: string, threadTs: string): void {
     const thread = this.threads.get(threadKey({ team, channel, threadTs }));
-    if (!thread || thread.given_up || thread.written.loading === undefined) return;
+    if (!thread || thread.given_up || thread.loading_off || thread.written.loading === undefined) return;
     delete thread.written.loading;
     thread.loop.request();
   }
@@ -136,13 +189,24 @@ export class NativeStatus {
     this.threads.clear();
   }
 
+  /** Every pass under way and every best-effort ending has finished (tests). */
+  async settled(): Promise<void> {
+    for (const t of [...this.threads.values()]) await t.loop.settled();
+    await this.endings.settled();
+  }
+
   /**
    * A thread whose session ended, or that waits for its person with everything written, is
    * not kept: its next turn starts from nothing written, which writes `processing` anyway.
    */
   private forgetIfDone(key: string, thread: Thread): void {
     const { written, wanted } = thread;
-    const settled = written.status === wanted.status && (written.loading === undefined || written.loading === '');
+    if (this.refusedIn(thread.ref.team) && this.threads.get(key) === thread) {
+      thread.loop.close();
+      this.threads.delete(key);
+      return;
+    }
+    const settled = written.status === wanted.status && (thread.loading_off || written.loading === undefined || written.loading === '');
     if (!thread.given_up && (written.status === 'closed' || (settled && wanted.status === 'active')) && this.threads.get(key) === thread) {
       thread.loop.close();
       this.threads.delete(key);
@@ -158,48 +222,92 @@ export class NativeStatus {
     }
     const { status, loading } = thread.wanted;
     if (thread.written.status !== status) {
-      const first = thread.written.status === undefined;
-      const ok = await this.write(thread, 'agents.sessions.setStatus', {
+      const first = thread.written.status === undefined && !thread.exists;
+      const outcome = await this.write(thread, 'agents.sessions.setStatus', {
         channel_id: ref.channel,
         thread_ts: ref.threadTs,
         status,
         // Title and initiator count only when Slack creates the session; later they are ignored.
         ...(first ? { title: thread.title, initiator_user_id: thread.owner } : {}),
       });
-      if (!ok) return;
+      if (outcome.kind !== 'written') return this.after(thread, outcome);
       thread.written.status = status;
+      await this.keepOpen(thread, status !== 'closed');
     }
     const text = status === 'processing' ? loading.join('\n') : '';
-    if (thread.written.loading === text || (text === '' && thread.written.loading === undefined)) return;
-    const ok = await this.write(thread, 'assistant.threads.setStatus', {
+    if (thread.loading_off || thread.written.loading === text || (text === '' && thread.written.loading === undefined)) {
+      thread.retries = 0;
+      return;
+    }
+    const outcome = await this.write(thread, 'assistant.threads.setStatus', {
       channel_id: ref.channel,
       thread_ts: ref.threadTs,
       status: text === '' ? '' : nativeWords({ kind: 'status_working' }),
       ...(text === '' ? {} : { loading_messages: [...loading] }),
     });
-    if (ok) thread.written.loading = text;
+    if (outcome.kind === 'written') {
+      thread.written.loading = text;
+      thread.retries = 0;
+    } else this.after(thread, outcome);
   }
 
-  /** One native write; false when it did not land (and why is remembered, per thread or workspace). */
-  private async write(thread: Thread, method: string, args: Record<string, unknown>): Promise<boolean> {
+  /** A write that did not land: after a transient failure the loop tries again later, on its own. */
+  private after(thread: Thread, outcome: Exclude<WriteOutcome, { kind: 'written' }>): void {
+    switch (outcome.kind) {
+      case 'transient':
+        thread.retries += 1;
+        thread.loop.wake((this.deps.retryDelay ?? nativeRetryDelay)(thread.retries));
+        return;
+      case 'refused':
+        return;
+      default:
+        unreachable(outcome);
+    }
+  }
+
+  /**
+   * Keeps in the thread record whether Slack has a session for it that is not closed, when
+   * that changes (its first write, its `closed`), so the bot after a restart closes it.
+   */
+  private async keepOpen(thread: Thread, open: boolean): Promise<void> {
+    const key = threadKey(thread.ref);
+    if (open === this.open.has(key)) return;
+    if (open) this.open.add(key);
+    else this.open.delete(key);
+    await this.deps.records
+      ?.update(thread.ref, (r) => {
+        if (open) r.nativeOpen = true;
+        else delete r.nativeOpen;
+      })
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error, thread: thread.ref.threadTs }, 'could not keep whether Slack’s session of this thread is open'),
+      );
+  }
+
+  /** One native write, and if it did not land, why (remembered per thread or workspace). */
+  private async write(thread: Thread, method: string, args: Record<string, unknown>): Promise<WriteOutcome> {
     const { ref } = thread;
     try {
       await this.deps.writer.call(method, args, 'status');
       if (this.support.get(ref.team)?.kind !== 'supported') this.support.set(ref.team, { kind: 'supported' });
-      return true;
+      return { kind: 'written' };
     } catch (error) {
       if (!(error instanceof SlackCallError) || error.transient) {
-        // Slack unreachable or busy: the next change tries again.
         if (!this.closed) this.deps.log.warn({ err: error, method, channel: ref.channel }, 'could not update Slack’s native session status');
-        return false;
+        return { kind: 'transient' };
       }
       if (THREAD_ERRORS.has(error.slackError)) {
-        thread.given_up = true;
+        // The two methods' fates are apart: loading messages Slack will not take for this
+        // thread must not leave its session on `processing`.
+        if (method.startsWith('assistant.threads.')) thread.loading_off = true;
+        else thread.given_up = true;
         this.deps.log.warn(
           { method, slackError: error.slackError, channel: ref.channel, thread: ref.threadTs },
-          'Slack refused the native status of one thread; it keeps its card only',
+          thread.given_up
+            ? 'Slack refused the native status of one thread; it keeps its card only'
+            : 'Slack refused the loading messages of one thread; its session status is kept',
         );
-        return false;
+        return { kind: 'refused' };
       }
       this.deps.log.warn(
         { method, slackError: error.slackError, team: ref.team },
@@ -210,7 +318,7 @@ export class NativeStatus {
         return { error: error.slackError, until: this.clock() + REFUSAL_KEEP_MS };
       });
       this.refused(ref.team, refusal, thread);
-      return false;
+      return { kind: 'refused' };
     }
   }
 
@@ -223,14 +331,34 @@ export class NativeStatus {
     return false;
   }
 
-  /** Nothing more is written in the workspace: its threads are dropped (`writing` finishes its own pass). */
+  /**
+   * Nothing more is written in the workspace: its threads are dropped (`writing` finishes
+   * its own pass). A thread Slack shows as `processing` would stay so for good: each gets
+   * one best-effort write out of it (the refusal may have come from the loading messages
+   * alone, the session status having worked).
+   */
   private refused(team: string, refusal: Refusal, writing?: Thread): void {
     this.support.set(team, { kind: 'refused', ...refusal });
-    for (const [key, t] of this.threads)
-      if (t.ref.team === team && t !== writing) {
+    for (const [key, t] of this.threads) {
+      if (t.ref.team !== team) continue;
+      if (t.written.status === 'processing' && !t.given_up) this.endings.add(this.endOnce(t));
+      if (t !== writing) {
         t.loop.close();
         this.threads.delete(key);
       }
+    }
+  }
+
+  private async endOnce(thread: Thread): Promise<void> {
+    const status: NativeSessionStatus = thread.wanted.status === 'closed' ? 'closed' : 'active';
+    thread.given_up = true;
+    try {
+      await this.deps.writer.call('agents.sessions.setStatus', { channel_id: thread.ref.channel, thread_ts: thread.ref.threadTs, status }, 'status');
+      thread.written.status = status;
+      if (status === 'closed') await this.keepOpen(thread, false);
+    } catch (error) {
+      this.deps.log.debug({ err: error, thread: thread.ref.threadTs }, 'could not move a refused workspace’s session out of processing');
+    }
   }
 
   private clock(): number {

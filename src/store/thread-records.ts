@@ -183,6 +183,12 @@ export const ThreadRecordSchema = ThreadRefSchema.extend({
    * renders the Home tab from it. Absent until the session's runner first folded.
    */
   home: HomeProgressSchema.optional(),
+  /**
+   * Slack has an agent session for this thread (agents.sessions.setStatus) that was not
+   * closed yet: the bot after a restart, or a replica taking over, closes it when it finds
+   * the session ended, instead of leaving Slack's "working…" row up.
+   */
+  nativeOpen: z.literal(true).optional(),
   /** The text write in flight, if any (see WritingSchema). */
   writing: WritingSchema.optional(),
 });
@@ -215,6 +221,27 @@ const PendingStartSchema = z.object({
   unchecked: z.literal(true).optional(),
 });
 export type PendingStart = z.infer<typeof PendingStartSchema>;
+
+const PENDING_CLICKS_KEY = 'pending-clicks';
+
+/**
+ * A click (or the deny dialog's submit) written before it is acked and removed once it
+ * was carried out: one a kill cut short is found at the next start-up and its person told.
+ */
+const PendingClickSchema = z.object({
+  id: z.string(),
+  at: z.number(),
+  what: z.enum(['stop', 'approve', 'deny', 'answer', 'raise', 'end']),
+  user: z.string(),
+  channel: z.string(),
+  threadTs: z.string().optional(),
+  /** The team and the thread's tool call (`eventId`) when the click names one: its outcome may be in the record. */
+  team: z.string().optional(),
+  eventId: z.string().optional(),
+  /** The replica taking it (several replicas): another tells of it only once that one is gone. */
+  by: z.string().optional(),
+});
+export type PendingClick = z.infer<typeof PendingClickSchema>;
 
 export type ThreadRecordsOptions = {
   /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
@@ -338,16 +365,42 @@ export class ThreadRecords {
   }
 
   private async editPendingStarts(change: (ids: Set<string>) => void): Promise<void> {
-    await this.mutex.run(PENDING_STARTS_KEY, async () => {
+    await this.editIdList(PENDING_STARTS_KEY, change);
+  }
+
+  private async editIdList(listKey: string, change: (ids: Set<string>) => void): Promise<void> {
+    await this.mutex.run(listKey, async () => {
       const ids = new Set(
         z
           .array(z.string())
           .catch([])
-          .parse((await this.kv.get(PENDING_STARTS_KEY)) ?? []),
+          .parse((await this.kv.get(listKey)) ?? []),
       );
       change(ids);
-      await this.kv.set(PENDING_STARTS_KEY, [...ids]);
+      await this.kv.set(listKey, [...ids]);
     });
+  }
+
+  async addPendingClick(click: PendingClick): Promise<void> {
+    await this.kv.set(`click:${click.id}`, click, this.retentionMs);
+    await this.editIdList(PENDING_CLICKS_KEY, (ids) => ids.add(click.id));
+  }
+
+  async removePendingClick(id: string): Promise<void> {
+    await this.editIdList(PENDING_CLICKS_KEY, (ids) => ids.delete(id));
+    await this.kv.delete(`click:${id}`);
+  }
+
+  /** Clicks acked and not known to be carried out (a kill cut them short, or they are being carried out now). */
+  async pendingClicks(): Promise<PendingClick[]> {
+    const ids = z
+      .array(z.string())
+      .catch([])
+      .parse((await this.kv.get(PENDING_CLICKS_KEY)) ?? []);
+    const found = await Promise.all(ids.map(async (id) => ({ id, read: PendingClickSchema.safeParse(await this.kv.get(`click:${id}`)) })));
+    // One whose record is gone (expired or unreadable) leaves the list.
+    for (const f of found) if (!f.read.success) await this.removePendingClick(f.id);
+    return found.flatMap((f) => (f.read.success ? [f.read.data] : []));
   }
 
   /**

@@ -44,6 +44,8 @@ export type Reply =
   /** A stored start whose root card exists but whose session could not be finished after a restart. */
   | { kind: 'start_interrupted' }
   | { kind: 'restarted_before_session' }
+  /** A click acked before a restart and not known to have been carried out (`what`: the button). */
+  | { kind: 'click_interrupted'; what: 'stop' | 'approve' | 'deny' | 'answer' | 'raise' | 'end' }
   /** `/agent` could not be written to the store before its ack, so nothing was taken. */
   | { kind: 'start_not_stored' }
   /** Slack refused the root card (`code`: its error). */
@@ -57,6 +59,15 @@ const USAGE = [
   'Admins: `/agent sessions` lists the running sessions, `/agent stop-all` stops them all.',
 ].join('\n');
 
+const CLICKED = {
+  stop: 'click on Stop',
+  approve: 'click on Approve',
+  deny: 'click on Deny',
+  answer: 'answer to the question',
+  raise: 'click on Raise the cap',
+  end: 'click on End',
+} as const;
+
 export function replyWords(r: Reply): string {
   switch (r.kind) {
     case 'usage':
@@ -65,6 +76,8 @@ export function replyWords(r: Reply): string {
       return `This thread's session has not run for more than ${r.days} days and I no longer keep its record, so I cannot continue it. Start a new one with \`/agent <what the agent should do>\` or by mentioning me.`;
     case 'command_unreadable':
       return 'Slack sent a command I could not read, so I did nothing. Please try again.';
+    case 'click_interrupted':
+      return `I restarted before I had finished with your ${CLICKED[r.what]}, so it may not have happened. If the button is still there, please click it again.`;
     case 'start_not_stored':
       return 'I could not take that request just now (my storage did not answer), so nothing was started. Please run `/agent` again in a moment.';
     case 'command_malformed':

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
-import { blockAction, SlackSender, startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slack/index.js';
+import { appMention, blockAction, SlackSender, startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slack/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import type { Failure } from '../fakes/slack/index.js';
 import { BotProcess, ensureBuilt, freePort } from './support/bot-process.js';
 import { installFullTurn, metaKey, problemsWithThread, PROMPT, rootsIn, TEXT_LIMITS } from './support/full-turn.js';
 import { seededRandom as seeded } from '../support/seeded-random.js';
+import { replyWords } from '../../src/words/replies.js';
 
 const SECRET = 'kill-test-signing-secret';
 type Args = Record<string, unknown>;
@@ -217,10 +218,85 @@ describe('kill -9 at every Slack write of a turn', () => {
   }, 150_000);
 });
 
-describe('kill -9 after /agent was acked, before its start went on', () => {
-  it('the request was stored before the ack: the next start-up checks and starts it, once', async () => {
+describe('kill -9 after a start request was acked, before its start went on', () => {
+  // A mention's ack is Bolt's (it acks events before any listener), held until the listener has stored the start.
+  for (const via of ['/agent', 'a mention'] as const)
+    it(`${via}: the request was stored before the ack; the next start-up checks and starts it, once`, async () => {
+      const slack = await startFakeSlack();
+      const agents = await startFakeManagedAgents();
+      const port = await freePort();
+      const bot = new BotProcess(
+        {
+          SLACK_BOT_TOKEN: 'xoxb-test',
+          SLACK_SIGNING_SECRET: SECRET,
+          SLACK_API_URL: slack.apiUrl,
+          ANTHROPIC_API_KEY: 'test-key',
+          ANTHROPIC_BASE_URL: agents.url,
+          STORE_URL: `sqlite://${join(dir, `ack-${via === '/agent' ? 'command' : 'mention'}.sqlite`)}`,
+          PORT: String(port),
+          LOG_LEVEL: 'info',
+        },
+        { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
+      );
+      try {
+        await bot.start();
+        const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
+        // The access check looks the person up (users.info) after the ack: the fake Slack
+        // answers it only once Slack's side has its 200, and the bot is killed before it hears
+        // the answer. Slack never sends an acked command or event again; only the store knows it now.
+        let acked!: (status: number) => void;
+        const ackedStatus = new Promise<number>((resolve) => {
+          acked = resolve;
+        });
+        let killed!: () => void;
+        const killedInWindow = new Promise<void>((resolve) => {
+          killed = resolve;
+        });
+        slack.onApplied = async (method) => {
+          if (method !== 'users.info' || bot.starts !== 1) return;
+          await ackedStatus;
+          await bot.kill();
+          killed();
+        };
+        const asked =
+          via === '/agent'
+            ? sender.command({ text: 'stored before its ack', user: 'U1', channel: 'C1' })
+            : sender.event(appMention({ channel: 'C1', user: 'U1', text: '<@U_BOT> stored before its ack' }));
+        acked((await asked).status);
+        expect(await ackedStatus).toBe(200);
+        await killedInWindow;
+        // The root card: top level for /agent (`root:<start id>`), in the mention's thread (`root`).
+        const roots = () => slack.messages('C1').filter((m) => m.bot_id && !m.deleted && metaKey(m)?.startsWith('root'));
+        expect(roots()).toEqual([]);
+        await bot.start();
+        const session = await agents.waitFor(
+          () => [...agents.sessions.values()].find((x) => agents.received(x.id).some((e) => e.type === 'user.message')),
+          30_000,
+        );
+        await slack.waitFor(() => slack.messages('C1').some((m) => m.thread_ts && (m.markdown_text ?? m.text).includes('You said')), 30_000);
+        await bot.stop();
+        expect(agents.sessions.size).toBe(1);
+        const prompts = agents.received(session.id).filter((e) => e.type === 'user.message');
+        expect(prompts).toHaveLength(1);
+        expect(JSON.stringify(prompts[0])).toContain('stored before its ack');
+        expect(roots()).toHaveLength(1);
+      } finally {
+        slack.onApplied = undefined;
+        await bot.close();
+        await agents.close();
+        await slack.close();
+      }
+    }, 90_000);
+});
+
+describe('kill -9 after a click was acked, before it reached the session', () => {
+  it('the click was stored before its ack: after the restart its person is told it may not have happened', async () => {
     const slack = await startFakeSlack();
     const agents = await startFakeManagedAgents();
+    agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('never');
+    };
     const port = await freePort();
     const bot = new BotProcess(
       {
@@ -229,7 +305,7 @@ describe('kill -9 after /agent was acked, before its start went on', () => {
         SLACK_API_URL: slack.apiUrl,
         ANTHROPIC_API_KEY: 'test-key',
         ANTHROPIC_BASE_URL: agents.url,
-        STORE_URL: `sqlite://${join(dir, 'ack.sqlite')}`,
+        STORE_URL: `sqlite://${join(dir, 'click.sqlite')}`,
         PORT: String(port),
         LOG_LEVEL: 'info',
       },
@@ -238,41 +314,35 @@ describe('kill -9 after /agent was acked, before its start went on', () => {
     try {
       await bot.start();
       const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
-      // The access check looks the person up (users.info) after the ack: the fake Slack
-      // answers it only once Slack's side has its 200, and the bot is killed before it hears
-      // the answer. Slack never sends an acked command again; only the store knows it now.
-      let acked!: (status: number) => void;
-      const ackedStatus = new Promise<number>((resolve) => {
-        acked = resolve;
-      });
-      let killed!: () => void;
-      const killedInWindow = new Promise<void>((resolve) => {
-        killed = resolve;
-      });
-      slack.onApplied = async (method) => {
-        if (method !== 'users.info' || bot.starts !== 1) return;
-        await ackedStatus;
-        await bot.kill();
-        killed();
-      };
-      acked((await sender.command({ text: 'stored before its ack', user: 'U1', channel: 'C1' })).status);
-      expect(await ackedStatus).toBe(200);
-      await killedInWindow;
-      expect(rootsIn(slack, 'C1')).toEqual([]);
-      await bot.start();
-      const session = await agents.waitFor(
-        () => [...agents.sessions.values()].find((x) => agents.received(x.id).some((e) => e.type === 'user.message')),
+      await sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+      const root = await slack.waitFor(() => rootsIn(slack, 'C1').find((m) => JSON.stringify(m.blocks ?? []).includes('stop_session')), 30_000);
+      const session = await agents.waitFor(() => [...agents.sessions.values()][0], 30_000);
+      const eventsPath = `/v1/sessions/${session.id}/events`;
+      const sends = () => agents.requests.filter((r) => r.method === 'POST' && r.path === eventsPath).length;
+      await slack.waitFor(
+        () => slack.messages('C1').some((m) => m.thread_ts === root.ts && (m.markdown_text ?? m.text).includes('Working on it.')),
         30_000,
       );
-      await slack.waitFor(() => slack.messages('C1').some((m) => m.thread_ts && (m.markdown_text ?? m.text).includes('You said')), 30_000);
+      // The Stop's user.interrupt waits at the API, never carried out; the bot is killed meanwhile.
+      agents.holdNext({ method: 'POST', path: eventsPath }, 'interrupt-held');
+      const before = sends();
+      const click = await sender.action(
+        blockAction({ user: 'U1', channel: 'C1', messageTs: root.ts, actionId: 'stop_session', value: `T1:C1:${root.ts}` }),
+      );
+      expect(click.status).toBe(200);
+      await agents.waitFor(() => sends() > before, 20_000);
+      await bot.kill();
+      const told = () =>
+        slack
+          .callsTo('chat.postEphemeral')
+          .filter((c) => c.args.user === 'U1' && c.args.text === replyWords({ kind: 'click_interrupted', what: 'stop' }));
+      expect(told()).toEqual([]);
+      await bot.start();
+      await slack.waitFor(() => told().length > 0, 30_000);
       await bot.stop();
-      expect(agents.sessions.size).toBe(1);
-      const prompts = agents.received(session.id).filter((e) => e.type === 'user.message');
-      expect(prompts).toHaveLength(1);
-      expect(JSON.stringify(prompts[0])).toContain('stored before its ack');
-      expect(rootsIn(slack, 'C1')).toHaveLength(1);
+      expect(told()).toHaveLength(1);
+      expect(agents.received(session.id).filter((e) => e.type === 'user.interrupt')).toEqual([]);
     } finally {
-      slack.onApplied = undefined;
       await bot.close();
       await agents.close();
       await slack.close();

@@ -261,9 +261,21 @@ describe('several replicas on one Redis, behind a round-robin proxy', () => {
     const root = await slack.waitFor(() => rootIn('C3'), 20_000);
     const session = await sessionWith('first task');
     await slack.waitFor(() => threadWords('C3', root.ts).includes('Working'), 20_000);
+    // The steer goes to a replica that does not follow the session, so it has to be relayed.
+    const [follower] = set.tap.following(session.id);
+    expect(follower).toBeDefined();
+    const other = set.replicas.findIndex((r) => r.name !== follower);
+    expect(set.replicas[other]!.name).not.toBe(follower);
     const steer = humanReply({ channel: 'C3', thread_ts: root.ts, user: 'U3', text: 'also check lint' });
-    await set.replica(1).sender.event(steer);
+    await set.replica(other).sender.event(steer);
     await set.tap.waitFor(() => set.tap.messagesWith(session.id, 'also check lint') > 0, 20_000);
+    // Carried out by the follower, not by the replica that took it.
+    expect(
+      set.tap
+        .sent(session.id)
+        .filter((s) => s.text.includes('also check lint'))
+        .map((s) => s.replica),
+    ).toEqual([follower]);
     agents.release('first-turn');
     await slack.waitFor(() => blocksOf(rootIn('C3')).includes('Done') && threadWords('C3', root.ts).includes('lint'), 20_000);
     await allLetGo(session.id);

@@ -60,7 +60,7 @@ async function provision(text: string) {
     path,
     tools.tools.map((t) => t.name),
   );
-  if (!config.ok) throw new Error(config.lines.join('\n'));
+  if (config.kind === 'invalid') throw new Error(config.lines.join('\n'));
   return provisionProfiles({ client, tools, log }, config.config);
 }
 

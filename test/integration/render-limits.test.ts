@@ -65,7 +65,7 @@ describe('what the bot renders from agent content fits Slack', () => {
 
   it('a 5,000-character question with five 300-character choices: every choice has a button, and the agent gets the whole choice', async () => {
     h = await startHarness();
-    const question = `${'Which of these migration plans should I follow, given the constraints above? '.repeat(70)}`.slice(0, 4999) + '?';
+    const question = `${'Which of these migration plans should I follow, given the constraints above? '.repeat(70).slice(0, 4999)}?`;
     const choices = Array.from({ length: 5 }, (_, i) =>
       `Plan ${i + 1}: ${'move the <legacy> tables & their indexes, then '.repeat(7)}`.slice(0, 300),
     );

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
 import { ThreadRecords } from '../../src/store/thread-records.js';
 import { appMention, blockAction, humanReply } from '../fakes/slack/index.js';
-import { agentText, botReplies, occurrences, startHarness, type Harness } from '../support/harness.js';
+import { agentText, botReplies, startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
 afterEach(async () => {

@@ -10,6 +10,8 @@ import { appMention, blockAction, humanReply, SlackSender } from '../fakes/slack
 import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
 import { replyWords } from '../../src/words/replies.js';
+import { Relay } from '../../src/replicas/relay.js';
+import { coordinationPrefix, openRedis } from '../../src/store/redis/connection.js';
 
 /**
  * Long enough that a loaded test machine does not miss renewals; the takeover waits about
@@ -76,6 +78,35 @@ describe('two replicas on one Redis', () => {
     expect(b.bridge.liveRunners).toBe(0);
     // The receipt on the reply came from the replica that sent it to the agent.
     expect(h.slack.callsTo('reactions.add').length).toBeGreaterThan(0);
+  });
+
+  it('a reply stored for the holder whose wake-up never reached it (its relay subscriber was down) still reaches the session once, while the holder lives', async () => {
+    const { h, storeNamespace } = await twoReplicas();
+    h.agents.onTurn = async (turn) => {
+      if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
+      await turn.message('Working on it.');
+      await turn.gate('steered');
+      await turn.message('First part done.');
+    };
+    await h.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await h.slack.waitFor(() => rootOf(h));
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Working on it.'));
+    const session = [...h.agents.sessions.values()][0]!;
+    // What a sender leaves when its wake-up is published while the holder's subscriber is disconnected: stored, never heard.
+    const client = await openRedis('redis://127.0.0.1:6379');
+    try {
+      const sender = new Relay(client, coordinationPrefix(storeNamespace), 'a-sender-that-went-away', memoryLogger('debug').log);
+      const ref = { team: 'T1', channel: 'C1', threadTs: root.ts };
+      await sender.store({ kind: 'steer', ref, msg: { user: 'U1', text: 'also check the tests', ts: '9.1' } });
+      await h.agents.waitFor(() => userMessages(h, session.id, 'also check the tests').length > 0);
+    } finally {
+      await client.close();
+    }
+    h.agents.release('steered');
+    await h.slack.waitFor(() => agentText(h.slack, 'C1', root.ts).includes('Next turn: also check the tests'));
+    await h.slack.waitFor(() => rootText(h).includes('Done'));
+    await h.bot.settled();
+    expect(userMessages(h, session.id, 'also check the tests')).toHaveLength(1);
   });
 
   it('one event delivered to both replicas starts one session', async () => {
@@ -307,5 +338,39 @@ describe('two replicas on one Redis: work relayed to a holder that dies before i
     expect(audited.outcome).toBe('ok');
     await b.settled();
     expect(ofType(h, session.id, 'user.tool_confirmation')).toEqual([expect.objectContaining({ tool_use_id: eventId, result: 'allow' })]);
+  });
+
+  it('a reply stored for a thread while its replica was down (relayed to it as it stopped) reaches the session once when the thread is resumed', async () => {
+    const storeNamespace = `test-${randomUUID()}`;
+    h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(LEASE_MS) }, { storeNamespace });
+    const harness = h;
+    harness.agents.onTurn = async (turn) => {
+      if (!turn.text.includes('long')) return void (await turn.message(`Next turn: ${turn.text}`));
+      await turn.message('Working on it.');
+      await turn.gate('resumed');
+    };
+    await harness.sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
+    const root = await harness.slack.waitFor(() => rootOf(harness));
+    await harness.slack.waitFor(() => agentText(harness.slack, 'C1', root.ts).includes('Working on it.'));
+    const session = [...harness.agents.sessions.values()][0]!;
+    await harness.restart(async () => {
+      // What a replica that stored a reply for this thread, and stopped before anyone carried it out, leaves behind.
+      const redis = await openRedis('redis://127.0.0.1:6379');
+      try {
+        const ref = { team: 'T1', channel: 'C1', threadTs: root.ts };
+        await new Relay(redis, coordinationPrefix(storeNamespace), 'a-replica-that-stopped', memoryLogger().log).store({
+          kind: 'steer',
+          ref,
+          msg: { user: 'U1', text: 'stored while you were down', ts: '1796300000.000009' },
+        });
+      } finally {
+        await redis.close();
+      }
+    });
+    await harness.agents.waitFor(() => userMessages(harness, session.id, 'stored while you were down').length > 0);
+    harness.agents.release('resumed');
+    await harness.slack.waitFor(() => agentText(harness.slack, 'C1', root.ts).includes('Next turn: stored while you were down'));
+    await harness.bot.settled();
+    expect(userMessages(harness, session.id, 'stored while you were down')).toHaveLength(1);
   });
 });

@@ -27,7 +27,7 @@ describe('adoptPosted', () => {
             ['text:c#0', '140.0'],
             ['text:a#0', '110.0'],
           ]),
-        call: async (_m, args) => void stopped.push(String(args['ts'])),
+        call: async (_m, args) => void stopped.push(String(args.ts)),
       },
       records: { get: async () => record, update: async (_r, change) => change(record) },
       log: { warn: () => undefined, info: () => undefined },

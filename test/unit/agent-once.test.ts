@@ -115,7 +115,16 @@ describe('ThreadQueues', () => {
     const q = new ThreadQueues();
     const log: string[] = [];
     let releaseFirst!: () => void;
-    const first = q.run('a', () => new Promise<void>((r) => (releaseFirst = () => (log.push('a1'), r()))));
+    const first = q.run(
+      'a',
+      () =>
+        new Promise<void>((r) => {
+          releaseFirst = () => {
+            log.push('a1');
+            r();
+          };
+        }),
+    );
     const failing = q.run('a', async () => {
       log.push('a2');
       throw new Error('x');

@@ -7,14 +7,14 @@ const TOOLS = ['read_thread', 'ask_user'];
 const parse = (text: string, tools: readonly string[] = TOOLS) => parseAgentsConfig(text, 'agents.yml', tools);
 const linesOf = (text: string, tools?: readonly string[]) => {
   const r = parse(text, tools);
-  if (r.ok) throw new Error('expected the file to be rejected');
+  if (r.kind === 'loaded') throw new Error('expected the file to be rejected');
   return r.lines;
 };
 
 describe('the agent profiles file', () => {
   it('accepts the committed example, with defaults filled in', () => {
     const r = parseAgentsConfig(readFileSync('agents.example.yml', 'utf8'), 'agents.example.yml', TOOLS);
-    if (!r.ok) throw new Error(r.lines.join('\n'));
+    if (r.kind === 'invalid') throw new Error(r.lines.join('\n'));
     expect(r.config.defaultProfile).toBe('general');
     expect(r.config.channels).toEqual({ C0123RESEARCH: 'research' });
     expect(r.config.profiles.general!.approvers).toEqual(['U0123ALICE']);
@@ -34,7 +34,7 @@ describe('the agent profiles file', () => {
 
   it('fills in the smallest file: one profile is the default, every custom tool, unrestricted networking', () => {
     const r = parse('profiles:\n  solo:\n    agent:\n      model: claude-sonnet-5-5\n');
-    if (!r.ok) throw new Error(r.lines.join('\n'));
+    if (r.kind === 'invalid') throw new Error(r.lines.join('\n'));
     expect(r.config.defaultProfile).toBe('solo');
     expect(r.config.profiles.solo).toEqual({
       name: 'solo',
@@ -104,8 +104,8 @@ describe('the agent profiles file', () => {
   });
 
   it('accepts any tool the registry it is given has (another tool added later needs no schema change)', () => {
-    expect(parse('profiles:\n  a: { agent: { model: m, custom_tools: [ask_user] } }\n').ok).toBe(true);
-    expect(parse('profiles:\n  a: { agent: { model: m, custom_tools: [ask_user] } }\n', ['read_thread']).ok).toBe(false);
+    expect(parse('profiles:\n  a: { agent: { model: m, custom_tools: [ask_user] } }\n').kind).toBe('loaded');
+    expect(parse('profiles:\n  a: { agent: { model: m, custom_tools: [ask_user] } }\n', ['read_thread']).kind).toBe('invalid');
   });
 
   it('refuses packages under limited networking without package managers, and two different environments of one name', () => {
@@ -132,7 +132,7 @@ describe('the agent profiles file', () => {
     const r = parse(
       'default_profile: a\nprofiles:\n  a: { agent: { model: m }, environment: { name: s } }\n  b: { agent: { model: n }, environment: { name: s } }\n',
     );
-    expect(r.ok).toBe(true);
+    expect(r.kind).toBe('loaded');
   });
 
   it('reports YAML syntax errors, duplicate keys and an empty file with their line', () => {
@@ -162,7 +162,7 @@ describe('access and spend settings per profile', () => {
         '    budget_usd: false',
       ].join('\n'),
     );
-    if (!r.ok) throw new Error(r.lines.join('\n'));
+    if (r.kind === 'invalid') throw new Error(r.lines.join('\n'));
     expect(r.config.profiles.ops).toMatchObject({
       allowed_users: ['U0123DANA'],
       allowed_channels: ['C0123OPS'],
@@ -208,7 +208,7 @@ describe('the README', () => {
     const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     expect(yaml).toBeDefined();
     const r = parseAgentsConfig(yaml!, 'README', ['read_thread']);
-    expect(r.ok ? 'ok' : r.lines).toBe('ok');
+    expect(r.kind === 'loaded' ? 'loaded' : r.lines).toBe('loaded');
   });
 });
 

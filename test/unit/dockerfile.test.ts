@@ -134,7 +134,7 @@ describe('Dockerfile', () => {
     expect(label('revision')).toBeDefined();
     expect(label('base.name')).toBe(`\${${baseArg![1]}}`);
     expect(label('licenses')).toBe(packageJson.license);
-    expect(label('version')).toBe('${VERSION}');
+    expect(label('version')).toBe(`\${VERSION}`);
     expect(inStage(lastStage, 'ARG').map((i) => i.args)).toContain(`VERSION=${packageJson.version}`);
   });
 

@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { admitFiles, INPUT_LIMITS, mountPathFor, placementOf, refusalWords, textForAgent } from '../../src/agents/attachments.js';
 import type { OutputFile } from '../../src/agents/files-api.js';
-import { outputComment, planOutputs } from '../../src/delivery/output-plan.js';
+import { planOutputs } from '../../src/delivery/output-plan.js';
+import { outputComment } from '../../src/render/output-comment.js';
 import { downloadSharedFile, looksLikeHtml, tokenMayGoTo } from '../../src/slack/file-download.js';
 import { MessageEventSchema } from '../../src/slack/inbound.js';
 import { FILES_ONLY, routeMessage } from '../../src/slack/route-message.js';
 import { readSharedFiles } from '../../src/slack/shared-files.js';
+import { skipWords } from '../../src/words/files.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/index.js';
 
 const MB = 1024 * 1024;
@@ -127,7 +129,7 @@ describe('downloadSharedFile against the fake Slack', () => {
       extraOrigins: [origin()],
       expectedMime: 'text/csv',
     });
-    expect(got).toEqual({ ok: true, bytes: Buffer.from('x,y\n') });
+    expect(got).toEqual({ kind: 'downloaded', bytes: Buffer.from('x,y\n') });
   });
   it('reports the sign-in page a wrong token gets (HTTP 200, HTML)', async () => {
     const f = slack.addFile({ name: 'a.csv', mimetype: 'text/csv', content: 'x,y\n' });
@@ -137,18 +139,18 @@ describe('downloadSharedFile against the fake Slack', () => {
       extraOrigins: [origin()],
       expectedMime: 'text/csv',
     });
-    expect(got).toEqual({ ok: false, problem: { kind: 'login_page' } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'login_page' } });
     expect(slack.downloads).toEqual([{ fileId: f.id, authorized: false }]);
   });
   it('stops reading past the limit, whatever size Slack claimed', async () => {
     const f = slack.addFile({ name: 'a.bin', content: Buffer.alloc(1000), size: 10 });
     const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-test', maxBytes: 100, extraOrigins: [origin()] });
-    expect(got).toEqual({ ok: false, problem: { kind: 'too_large', limitBytes: 100 } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'too_large', limitBytes: 100 } });
   });
   it('sends nothing to a URL that is not Slack', async () => {
     const f = slack.addFile({ name: 'a.csv', content: 'x' });
     const got = await downloadSharedFile(f.url_private_download as string, { token: 'xoxb-test', maxBytes: 100 });
-    expect(got).toEqual({ ok: false, problem: { kind: 'untrusted_url' } });
+    expect(got).toEqual({ kind: 'failed', problem: { kind: 'untrusted_url' } });
     expect(slack.downloads).toEqual([]);
   });
 });
@@ -166,7 +168,7 @@ describe('planOutputs and the list posted with them', () => {
     const listed = [out('a'), out('b', { size: 60 * MB }), out('c', { downloadable: false }), ...Array.from({ length: 11 }, (_, i) => out(`n${i}`))];
     const plan = planOutputs(listed, { a: { name: 'a.txt', state: 'shared' } });
     expect(plan.attach.map((f) => f.id)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
-    expect(plan.skip.map((s) => [s.file.id, s.reason])).toEqual([
+    expect(plan.skip.map((s) => [s.file.id, skipWords(s.reason)])).toEqual([
       ['b', 'over the 50 MB limit'],
       ['c', 'not downloadable'],
       ['n10', 'over 10 files per turn'],
@@ -181,7 +183,10 @@ describe('planOutputs and the list posted with them', () => {
   });
   it('says what was produced, escaping names', () => {
     expect(
-      outputComment([out('a', { filename: '<b>.txt', size: 2048 })], [{ file: out('z', { size: 60 * MB }), reason: 'over the 50 MB limit' }]),
+      outputComment(
+        [out('a', { filename: '<b>.txt', size: 2048 })],
+        [{ file: out('z', { size: 60 * MB }), reason: { kind: 'too_large', limitBytes: 50 * MB } }],
+      ),
     ).toBe(':package: The agent produced 2 files:\n• `&lt;b&gt;.txt` (2.0 KB)\n• `z.txt` (60 MB), not attached: over the 50 MB limit');
     expect(outputComment([out('a')], [])).toBe(':package: The agent produced a file:\n• `a.txt` (5 B)');
   });

@@ -3,7 +3,8 @@ import { parseAgentEvent } from '../../src/agents/events.js';
 import { fold, initialState, openQuestions, pendingApprovals, type LocalEvent, type ThreadState } from '../../src/bridge/thread-state.js';
 import { describeInput, PREVIEW_CHARS, readApprovalValue, renderApproval } from '../../src/render/approval-card.js';
 import { renderQuestion } from '../../src/render/question-card.js';
-import { readDenyDialog, denyDialog } from '../../src/slack/deny-dialog.js';
+import { denyDialog } from '../../src/render/dialogs.js';
+import { readDenyDialog } from '../../src/slack/deny-dialog.js';
 
 let n = 0;
 const at = () => new Date(Date.UTC(2026, 10, 26, 10, 0, 0, n++)).toISOString();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, type Item, type ThreadState, type ToolLine } from '../../src/bridge/thread-state.js';
-import { outputComment } from '../../src/delivery/output-plan.js';
+import { outputComment } from '../../src/render/output-comment.js';
 import type { OutputFile } from '../../src/agents/files-api.js';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, renderApproval } from '../../src/render/approval-card.js';
 import { checkMessage, checkView } from '../../src/render/block-kit-check.js';
@@ -10,7 +10,7 @@ import { renderRootCard } from '../../src/render/root-card.js';
 import type { SlackBody } from '../../src/render/slack-message.js';
 import { CARD_BUDGET, cutEscaped, cutPlain, fitMrkdwn, SLACK_LIMITS, splitEscaped } from '../../src/render/slack-limits.js';
 import { renderThread } from '../../src/render/thread-view.js';
-import { denyDialog } from '../../src/slack/deny-dialog.js';
+import { denyDialog } from '../../src/render/dialogs.js';
 import { seededRandom as rng } from '../support/seeded-random.js';
 
 const ALPHABETS = [
@@ -180,7 +180,12 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
   it('the root card: any prompt, failure, detail and profile', () => {
     const next = rng(4);
     for (let i = 0; i < RUNS; i++) {
-      const state: ThreadState = { ...initialState(), phase: next() < 0.5 ? 'running' : 'idle', outcome: 'failed', detail: randomText(next, 2000) };
+      const state: ThreadState = {
+        ...initialState(),
+        phase: next() < 0.5 ? 'running' : 'idle',
+        outcome: 'failed',
+        detail: { kind: 'refused', explanation: randomText(next, 2000) },
+      };
       const card = renderRootCard({
         owner: 'U1',
         prompt: randomText(next, 40_000),
@@ -199,7 +204,7 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
         ...initialState(),
         turn: 1,
         items: [
-          { kind: 'error', id: 'e1', text: randomText(next, 60_000), turn: 1 },
+          { kind: 'error', id: 'e1', error: { type: 'billing_error', message: randomText(next, 60_000) }, turn: 1 },
           {
             kind: 'usage',
             id: 'u1',
@@ -228,7 +233,10 @@ describe('everything the bot renders fits Slack after escaping (seeded random in
     });
     for (let i = 0; i < 40; i++) {
       const attached = Array.from({ length: Math.floor(next() * 12) }, (_, n) => file(n));
-      const skipped = Array.from({ length: Math.floor(next() ** 2 * 2000) }, (_, n) => ({ file: file(n), reason: 'over 10 files per turn' }));
+      const skipped = Array.from({ length: Math.floor(next() ** 2 * 2000) }, (_, n) => ({
+        file: file(n),
+        reason: { kind: 'too_many' as const, maxFiles: 10 },
+      }));
       if (attached.length + skipped.length === 0) continue;
       const comment = outputComment(attached, skipped);
       expectFits({ text: comment }, `files #${i}`);

@@ -38,7 +38,13 @@ describe('root card', () => {
 
   it('tells the person what to do next, and this turn’s share of the tokens', () => {
     const line = (st: Partial<ThreadState>) => statusLine({ owner: 'U1', prompt: '', state: state(st) });
-    expect(line({ phase: 'idle', outcome: 'failed', detail: 'overloaded' })).toContain('reply in the thread to try again');
+    expect(
+      line({
+        phase: 'idle',
+        outcome: 'failed',
+        detail: { kind: 'agent_error', error: { type: 'model_overloaded_error', message: 'busy' }, retrying: false },
+      }),
+    ).toContain('reply in the thread to try again');
     expect(line({ phase: 'idle', outcome: 'budget' })).toContain('raise the cap or end the session');
     expect(line({ phase: 'idle', outcome: 'refused' })).toContain('rephrase');
     expect(line({ phase: 'terminated', outcome: 'done' })).toContain('start a new one with /agent');

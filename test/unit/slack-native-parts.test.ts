@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { initialState, type ThreadState } from '../../src/bridge/thread-state.js';
 import { SlackCallError, type SlackWriter } from '../../src/delivery/slack-writer.js';
 import { HomePublisher } from '../../src/slack/home-publisher.js';
-import { NativeStatus } from '../../src/slack/native-status.js';
+import { NATIVE_RETRY_BASE_MS, NATIVE_RETRY_MAX_MS, NativeStatus, nativeRetryDelay } from '../../src/slack/native-status.js';
+import { nativeWords } from '../../src/words/native.js';
 import { homeStateOf, SessionBoard } from '../../src/slack/session-board.js';
 import Keyv from 'keyv';
 import { HomeIndex, RECENT_PER_OWNER } from '../../src/store/home-index.js';
@@ -165,6 +166,134 @@ describe('NativeStatus', () => {
     await flush();
     expect(w.calls.map((c) => c.method).at(-1)).toBe('assistant.threads.setStatus');
     expect(w.calls).toHaveLength(4);
+    native.close();
+  });
+
+  it('loading messages Slack refuses for one thread stop alone: the session still moves out of processing', async () => {
+    const w = stubWriter((c) => (c.method === 'assistant.threads.setStatus' ? new SlackCallError(c.method, 'invalid_arguments') : { ok: true }));
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(new Keyv()) });
+    native.observe(record(), state({ phase: 'running' }));
+    await native.settled();
+    native.observe(record(), state({ phase: 'running', turn: 2 }));
+    native.observe(record(), state({ phase: 'idle' }));
+    await native.settled();
+    expect(w.calls.map((c) => [c.method, c.args.status])).toEqual([
+      ['agents.sessions.setStatus', 'processing'],
+      ['assistant.threads.setStatus', nativeWords({ kind: 'status_working' })],
+      ['agents.sessions.setStatus', 'active'],
+    ]);
+    expect(native.supportIn('T1')).toEqual({ kind: 'supported' });
+    expect(native.size).toBe(0);
+    native.close();
+  });
+
+  it('a workspace refusal learned after sessions were written moves every thread shown as processing there out of it, once', async () => {
+    const w = stubWriter((c) =>
+      c.method === 'assistant.threads.setStatus' && c.args.thread_ts === '2.2' ? new SlackCallError(c.method, 'not_allowed') : { ok: true },
+    );
+    const native = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(new Keyv()) });
+    // 1.1 is processing with its loading messages written; 3.3 waits for its person.
+    native.observe(record({ threadTs: '1.1' }), state({ phase: 'running' }));
+    native.observe(record({ threadTs: '3.3' }), state({ phase: 'waiting' }));
+    await native.settled();
+    native.observe(record({ threadTs: '2.2' }), state({ phase: 'running' }));
+    await native.settled();
+    expect(native.supportIn('T1')).toEqual({ kind: 'refused', error: 'not_allowed' });
+    const last = new Map(w.calls.filter((c) => c.method === 'agents.sessions.setStatus').map((c) => [c.args.thread_ts, c.args.status]));
+    expect(Object.fromEntries(last)).toEqual({ '1.1': 'active', '2.2': 'active', '3.3': 'active' });
+    const before = w.calls.length;
+    native.observe(record({ threadTs: '1.1' }), state({ phase: 'terminated' }));
+    await native.settled();
+    expect(w.calls).toHaveLength(before);
+    native.close();
+  });
+
+  it('a session written and not closed is closed when its thread is first seen ended: after a restart (from the record) or after it was forgotten', async () => {
+    const kv = new Keyv();
+    const records = new ThreadRecords(kv);
+    await records.create(stored({ threadTs: '1.1' }));
+    await records.create(stored({ threadTs: '2.2' }));
+    const w = stubWriter();
+    const a = new NativeStatus({ writer: w.writer, log: memoryLogger().log, store: new NativeSupportStore(kv), records });
+    a.observe(record({ threadTs: '1.1' }), state({ phase: 'running' }));
+    a.observe(record({ threadTs: '2.2' }), state({ phase: 'running' }));
+    await a.settled();
+    expect((await records.get({ team: 'T1', channel: 'C1', threadTs: '1.1' }))?.nativeOpen).toBe(true);
+    // 2.2 waits for its person (forgotten once written), then ends: this process closes it.
+    a.observe(record({ threadTs: '2.2' }), state({ phase: 'idle' }));
+    await a.settled();
+    expect(a.size).toBe(1);
+    a.observe(record({ threadTs: '2.2' }), state({ phase: 'terminated' }));
+    await a.settled();
+    expect(w.calls.filter((c) => c.args.thread_ts === '2.2').at(-1)?.args).toEqual({ channel_id: 'C1', thread_ts: '2.2', status: 'closed' });
+    expect((await records.get({ team: 'T1', channel: 'C1', threadTs: '2.2' }))?.nativeOpen).toBeUndefined();
+    a.close();
+
+    // The bot restarts; 1.1's session ended meanwhile: its first fold is already terminated.
+    const w2 = stubWriter();
+    const b = new NativeStatus({ writer: w2.writer, log: memoryLogger().log, store: new NativeSupportStore(kv), records });
+    const one = (await records.get({ team: 'T1', channel: 'C1', threadTs: '1.1' }))!;
+    const two = (await records.get({ team: 'T1', channel: 'C1', threadTs: '2.2' }))!;
+    b.observe(one, state({ phase: 'terminated' }));
+    b.observe(two, state({ phase: 'terminated' }));
+    await b.settled();
+    expect(w2.calls).toEqual([{ method: 'agents.sessions.setStatus', args: { channel_id: 'C1', thread_ts: '1.1', status: 'closed' } }]);
+    expect((await records.get({ team: 'T1', channel: 'C1', threadTs: '1.1' }))?.nativeOpen).toBeUndefined();
+    expect(b.size).toBe(0);
+    b.close();
+  });
+
+  it('a last write that failed for a while is tried again on its own, with a backoff, until it lands; closing stops it', async () => {
+    let failures = 3;
+    const w = stubWriter((c) =>
+      c.args.status === 'active' && failures-- > 0 ? new SlackCallError(c.method, 'fetch_failed', { transient: true }) : { ok: true },
+    );
+    const delays: number[] = [];
+    const native = new NativeStatus({
+      writer: w.writer,
+      log: memoryLogger().log,
+      store: new NativeSupportStore(new Keyv()),
+      retryDelay: (attempt) => {
+        delays.push(nativeRetryDelay(attempt));
+        return 0;
+      },
+    });
+    native.observe(record(), state({ phase: 'running' }));
+    await native.settled();
+    native.observe(record(), state({ phase: 'idle' }));
+    // No later change comes: the loop wakes itself until `active` is written.
+    await w.waitForCalls(2 + 4);
+    await native.settled();
+    expect(w.calls.filter((c) => c.method === 'agents.sessions.setStatus').map((c) => c.args.status)).toEqual([
+      'processing',
+      'active',
+      'active',
+      'active',
+      'active',
+    ]);
+    expect(delays).toEqual([NATIVE_RETRY_BASE_MS, 2 * NATIVE_RETRY_BASE_MS, 4 * NATIVE_RETRY_BASE_MS]);
+    expect(nativeRetryDelay(100)).toBe(NATIVE_RETRY_MAX_MS);
+    expect(native.size).toBe(0);
+
+    // Slack stays away: after close, nothing is tried again.
+    const down = stubWriter(() => new SlackCallError('agents.sessions.setStatus', 'fetch_failed', { transient: true }));
+    let tries = 0;
+    const closing = new NativeStatus({
+      writer: down.writer,
+      log: memoryLogger().log,
+      store: new NativeSupportStore(new Keyv()),
+      retryDelay: () => {
+        tries += 1;
+        if (tries === 2) closing.close();
+        return 0;
+      },
+    });
+    closing.observe(record(), state({ phase: 'running' }));
+    await down.waitForCalls(2);
+    await closing.settled();
+    await flush();
+    await flush();
+    expect(down.calls).toHaveLength(2);
     native.close();
   });
 });
@@ -351,7 +480,7 @@ profiles:
 
   it('the default profile’s first, another profile’s with its --profile, at most Slack’s 4', () => {
     const r = parse(FILE());
-    if (!r.ok) throw new Error(r.lines.join('\n'));
+    if (r.kind === 'invalid') throw new Error(r.lines.join('\n'));
     const provisioned = new Map(Object.keys(r.config.profiles).map((n) => [n, { agentId: `a_${n}`, agentVersion: 1, environmentId: `e_${n}` }]));
     const profiles = AgentProfiles.fromConfig(r.config, provisioned as never);
     expect(profiles.suggestedPrompts()).toEqual([
@@ -359,7 +488,7 @@ profiles:
       { title: 'Research', message: '--profile research Compare the queue libraries' },
     ]);
     const many = parse(FILE('\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }'));
-    if (!many.ok) throw new Error(many.lines.join('\n'));
+    if (many.kind === 'invalid') throw new Error(many.lines.join('\n'));
     const all = AgentProfiles.fromConfig(many.config, provisioned as never).suggestedPrompts();
     expect(all.map((p) => p.title)).toEqual(['Fix CI', 'B', 'C', 'D']);
   });
@@ -370,10 +499,10 @@ profiles:
         '\n      - { title: B, message: b }\n      - { title: C, message: c }\n      - { title: D, message: d }\n      - { title: E, message: e }',
       ),
     );
-    expect(five.ok).toBe(false);
-    if (!five.ok) expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
+    expect(five.kind).toBe('invalid');
+    if (five.kind === 'invalid') expect(five.lines.join('\n')).toContain('expected at most 4 suggested prompts');
     const long = parse(FILE(`\n      - { title: ${'x'.repeat(76)}, message: b }`));
-    expect(long.ok).toBe(false);
+    expect(long.kind).toBe('invalid');
   });
 });
 

@@ -1,3 +1,4 @@
+import type { Button } from '@slack/types';
 import { describe, expect, it } from 'vitest';
 import { initialState, type ThreadState } from '../../src/bridge/thread-state.js';
 import { checkMessage, checkView } from '../../src/render/block-kit-check.js';
@@ -33,10 +34,15 @@ function session(over: Partial<HomeSession> = {}): HomeSession {
   };
 }
 
-type Block = Record<string, any>;
-const texts = (blocks: Block[]) => JSON.stringify(blocks);
-const buttons = (blocks: Block[]) =>
-  blocks.flatMap((b) => [...(b.accessory ? [b.accessory] : []), ...((b.elements as Block[] | undefined) ?? [])]).filter((e) => e.type === 'button');
+type Fields = Record<string, unknown>;
+const fieldsOf = (v: unknown): Fields => (typeof v === 'object' && v !== null ? (v as Fields) : {});
+const texts = (blocks: readonly unknown[]) => JSON.stringify(blocks);
+const isButton = (e: unknown): e is Button => fieldsOf(e).type === 'button';
+const buttons = (blocks: readonly unknown[]): Button[] =>
+  blocks
+    .map(fieldsOf)
+    .flatMap((b) => [b.accessory, ...(Array.isArray(b.elements) ? b.elements : [])])
+    .filter(isButton);
 
 describe('Home tab (mission control)', () => {
   it('owner: their sessions with state, channel, prompt, age, tokens, cost, a thread link, and Stop only on running ones', () => {
@@ -46,7 +52,7 @@ describe('Home tab (mission control)', () => {
       mine: [session(), session({ threadTs: '1764676000.000200', state: 'idle', prompt: 'write the release notes', startedAt: NOW - 3 * 3_600_000 })],
     });
     expect(checkView(view)).toBeUndefined();
-    const blocks = view.blocks as Block[];
+    const blocks = view.blocks;
     const all = texts(blocks);
     expect(all).toContain('Your agent sessions');
     expect(all).toContain('<https://fake.slack.com/archives/C1/p1764676800000100|fix the flaky test in ci>');
@@ -55,7 +61,7 @@ describe('Home tab (mission control)', () => {
     const stops = buttons(blocks);
     expect(stops).toHaveLength(1);
     expect(stops[0]).toMatchObject({ action_id: HOME_STOP_ACTION_ID });
-    expect(readHomeStopValue(stops[0].value)).toEqual({ channel: 'C1', threadTs: '1764676800.000100' });
+    expect(readHomeStopValue(stops[0]!.value!)).toEqual({ channel: 'C1', threadTs: '1764676800.000100' });
     // Not an admin: no workspace list, no Stop all.
     expect(all).not.toContain('Every running session');
     expect(all).not.toContain(HOME_STOP_ALL_ACTION_ID);
@@ -64,10 +70,10 @@ describe('Home tab (mission control)', () => {
   it('bystander: no sessions of their own shows how to start one, and nothing of anyone else', () => {
     const view = renderHome({ viewer: 'U_BYSTANDER', now: NOW, mine: [] });
     expect(checkView(view)).toBeUndefined();
-    const all = texts(view.blocks as Block[]);
+    const all = texts(view.blocks);
     expect(all).toContain('No sessions yet. Start one with `/agent');
     expect(all).not.toContain('U_OWNER');
-    expect(buttons(view.blocks as Block[])).toEqual([]);
+    expect(buttons(view.blocks)).toEqual([]);
   });
 
   it('admin: every running session with its owner and Stop, the day’s totals, and Stop all behind a confirm dialog', () => {
@@ -79,7 +85,7 @@ describe('Home tab (mission control)', () => {
       admin: { running, today: { sessions: 7, inputTokens: 52_000, outputTokens: 9_000, cost: { amount: '345', currency: 'USD' } } },
     });
     expect(checkView(view)).toBeUndefined();
-    const blocks = view.blocks as Block[];
+    const blocks = view.blocks;
     const all = texts(blocks);
     expect(all).toContain('Every running session (2)');
     expect(all).toContain('<@U_OTHER>');
@@ -88,7 +94,7 @@ describe('Home tab (mission control)', () => {
     expect(all).toContain('$3.45');
     const stopAll = buttons(blocks).find((b) => b.action_id === HOME_STOP_ALL_ACTION_ID);
     expect(stopAll?.confirm).toMatchObject({ title: { text: 'Stop every session?' }, confirm: { text: 'Stop all' }, deny: { text: 'Cancel' } });
-    expect(stopAll?.confirm.text.text).toContain('all 2 running sessions');
+    expect(stopAll?.confirm?.text.text).toContain('all 2 running sessions');
     expect(buttons(blocks).filter((b) => b.action_id === HOME_STOP_ACTION_ID)).toHaveLength(2);
   });
 
@@ -105,11 +111,11 @@ describe('Home tab (mission control)', () => {
     });
     expect(checkView(view)).toBeUndefined();
     expect(view.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocksPerView);
-    const all = texts(view.blocks as Block[]);
+    const all = texts(view.blocks);
     expect(all).toMatch(/…and \d+ more\./);
     // Both lists got rows: the admin's part is not squeezed out by the viewer's own.
     expect(all).toContain('Every running session (300)');
-    expect(buttons(view.blocks as Block[]).filter((b) => b.action_id === HOME_STOP_ACTION_ID).length).toBeGreaterThan(2);
+    expect(buttons(view.blocks).filter((b) => b.action_id === HOME_STOP_ACTION_ID).length).toBeGreaterThan(2);
   });
 
   it('reads back only a Stop value it could have written', () => {

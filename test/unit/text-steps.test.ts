@@ -290,13 +290,13 @@ describe('rewriteText', () => {
       { kind: 'rewrite', segment: 0, text: 'hullo', suffix: '' },
       w,
     );
-    expect(w.calls.map((c) => `${c.method} ${String(c.args['ts'])}`)).toEqual([
+    expect(w.calls.map((c) => `${c.method} ${String(c.args.ts)}`)).toEqual([
       'chat.stopStream 1.1',
       'chat.update 1.1',
       'chat.delete 1.2',
       'chat.delete 1.3',
     ]);
-    expect(w.calls[1]!.args['markdown_text']).toBe('hullo');
+    expect(w.calls[1]!.args.markdown_text).toBe('hullo');
     expect(out).toEqual({ kind: 'written', segments: [{ ...segments[0]!, ...carrying('hullo'), closed: true, lastWriteAt: 5_000 }] });
   });
 });
@@ -319,7 +319,7 @@ describe('settleWriting', () => {
     return {
       calls,
       threadMessages: async () => messages,
-      call: async (method: string, args: Record<string, unknown>) => void calls.push(`${method} ${String(args['ts'])}`),
+      call: async (method: string, args: Record<string, unknown>) => void calls.push(`${method} ${String(args.ts)}`),
     };
   }
 

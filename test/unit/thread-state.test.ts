@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentEvent } from '../../src/agents/events.js';
 import { fold, initialState, type LocalEvent, type ThreadState } from '../../src/bridge/thread-state.js';
+import { agentErrorWords, detailWords } from '../../src/words/agent-state.js';
 
 let n = 0;
 const at = () => new Date(Date.UTC(2026, 10, 26, 10, 0, 0, n++)).toISOString();
@@ -102,11 +103,14 @@ describe('fold', () => {
       ev({ type: 'session.status_idle', stop_reason: { type: 'retries_exhausted' } }),
     ]);
     expect(exhausted.outcome).toBe('failed');
-    expect(exhausted.items).toEqual([{ kind: 'error', id: expect.any(String), text: 'The model is overloaded right now: busy', turn: 0 }]);
+    expect(exhausted.items).toEqual([{ kind: 'error', id: expect.any(String), error: { type: 'model_overloaded_error', message: 'busy' }, turn: 0 }]);
+    expect(agentErrorWords({ type: 'model_overloaded_error', message: 'busy' })).toBe('The model is overloaded right now: busy');
+    // The error's words stay on the status line: retries_exhausted does not overwrite them.
+    expect(detailWords(exhausted.detail!)).toBe('The model is overloaded right now: busy');
 
     const retrying = run([ev({ type: 'session.error', error: { type: 'model_overloaded_error', message: '', retry_status: { type: 'retrying' } } })]);
     expect(retrying.items).toEqual([]);
-    expect(retrying.detail).toBe('The model is overloaded right now; retrying');
+    expect(detailWords(retrying.detail!)).toBe('The model is overloaded right now; retrying');
 
     expect(run([ev({ type: 'session.status_idle', stop_reason: { type: 'budget_reached' } })]).outcome).toBe('budget');
     expect(run([ev({ type: 'session.status_idle', stop_reason: { type: 'refusal' } })]).outcome).toBe('refused');

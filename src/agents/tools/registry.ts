@@ -5,12 +5,12 @@ import { readThread } from './read-thread.js';
 import { askUser } from './ask-user.js';
 
 /** Every tool the bot implements. Adding one: a file beside this one and a line here. */
-const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<any>> = [readThread, askUser];
+const BUILT_IN_TOOLS: ReadonlyArray<CustomTool<unknown>> = [readThread, askUser];
 
 export class ToolRegistry {
   private readonly byName: Map<string, CustomTool<unknown>>;
 
-  constructor(tools: ReadonlyArray<CustomTool<any>> = BUILT_IN_TOOLS) {
+  constructor(tools: ReadonlyArray<CustomTool<unknown>> = BUILT_IN_TOOLS) {
     this.byName = new Map(tools.map((t) => [t.name, t]));
   }
 

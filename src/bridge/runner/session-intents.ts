@@ -10,8 +10,11 @@ import type { RecordKeeper } from './record-keeper.js';
 import type { CapOutcome, CapSeen, SpendCapDesk } from './spend-cap-desk.js';
 import type { TurnEnds } from './turn-ends.js';
 
-/** Who a message is from (its Slack message, if any); `mayHaveLanded`: see `sendMessage`. */
-export type SentBy = { user: string; ts?: string; mayHaveLanded?: boolean };
+/**
+ * Who a message is from (its Slack message, if any); `mayHaveLanded`: see `sendMessage`;
+ * `beforeSend`: called right before the send, which is not made when it rejects.
+ */
+export type SentBy = { user: string; ts?: string; mayHaveLanded?: boolean; beforeSend?: () => Promise<void> };
 /**
  * `maybe_sent`: another replica may have sent it (`mayHaveLanded`) and the session does not
  * show it (a message queued behind a running turn is not in the events list yet), so it is
@@ -67,6 +70,7 @@ export class SessionIntents {
         const landed = from.mayHaveLanded ? await d.sender.landedMessage(text, known) : undefined;
         if (from.mayHaveLanded && !landed) return { kind: 'maybe_sent' };
         if (landed) d.log.info({ eventId: landed }, 'message had been sent by a replica that stopped; not sent again');
+        if (!landed) await from.beforeSend?.();
         const eventId = landed ?? (await d.sender.sendMessage(text, files, known));
         d.fold([{ type: 'local.user_message_sent', id: eventId }]);
         await d.record.update((r) => {

@@ -1,6 +1,7 @@
 import { SlackCallError } from '../slack-writer.js';
 import { carrying, type TextAction } from '../text-plan.js';
 import type { StepOutcome, TextStepContext } from './step.js';
+import { longAnswerFile } from '../../words/files.js';
 
 export type AttachWriter = {
   reserveUpload(file: { filename: string; bytes: Buffer }): Promise<string>;
@@ -27,9 +28,9 @@ export async function attachAnswer(
       fileId = await writer.reserveUpload({ filename: 'agent-answer.md', bytes: Buffer.from(action.fullText, 'utf8') });
       await ctx.intend({ key: ctx.key, segment: ctx.segments.length, kind: 'attach', fileId });
     }
-    const comment = `The answer is long (${action.fullText.length.toLocaleString('en-US')} characters). The start is above; all of it is in this file.`;
+    const { title, comment } = longAnswerFile(action.fullText.length);
     try {
-      await writer.completeUploadsOnce(ctx.channel, ctx.threadTs, [{ id: fileId, title: 'Full answer' }], comment);
+      await writer.completeUploadsOnce(ctx.channel, ctx.threadTs, [{ id: fileId, title }], comment);
     } catch (error) {
       if (error instanceof SlackCallError && !error.transient) await ctx.forgetIntent();
       throw error;

@@ -88,7 +88,11 @@ export class FileStore {
     if (scope !== null) {
       items = items.filter((s) => s.meta.scope?.id === scope);
       // A file written moments ago may not be listed yet: each scoped list spends one miss.
-      items = items.filter((s) => (s.hiddenForLists > 0 ? (s.hiddenForLists--, false) : true));
+      items = items.filter((s) => {
+        if (s.hiddenForLists <= 0) return true;
+        s.hiddenForLists -= 1;
+        return false;
+      });
     }
     if (ids.length > 0) {
       const wanted = new Set(ids);

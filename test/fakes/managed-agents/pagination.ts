@@ -75,7 +75,7 @@ export function forwardOnly<T>(page: Page<T>): { data: T[]; next_page: string | 
 }
 
 function encodeCursor(c: Cursor): string {
-  return 'page_' + Buffer.from(JSON.stringify(c)).toString('base64url');
+  return `page_${Buffer.from(JSON.stringify(c)).toString('base64url')}`;
 }
 
 function decodeCursor(raw: string): Cursor {

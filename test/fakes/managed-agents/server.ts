@@ -575,7 +575,7 @@ export async function startFakeManagedAgents(opts: FakeOptions = {}): Promise<Fa
         .join(', ');
       return `  ${rt.obj.id} status=${rt.obj.status} streams=${rt.streams.size} last events: [${tail}]`;
     });
-    const reqs = requests.slice(-5).map((r) => `  ${r.method} ${r.path}${r.query.size ? '?' + r.query.toString() : ''}`);
+    const reqs = requests.slice(-5).map((r) => `  ${r.method} ${r.path}${r.query.size ? `?${r.query.toString()}` : ''}`);
     return `sessions:\n${lines.join('\n') || '  (none)'}\nlast requests:\n${reqs.join('\n') || '  (none)'}`;
   }
 

@@ -26,7 +26,7 @@ export function now(): string {
 
 function toIso(micros: number): string {
   const ms = Math.floor(micros / 1000);
-  return new Date(ms).toISOString().slice(0, -1) + String(micros % 1000).padStart(3, '0') + 'Z';
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(micros % 1000).padStart(3, '0')}Z`;
 }
 
 /** Parses any RFC 3339 timestamp to microseconds (Date.parse alone would drop sub-ms digits). */

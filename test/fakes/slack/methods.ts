@@ -66,6 +66,10 @@ const MAX_SUGGESTED_PROMPTS = 4;
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
+/** An argument that should be an object (a chunk, a file entry); anything else reads as empty. */
+function fields(v: unknown): Args {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Args) : {};
+}
 function bool(v: unknown): boolean {
   return v === true || v === 'true' || v === '1' || v === 1;
 }
@@ -218,7 +222,10 @@ export function render(w: World, m: StoredMessage, withMetadata: boolean): Recor
 
 function streamContent(a: Args): { text: string; chunks: unknown[] } {
   const chunks = Array.isArray(a.chunks) ? a.chunks : [];
-  const parts = [str(a.markdown_text) ?? '', ...chunks.map((c: any) => (c?.type === 'markdown_text' ? String(c.text ?? '') : ''))];
+  const parts = [
+    str(a.markdown_text) ?? '',
+    ...chunks.map((c: unknown) => fields(c)).map((c) => (c.type === 'markdown_text' ? String(c.text ?? '') : '')),
+  ];
   if (parts.some((p) => p.length > MAX_MARKDOWN)) fail('msg_too_long');
   return { text: parts.join(''), chunks };
 }
@@ -226,7 +233,7 @@ function streamContent(a: Args): { text: string; chunks: unknown[] } {
 function liveStream(w: World, a: Args): StoredMessage {
   const m = findOwn(w, a, 'ts', 'cant_update_message');
   const s = m.stream;
-  if (!s || s.state !== 'streaming' || w.now() - s.startedAt > w.streamLifetimeMs) {
+  if (s?.state !== 'streaming' || w.now() - s.startedAt > w.streamLifetimeMs) {
     if (s) s.state = 'stopped';
     return fail('message_not_in_streaming_state');
   }
@@ -643,8 +650,9 @@ export const METHODS: Record<string, Handler> = {
 
   'files.completeUploadExternal': (w, a) => {
     if (!Array.isArray(a.files) || !a.files.length) return fail('invalid_arguments', '[ERROR] missing required field: files');
-    const uploads = a.files.map((f: any) => {
-      const u = w.uploads.get(String(f?.id)) ?? fail('file_not_found');
+    const uploads = a.files.map((entry: unknown) => {
+      const f = fields(entry);
+      const u = w.uploads.get(String(f.id)) ?? fail('file_not_found');
       if (typeof f.title === 'string') u.title = f.title;
       return u;
     });

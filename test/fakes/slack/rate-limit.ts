@@ -14,6 +14,16 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   'reactions.add': { perMinute: 50, burst: 50 },
   'reactions.remove': { perMinute: 20, burst: 20 },
   'conversations.replies': { perMinute: 50, burst: 50 },
+  // Slack's agent surfaces. agents.sessions.* and assistant.threads.setSuggestedPrompts /
+  // setTitle are Tier 3 on Slack's method pages; views.publish is Tier 4 there.
+  'agents.sessions.setStatus': { perMinute: 50, burst: 50 },
+  'agents.sessions.rename': { perMinute: 50, burst: 50 },
+  'assistant.threads.setSuggestedPrompts': { perMinute: 50, burst: 50 },
+  'assistant.threads.setTitle': { perMinute: 50, burst: 50 },
+  'views.publish': { perMinute: 100, burst: 100 },
+  // assistant.threads.setStatus is rated "special" by Slack, with no figure: the fake's guess
+  // is that it is limited like postMessage, per thread's channel and per workspace.
+  'assistant.threads.setStatus': { perMinute: 60, burst: 4, perChannel: true, workspace: { perMinute: 300, burst: 30 } },
 };
 
 type Bucket = { tokens: number; at: number };

@@ -203,7 +203,7 @@ export interface FakeSlack {
   onApplied: ((method: string, n: number, args: Args) => void | Promise<void>) | undefined;
   setMember(channel: string, isMember: boolean): void;
   isMember(channel: string): boolean;
-  responseUrlPosts: Array<{ url: string; body: any }>;
+  responseUrlPosts: Array<{ url: string; body: Record<string, unknown> }>;
   responseUrl(): string;
   /** A trigger_id as Slack mints one per interaction: good once, for 3 s. */
   mintTrigger(user?: string): string;

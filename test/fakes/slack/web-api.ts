@@ -41,7 +41,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
 class FakeSlackServer implements FakeSlack {
   readonly calls: ApiCall[] = [];
-  readonly responseUrlPosts: Array<{ url: string; body: any }> = [];
+  readonly responseUrlPosts: Array<{ url: string; body: Record<string, unknown> }> = [];
   readonly users = new Map<string, FakeUser>();
   readonly uploads = new Map<string, FakeUpload>();
   readonly downloads: FakeDownload[] = [];
@@ -392,7 +392,8 @@ class FakeSlackServer implements FakeSlack {
       return [200, { ok: false, error: this.agentRefusal, ...scope }];
     }
 
-    const wait = this.limiter?.take(this.team, method, args.channel);
+    // The agent surfaces (agents.sessions.*, assistant.threads.*) name their channel channel_id.
+    const wait = this.limiter?.take(this.team, method, args.channel ?? args.channel_id);
     if (wait !== undefined) return rateLimitedAnswer(wait);
 
     const handler = METHODS[method];
@@ -438,10 +439,14 @@ class FakeSlackServer implements FakeSlack {
     try {
       parsed = JSON.parse(body.toString('utf8'));
     } catch {
+      parsed = undefined;
+    }
+    // A response_url takes a message: a JSON object.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       send(res, 400, { ok: false, error: 'invalid_json' });
       return;
     }
-    this.responseUrlPosts.push({ url, body: parsed });
+    this.responseUrlPosts.push({ url, body: parsed as Record<string, unknown> });
     send(res, 200, { ok: true });
     this.changed();
   }

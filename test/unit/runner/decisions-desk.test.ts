@@ -60,7 +60,7 @@ describe('decisions desk', () => {
     ]);
     expect(first).toEqual({ kind: 'sent' });
     expect(second).toEqual({ kind: 'not_pending' });
-    expect(s.record.current().decisions['sevt_bash']).toMatchObject({ user: 'U1', result: 'allow' });
+    expect(s.record.current().decisions.sevt_bash).toMatchObject({ user: 'U1', result: 'allow' });
     expect(s.w.sends).toEqual([[{ type: 'user.tool_confirmation', tool_use_id: 'sevt_bash', result: 'allow' }]]);
   });
 
@@ -69,14 +69,14 @@ describe('decisions desk', () => {
     s.w.failNext(badRequest(), { landed: false });
     const outcome = await s.desk.decide('sevt_bash', { user: 'U1', result: 'deny', reason: 'too risky' });
     expect(outcome.kind).toBe('failed');
-    expect(s.record.current().decisions['sevt_bash']).toBeUndefined();
+    expect(s.record.current().decisions.sevt_bash).toBeUndefined();
     expect(s.shown()).toBe(2);
   });
 
   it('a decision recorded before a restart is sent once when the approval shows pending again', async () => {
     const s = setup();
     await s.record.update((r) => {
-      r.decisions['sevt_bash'] = { user: 'U1', result: 'allow', at: 1 };
+      r.decisions.sevt_bash = { user: 'U1', result: 'allow', at: 1 };
     });
     s.desk.sendRecorded();
     s.desk.sendRecorded();

@@ -33,7 +33,10 @@ describe('message sender', () => {
         send: async () => {
           throw serverError();
         },
-        recent: async (type) => (recent.push(type), []),
+        recent: async (type) => {
+          recent.push(type);
+          return [];
+        },
       },
       never,
       log,

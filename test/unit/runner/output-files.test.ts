@@ -14,11 +14,14 @@ function setup(o: { outputs?: Record<string, OutputRecord>; inThread?: string[] 
   const files = new OutputFiles(
     {
       outputs: {
-        list: async () => ({ ok: true, value: [report] }),
-        download: async () => ({ ok: true, value: Buffer.from('# the report') }),
+        list: async () => ({ kind: 'done', value: [report] }),
+        download: async () => ({ kind: 'done', value: Buffer.from('# the report') }),
       },
       writer: {
-        reserveUpload: async (f) => (uploads.push(f.filename), `F${uploads.length}`),
+        reserveUpload: async (f) => {
+          uploads.push(f.filename);
+          return `F${uploads.length}`;
+        },
         completeUploadsOnce: async (_c, _t, list, comment) => void shares.push({ ids: list.map((f) => f.id), comment }),
         postOnce: async () => '2.0',
         filesInThread: async () => new Set(o.inThread ?? []),
@@ -47,20 +50,20 @@ describe('output files', () => {
     await s.files.deliver(true);
     expect(s.uploads).toEqual(['report.md']);
     expect(s.shares).toHaveLength(1);
-    expect(s.outputs()['file_1']).toMatchObject({ state: 'shared', slackFileId: 'F1' });
+    expect(s.outputs().file_1).toMatchObject({ state: 'shared', slackFileId: 'F1' });
   });
 
   it('a file reserved before a crash and found in the thread counts as shared, not uploaded again', async () => {
     const s = setup({ outputs: { file_1: { name: 'report.md', state: 'reserved', slackFileId: 'F9' } }, inThread: ['F9'] });
     await s.files.deliver(true);
     expect(s.uploads).toEqual([]);
-    expect(s.outputs()['file_1']).toMatchObject({ state: 'shared', slackFileId: 'F9' });
+    expect(s.outputs().file_1).toMatchObject({ state: 'shared', slackFileId: 'F9' });
   });
 
   it('a file reserved before a crash but not in the thread is shared anew', async () => {
     const s = setup({ outputs: { file_1: { name: 'report.md', state: 'reserved', slackFileId: 'F9' } } });
     await s.files.deliver(true);
     expect(s.uploads).toEqual(['report.md']);
-    expect(s.outputs()['file_1']).toMatchObject({ state: 'shared', slackFileId: 'F1' });
+    expect(s.outputs().file_1).toMatchObject({ state: 'shared', slackFileId: 'F1' });
   });
 });

@@ -44,7 +44,7 @@ describe('spend-cap desk', () => {
     expect(outcome.kind).toBe('raised');
     expect(s.caps).toHaveLength(1);
     expect(s.record().spendCap!.currentCents).toBe(s.caps[0]);
-    expect(s.record().budgetActions!['sevt_stop']).toMatchObject({ user: 'U1', action: 'raise' });
+    expect(s.record().budgetActions!.sevt_stop).toMatchObject({ user: 'U1', action: 'raise' });
     expect(s.followed).toEqual([['running', 'terminated']]);
   });
 
@@ -59,7 +59,7 @@ describe('spend-cap desk', () => {
     const s = setup({ setCapFails: new Error('network down') });
     const outcome = await s.desk.raise('sevt_stop', 'U1', s.seen());
     expect(outcome.kind).toBe('failed');
-    expect(s.record().budgetActions?.['sevt_stop']).toBeUndefined();
+    expect(s.record().budgetActions?.sevt_stop).toBeUndefined();
     expect(s.followed).toEqual([['running', 'terminated'], undefined]);
   });
 
