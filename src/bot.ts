@@ -342,7 +342,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const handlerDeps = { ...base, clicks };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
