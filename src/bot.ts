@@ -205,8 +205,8 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
   // Receipts reach Slack through this one function; an emoji already there counts as added.
-  const react: React = (channel, ts, name, urgency) =>
-    writer.call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
+  const react: React = (channel, ts, name, urgency, guard) =>
+    (guard ? writer.guarded(guard) : writer).call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
       () => undefined,
       (error: unknown) => {
         if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
@@ -346,7 +346,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const handlerDeps = { ...base, clicks };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,

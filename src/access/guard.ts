@@ -385,7 +385,8 @@ export class AccessGuard {
     }
     let stopped = 0;
     let failed = 0;
-    for (const ref of await this.deps.records.activeRefs()) {
+    // The admin's own workspace only: one store may hold several workspaces' sessions.
+    for (const ref of (await this.deps.records.activeRefs()).filter((r) => r.team === team)) {
       const record = await this.deps.records.get(ref);
       if (!record?.sessionId || record.status !== 'active') continue;
       const outcome = await this.interrupt(ref, user, 'stop_all');

@@ -7,7 +7,7 @@ import { type LeaseEvent, type LeaseState, type LeaseTimes, mayWrite, renewDue, 
  * deadline goes into the sorted set that replicas scan for leases nobody renews.
  * KEYS: lease, deadlines. ARGV: holder, leaseMs, deadline, member. 1: ours now; 0: another's.
  */
-export const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = `
 local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 if not ok then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -22,7 +22,7 @@ return 1`;
  * ARGV: holder, leaseMs, deadline, then one member per lease. Per lease, 1: renewed; 0:
  * another replica has it (or nobody: it lapsed).
  */
-export const RENEW_MANY_SCRIPT = `
+const RENEW_MANY_SCRIPT = `
 local renewed = {}
 for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then
@@ -43,14 +43,14 @@ export const RENEW_BATCH = 500;
  * (its deadline entry goes); 'hand-over': it still does (shutdown with a turn running), so
  * its deadline is set to 0 and the next scan of any replica takes it at once.
  */
-export const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if ARGV[3] == 'done' then redis.call('ZREM', KEYS[2], ARGV[2]) else redis.call('ZADD', KEYS[2], 0, ARGV[2]) end
 return 1`;
 
 /** Drops a deadline entry whose lease nobody holds (its thread needed nobody after all). */
-export const FORGET_SCRIPT = `
+const FORGET_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 return redis.call('ZREM', KEYS[2], ARGV[1])`;
 
