@@ -205,8 +205,8 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
   // Receipts reach Slack through this one function; an emoji already there counts as added.
-  const react: React = (channel, ts, name, urgency) =>
-    writer.call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
+  const react: React = (channel, ts, name, urgency, guard) =>
+    (guard ? writer.guarded(guard) : writer).call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
       () => undefined,
       (error: unknown) => {
         if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
