@@ -234,6 +234,10 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
       native.observe(record, state);
       board.observe(record, state);
     },
+    forget: (ref) => {
+      native.forget(ref);
+      board.forget(ref);
+    },
   };
   // Slack clears a thread's loading messages when the bot replies there: they are set again.
   writer.onThreadReply = (channel, threadTs) => native.replied(identity.team_id ?? 'workspace', channel, threadTs);

@@ -1,5 +1,6 @@
 import { fenced, LeaseFence, LeaseLostError } from '../replicas/fence.js';
 import type { Claim, Leases } from '../replicas/leases.js';
+import { refOfThreadKey } from '../replicas/takeovers.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import type { RunnerDeps } from './runner/runner-deps.js';
 import { SessionRunner } from './session-runner.js';
@@ -126,15 +127,26 @@ export class Runners {
     if (this.leases && o.handOver) await Promise.all(this.leases.held().map((key) => this.leases?.release(key, 'hand-over')));
   }
 
-  /** The lease is gone: the runner stops now, and what it still had waiting is abandoned (its writes are refused). */
+  /**
+   * The lease is gone: the runner stops now, and what it still had waiting is abandoned (its
+   * writes are refused). The thread's native status and Home entry here are forgotten,
+   * unwritten: they are dropped only at a finished state otherwise, and the replica
+   * following the thread now keeps them.
+   */
   private drop(key: string): void {
+    const ref = refOfThreadKey(key);
+    if (ref) this.deps.watch?.forget(ref);
     const runner = this.runners.get(key);
     if (!runner) return;
     this.runners.delete(key);
     this.fences.get(runner)?.close();
     const dropped = runner
       .close({ grace: false })
-      .then(() => this.deps.log.info({ thread: key }, 'closed the runner of a thread whose lease was lost; its waiting writes were not sent'))
+      .then(() => {
+        this.deps.log.info({ thread: key }, 'closed the runner of a thread whose lease was lost; its waiting writes were not sent');
+        // What the runner folded as it closed came after the first forget.
+        if (ref) this.deps.watch?.forget(ref);
+      })
       .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not close the runner of a thread whose lease was lost'))
       .finally(() => this.evictions.delete(dropped));
     this.evictions.add(dropped);

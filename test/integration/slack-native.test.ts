@@ -157,6 +157,24 @@ describe('native session status', () => {
 });
 
 describe('the fallback across restarts', () => {
+  it('a session that ended while the bot was down is closed in Slack when the bot is back', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('down');
+      await turn.error('internal_error', 'the container died', 'terminal');
+    };
+    const { rootTs, sessionId } = await startLongJob(h);
+    await h.slack.waitFor(() => h!.slack.agentSession('C1', rootTs)?.status === 'processing');
+    await h.bot.settled();
+    await h.restart(async () => {
+      h!.agents.release('down');
+      await h!.agents.waitFor(() => h!.agents.sessions.get(sessionId)?.status === 'terminated');
+    });
+    await h.slack.waitFor(() => h!.slack.agentSession('C1', rootTs)?.status === 'closed');
+    expect(h.slack.agentSession('C1', rootTs)?.history).toEqual(['processing', 'closed']);
+  });
+
   it('a workspace that refused the agent surfaces is not asked again after a restart', async () => {
     h = await startHarness();
     h.slack.refuseAgentFeatures('not_allowed');
