@@ -357,7 +357,7 @@ async function runReplicas(sc: Scenario, shared: boolean): Promise<Result> {
     LOG_LEVEL: 'silent',
     ...BENCH_PEOPLE,
   });
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (parsed.kind === 'invalid') throw new Error(parsed.message);
   const bots: RunningBot[] = [];
   // One after another: the first makes the default agent, the others find it in the store.
   for (let i = 0; i < REPLICAS; i++) {

@@ -67,7 +67,7 @@ export async function startPlayground(o: PlaygroundOptions): Promise<Playground>
     await slack.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  if (!parsed.ok) {
+  if (parsed.kind === 'invalid') {
     await cleanUp();
     throw new Error(parsed.message);
   }

@@ -4,7 +4,7 @@ import { createLogger } from './ops/logger.js';
 import { startBot } from './bot.js';
 
 const parsed = parseEnv(process.env);
-if (!parsed.ok) {
+if (parsed.kind === 'invalid') {
   process.stderr.write(`${parsed.message}\n`);
   process.exit(1);
 }

@@ -12,7 +12,7 @@ import { createLogger } from './ops/logger.js';
  */
 const argPath = process.argv[2];
 const parsed = parseProvisionEnv({ ...process.env, ...(argPath ? { AGENTS_CONFIG: argPath } : {}) });
-if (!parsed.ok) {
+if (parsed.kind === 'invalid') {
   process.stderr.write(`${parsed.message}\n`);
   process.exit(1);
 }

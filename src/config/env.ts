@@ -154,7 +154,7 @@ const EnvSchema = z
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export type EnvResult = { ok: true; env: Env } | { ok: false; message: string };
+export type EnvResult = { kind: 'parsed'; env: Env } | { kind: 'invalid'; message: string };
 
 /** What `npm run provision` needs: the API and the profiles file, no Slack. */
 const ProvisionEnvSchema = z.object({
@@ -170,18 +170,23 @@ export function parseEnv(source: Record<string, string | undefined>): EnvResult 
   return parseWith(EnvSchema, source);
 }
 
-export function parseProvisionEnv(source: Record<string, string | undefined>): { ok: true; env: ProvisionEnv } | { ok: false; message: string } {
+export function parseProvisionEnv(
+  source: Record<string, string | undefined>,
+): { kind: 'parsed'; env: ProvisionEnv } | { kind: 'invalid'; message: string } {
   return parseWith(ProvisionEnvSchema, source);
 }
 
-function parseWith<T>(schema: z.ZodType<T>, source: Record<string, string | undefined>): { ok: true; env: T } | { ok: false; message: string } {
+function parseWith<T>(
+  schema: z.ZodType<T>,
+  source: Record<string, string | undefined>,
+): { kind: 'parsed'; env: T } | { kind: 'invalid'; message: string } {
   const result = schema.safeParse(source);
-  if (result.success) return { ok: true, env: result.data };
+  if (result.success) return { kind: 'parsed', env: result.data };
   const lines = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';
     const given = source[String(issue.path[0])];
     const problem = given === undefined && issue.code === 'invalid_type' ? 'is missing' : 'is invalid';
     return `${name} ${problem}: ${issue.message}`;
   });
-  return { ok: false, message: `Configuration error: ${lines.join('; ')}` };
+  return { kind: 'invalid', message: `Configuration error: ${lines.join('; ')}` };
 }

@@ -191,7 +191,7 @@ describe('a broken profiles file', () => {
         PORT: '0',
         AGENTS_CONFIG: file,
       });
-      if (!parsed.ok) throw new Error(parsed.message);
+      if (parsed.kind === 'invalid') throw new Error(parsed.message);
       const started = startBot(parsed.env, memoryLogger('debug').log);
       await expect(started).rejects.toThrow(AgentsConfigError);
       await expect(started).rejects.toMatchObject({ lines: [`${file}:4:7: profiles.research.agent.model: expected a string, got a list`] });

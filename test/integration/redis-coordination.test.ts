@@ -150,7 +150,7 @@ describe('coordination across replicas on one Redis', () => {
       PORT: '0',
       LOG_LEVEL: 'debug',
     });
-    if (!parsed.ok) throw new Error(parsed.message);
+    if (parsed.kind === 'invalid') throw new Error(parsed.message);
     const logs = memoryLogger('debug');
     const bots: RunningBot[] = await Promise.all([0, 1].map(() => startBot(parsed.env, logs.log, { storeNamespace: ns, closeGraceMs: 500 })));
     for (const bot of bots) opened.push(bot);

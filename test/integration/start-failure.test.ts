@@ -58,7 +58,7 @@ async function envWith(overrides: Record<string, string>) {
     LOG_LEVEL: 'debug',
     ...overrides,
   });
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (parsed.kind === 'invalid') throw new Error(parsed.message);
   return parsed.env;
 }
 

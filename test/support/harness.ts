@@ -64,7 +64,7 @@ export async function startHarness(
     ...prepared,
     ...overrides,
   });
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (parsed.kind === 'invalid') throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
   const boot = () =>

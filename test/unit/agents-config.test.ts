@@ -195,9 +195,9 @@ describe('access and spend settings per profile', () => {
 describe('AGENTS_CONFIG in the environment', () => {
   const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ANTHROPIC_API_KEY: 'k' };
   it('is optional and cannot be combined with AGENT_ID or ENVIRONMENT_ID', () => {
-    expect(parseEnv({ ...base, AGENTS_CONFIG: 'agents.yml' }).ok).toBe(true);
+    expect(parseEnv({ ...base, AGENTS_CONFIG: 'agents.yml' }).kind).toBe('parsed');
     const r = parseEnv({ ...base, AGENTS_CONFIG: 'agents.yml', AGENT_ID: 'agent_1' });
-    expect(r).toEqual({ ok: false, message: expect.stringContaining('AGENT_ID is invalid: cannot be combined with AGENTS_CONFIG') });
+    expect(r).toEqual({ kind: 'invalid', message: expect.stringContaining('AGENT_ID is invalid: cannot be combined with AGENTS_CONFIG') });
   });
 });
 
@@ -215,11 +215,11 @@ describe('the README', () => {
 describe('the provision command environment', () => {
   it('needs only the API key and the profiles file', () => {
     expect(parseProvisionEnv({ ANTHROPIC_API_KEY: 'k', AGENTS_CONFIG: 'agents.yml' })).toEqual({
-      ok: true,
+      kind: 'parsed',
       env: { ANTHROPIC_API_KEY: 'k', AGENTS_CONFIG: 'agents.yml', LOG_LEVEL: 'info' },
     });
     expect(parseProvisionEnv({ ANTHROPIC_API_KEY: 'k' })).toEqual({
-      ok: false,
+      kind: 'invalid',
       message: 'Configuration error: AGENTS_CONFIG is missing: expected the path of the agent profiles file',
     });
   });

@@ -93,7 +93,7 @@ describe('deploy/compose.replicas.yml', () => {
         Object.entries(env(r)).map(([k, v]) => [k, v.startsWith('${') ? (k === 'SLACK_BOT_TOKEN' ? 'xoxb-1-2' : 'secret') : v]),
       );
       const parsed = parseEnv(values);
-      expect(parsed.ok && parsed.env.STORE_URL).toBe(env(r).STORE_URL);
+      expect(parsed.kind === 'parsed' && parsed.env.STORE_URL).toBe(env(r).STORE_URL);
     }
   });
 

@@ -6,34 +6,34 @@ const base = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ANTHROPIC_A
 describe('parseEnv', () => {
   it('applies defaults', () => {
     const r = parseEnv(base);
-    expect(r.ok && r.env).toMatchObject({ PORT: 3000, LOG_LEVEL: 'info', STORE_URL: 'sqlite://data/bot.sqlite' });
+    expect(r.kind === 'parsed' && r.env).toMatchObject({ PORT: 3000, LOG_LEVEL: 'info', STORE_URL: 'sqlite://data/bot.sqlite' });
   });
   it('names the missing variable in one line', () => {
     const r = parseEnv({ ...base, ANTHROPIC_API_KEY: undefined });
-    expect(r).toEqual({ ok: false, message: expect.stringMatching(/^Configuration error: ANTHROPIC_API_KEY is missing/) });
+    expect(r).toEqual({ kind: 'invalid', message: expect.stringMatching(/^Configuration error: ANTHROPIC_API_KEY is missing/) });
   });
   it('says what a malformed value should look like', () => {
     const r = parseEnv({ ...base, PORT: 'eighty', AGENT_ID: 'nope' });
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'parsed') return;
     expect(r.message).toContain('PORT is invalid');
     expect(r.message).toContain('AGENT_ID is invalid: expected an agent id starting with agent_');
     expect(r.message.split('\n')).toHaveLength(1);
   });
   it('requires the signing secret only in HTTP mode', () => {
-    expect(parseEnv({ ...base, SLACK_SIGNING_SECRET: undefined }).ok).toBe(false);
-    expect(parseEnv({ ...base, SLACK_SIGNING_SECRET: undefined, SLACK_APP_TOKEN: 'xapp-1' }).ok).toBe(true);
+    expect(parseEnv({ ...base, SLACK_SIGNING_SECRET: undefined }).kind).toBe('invalid');
+    expect(parseEnv({ ...base, SLACK_SIGNING_SECRET: undefined, SLACK_APP_TOKEN: 'xapp-1' }).kind).toBe('parsed');
   });
   it('accepts only the store URLs keyv is configured for', () => {
-    expect(parseEnv({ ...base, STORE_URL: 'redis://127.0.0.1:6379' }).ok).toBe(true);
-    expect(parseEnv({ ...base, STORE_URL: 'mongodb://x' }).ok).toBe(false);
+    expect(parseEnv({ ...base, STORE_URL: 'redis://127.0.0.1:6379' }).kind).toBe('parsed');
+    expect(parseEnv({ ...base, STORE_URL: 'mongodb://x' }).kind).toBe('invalid');
   });
 });
 
 describe('access and spend settings', () => {
   it('reads the lists, flags, limits and caps with their defaults', () => {
     const r = parseEnv(base);
-    expect(r.ok && r.env).toMatchObject({
+    expect(r.kind === 'parsed' && r.env).toMatchObject({
       ALLOWED_USERS: [],
       ALLOWED_CHANNELS: [],
       ALLOW_DMS: true,
@@ -42,7 +42,7 @@ describe('access and spend settings', () => {
       MAX_RUNNING_PER_USER: 3,
       MAX_PROMPT_CHARS: 20_000,
     });
-    expect(r.ok && r.env.SESSION_BUDGET_USD).toBeUndefined();
+    expect(r.kind === 'parsed' && r.env.SESSION_BUDGET_USD).toBeUndefined();
     const set = parseEnv({
       ...base,
       ALLOWED_USERS: 'U1, W2',
@@ -54,7 +54,7 @@ describe('access and spend settings', () => {
       SESSION_BUDGET_USD: '2.50',
       SESSION_BUDGET_MAX_USD: '10',
     });
-    expect(set.ok && set.env).toMatchObject({
+    expect(set.kind === 'parsed' && set.env).toMatchObject({
       ALLOWED_USERS: ['U1', 'W2'],
       ALLOWED_CHANNELS: ['C1', 'G2', 'D3'],
       ALLOW_DMS: false,
@@ -75,8 +75,8 @@ describe('access and spend settings', () => {
       SESSION_BUDGET_USD: '$5',
       MAX_PROMPT_CHARS: '0',
     });
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'parsed') return;
     expect(r.message.split('\n')).toHaveLength(1);
     expect(r.message).toContain('ALLOWED_USERS.0 is invalid: expected Slack user ids such as U012ABCDEF');
     expect(r.message).toContain('ALLOWED_CHANNELS.0 is invalid: expected Slack channel ids such as C012ABCDEF');
@@ -84,6 +84,6 @@ describe('access and spend settings', () => {
     expect(r.message).toContain('SESSION_BUDGET_USD is invalid: expected an amount in US dollars such as 5 or 12.50');
     expect(r.message).toContain('MAX_PROMPT_CHARS is invalid');
     const below = parseEnv({ ...base, SESSION_BUDGET_USD: '5', SESSION_BUDGET_MAX_USD: '2' });
-    expect(!below.ok && below.message).toContain('SESSION_BUDGET_MAX_USD is invalid: must be at least SESSION_BUDGET_USD (5)');
+    expect(below.kind === 'invalid' && below.message).toContain('SESSION_BUDGET_MAX_USD is invalid: must be at least SESSION_BUDGET_USD (5)');
   });
 });

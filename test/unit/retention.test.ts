@@ -30,21 +30,21 @@ describe('isPrunable', () => {
 describe('RECORD_RETENTION_DAYS', () => {
   it('defaults to 30 days and takes a whole number of days', () => {
     const r = parseEnv(base);
-    expect(r.ok && r.env.RECORD_RETENTION_DAYS).toBe(30);
+    expect(r.kind === 'parsed' && r.env.RECORD_RETENTION_DAYS).toBe(30);
     const seven = parseEnv({ ...base, RECORD_RETENTION_DAYS: '7' });
-    expect(seven.ok && seven.env.RECORD_RETENTION_DAYS).toBe(7);
+    expect(seven.kind === 'parsed' && seven.env.RECORD_RETENTION_DAYS).toBe(7);
   });
   it('says what is wrong with a bad value', () => {
     expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '0' })).toEqual({
-      ok: false,
+      kind: 'invalid',
       message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid: expected at least 1 day'),
     });
     expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: 'a month' })).toEqual({
-      ok: false,
+      kind: 'invalid',
       message: expect.stringContaining('RECORD_RETENTION_DAYS is invalid'),
     });
     expect(parseEnv({ ...base, RECORD_RETENTION_DAYS: '1.5' })).toEqual({
-      ok: false,
+      kind: 'invalid',
       message: expect.stringContaining('expected a whole number of days'),
     });
   });

@@ -7,7 +7,7 @@ const { createLogger } = await import(new URL('ops/logger.js', dist).href);
 const { startBot } = await import(new URL('bot.js', dist).href);
 
 const parsed = parseEnv(process.env);
-if (!parsed.ok) {
+if (parsed.kind === 'invalid') {
   process.stderr.write(`${parsed.message}\n`);
   process.exit(1);
 }
