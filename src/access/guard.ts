@@ -405,7 +405,8 @@ export class AccessGuard {
       return { kind: 'not_allowed', refusal: allowed.reason };
     }
     const sessions: RunningSession[] = [];
-    for (const ref of await this.deps.records.activeRefs()) {
+    // The admin's own workspace only: one bot (and store) may be installed in several.
+    for (const ref of (await this.deps.records.activeRefs()).filter((r) => r.team === team)) {
       const record = await this.deps.records.get(ref).catch(() => undefined);
       if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
       sessions.push({ owner: record.owner, channel: record.channel, profile: record.profile, prompt: record.prompt });

@@ -4,7 +4,7 @@ import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
 import type { BotMetrics, SlackCallOutcome } from '../ops/metrics.js';
-import { WriteScheduler, type Priority } from './write-scheduler.js';
+import { WriteScheduler, type Priority, type WriteRequest } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
 /** The calls that put a reply of the bot into a thread. */
@@ -110,6 +110,15 @@ export class SlackWriter {
     const view = Object.create(this) as SlackWriter;
     Object.defineProperty(view, 'guard', { value: guard });
     return view;
+  }
+
+  /**
+   * Waits for the budget of one call that the caller then makes with `preacquired` (it
+   * decides what to send once the budget is there). On a guarded view the wait ends as a
+   * `fenced` SlackCallError the moment the guard shuts.
+   */
+  async acquire(req: WriteRequest): Promise<void> {
+    await this.unlessFenced(req.method, this.scheduler.acquire(req, this.stopSignal()));
   }
 
   /** Any idempotent call (update, reactions, reads): retried on 429/5xx/network. */

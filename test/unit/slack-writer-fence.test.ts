@@ -97,6 +97,17 @@ describe('SlackWriter guarded by a lease fence', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('ends a wait for budget taken before the body (acquire) the moment the fence shuts', async () => {
+    await drainPostBudget();
+    const waited = writer.acquire({ method: 'chat.postMessage', team: 'workspace', channel: 'C1', priority: 'content' }).then(
+      () => 'granted',
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    fence.close();
+    expect(await waited).toMatchObject({ fenced: true });
+  });
+
   it('gives a preacquired token back when the call is refused', async () => {
     const lane = { method: 'chat.update', team: 'workspace', channel: 'C1' };
     const refund = vi.spyOn(scheduler, 'refund');
