@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebAPIRateLimitedError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from './config/env.js';
 import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.js';
 import { createAgentsClient } from './agents/client.js';
@@ -17,7 +17,7 @@ import { openBudgetStore, openStreamSlots } from './delivery/open-budget-store.j
 import { WriteScheduler } from './delivery/write-scheduler.js';
 import { RedisBudgetStore } from './delivery/redis-budget-store.js';
 import { BotMetrics } from './ops/metrics.js';
-import { checkReadiness, type ReadinessCheck } from './ops/readiness.js';
+import { allAnswer, checkReadiness, type ReadinessCheck } from './ops/readiness.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -93,7 +93,7 @@ export type BotOptions = {
   orphanSweepDelaysMs?: readonly number[];
 };
 
-/** How long /readyz waits for Redis and Slack to answer before it calls them unreachable. */
+/** How long /readyz waits for each dependency: Redis not answering by then is unreachable, Slack is slow (still up). */
 const READINESS_TIMEOUT_MS = 2000;
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -206,8 +206,8 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     slackOrigins: env.SLACK_API_URL ? [new URL(env.SLACK_API_URL).origin] : [],
   });
   // Receipts reach Slack through this one function; an emoji already there counts as added.
-  const react: React = (channel, ts, name, urgency) =>
-    writer.call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
+  const react: React = (channel, ts, name, urgency, guard) =>
+    (guard ? writer.guarded(guard) : writer).call('reactions.add', { channel, timestamp: ts, name }, urgency).then(
       () => undefined,
       (error: unknown) => {
         if (!(error instanceof SlackCallError && error.slackError === 'already_reacted')) throw error;
@@ -234,6 +234,10 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     observe: (record, state) => {
       native.observe(record, state);
       board.observe(record, state);
+    },
+    forget: (ref) => {
+      native.forget(ref);
+      board.forget(ref);
     },
   };
   // Slack clears a thread's loading messages when the bot replies there: they are set again.
@@ -349,7 +353,7 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   const handlerDeps = { ...base, clicks, steers };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
-  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics });
+  registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
   const edge = new InboundEdge({
     listened: LISTENED,
     writer,
@@ -363,19 +367,37 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
 
   let ready = false;
   metrics.watch({ sessions: () => bridge.sessionStates(), writeQueue: () => scheduler.queued() });
-  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt, a timeout.
-  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: READINESS_TIMEOUT_MS });
+  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt. Slack is
+  // the one dependency every replica shares, so only a transport failure (refused, reset, no
+  // answer on a closed connection) makes this replica unready: any HTTP answer (a 429, a 5xx,
+  // a Slack error) means Slack is there, and a slow answer counts as up (README, Health and metrics).
+  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: 2 * READINESS_TIMEOUT_MS });
+  const coordinationRedis = coordination.redis;
+  const redisPings = [
+    ...(budgets instanceof RedisBudgetStore ? [() => budgets.ping()] : []),
+    ...(coordinationRedis
+      ? [
+          () =>
+            coordinationRedis.ping().then(
+              (r) => r === 'PONG',
+              () => false,
+            ),
+        ]
+      : []),
+    // A replica whose relay subscriber is disconnected hears no wake-up for the threads it holds.
+    ...(replicas ? [() => replicas.relay.listening()] : []),
+  ];
   const checks: ReadinessCheck[] = [
     {
       name: 'slack',
+      slowIsUp: true,
       check: () =>
         probe.auth.test().then(
           (r) => r.ok === true,
-          // A 429 is an answer: Slack is there.
-          (error: unknown) => error instanceof WebAPIRateLimitedError,
+          (error: unknown) => (error as { code?: unknown } | undefined)?.code !== ErrorCode.RequestError,
         ),
     },
-    ...(budgets instanceof RedisBudgetStore ? [{ name: 'redis', check: () => budgets.ping() }] : []),
+    ...(redisPings.length > 0 ? [{ name: 'redis', check: () => allAnswer(redisPings) }] : []),
   ];
   const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
   const server = createHttpServer({

@@ -1,11 +1,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, verifySlackRequest } from '@slack/bolt';
 import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, sign, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
+import { SlackSender, SocketSender, blockAction, humanReply, reactionAdded, startFakeSlack, type FakeSlack } from './fakes/slack/index.js';
 import { DEFAULT_RATE_LIMITS } from './fakes/slack/rate-limit.js';
 import { SLACK_BUDGETS } from '../src/delivery/rate-budget.js';
 import { SOCKET_EVENT_RETRIES } from './fakes/slack/socket.js';
@@ -486,13 +486,22 @@ describe('SlackSender', () => {
 
   beforeEach(async () => {
     received = [];
-    // Verifies like Bolt: v0 HMAC over the exact bytes; 401 otherwise.
+    // Verifies with Bolt's own verifySlackRequest (v0 HMAC over the exact bytes, at most
+    // 5 minutes old), not with the fake's signer: a sender that signs wrongly gets 401.
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        const ts = Number(req.headers['x-slack-request-timestamp']);
-        const ok = req.headers['x-slack-signature'] === sign(SECRET, ts, body);
+        const headers = {
+          'x-slack-signature': String(req.headers['x-slack-signature'] ?? ''),
+          'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']),
+        };
+        let ok = true;
+        try {
+          verifySlackRequest({ signingSecret: SECRET, body, headers });
+        } catch {
+          ok = false;
+        }
         received.push({ headers: req.headers, body });
         res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));
       });
@@ -551,7 +560,8 @@ describe('SlackSender', () => {
       },
     ];
     const card = await client.chat.postMessage({ channel: 'C1', text: 'card', blocks });
-    await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts!, actionId: 'stop', value: 's1' }));
+    const sent = await sender.action(blockAction({ user: 'U1', channel: 'C1', messageTs: card.ts!, actionId: 'stop', value: 's1' }));
+    expect(sent.status).toBe(200);
     const req = received[0]!;
     expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
     const payload = JSON.parse(new URLSearchParams(req.body).get('payload')!) as { response_url: string };
@@ -569,8 +579,10 @@ describe('SlackSender', () => {
     expect((await sender.raw('{}', { signature: null })).status).toBe(401);
     expect(received[1]!.headers).not.toHaveProperty('x-slack-signature');
     const stale = Math.floor(Date.now() / 1000) - 600;
-    await sender.raw('{}', { timestamp: stale });
+    expect((await sender.raw('{}', { timestamp: stale })).status).toBe(401);
     expect(received[2]!.headers['x-slack-request-timestamp']).toBe(String(stale));
+    // The same body, signed now, passes: the refusals above are the signature's and the age's.
+    expect((await sender.raw('{}')).status).toBe(200);
   });
 });
 

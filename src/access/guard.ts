@@ -386,7 +386,8 @@ export class AccessGuard {
     }
     let stopped = 0;
     let failed = 0;
-    for (const ref of await this.deps.records.activeRefs()) {
+    // The admin's own workspace only: one store may hold several workspaces' sessions.
+    for (const ref of (await this.deps.records.activeRefs()).filter((r) => r.team === team)) {
       const record = await this.deps.records.get(ref);
       if (!record?.sessionId || record.status !== 'active') continue;
       const outcome = await this.interrupt(ref, user, 'stop_all');
@@ -405,7 +406,8 @@ export class AccessGuard {
       return { kind: 'not_allowed', refusal: allowed.reason };
     }
     const sessions: RunningSession[] = [];
-    for (const ref of await this.deps.records.activeRefs()) {
+    // The admin's own workspace only: one bot (and store) may be installed in several.
+    for (const ref of (await this.deps.records.activeRefs()).filter((r) => r.team === team)) {
       const record = await this.deps.records.get(ref).catch(() => undefined);
       if (!record || (record.status !== 'active' && record.status !== 'starting')) continue;
       sessions.push({ owner: record.owner, channel: record.channel, profile: record.profile, prompt: record.prompt });

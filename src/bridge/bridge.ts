@@ -242,8 +242,10 @@ export class Bridge {
       // Often enough that a thread handed over on shutdown waits about a second, not a lease time.
       everyMs: Math.max(1, Math.min(1000, Math.floor(leases.times.renewEveryMs / 2))),
       takeOver: async (ref) => {
+        // Read before the claim moves its deadline.
+        const how = await leases.howLapsed(threadKey(ref));
         const taken = await this.resume.thread(ref);
-        if (taken) this.deps.handovers?.inc();
+        if (taken) this.deps.handovers?.inc({ how });
         // Caught up first, so what the stopped replica left stored is carried out against the session as it is now.
         await this.takeStored(ref);
         return taken;

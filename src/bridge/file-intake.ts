@@ -25,7 +25,8 @@ export type AgentInput = { text: string; blocks: FileBlock[] };
 
 export type FileIntakeDeps = {
   client: AgentsClient;
-  writer: SlackWriter;
+  /** The one Slack write intake makes: the private note about files that did not go. */
+  writer: Pick<SlackWriter, 'call'>;
   log: Logger;
   slackToken: string;
   /** Origins besides Slack's that may receive the bot token (the configured SLACK_API_URL). */

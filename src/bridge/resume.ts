@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SlackWriter } from '../delivery/slack-writer.js';
 import { threadKey, type PendingStart, type ThreadRef } from '../store/thread-records.js';
 import { replyWords } from '../words/replies.js';
 import { startProblemWords } from '../words/starts.js';
@@ -10,8 +11,11 @@ import type { SessionSetup } from './session-setup.js';
 import type { Starts } from './starts.js';
 import type { ThreadQueues } from './thread-queues.js';
 
-export type ResumeDeps = Pick<BridgeDeps, 'records' | 'writer' | 'log' | 'replicas'> &
-  FirstPromptDeps & { runners: Runners; queues: ThreadQueues; setup: SessionSetup; starts: Starts };
+/** The one Slack write resuming makes: telling a person privately why a stored start did not happen. */
+export type ResumeWriter = Pick<SlackWriter, 'call'>;
+
+export type ResumeDeps = Pick<BridgeDeps, 'records' | 'log' | 'replicas'> &
+  FirstPromptDeps & { writer: ResumeWriter } & { runners: Runners; queues: ThreadQueues; setup: SessionSetup; starts: Starts };
 
 /**
  * How a start stored before its access rules were checked is carried out after a restart:

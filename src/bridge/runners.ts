@@ -1,5 +1,6 @@
-import { fenced, LeaseLostError } from '../replicas/fence.js';
+import { fenced, LeaseFence, LeaseLostError } from '../replicas/fence.js';
 import type { Claim, Leases } from '../replicas/leases.js';
+import { refOfThreadKey } from '../replicas/takeovers.js';
 import { threadKey, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 import type { RunnerDeps } from './runner/runner-deps.js';
 import { SessionRunner } from './session-runner.js';
@@ -14,8 +15,10 @@ const RECORD_READS = ['get', 'activeRefs', 'activeRefsOf', 'pendingStarts', 'thr
  * With several replicas (`leases`), a runner exists only where its thread's lease is
  * held: claimed before the runner is made (`claim`, under `using`), given back when the
  * runner is dropped as idle, handed over to the other replicas on shutdown. A runner's
- * Slack and record writes are fenced by the lease, and a lease lost (not renewed in time,
- * or taken) closes its runner at once.
+ * Slack and record writes are fenced by the lease (LeaseFence, checked as each write goes
+ * out), and a lease lost (not renewed in time, or taken) shuts the fence, which aborts
+ * every write still waiting for budget, and closes the runner at once, without the
+ * grace a clean shutdown gives its last writes.
  */
 export class Runners {
   private readonly runners = new Map<string, SessionRunner>();
@@ -23,6 +26,8 @@ export class Runners {
   private readonly evicting = new WeakSet<SessionRunner>();
   /** Intents in flight per thread that may make its runner: its lease is not given back under them. */
   private readonly uses = new Map<string, number>();
+  /** Each leased runner's fence, shut when its lease is lost or the runner is closed. */
+  private readonly fences = new WeakMap<SessionRunner, LeaseFence>();
   private closing = false;
 
   constructor(
@@ -80,7 +85,9 @@ export class Runners {
     const key = threadKey(record);
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = new SessionRunner(record, this.fencedDeps(key), (quiet) => this.evictLater(key, quiet));
+      const fence = this.leases ? new LeaseFence(key, () => this.leases?.mayWrite(key) ?? false) : undefined;
+      runner = new SessionRunner(record, fence ? this.fencedDeps(fence) : this.deps, (quiet) => this.evictLater(key, quiet));
+      if (fence) this.fences.set(runner, fence);
       this.runners.set(key, runner);
     }
     return runner;
@@ -115,32 +122,52 @@ export class Runners {
   /** Closes every runner; the leases still held go to the other replicas (`handOver`), or are left to lapse. */
   async close(o: { handOver: boolean } = { handOver: true }): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.runners.values()].map((r) => r.close()));
+    await Promise.all([...this.runners.values()].map((r) => this.closeRunner(r)));
     this.runners.clear();
     if (this.leases && o.handOver) await Promise.all(this.leases.held().map((key) => this.leases?.release(key, 'hand-over')));
   }
 
-  /** The lease is gone: the runner stops now (its writes are already refused). */
+  /**
+   * The lease is gone: the runner stops now, and what it still had waiting is abandoned (its
+   * writes are refused). The thread's native status and Home entry here are forgotten,
+   * unwritten: they are dropped only at a finished state otherwise, and the replica
+   * following the thread now keeps them.
+   */
   private drop(key: string): void {
+    const ref = refOfThreadKey(key);
+    if (ref) this.deps.watch?.forget(ref);
     const runner = this.runners.get(key);
     if (!runner) return;
     this.runners.delete(key);
+    this.fences.get(runner)?.close();
     const dropped = runner
-      .close()
+      .close({ grace: false })
+      .then(() => {
+        this.deps.log.info({ thread: key }, 'closed the runner of a thread whose lease was lost; its waiting writes were not sent');
+        // What the runner folded as it closed came after the first forget.
+        if (ref) this.deps.watch?.forget(ref);
+      })
       .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not close the runner of a thread whose lease was lost'))
       .finally(() => this.evictions.delete(dropped));
     this.evictions.add(dropped);
   }
 
-  private fencedDeps(key: string): RunnerDeps {
-    const leases = this.leases;
-    if (!leases) return this.deps;
-    const mayWrite = () => leases.mayWrite(key);
+  /** A runner closed with its grace; its fence shuts after, so nothing it left waiting goes out later. */
+  private async closeRunner(runner: SessionRunner): Promise<void> {
+    try {
+      await runner.close();
+    } finally {
+      this.fences.get(runner)?.close();
+    }
+  }
+
+  private fencedDeps(fence: LeaseFence): RunnerDeps {
     return {
       ...this.deps,
-      writer: fenced(this.deps.writer, key, mayWrite),
-      records: fenced(this.deps.records, key, mayWrite, RECORD_READS),
-      react: (...args) => (mayWrite() ? this.deps.react(...args) : Promise.reject(new LeaseLostError(key))),
+      writer: this.deps.writer.guarded(fence),
+      records: fenced(this.deps.records, fence, RECORD_READS),
+      react: (channel, ts, name, urgency) =>
+        fence.allows() ? this.deps.react(channel, ts, name, urgency, fence) : Promise.reject(new LeaseLostError(fence.thread)),
     };
   }
 
@@ -159,7 +186,7 @@ export class Runners {
       .then(async () => {
         if (!runner.quiet || this.runners.get(key) !== runner) return;
         this.runners.delete(key);
-        await runner.close();
+        await this.closeRunner(runner);
         this.releaseIfUnused(key);
       })
       .catch((error: unknown) => this.deps.log.error({ err: error }, 'could not release an idle session runner'))

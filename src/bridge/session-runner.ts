@@ -78,10 +78,19 @@ export class SessionRunner {
     } while (this.background.size > 0);
   }
 
-  async close(): Promise<void> {
+  /**
+   * `grace: false` when the thread's lease is lost: its writes are already refused, and
+   * nothing is waited for (another replica is the thread's writer now).
+   */
+  async close(o: { grace: boolean } = { grace: true }): Promise<void> {
     const { stream, tools, delivery } = this.parts;
     this.lifetime.abort(new Error('runner closed'));
     stream.stop();
+    if (!o.grace) {
+      delivery.close();
+      await stream.wound();
+      return;
+    }
     await stream.wound();
     // Let what is already folded reach Slack, but do not hold shutdown hostage to an
     // outage or to a long rate-limit queue: whatever still waits is abandoned (and

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SlackWriter } from '../delivery/slack-writer.js';
 import { budgetParam } from '../access/spend-cap.js';
 import { describeApiError } from '../agents/api-errors.js';
 import { archiveOrphans, createSessionOnce, findRequestSessions, type SessionRequest } from '../agents/create-session.js';
@@ -9,7 +10,12 @@ import type { ThreadRecord, ThreadRef } from '../store/thread-records.js';
 import type { BridgeDeps, BridgeLog } from './bridge-deps.js';
 import { initialState } from './thread-state.js';
 
-export type SessionSetupDeps = Pick<BridgeDeps, 'client' | 'records' | 'writer' | 'sessionAgents' | 'spendCapFor' | 'orphanSweepDelaysMs'>;
+/** The Slack writes setup makes when a start fails before its session: the root card's edit and the failure note. */
+export type SetupWriter = Pick<SlackWriter, 'call' | 'postOnce'>;
+
+export type SessionSetupDeps = Pick<BridgeDeps, 'client' | 'records' | 'sessionAgents' | 'spendCapFor' | 'orphanSweepDelaysMs'> & {
+  writer: SetupWriter;
+};
 
 /**
  * A thread's session, made once: created with the request id the record holds, found

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionTarget } from '../agents/profiles.js';
-import { SlackCallError } from '../delivery/slack-writer.js';
+import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import { unreachable } from '../ops/unreachable.js';
 import { renderRootCard } from '../render/root-card.js';
 import { bodyHash } from '../render/slack-message.js';
@@ -14,8 +14,11 @@ import type { Starting } from './starting.js';
 import { initialState } from './thread-state.js';
 import type { ThreadQueues } from './thread-queues.js';
 
-export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'writer' | 'log' | 'replicas'> &
-  FirstPromptDeps & {
+/** The Slack writes a start makes: its card, posted once (found again after an unknown outcome), and joining a channel. */
+export type StartsWriter = Pick<SlackWriter, 'postedKeys' | 'findTopLevel' | 'postOnce' | 'postTopLevelOnce' | 'call'>;
+
+export type StartsDeps = Pick<BridgeDeps, 'records' | 'profiles' | 'log' | 'replicas'> &
+  FirstPromptDeps & { writer: StartsWriter } & {
     runners: Runners;
     starting: Starting;
     queues: ThreadQueues;

@@ -14,7 +14,7 @@ import type { Bucket } from './rate-budget.js';
  * perMinute and burst. Returns the wait in ms until the reserved token (0: now) and each
  * bucket's tokens now (below zero while reservations wait).
  */
-export const BUDGET_SCRIPT = `
+const BUDGET_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op = ARGV[1]

@@ -4,7 +4,7 @@ import type { Logger } from '../ops/logger.js';
 import { delay } from '../ops/delay.js';
 import type { SlackBody } from '../render/slack-message.js';
 import type { BotMetrics, SlackCallOutcome } from '../ops/metrics.js';
-import { WriteScheduler, type Priority } from './write-scheduler.js';
+import { WriteScheduler, type Priority, type WriteRequest } from './write-scheduler.js';
 
 export const METADATA_EVENT_TYPE = 'agent_bridge_message';
 /** The calls that put a reply of the bot into a thread. */
@@ -14,11 +14,12 @@ export class SlackCallError extends Error {
   constructor(
     readonly method: string,
     readonly slackError: string,
-    options?: ErrorOptions & { transient?: boolean; unknownOutcome?: boolean },
+    options?: ErrorOptions & { transient?: boolean; unknownOutcome?: boolean; fenced?: boolean },
   ) {
     super(`${method} failed: ${slackError}`, options);
     this.transient = options?.transient ?? false;
     this.unknownOutcome = options?.unknownOutcome ?? false;
+    this.fenced = options?.fenced ?? false;
   }
 
   /** Slack was unreachable or busy (retries ran out); the same call may work later. */
@@ -28,7 +29,24 @@ export class SlackCallError extends Error {
    * looks in Slack before it writes again.
    */
   readonly unknownOutcome: boolean;
+  /**
+   * Never sent: the writer's guard closed (the replica lost the thread's lease). Also
+   * `transient`, so callers take their "later" path; later is the next holder's.
+   */
+  readonly fenced: boolean;
 }
+
+/**
+ * What may stop a writer's calls before they leave the process (a runner's lease, in
+ * replicas/fence.ts). Checked right before every attempt is sent, so a call that waited
+ * for budget or for a 429 to pass is checked again at the moment it would go out.
+ */
+export type WriteGuard = {
+  /** Aborted when the writes must stop: a call waiting for budget or a backoff gives up at once. */
+  readonly signal: AbortSignal;
+  /** Whether a call may go out now. */
+  allows(): boolean;
+};
 
 type Args = Record<string, unknown>;
 
@@ -51,6 +69,8 @@ export class SlackWriter {
   private readonly abort = new AbortController();
   /** Keys of keyed writes whose last attempt ended with an unknown outcome: the next one looks first. */
   private readonly uncertainKeys = new Set<string>();
+  /** Set only on a view made by `guarded`. */
+  private readonly guard: WriteGuard | undefined;
 
   readonly scheduler: WriteScheduler;
   /**
@@ -79,6 +99,26 @@ export class SlackWriter {
   close(): void {
     this.abort.abort(new Error('slack writer closed'));
     this.scheduler.close();
+  }
+
+  /**
+   * This writer, with every call checked against `guard` right before each attempt is
+   * sent: a refused call throws a `fenced` SlackCallError and never reaches Slack. The view
+   * shares everything else (client, scheduler, keys of uncertain posts, onThreadReply).
+   */
+  guarded(guard: WriteGuard): SlackWriter {
+    const view = Object.create(this) as SlackWriter;
+    Object.defineProperty(view, 'guard', { value: guard });
+    return view;
+  }
+
+  /**
+   * Waits for the budget of one call that the caller then makes with `preacquired` (it
+   * decides what to send once the budget is there). On a guarded view the wait ends as a
+   * `fenced` SlackCallError the moment the guard shuts.
+   */
+  async acquire(req: WriteRequest): Promise<void> {
+    await this.unlessFenced(req.method, this.scheduler.acquire(req, this.stopSignal()));
   }
 
   /** Any idempotent call (update, reactions, reads): retried on 429/5xx/network. */
@@ -139,8 +179,9 @@ export class SlackWriter {
     // A copy as Uint8Array: Blob takes only ArrayBuffer-backed views, and a Buffer's type allows a SharedArrayBuffer.
     form.append('body', new Blob([new Uint8Array(file.bytes)]), file.filename);
     let status: number;
+    this.mustBeAllowed('files.upload');
     try {
-      const res = await fetch(got.upload_url, { method: 'POST', body: form, signal: this.abort.signal });
+      const res = await fetch(got.upload_url, { method: 'POST', body: form, signal: this.stopSignal() });
       status = res.status;
       await res.body?.cancel().catch(() => undefined);
     } catch (error) {
@@ -313,13 +354,20 @@ export class SlackWriter {
     isUncertain: () => boolean,
     markUncertain: () => void,
   ): Promise<T> {
+    const stop = this.stopSignal();
     for (let attempt = 1; ; attempt++) {
       if (priority !== 'preacquired' || attempt > 1) {
-        await this.scheduler.acquire({ ...lane, priority: priority === 'preacquired' ? 'content' : priority }, this.abort.signal);
+        await this.unlessFenced(method, this.scheduler.acquire({ ...lane, priority: priority === 'preacquired' ? 'content' : priority }, stop));
       }
       if (isUncertain()) {
         const settled = await beforeRetry();
         if (settled !== undefined) return settled;
+      }
+      // The last moment before the call leaves: whatever it waited for, the guard decides now.
+      if (this.guard && !this.guard.allows()) {
+        // A token the caller took for this call goes back unused.
+        if (priority === 'preacquired' && attempt === 1) this.scheduler.refund(lane);
+        throw fencedError(method, this.guard.signal.reason);
       }
       try {
         const result = (await this.client.apiCall(method, args)) as T;
@@ -345,10 +393,33 @@ export class SlackWriter {
           throw new SlackCallError(method, describeTransport(error), { cause: error, transient });
         }
         this.log.warn({ method, attempt, err: describeTransport(error) }, 'slack call failed; will retry');
-        await delay(backoffMs * 2 ** (attempt - 1), this.abort.signal);
+        await this.unlessFenced(method, delay(backoffMs * 2 ** (attempt - 1), stop));
       }
     }
   }
+
+  /** Aborted when the writer closes, or (on a guarded view) when its guard does. */
+  private stopSignal(): AbortSignal {
+    return this.guard ? AbortSignal.any([this.abort.signal, this.guard.signal]) : this.abort.signal;
+  }
+
+  private mustBeAllowed(method: string): void {
+    if (this.guard && !this.guard.allows()) throw fencedError(method, this.guard.signal.reason);
+  }
+
+  /** A wait the guard cut short ends as a fenced call, not as the abort's reason. */
+  private async unlessFenced(method: string, wait: Promise<void>): Promise<void> {
+    try {
+      await wait;
+    } catch (error) {
+      if (this.guard?.signal.aborted && !this.abort.signal.aborted) throw fencedError(method, error);
+      throw error;
+    }
+  }
+}
+
+function fencedError(method: string, cause: unknown): SlackCallError {
+  return new SlackCallError(method, 'lease_lost', { cause, transient: true, fenced: true });
 }
 
 function outcomeOf(error: unknown): SlackCallOutcome {

@@ -12,7 +12,7 @@ import type { StepOutcome, TextStepContext } from './text-steps/step.js';
 import { type StopWriter, stopStream } from './text-steps/stop.js';
 import { planText, type Segment, type TextAction, type TextLimits } from './text-plan.js';
 import { newestTs } from './thread-ts.js';
-import type { WriteScheduler } from './write-scheduler.js';
+import type { WriteRequest, WriteScheduler } from './write-scheduler.js';
 
 export type TextBlock = Extract<ViewBlock, { kind: 'text' }>;
 
@@ -23,7 +23,11 @@ export type TextWriter = StartStreamWriter &
   PostWriter &
   AttachWriter &
   RewriteWriter &
-  SettleWriter & { scheduler: Pick<WriteScheduler, 'available' | 'acquire' | 'refund'> };
+  SettleWriter & {
+    scheduler: Pick<WriteScheduler, 'available' | 'refund'>;
+    /** SlackWriter.acquire: the budget first (given up when the runner's lease fence shuts). */
+    acquire(req: WriteRequest): Promise<void>;
+  };
 
 export type TextDeliveryDeps = {
   ref: ThreadRef;
@@ -174,7 +178,7 @@ export class TextDelivery {
     if (!method) return { kind: 'write', block, action, lane: undefined };
     const lane = { method, team: 'workspace', channel: this.deps.ref.channel };
     const { scheduler } = this.deps.writer;
-    await scheduler.acquire({ ...lane, priority: 'content' });
+    await this.deps.writer.acquire({ ...lane, priority: 'content' });
     const latest = this.thread.latest(block.key) ?? block;
     const replanned = this.plan(latest, progress.segments, method);
     if (METHOD_OF[replanned.kind] !== method) {

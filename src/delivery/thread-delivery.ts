@@ -195,7 +195,7 @@ export class ThreadDelivery {
       if (this.closed) return;
       // Budget first, then the body: an edit that waited shows the state of now (merged).
       const lane = { method: 'chat.update', team: 'workspace', channel: this.ref.channel };
-      await this.deps.writer.scheduler.acquire({ ...lane, priority: 'status' });
+      await this.deps.writer.acquire({ ...lane, priority: 'status' });
       const edit = this.statusEdits(this.view(), (await this.deps.records.get(this.ref)) ?? record).find((e) => e.key === key);
       if (!edit) {
         this.deps.writer.scheduler.refund(lane);

@@ -47,7 +47,7 @@ const PROMPT_CHARS = 80;
 /** Rows per list, before the text budget cuts a list shorter. */
 const MAX_ROWS = 20;
 
-export const isRunning = (state: HomeState): boolean => state === 'starting' || state === 'running' || state === 'waiting' || state === 'stopping';
+const isRunning = (state: HomeState): boolean => state === 'starting' || state === 'running' || state === 'waiting' || state === 'stopping';
 
 /**
  * The Home tab: the viewer's sessions with Stop on the running ones; for admins also

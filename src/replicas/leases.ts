@@ -7,7 +7,7 @@ import { type LeaseEvent, type LeaseState, type LeaseTimes, mayWrite, renewDue, 
  * deadline goes into the sorted set that replicas scan for leases nobody renews.
  * KEYS: lease, deadlines. ARGV: holder, leaseMs, deadline, member. 1: ours now; 0: another's.
  */
-export const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = `
 local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 if not ok then
   if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -16,26 +16,41 @@ end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1`;
 
-/** Moves the deadline of a lease we still hold; 0 when another replica has it (or nobody: it lapsed). */
-export const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-return 1`;
+/**
+ * Moves the deadline of each lease we still hold, many in one call (one round trip per
+ * renewal tick, however many threads this replica holds). KEYS: deadlines, then the leases.
+ * ARGV: holder, leaseMs, deadline, then one member per lease. Per lease, 1: renewed; 0:
+ * another replica has it (or nobody: it lapsed).
+ */
+const RENEW_MANY_SCRIPT = `
+local renewed = {}
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[i + 2])
+    renewed[#renewed + 1] = 1
+  else
+    renewed[#renewed + 1] = 0
+  end
+end
+return renewed`;
+
+/** Leases renewed by one script call at most: Redis runs nothing else while a script runs. */
+export const RENEW_BATCH = 500;
 
 /**
  * Gives a lease back if it is still ours. ARGV[3] = 'done': the session needs no follower
  * (its deadline entry goes); 'hand-over': it still does (shutdown with a turn running), so
  * its deadline is set to 0 and the next scan of any replica takes it at once.
  */
-export const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if ARGV[3] == 'done' then redis.call('ZREM', KEYS[2], ARGV[2]) else redis.call('ZADD', KEYS[2], 0, ARGV[2]) end
 return 1`;
 
 /** Drops a deadline entry whose lease nobody holds (its thread needed nobody after all). */
-export const FORGET_SCRIPT = `
+const FORGET_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 return redis.call('ZREM', KEYS[2], ARGV[1])`;
 
@@ -52,6 +67,7 @@ export class Leases {
   private readonly states = new Map<string, LeaseState>();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> = Promise.resolve();
+  private renewingNow = false;
   /** Set by the bridge: a thread this replica must stop following and writing now. */
   onLost: (key: string) => void = () => undefined;
 
@@ -76,7 +92,13 @@ export class Leases {
   start(): void {
     this.timer ??= setInterval(
       () => {
-        this.renewing = this.renewing.then(() => this.renewAll());
+        // A renewal still waiting for Redis: this tick is skipped, not queued behind it (a
+        // stalled Redis would otherwise pile a renewal up per tick and fire them all at once).
+        if (this.renewingNow) return;
+        this.renewingNow = true;
+        this.renewing = this.renewAll().finally(() => {
+          this.renewingNow = false;
+        });
       },
       Math.max(1, Math.floor(this.times.renewEveryMs / 3)),
     );
@@ -148,6 +170,11 @@ export class Leases {
     return keys;
   }
 
+  /** How a lapsed thread came to be without a holder: given back on shutdown (deadline 0), or its holder stopped renewing. */
+  async howLapsed(key: string): Promise<'handed_over' | 'lapsed'> {
+    return (await this.redis.zScore(this.deadlinesKey, key)) === 0 ? 'handed_over' : 'lapsed';
+  }
+
   /** Drops a lapsed entry whose thread turned out to need no follower. */
   async forget(key: string): Promise<void> {
     await this.redis.eval(FORGET_SCRIPT, { keys: [this.leaseKey(key), this.deadlinesKey], arguments: [key] });
@@ -172,25 +199,38 @@ export class Leases {
   }
 
   private async renewAll(): Promise<void> {
+    const now = this.now();
+    const due: string[] = [];
     for (const [key, state] of [...this.states]) {
-      const now = this.now();
-      let next = step(state, { kind: 'tick', now }, this.times);
-      if (renewDue(next, now)) next = step(next, await this.renew(key), this.times);
+      const next = step(state, { kind: 'tick', now }, this.times);
       this.apply(key, next);
+      if (renewDue(next, now)) due.push(key);
+    }
+    for (let i = 0; i < due.length; i += RENEW_BATCH) {
+      const batch = due.slice(i, i + RENEW_BATCH);
+      const events = await this.renew(batch);
+      batch.forEach((key, j) => {
+        // Released or lost meanwhile: the answer changes nothing.
+        const state = this.states.get(key);
+        const event = events[j];
+        if (state && event) this.apply(key, step(state, event, this.times));
+      });
     }
   }
 
-  private async renew(key: string): Promise<LeaseEvent> {
+  /** One script call for the leases `keys`: an event for each. */
+  private async renew(keys: string[]): Promise<LeaseEvent[]> {
     const sentAt = this.now();
     try {
-      const renewed = await this.redis.eval(RENEW_SCRIPT, {
-        keys: [this.leaseKey(key), this.deadlinesKey],
-        arguments: [this.holder, String(this.times.leaseMs), String(sentAt + this.times.leaseMs), key],
-      });
-      return renewed === 1 ? { kind: 'granted', sentAt } : { kind: 'refused' };
+      const renewed = (await this.redis.eval(RENEW_MANY_SCRIPT, {
+        keys: [this.deadlinesKey, ...keys.map((key) => this.leaseKey(key))],
+        arguments: [this.holder, String(this.times.leaseMs), String(sentAt + this.times.leaseMs), ...keys],
+      })) as number[];
+      return keys.map((_, i) => (renewed[i] === 1 ? { kind: 'granted', sentAt } : { kind: 'refused' }));
     } catch (error) {
-      this.log.warn({ err: error, thread: key }, 'could not renew a lease');
-      return { kind: 'failed', at: this.now() };
+      this.log.warn({ err: error, threads: keys.length }, 'could not renew leases');
+      const at = this.now();
+      return keys.map(() => ({ kind: 'failed', at }));
     }
   }
 

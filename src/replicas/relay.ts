@@ -14,7 +14,7 @@ const SharedFileSchema = z.object({
 });
 
 /** The intents a replica may carry out for a thread another replica follows. */
-export const RelayedIntentSchema = z.discriminatedUnion('kind', [
+const RelayedIntentSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('steer'),
     ref: ThreadRefSchema,

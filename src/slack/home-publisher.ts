@@ -9,7 +9,7 @@ import type { HomeIndex } from '../store/home-index.js';
  * since the last one, once: a burst of state changes (a stop-all, many turns ending
  * together) is one views.publish per viewer, and each goes through the write scheduler.
  */
-export const HOME_REFRESH_GAP_MS = 2000;
+const HOME_REFRESH_GAP_MS = 2000;
 
 type Viewer = { user: string; team: string };
 

@@ -35,6 +35,8 @@ export type NativeHandlerDeps = HandlerDeps & {
   audit: AuditTrail;
   /** Counts feedback clicks (the bot's /metrics). */
   metrics: Pick<BotMetrics, 'feedback'>;
+  /** ALLOW_DMS: without it a message in the Messages tab starts nothing, so nothing is suggested there. */
+  allowDms: boolean;
 };
 
 /**
@@ -140,6 +142,7 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     const parsed = BlockActionSchema.safeParse(body);
     if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable Home stop click');
     const a = parsed.data;
+    if (!(await firstDelivery(deps, a.trigger_id))) return void log.info({ what: 'home stop' }, 'duplicate click delivery ignored');
     const team = a.team?.id ?? a.user.team_id;
     const value = readHomeStopValue(a.actions[0]!.value ?? '');
     if (!team || !value) return void log.warn('Home stop click without a team or a thread');
@@ -153,10 +156,19 @@ export function registerNativeHandlers(app: App, deps: NativeHandlerDeps): void 
     await ack();
     const parsed = BlockActionSchema.safeParse(body);
     if (!parsed.success) return void log.warn({ problem: describeZodError(parsed.error) }, 'unreadable Home stop-all click');
+    if (!(await firstDelivery(deps, parsed.data.trigger_id))) return void log.info({ what: 'home stop all' }, 'duplicate click delivery ignored');
     const team = parsed.data.team?.id ?? parsed.data.user.team_id ?? '';
     const outcome = await deps.guard.stopAll(parsed.data.user.id, team);
     await deps.home.tell(parsed.data.user.id, team, stopAllReply(outcome, 'confirmed'));
   });
+}
+
+/**
+ * One click delivered twice (to one replica or to two) acts once: Slack mints a trigger per
+ * click, the same dedupe as actionTarget's for the thread's buttons.
+ */
+async function firstDelivery(deps: Pick<NativeHandlerDeps, 'seen'>, triggerId: string | undefined): Promise<boolean> {
+  return !triggerId || deps.seen.first(`action:${triggerId}`);
 }
 
 /** The audit line of a feedback click or of the note its dialog sent (`note`: whether it said anything). */
@@ -179,6 +191,8 @@ function auditFeedback(
 
 /** Suggested prompts with the greeting as their title, on a Messages-tab thread (or, under agent_view, the DM itself). */
 async function suggest(deps: NativeHandlerDeps, channel: string, threadTs: string | undefined): Promise<void> {
+  // A prompt offered there would start nothing: the message gets the DM refusal instead.
+  if (!deps.allowDms) return void deps.log.debug({ channel }, 'DMs are off: no suggested prompts');
   const prompts = deps.profiles.suggestedPrompts();
   const greeting = nativeWords({ kind: 'greeting' });
   try {

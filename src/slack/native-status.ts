@@ -183,6 +183,17 @@ export class NativeStatus {
     thread.loop.request();
   }
 
+  /**
+   * This replica stopped following the thread (its lease was lost, or handed over): nothing
+   * more is written for it here, and its entry goes (the replica following it now keeps it).
+   */
+  forget(ref: ThreadRef): void {
+    const key = threadKey(ref);
+    this.threads.get(key)?.loop.close();
+    this.threads.delete(key);
+    this.open.delete(key);
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.threads.values()) t.loop.close();

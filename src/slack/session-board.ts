@@ -3,7 +3,7 @@ import { CoalescingLoop } from '../delivery/coalescing-loop.js';
 import type { Logger } from '../ops/logger.js';
 import type { HomeState } from '../render/home-view.js';
 import type { HomeEntry, HomeIndex } from '../store/home-index.js';
-import { threadKey, type HomeProgress, type ThreadRecord } from '../store/thread-records.js';
+import { threadKey, type HomeProgress, type ThreadRecord, type ThreadRef } from '../store/thread-records.js';
 
 /** A session's state as mission control shows it, from the folded state and the record. */
 export function homeStateOf(state: ThreadState, record: Pick<ThreadRecord, 'failure'>): HomeState {
@@ -90,6 +90,13 @@ export class SessionBoard {
   /** Writes in flight are done. */
   async settled(): Promise<void> {
     await Promise.all([...this.threads.values()].map((t) => t.loop.settled()));
+  }
+
+  /** This replica stopped following the thread (its lease was lost, or handed over): its entry goes, unwritten. */
+  forget(ref: ThreadRef): void {
+    const key = threadKey(ref);
+    this.threads.get(key)?.loop.close();
+    this.threads.delete(key);
   }
 
   close(): void {

@@ -9,10 +9,10 @@ import { type HomeProgress, threadKey, type ThreadRecord, type ThreadRecords, ty
 /** How many of a person's sessions their index keeps (their running ones are listed besides, from the live set). */
 export const RECENT_PER_OWNER = 20;
 /** Sessions itemised per workspace and day for the day's totals; a day with more counts only these. */
-export const DAY_INDEX_MAX = 2000;
+const DAY_INDEX_MAX = 2000;
 /** People who opened the Home tab within this long get its refreshes; at most MAX_VIEWERS per workspace, the latest. */
-export const VIEWER_KEEP_MS = 7 * DAY_MS;
-export const MAX_VIEWERS = 500;
+const VIEWER_KEEP_MS = 7 * DAY_MS;
+const MAX_VIEWERS = 500;
 
 const CostSchema = z.object({ amount: z.string(), currency: z.string() });
 const MineSchema = z.array(z.object({ key: z.string(), at: z.number() })).catch([]);

@@ -372,6 +372,65 @@ describe('several replicas on one Redis, behind a round-robin proxy', () => {
     expect(threadWords('C5', root.ts)).toEqual(agentWords(sessionId));
   }, 90_000);
 
+  it('the replica following a turn is frozen (SIGSTOP) past its lease: once another took the thread over, the frozen one writes nothing more there when it runs again', async () => {
+    const letters = ['a', 'b', 'c', 'd', 'e', 'f'];
+    // Words and tool cards in turn, each card a post of its own.
+    scripts.set('frozen task', async (turn) => {
+      for (const letter of letters) {
+        await turn.message(numbered(letter, 6));
+        await turn.toolUse('bash', { command: `make ${letter}` }, { text: 'ok' });
+        await turn.wait(1000);
+      }
+    });
+    let armed = false;
+    // After the first card, Slack answers the thread's next post with a 429: the holder's
+    // write then waits out Retry-After (asked for, not sent), and the holder is frozen there.
+    slack.onApplied = async (method, _n, args) => {
+      if (armed || args.channel !== 'C9' || method !== 'chat.postMessage' || !JSON.stringify(args).includes('make a')) return;
+      armed = true;
+      slack.failNext('chat.postMessage', { retryAfter: 2, match: (a) => a.channel === 'C9' });
+    };
+    let frozen: { name: string; index: number; at: number } | undefined;
+    const writes = /^(chat\.|reactions\.|files\.completeUploadExternal)/;
+    try {
+      await set.sender.command({ text: 'frozen task', user: 'U9', channel: 'C9' });
+      const root = await slack.waitFor(() => rootIn('C9'), 20_000);
+      const sessionId = (await sessionWith('frozen task')).id;
+      await slack.waitFor(() => slack.rateLimited.some((c) => c.method === 'chat.postMessage' && c.args.channel === 'C9'), 30_000);
+      // The holder: the replica whose post was refused (the one writing the thread).
+      const holder = set.slackTap.calls.findLast((c) => c.method === 'chat.postMessage' && c.channel === 'C9')!.replica;
+      frozen = { name: holder, index: set.indexOf(holder), at: Date.now() };
+      set.pause(frozen.index);
+      const stopped = frozen;
+      // Taken over: another replica wrote the thread after the freeze (its lease lapsed first).
+      const takeover = await slack.waitFor(
+        () => set.slackTap.calls.find((c) => c.replica !== stopped.name && c.channel === 'C9' && c.at > stopped.at && writes.test(c.method)),
+        30_000,
+      );
+      set.resume(stopped.index);
+      // Running again, the frozen replica finds its lease gone and drops what it had waiting.
+      await set.waitForLogs(() =>
+        set
+          .replica(stopped.index)
+          .bot.logs('info')
+          .some((l) => String(l.msg).startsWith('closed the runner of a thread whose lease was lost')),
+      );
+      await slack.waitFor(() => blocksOf(rootIn('C9')).includes('Done') && threadWords('C9', root.ts).includes('f6'), 40_000);
+      await allLetGo(sessionId);
+      slack.onApplied = undefined;
+      const lateWrites = set.slackTap.calls.filter(
+        (c) => c.replica === stopped.name && c.channel === 'C9' && c.at > stopped.at && writes.test(c.method),
+      );
+      console.log(`frozen ${stopped.name}; ${takeover.replica} wrote the thread ${takeover.at - stopped.at} ms after the freeze`);
+      expect(lateWrites).toEqual([]);
+      expect(doubledKeys('C9', root.ts)).toEqual([]);
+      expect(threadWords('C9', root.ts)).toEqual(agentWords(sessionId));
+    } finally {
+      slack.onApplied = undefined;
+      if (frozen) set.resume(frozen.index);
+    }
+  }, 90_000);
+
   it('a rolling restart during three running turns loses nothing and doubles nothing', async () => {
     const steps = set.replicas.length + 1;
     const piece = (step: number) => numbered(`s${step}w`, 6);

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open-store.js';
+import { ThreadRecords } from '../../src/store/thread-records.js';
 import { appMention, blockAction, dmMessage, humanReply, reactionAdded } from '../fakes/slack/index.js';
 import { botReplies, startHarness, type Harness } from '../support/harness.js';
 
@@ -306,6 +308,13 @@ describe('/agent stop-all', () => {
     agentThatKeepsRunning();
     const a = await startRunning('U1', 'C1', 'one');
     const b = await startRunning('U2', 'C2', 'two');
+    // Another workspace's running session in the same store (one bot installed in two): an
+    // admin of this one neither sees it nor stops it.
+    const kv = await openStore(h.env.STORE_URL);
+    const records = new ThreadRecords(kv);
+    const mine = (await records.get({ team: 'T1', channel: 'C1', threadTs: a.rootTs }))!;
+    await records.create({ ...mine, team: 'T2', channel: 'C9', threadTs: '9.000001', owner: 'U8', prompt: 'elsewhere', status: 'active' });
+    await kv.disconnect();
 
     // Admins see what runs; others are refused.
     await h.sender.command({ text: 'sessions', user: 'U9', channel: 'C1' });

@@ -1,7 +1,7 @@
 // The lease scripts against the real Redis on 127.0.0.1:6379 (a fresh prefix per test):
 // two replicas' Leases contending for one thread.
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { leaseTimes } from '../../src/replicas/lease-state.js';
 import { Leases } from '../../src/replicas/leases.js';
 import { openRedis, type Redis } from '../../src/store/redis/connection.js';
@@ -107,5 +107,51 @@ describe('thread leases in Redis', () => {
     expect(await b.lapsed()).toEqual(['k']);
     await b.forget('k');
     expect(await redis.zScore(`${prefix}lease-deadlines`, 'k')).toBeNull();
+  });
+
+  it('every due lease is renewed by one script call, and a renewal stuck in Redis is not queued up behind by the ticks that follow', async () => {
+    const prefix = `test-${randomUUID()}#`;
+    const client = await redis();
+    const evals: Array<{ keys: number; go: () => void }> = [];
+    let stalled = true;
+    let firstEval: () => void = () => undefined;
+    const evalSeen = new Promise<void>((resolve) => (firstEval = resolve));
+    // The replica's connection, its script calls counted and held while Redis "stalls".
+    const counted = new Proxy(client, {
+      get(target, name) {
+        if (name === 'eval')
+          return async (script: string, o: { keys: string[] }) => {
+            if (!stalled) return target.eval(script, o);
+            await new Promise<void>((go) => {
+              evals.push({ keys: o.keys.length, go });
+              firstEval();
+            });
+            return target.eval(script, o);
+          };
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const times = leaseTimes(600);
+    const a = new Leases(counted, prefix, 'replica-a', times, memoryLogger('debug').log);
+    opened.push(a);
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    stalled = false;
+    for (const key of keys) await a.claim(key);
+    stalled = true;
+    const renewAll = vi.spyOn(a as unknown as { renewAll: () => Promise<void> }, 'renewAll');
+    a.start();
+    await evalSeen;
+    const calls = renewAll.mock.calls.length;
+    // Several ticks pass while the one renewal waits for Redis.
+    const since = Date.now();
+    await until(async () => Date.now() > since + 4 * Math.floor(times.renewEveryMs / 3) && true, 'ticks to pass');
+    expect(evals.map((e) => e.keys)).toEqual([keys.length + 1]);
+    stalled = false;
+    for (const e of evals) e.go();
+    await a.close();
+    expect(renewAll).toHaveBeenCalledTimes(calls);
+    expect(keys.every((key) => a.mayWrite(key))).toBe(true);
+    expect(await a.holderOf('k29')).toBe('replica-a');
   });
 });

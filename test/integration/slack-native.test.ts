@@ -30,9 +30,10 @@ async function startLongJob(harness: Harness, user = 'U1'): Promise<{ rootTs: st
 }
 
 /** A Home tab click (block_actions from a view, not a message), as Slack sends it. */
-function homeClick(user: string, actionId: string, value: string) {
+function homeClick(user: string, actionId: string, value: string, triggerId?: string) {
   return {
     type: 'block_actions',
+    ...(triggerId ? { trigger_id: triggerId } : {}),
     user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T1' },
     team: { id: 'T1', domain: 'fake' },
     container: { type: 'view', view_id: 'V1' },
@@ -156,6 +157,24 @@ describe('native session status', () => {
 });
 
 describe('the fallback across restarts', () => {
+  it('a session that ended while the bot was down is closed in Slack when the bot is back', async () => {
+    h = await startHarness();
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('down');
+      await turn.error('internal_error', 'the container died', 'terminal');
+    };
+    const { rootTs, sessionId } = await startLongJob(h);
+    await h.slack.waitFor(() => h!.slack.agentSession('C1', rootTs)?.status === 'processing');
+    await h.bot.settled();
+    await h.restart(async () => {
+      h!.agents.release('down');
+      await h!.agents.waitFor(() => h!.agents.sessions.get(sessionId)?.status === 'terminated');
+    });
+    await h.slack.waitFor(() => h!.slack.agentSession('C1', rootTs)?.status === 'closed');
+    expect(h.slack.agentSession('C1', rootTs)?.history).toEqual(['processing', 'closed']);
+  });
+
   it('a workspace that refused the agent surfaces is not asked again after a restart', async () => {
     h = await startHarness();
     h.slack.refuseAgentFeatures('not_allowed');
@@ -206,6 +225,15 @@ profiles:
     await h.sender.event(assistantThreadStarted({ user: 'U1', channel: 'D1', threadTs: '1764676800.000100' }));
     await h.bot.settled();
     expect(h.slack.assistantThread('D1', '1764676800.000100')?.prompts).toHaveLength(2);
+  });
+
+  it('with DMs off (ALLOW_DMS=false) nothing is suggested there: a prompt would start nothing', async () => {
+    h = await startHarness({ ALLOW_DMS: 'false' }, { agentsConfig: PROFILES });
+    await h.sender.event(appHomeOpened({ user: 'U1', channel: 'D1', tab: 'messages' }));
+    await h.sender.event(assistantThreadStarted({ user: 'U1', channel: 'D1', threadTs: '1764676800.000100' }));
+    await h.bot.settled();
+    expect(h.slack.callsTo('assistant.threads.setSuggestedPrompts')).toEqual([]);
+    expect(h.slack.assistantThread('D1')).toBeUndefined();
   });
 
   it('a message there starts a session in that DM thread, with the card, streaming, steering and stopping', async () => {
@@ -479,6 +507,38 @@ describe('App Home: mission control', () => {
     } finally {
       await b.close();
     }
+  });
+
+  it('a Home Stop or Stop all delivered twice acts once; Stop all stops the admin’s workspace only', async () => {
+    h = await startHarness({ ADMIN_USERS: 'UADMIN1' });
+    const harness = h;
+    h.agents.onTurn = async (turn) => {
+      await turn.message('Working on it.');
+      await turn.gate('never');
+    };
+    h.slack.users.set('UADMIN1', { id: 'UADMIN1', name: 'admin', real_name: 'Admin' });
+    const { rootTs } = await startLongJob(h);
+    // Another workspace's running session in the same store (one bot installed in two).
+    const kv = await openStore(h.env.STORE_URL);
+    const mine = (await new ThreadRecords(kv).get({ team: 'T1', channel: 'C1', threadTs: rootTs }))!;
+    await new ThreadRecords(kv).create({ ...mine, team: 'T2', channel: 'C9', threadTs: '9.000001', owner: 'U9', status: 'active' });
+    const audit = () => harness.logs.lines().filter((l) => l.audit === true);
+    // The same interaction twice, as Slack redelivers it: one trigger_id.
+    const twice = async (payload: Record<string, unknown>) => {
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      for (let i = 0; i < 2; i += 1) expect((await harness.sender.raw(body, { contentType: 'application/x-www-form-urlencoded' })).status).toBe(200);
+    };
+
+    const stop = homeClick('U1', HOME_STOP_ACTION_ID, JSON.stringify({ channel: 'C1', threadTs: rootTs }), 'trigger-stop');
+    await twice(stop);
+    await h.bot.settled();
+    expect(audit().filter((l) => l.action === 'stop' && l.thread === rootTs)).toHaveLength(1);
+
+    const all = homeClick('UADMIN1', HOME_STOP_ALL_ACTION_ID, '', 'trigger-all');
+    await twice(all);
+    await h.bot.settled();
+    expect(audit().filter((l) => l.action === 'stop_all')).toHaveLength(1);
+    expect(audit().filter((l) => l.team === 'T2')).toEqual([]);
   });
 
   it('Stop all from someone who is not an admin is refused and stops nothing', async () => {

@@ -74,13 +74,13 @@ function fakeSlack() {
     return result;
   }
   const writer: TextWriter = {
+    acquire: async (req) => {
+      budget.acquired.push(req.method);
+      budget.tokens -= 1;
+      budget.whileWaiting(req.method);
+    },
     scheduler: {
       available: () => budget.tokens,
-      acquire: async (req) => {
-        budget.acquired.push(req.method);
-        budget.tokens -= 1;
-        budget.whileWaiting(req.method);
-      },
       refund: (req) => {
         budget.refunded.push(req.method);
         budget.tokens += 1;

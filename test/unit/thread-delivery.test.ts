@@ -52,11 +52,11 @@ function fakeWriter() {
       if (failure) throw failure;
       return { ok: true };
     },
+    async acquire(lane: unknown) {
+      acquired.push(lane);
+      onAcquire();
+    },
     scheduler: {
-      async acquire(lane: unknown) {
-        acquired.push(lane);
-        onAcquire();
-      },
       refund: (lane: unknown) => void refunded.push(lane),
     },
   };

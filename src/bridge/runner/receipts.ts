@@ -1,12 +1,14 @@
+import type { WriteGuard } from '../../delivery/slack-writer.js';
 import type { Logger } from '../../ops/logger.js';
 import type { ThreadState } from '../thread-state.js';
 
 /**
  * Adds one reaction to a message. `urgency` is the write scheduler's lane: a turn's
  * ✅ waits behind the thread's words, a 👀 goes with them. An emoji already there
- * counts as added (a retried receipt, or a person who reacted first).
+ * counts as added (a retried receipt, or a person who reacted first). `guard`: the runner's
+ * lease fence, checked as the reaction goes out (after its wait for budget).
  */
-export type React = (channel: string, ts: string, name: string, urgency: 'content' | 'status') => Promise<void>;
+export type React = (channel: string, ts: string, name: string, urgency: 'content' | 'status', guard?: WriteGuard) => Promise<void>;
 
 /** The mark a finished turn leaves on the message that started it. */
 export function turnMark(outcome: ThreadState['outcome']): 'white_check_mark' | 'octagonal_sign' | 'warning' {

@@ -6,7 +6,7 @@ import type { SlotSource } from '../../delivery/stream-slots.js';
 import type { TextLimits } from '../../delivery/text-plan.js';
 import type { Logger } from '../../ops/logger.js';
 import type { BotMetrics } from '../../ops/metrics.js';
-import type { ThreadRecord, ThreadRecords } from '../../store/thread-records.js';
+import type { ThreadRecord, ThreadRecords, ThreadRef } from '../../store/thread-records.js';
 import type { ThreadState } from '../thread-state.js';
 import type { React } from './receipts.js';
 
@@ -44,4 +44,6 @@ export type RunnerDeps = {
 /** Watches every runner's folded state: Slack's own session status and mission control are drawn from it. */
 export type SessionWatch = {
   observe(record: ThreadRecord, state: ThreadState): void;
+  /** This replica stopped following the thread (its lease was lost): what is kept for it here goes, and nothing more is written. */
+  forget(ref: ThreadRef): void;
 };

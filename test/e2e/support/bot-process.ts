@@ -122,6 +122,11 @@ export class BotProcess {
     await this.exited;
   }
 
+  /** Sends `signal` to the live child (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.child!.kill(signal);
+  }
+
   async stop(): Promise<void> {
     if (this.alive) this.child!.kill('SIGTERM');
     await this.exited;

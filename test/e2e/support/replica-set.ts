@@ -6,6 +6,7 @@ import { AgentTap } from './agent-tap.js';
 import { BotProcess, freePort } from './bot-process.js';
 import type { RedisServer } from './redis-server.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.js';
+import { SlackTap } from './slack-tap.js';
 
 export const SIGNING_SECRET = 'replica-test-signing-secret';
 
@@ -22,14 +23,15 @@ export interface Replica {
  * Several real bot processes (HTTP mode) sharing one Redis (STORE_URL), behind a
  * round-robin proxy that the fake Slack's requests go through: a deployment of several
  * replicas behind a load balancer, on loopback. Each replica reaches the fake Managed
- * Agents server through its own tap, so a test can tell which replica sent or follows
- * what. Replicas are killed with SIGKILL, stopped with SIGTERM and started again on the
+ * Agents server through its own tap, and the fake Slack's Web API through another
+ * (`slackTap`), so a test can tell which replica sent, follows or wrote what. Replicas are killed with SIGKILL, stopped with SIGTERM and started again on the
  * same port; `close` ends every process and socket it opened (the Redis belongs to the caller).
  */
 export class ReplicaSet {
   private constructor(
     readonly proxy: RoundRobinProxy,
     readonly tap: AgentTap,
+    readonly slackTap: SlackTap,
     readonly replicas: Replica[],
     /** Signed requests through the proxy, as Slack sends them to the app's one Request URL. */
     readonly sender: SlackSender,
@@ -55,10 +57,10 @@ export class ReplicaSet {
     }
     const proxy = await startRoundRobinProxy(ports);
     const tap = new AgentTap(o.agents);
+    const slackTap = new SlackTap(o.slack);
     const env = {
       SLACK_BOT_TOKEN: 'xoxb-test',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: o.slack.apiUrl,
       ANTHROPIC_API_KEY: 'test-key',
       STORE_URL: o.redis.url,
       LOG_LEVEL: 'info',
@@ -73,12 +75,15 @@ export class ReplicaSet {
       replicas.push({
         name,
         port,
-        bot: new BotProcess({ ...env, ANTHROPIC_BASE_URL: await tap.urlFor(name), PORT: String(port) }, o.options ?? {}),
+        bot: new BotProcess(
+          { ...env, ANTHROPIC_BASE_URL: await tap.urlFor(name), SLACK_API_URL: await slackTap.urlFor(name), PORT: String(port) },
+          o.options ?? {},
+        ),
         sender: new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, fake: o.slack }),
       });
     }
     const sender = new SlackSender({ url: `${proxy.url}/slack/events`, signingSecret: SIGNING_SECRET, fake: o.slack });
-    const set = new ReplicaSet(proxy, tap, replicas, sender);
+    const set = new ReplicaSet(proxy, tap, slackTap, replicas, sender);
     if (o.startAll !== false) {
       try {
         await set.startAll();
@@ -114,6 +119,16 @@ export class ReplicaSet {
 
   start(i: number): Promise<void> {
     return this.replica(i).bot.start();
+  }
+
+  /** SIGSTOP: the process is frozen where it is (as a GC pause or a frozen VM leaves it), its sockets open. */
+  pause(i: number): void {
+    this.replica(i).bot.signal('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause`: its timers all come due at once. */
+  resume(i: number): void {
+    this.replica(i).bot.signal('SIGCONT');
   }
 
   /** SIGTERM (the replica finishes its writes in flight, as on a deploy), then a new process on the same port. */
@@ -178,5 +193,6 @@ export class ReplicaSet {
     await Promise.allSettled(this.replicas.map((r) => r.bot.close()));
     await this.proxy.close();
     await this.tap.close();
+    await this.slackTap.close();
   }
 }
