@@ -26,7 +26,8 @@ import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
-import { admitStoredStart, ephemeral, LISTENED, registerHandlers } from './slack/handlers.js';
+import { admitStoredStart, ephemeral, LISTENED, registerHandlers, resumeSteer } from './slack/handlers.js';
+import { SteerLedger } from './slack/steer-ledger.js';
 import { ClickLedger } from './slack/click-ledger.js';
 import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
@@ -343,7 +344,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
     tell: (m) => ephemeral(base, m),
   });
-  const handlerDeps = { ...base, clicks };
+  const steers = new SteerLedger({
+    records,
+    log: log.child({ component: 'steers' }),
+    holder: replicas?.holder,
+    alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
+  });
+  const handlerDeps = { ...base, clicks, steers };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
   registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
@@ -412,13 +419,15 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   // Then starts cut off between their root card and their thread record (after, so the two never overlap).
-  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person.
+  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person,
+  // and replies it cut short are handed to their session (looking first whether they reached it).
   // Then, with several replicas, threads whose replica stopped renewing their lease are taken over.
   track(
     bridge
       .resumeActive()
       .then(() => bridge.resumePendingStarts())
       .then(() => clicks.tellInterrupted())
+      .then(() => steers.resume(resumeSteer(handlerDeps)))
       .finally(() => bridge.followLapsed()),
   );
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });
