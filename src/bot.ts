@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebAPIRateLimitedError, WebClient, type WebClientOptions } from '@slack/web-api';
+import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Env } from './config/env.js';
 import { AgentsConfigError, loadAgentsConfig } from './config/load-agents-file.js';
 import { createAgentsClient } from './agents/client.js';
@@ -17,7 +17,7 @@ import { openBudgetStore, openStreamSlots } from './delivery/open-budget-store.j
 import { WriteScheduler } from './delivery/write-scheduler.js';
 import { RedisBudgetStore } from './delivery/redis-budget-store.js';
 import { BotMetrics } from './ops/metrics.js';
-import { checkReadiness, type ReadinessCheck } from './ops/readiness.js';
+import { allAnswer, checkReadiness, type ReadinessCheck } from './ops/readiness.js';
 import type { TextLimits } from './delivery/text-plan.js';
 import { createHttpServer } from './ops/http-server.js';
 import { delay } from './ops/delay.js';
@@ -26,7 +26,8 @@ import type { Logger } from './ops/logger.js';
 import { createBoltApp } from './slack/bolt-app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { InboundEdge, SLACK_RESPONSE_ORIGINS } from './slack/edge.js';
-import { admitStoredStart, ephemeral, LISTENED, registerHandlers } from './slack/handlers.js';
+import { admitStoredStart, ephemeral, LISTENED, registerHandlers, resumeSteer } from './slack/handlers.js';
+import { SteerLedger } from './slack/steer-ledger.js';
 import { ClickLedger } from './slack/click-ledger.js';
 import { replicaSeat } from './replicas/replicas.js';
 import { HomePublisher } from './slack/home-publisher.js';
@@ -92,7 +93,7 @@ export type BotOptions = {
   orphanSweepDelaysMs?: readonly number[];
 };
 
-/** How long /readyz waits for Redis and Slack to answer before it calls them unreachable. */
+/** How long /readyz waits for each dependency: Redis not answering by then is unreachable, Slack is slow (still up). */
 const READINESS_TIMEOUT_MS = 2000;
 
 /** Composition root: config → store → clients → bridge → Slack app → HTTP server. */
@@ -343,7 +344,13 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
     alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
     tell: (m) => ephemeral(base, m),
   });
-  const handlerDeps = { ...base, clicks };
+  const steers = new SteerLedger({
+    records,
+    log: log.child({ component: 'steers' }),
+    holder: replicas?.holder,
+    alive: (holder) => replicas?.relay.alive(holder) ?? Promise.resolve(false),
+  });
+  const handlerDeps = { ...base, clicks, steers };
   registerHandlers(bolt.app, handlerDeps);
   bridge.admitStoredStartsWith(admitStoredStart(handlerDeps));
   registerNativeHandlers(bolt.app, { ...handlerDeps, native, home, profiles, audit, metrics, allowDms: env.ALLOW_DMS });
@@ -360,19 +367,37 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
 
   let ready = false;
   metrics.watch({ sessions: () => bridge.sessionStates(), writeQueue: () => scheduler.queued() });
-  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt, a timeout.
-  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: READINESS_TIMEOUT_MS });
+  // Readiness asks Slack itself, once per probe, with a client of its own: one attempt. Slack is
+  // the one dependency every replica shares, so only a transport failure (refused, reset, no
+  // answer on a closed connection) makes this replica unready: any HTTP answer (a 429, a 5xx,
+  // a Slack error) means Slack is there, and a slow answer counts as up (README, Health and metrics).
+  const probe = new WebClient(env.SLACK_BOT_TOKEN, { ...clientOptions, timeout: 2 * READINESS_TIMEOUT_MS });
+  const coordinationRedis = coordination.redis;
+  const redisPings = [
+    ...(budgets instanceof RedisBudgetStore ? [() => budgets.ping()] : []),
+    ...(coordinationRedis
+      ? [
+          () =>
+            coordinationRedis.ping().then(
+              (r) => r === 'PONG',
+              () => false,
+            ),
+        ]
+      : []),
+    // A replica whose relay subscriber is disconnected hears no wake-up for the threads it holds.
+    ...(replicas ? [() => replicas.relay.listening()] : []),
+  ];
   const checks: ReadinessCheck[] = [
     {
       name: 'slack',
+      slowIsUp: true,
       check: () =>
         probe.auth.test().then(
           (r) => r.ok === true,
-          // A 429 is an answer: Slack is there.
-          (error: unknown) => error instanceof WebAPIRateLimitedError,
+          (error: unknown) => (error as { code?: unknown } | undefined)?.code !== ErrorCode.RequestError,
         ),
     },
-    ...(budgets instanceof RedisBudgetStore ? [{ name: 'redis', check: () => budgets.ping() }] : []),
+    ...(redisPings.length > 0 ? [{ name: 'redis', check: () => allAnswer(redisPings) }] : []),
   ];
   const slackEndpoint = bolt.httpListener ? { listener: bolt.httpListener, gate: edge.http.bind(edge) } : undefined;
   const server = createHttpServer({
@@ -394,13 +419,15 @@ async function assemble(env: Env, log: Logger, options: BotOptions, opened: Arra
   ready = true;
   log.info({ port, mode: bolt.mode }, 'bot is ready');
   // Then starts cut off between their root card and their thread record (after, so the two never overlap).
-  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person.
+  // Then clicks a stop cut short (acked, not known to be carried out) are told to their person,
+  // and replies it cut short are handed to their session (looking first whether they reached it).
   // Then, with several replicas, threads whose replica stopped renewing their lease are taken over.
   track(
     bridge
       .resumeActive()
       .then(() => bridge.resumePendingStarts())
       .then(() => clicks.tellInterrupted())
+      .then(() => steers.resume(resumeSteer(handlerDeps)))
       .finally(() => bridge.followLapsed()),
   );
   const pruner = startPruner({ records, kv, log: log.child({ component: 'store' }) });

@@ -165,11 +165,12 @@ export class AccessGuard {
   }
 
   /** A reply in a session thread: reaches the agent only if its author may steer (or answers an open question they may answer). */
-  async steer(ref: ThreadRef, msg: SteerMessage): Promise<GuardedSteerOutcome> {
+  /** `again`: a reply a kill cut short after its ack, carried out at the next start-up (it may have reached the session). */
+  async steer(ref: ThreadRef, msg: SteerMessage, again = false): Promise<GuardedSteerOutcome> {
     const record = await this.deps.records.get(ref);
     const entry = { user: msg.user, team: ref.team, channel: ref.channel, thread: ref.threadTs, session: record?.sessionId };
     if (!record) {
-      const outcome = await this.deps.bridge.steer(ref, msg);
+      const outcome = await this.deps.bridge.steer(ref, msg, again);
       const noop = outcome.kind === 'not_a_session' || outcome.kind === 'shutting_down';
       this.audit({
         ...entry,
@@ -192,7 +193,7 @@ export class AccessGuard {
       });
       return first ? { kind: 'not_allowed', refusal: decision.reason } : { kind: 'refused_again' };
     }
-    const outcome = await this.deps.bridge.steer(ref, msg);
+    const outcome = await this.deps.bridge.steer(ref, msg, again);
     const session = (await this.deps.records.get(ref))?.sessionId ?? entry.session;
     switch (outcome.kind) {
       case 'answered':

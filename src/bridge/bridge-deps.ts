@@ -21,8 +21,8 @@ export type BridgeDeps = RunnerDeps & {
   spendCapFor?: (profile: string | undefined) => SpendCap | undefined;
   /** Several replicas on one Redis: which threads this one follows, and how intents reach the one that does. */
   replicas?: { leases: Leases; relay: Relay };
-  /** Counts the threads this replica took over from one whose lease lapsed (the hand-overs metric). */
-  handovers?: { inc(): void };
+  /** Counts the threads this replica took over from another (the hand-overs metric), by how they came free. */
+  handovers?: { inc(labels: { how: 'handed_over' | 'lapsed' }): void };
 };
 
 export type BridgeLog = RunnerDeps['log'];

@@ -155,12 +155,16 @@ export class Bridge {
     return resumed;
   }
 
-  steer(ref: ThreadRef, msg: SteerMessage): Promise<SteerOutcome> {
+  /** `again`: a reply taken before a kill and never known to be handed on, so it may have reached the session. */
+  async steer(ref: ThreadRef, msg: SteerMessage, again = false): Promise<SteerOutcome> {
+    // Handed on and recorded before the kill: not a second time, wherever the thread is followed now.
+    if (again && Object.values((await this.deps.records.get(ref))?.sentMessages ?? {}).some((m) => m.ts === msg.ts)) return { kind: 'sent' };
     const files = msg.files ? { files: [...msg.files] } : {};
     return this.routed<SteerOutcome>(
       ref,
       { kind: 'steer', ref, msg: { user: msg.user, text: msg.text, ts: msg.ts, ...files } },
-      () => this.intents.steer(ref, msg),
+      // The same look-ups as a relayed reply that a stopped replica may have sent (mayHaveLanded).
+      () => this.intents.steer(ref, msg, again ? { again: 'sending', sending: async () => undefined } : undefined),
       { kind: 'failed' },
     );
   }
@@ -238,8 +242,10 @@ export class Bridge {
       // Often enough that a thread handed over on shutdown waits about a second, not a lease time.
       everyMs: Math.max(1, Math.min(1000, Math.floor(leases.times.renewEveryMs / 2))),
       takeOver: async (ref) => {
+        // Read before the claim moves its deadline.
+        const how = await leases.howLapsed(threadKey(ref));
         const taken = await this.resume.thread(ref);
-        if (taken) this.deps.handovers?.inc();
+        if (taken) this.deps.handovers?.inc({ how });
         // Caught up first, so what the stopped replica left stored is carried out against the session as it is now.
         await this.takeStored(ref);
         return taken;

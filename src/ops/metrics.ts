@@ -23,8 +23,8 @@ export class BotMetrics {
   /** From when the bot had the words to when Slack took the write carrying them (oldest word of the write). */
   readonly deliveryLag: Histogram<'step'>;
   readonly streamReconnects: Counter<'reason'>;
-  /** Sessions this replica took over from another one whose lease ran out (moved by the lease code). */
-  readonly leaseHandovers: Counter;
+  /** Sessions this replica took over from another one (moved by the lease code), by how: `lapsed` (its holder stopped renewing) or `handed_over` (given back on shutdown). */
+  readonly leaseHandovers: Counter<'how'>;
   /** Clicks on the feedback buttons under finished answers, by rating (good, bad). */
   readonly feedback: Counter<'rating'>;
   private readonly loop: ELDHistogram;
@@ -70,7 +70,12 @@ export class BotMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.leaseHandovers = new Counter({ name: 'slack_agents_lease_handovers_total', help: 'Sessions taken over from another replica.', registers });
+    this.leaseHandovers = new Counter({
+      name: 'slack_agents_lease_handovers_total',
+      help: 'Sessions taken over from another replica, by how: lapsed (its holder stopped renewing) or handed_over (given back on shutdown).',
+      labelNames: ['how'],
+      registers,
+    });
     this.feedback = new Counter({
       name: 'slack_agents_feedback_total',
       help: 'Feedback button clicks on finished answers, by rating (good, bad).',

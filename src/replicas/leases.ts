@@ -170,6 +170,11 @@ export class Leases {
     return keys;
   }
 
+  /** How a lapsed thread came to be without a holder: given back on shutdown (deadline 0), or its holder stopped renewing. */
+  async howLapsed(key: string): Promise<'handed_over' | 'lapsed'> {
+    return (await this.redis.zScore(this.deadlinesKey, key)) === 0 ? 'handed_over' : 'lapsed';
+  }
+
   /** Drops a lapsed entry whose thread turned out to need no follower. */
   async forget(key: string): Promise<void> {
     await this.redis.eval(FORGET_SCRIPT, { keys: [this.leaseKey(key), this.deadlinesKey], arguments: [key] });

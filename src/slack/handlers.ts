@@ -23,6 +23,7 @@ import {
 } from './inbound.js';
 import { beforeAck } from './before-ack.js';
 import type { ClickFacts, ClickLedger } from './click-ledger.js';
+import type { SteerLedger } from './steer-ledger.js';
 import { splitProfileFlag } from './profile-flag.js';
 import { replyWords } from '../words/replies.js';
 import type { AccessGuard, StopOutcome } from '../access/guard.js';
@@ -43,7 +44,7 @@ import {
   stopAllReply,
   stopReply,
 } from './outcome-replies.js';
-import type { AdmitStored, DecisionOutcome, StoredStart } from '../bridge/bridge.js';
+import type { AdmitStored, DecisionOutcome, SteerMessage, StoredStart } from '../bridge/bridge.js';
 import { FEEDBACK_ACTION_ID, FEEDBACK_DIALOG_CALLBACK_ID } from '../render/feedback.js';
 import { HOME_STOP_ACTION_ID, HOME_STOP_ALL_ACTION_ID } from '../render/home-view.js';
 
@@ -62,6 +63,8 @@ export type HandlerDeps = {
   track: (work: Promise<unknown>) => void;
   /** Clicks stored before their ack (one a kill cut short is told at the next start-up); without it, clicks are only acked. */
   clicks?: ClickLedger;
+  /** Replies stored before their ack (one a kill cut short is handed on at the next start-up). */
+  steers?: SteerLedger;
 };
 
 /**
@@ -220,11 +223,17 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
           return;
         }
         log.info(logCtx, 'thread reply → agent');
+        const msg = { user, text: route.text, ts: m.ts, files };
+        // Stored before this listener returns, so before the event is acked (event-ack.ts).
+        const stored = await deps.steers?.store(ref, msg);
         deps.track(
-          deps.guard.steer(ref, { user, text: route.text, ts: m.ts, files }).then(async (outcome) => {
-            const text = steerReply(outcome);
-            if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text });
-          }),
+          deps.guard
+            .steer(ref, msg)
+            .then(async (outcome) => {
+              const text = steerReply(outcome);
+              if (text) await ephemeral(deps, { channel: m.channel, user, threadTs: route.threadTs, text });
+            })
+            .finally(() => deps.steers?.done(stored)),
         );
         return;
       }
@@ -414,6 +423,14 @@ export function admitStoredStart(deps: HandlerDeps): AdmitStored {
   return async (req, stored) => {
     const text = startReply(await deps.guard.start(req, stored));
     if (text) await ephemeral(deps, { channel: req.channel, user: req.user, threadTs: req.threadTs, text });
+  };
+}
+
+/** A reply a kill cut short after its ack: through the guard again, looking first whether it reached the session; its outcome told as a reply's. */
+export function resumeSteer(deps: HandlerDeps): (ref: ThreadRef, msg: SteerMessage) => Promise<void> {
+  return async (ref, msg) => {
+    const text = steerReply(await deps.guard.steer(ref, msg, true));
+    if (text) await ephemeral(deps, { channel: ref.channel, user: msg.user, threadTs: ref.threadTs, text });
   };
 }
 

@@ -243,6 +243,28 @@ const PendingClickSchema = z.object({
 });
 export type PendingClick = z.infer<typeof PendingClickSchema>;
 
+const PENDING_STEERS_KEY = 'pending-steers';
+
+/**
+ * A reply in a session thread, written before its event is acked and removed once it was
+ * handed to the session (or refused): one a kill cut short is carried out at the next start-up.
+ */
+const PendingSteerSchema = z.object({
+  id: z.string(),
+  at: z.number(),
+  team: z.string(),
+  channel: z.string(),
+  threadTs: z.string(),
+  user: z.string(),
+  text: z.string(),
+  ts: z.string(),
+  /** Files shared with the reply, kept as Slack sent them. */
+  files: z.array(z.unknown()).optional(),
+  /** The replica taking it (several replicas): another carries it out only once that one is gone. */
+  by: z.string().optional(),
+});
+export type PendingSteer = z.infer<typeof PendingSteerSchema>;
+
 export type ThreadRecordsOptions = {
   /** How long the record of a session that stopped running is kept (RECORD_RETENTION_DAYS). */
   retentionMs?: number;
@@ -389,6 +411,27 @@ export class ThreadRecords {
   async removePendingClick(id: string): Promise<void> {
     await this.editIdList(PENDING_CLICKS_KEY, (ids) => ids.delete(id));
     await this.kv.delete(`click:${id}`);
+  }
+
+  async addPendingSteer(steer: PendingSteer): Promise<void> {
+    await this.kv.set(`steer:${steer.id}`, steer, this.retentionMs);
+    await this.editIdList(PENDING_STEERS_KEY, (ids) => ids.add(steer.id));
+  }
+
+  async removePendingSteer(id: string): Promise<void> {
+    await this.editIdList(PENDING_STEERS_KEY, (ids) => ids.delete(id));
+    await this.kv.delete(`steer:${id}`);
+  }
+
+  /** Replies acked and not yet handed to their session (a kill cut them short, or they are being handed on now). */
+  async pendingSteers(): Promise<PendingSteer[]> {
+    const ids = z
+      .array(z.string())
+      .catch([])
+      .parse((await this.kv.get(PENDING_STEERS_KEY)) ?? []);
+    const found = await Promise.all(ids.map(async (id) => ({ id, read: PendingSteerSchema.safeParse(await this.kv.get(`steer:${id}`)) })));
+    for (const f of found) if (!f.read.success) await this.removePendingSteer(f.id);
+    return found.flatMap((f) => (f.read.success ? [f.read.data] : []));
   }
 
   /** Clicks acked and not known to be carried out (a kill cut them short, or they are being carried out now). */

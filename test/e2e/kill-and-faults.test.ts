@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeManagedAgents, type FakeManagedAgents } from '../fakes/managed-agents/index.js';
-import { appMention, blockAction, SlackSender, startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slack/index.js';
+import { appMention, blockAction, humanReply, SlackSender, startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slack/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import type { Failure } from '../fakes/slack/index.js';
 import { BotProcess, ensureBuilt, freePort } from './support/bot-process.js';
@@ -342,6 +342,58 @@ describe('kill -9 after a click was acked, before it reached the session', () =>
       await bot.stop();
       expect(told()).toHaveLength(1);
       expect(agents.received(session.id).filter((e) => e.type === 'user.interrupt')).toEqual([]);
+    } finally {
+      await bot.close();
+      await agents.close();
+      await slack.close();
+    }
+  }, 90_000);
+});
+
+describe('kill -9 after a thread reply was acked, before it reached the session', () => {
+  it('the reply was stored before its ack: the next start-up hands it to the session, once', async () => {
+    const slack = await startFakeSlack();
+    const agents = await startFakeManagedAgents();
+    agents.onTurn = async (turn) => {
+      await turn.message(`Turn done: ${turn.text}`);
+    };
+    const port = await freePort();
+    const bot = new BotProcess(
+      {
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        ANTHROPIC_API_KEY: 'test-key',
+        ANTHROPIC_BASE_URL: agents.url,
+        STORE_URL: `sqlite://${join(dir, 'steer.sqlite')}`,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
+      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
+    );
+    try {
+      await bot.start();
+      const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
+      await sender.command({ text: 'first task', user: 'U1', channel: 'C1' });
+      const root = await slack.waitFor(() => rootsIn(slack, 'C1')[0], 30_000);
+      const replied = (words: string) => () =>
+        slack.messages('C1').some((m) => m.bot_id && m.thread_ts === root.ts && (m.markdown_text ?? m.text).includes(words));
+      await slack.waitFor(replied('Turn done: first task'), 30_000);
+      const session = [...agents.sessions.values()][0]!;
+      const eventsPath = `/v1/sessions/${session.id}/events`;
+      const sends = () => agents.requests.filter((r) => r.method === 'POST' && r.path === eventsPath).length;
+      // The reply's user.message waits at the API, never carried out; the bot is killed meanwhile.
+      agents.holdNext({ method: 'POST', path: eventsPath }, 'reply-held');
+      const before = sends();
+      const event = await sender.event(humanReply({ channel: 'C1', user: 'U1', text: 'and then this', thread_ts: root.ts }));
+      expect(event.status).toBe(200);
+      await agents.waitFor(() => sends() > before, 20_000);
+      await bot.kill();
+      await bot.start();
+      await slack.waitFor(replied('and then this'), 30_000);
+      await bot.stop();
+      const steers = agents.received(session.id).filter((e) => e.type === 'user.message' && JSON.stringify(e).includes('and then this'));
+      expect(steers).toHaveLength(1);
     } finally {
       await bot.close();
       await agents.close();

@@ -151,7 +151,7 @@ describe('two replicas on one Redis', () => {
     const handOverMs = Date.now() - killedAt;
     const takeover = await logsB.waitFor((l) => l.msg === 'took over a thread whose replica stopped renewing its lease');
     expect(takeover.thread).toBe(`T1:C1:${root.ts}`);
-    expect((await b.metrics.leaseHandovers.get()).values[0]?.value).toBe(1);
+    expect((await b.metrics.leaseHandovers.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { how: 'lapsed' } })]);
 
     h.agents.release('taken-over');
     await h.slack.waitFor(() => rootText(h).includes('Done'));
@@ -184,6 +184,7 @@ describe('two replicas on one Redis', () => {
     await h.slack.waitFor(() => rootText(h).includes('Done'));
     await b.settled();
     expect(agentText(h.slack, 'C1', root.ts)).toBe('Before the deploy.\n\nAfter the deploy.');
+    expect((await b.metrics.leaseHandovers.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { how: 'handed_over' } })]);
   });
 
   it('a start a replica that died was making is finished by one of the others, once; one a live replica is making is left to it', async () => {

@@ -68,7 +68,8 @@ export class SessionIntents {
         const state = d.state();
         const known = new Set([...state.processedUserMessages, ...state.queuedUserMessages, ...Object.keys(d.record.current().sentMessages)]);
         const landed = from.mayHaveLanded ? await d.sender.landedMessage(text, known) : undefined;
-        if (from.mayHaveLanded && !landed) return { kind: 'maybe_sent' };
+        // Only a running turn hides a message that landed (queued behind it); with none running, one not in the history never landed.
+        if (from.mayHaveLanded && !landed && state.turnOpen) return { kind: 'maybe_sent' };
         if (landed) d.log.info({ eventId: landed }, 'message had been sent by a replica that stopped; not sent again');
         if (!landed) await from.beforeSend?.();
         const eventId = landed ?? (await d.sender.sendMessage(text, files, known));
