@@ -132,12 +132,17 @@ describe('thread leases in Redis', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const times = leaseTimes(600);
+    // Long enough that 30 claims on a loaded machine all fall well inside one lease.
+    const times = leaseTimes(3000);
     const a = new Leases(counted, prefix, 'replica-a', times, memoryLogger('debug').log);
     opened.push(a);
     const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
     stalled = false;
     for (const key of keys) await a.claim(key);
+    // Every lease is due for renewal before the loop starts (a lease is due renewEveryMs after
+    // its claim): the first renewal must carry all 30, however long the claims took.
+    const lastClaim = Date.now();
+    await until(async () => Date.now() > lastClaim + times.renewEveryMs && true, 'every lease due');
     stalled = true;
     const renewAll = vi.spyOn(a as unknown as { renewAll: () => Promise<void> }, 'renewAll');
     a.start();

@@ -6,21 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
+import { startBot, type RunningBot } from '../../src/bot.js';
 import { blockAction, humanReply } from '../fakes/slack/index.js';
-import { agentText, startHarness, type Harness } from '../support/harness.js';
+import { agentText, startHarness, TEST_BOT_OPTIONS, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
 
 /** Long enough that a loaded test machine does not miss renewals; the takeover waits about this. */
 const LEASE_MS = 1500;
-const BOT_OPTIONS: BotOptions = {
-  statusIntervalMs: 0,
-  slackBackoffMs: 10,
-  closeGraceMs: 2000,
-  streamBackoff: { initialMs: 20, maxMs: 100 },
-  outputRetryDelaysMs: [20, 50],
-};
-
 let h: Harness | undefined;
 let b: RunningBot | undefined;
 afterEach(async () => {
@@ -37,7 +29,7 @@ afterEach(async () => {
 async function twoSocketReplicas() {
   const storeNamespace = `test-${randomUUID()}`;
   h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(LEASE_MS) }, { socketMode: true, storeNamespace });
-  b = await startBot(h.env, memoryLogger('info').log, { ...BOT_OPTIONS, storeNamespace });
+  b = await startBot(h.env, memoryLogger('info').log, { ...TEST_BOT_OPTIONS, storeNamespace });
   return { h, b };
 }
 

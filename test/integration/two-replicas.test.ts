@@ -3,11 +3,11 @@
 // (holds its lease), the other takes intents for it and takes it over when the first dies.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBot, type BotOptions, type RunningBot } from '../../src/bot.js';
+import { startBot, type RunningBot } from '../../src/bot.js';
 import { openStore } from '../../src/store/open-store.js';
 import { ThreadRecords } from '../../src/store/thread-records.js';
 import { appMention, blockAction, humanReply, SlackSender } from '../fakes/slack/index.js';
-import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, type Harness } from '../support/harness.js';
+import { agentText, botReplies, occurrences, SIGNING_SECRET, startHarness, TEST_BOT_OPTIONS, type Harness } from '../support/harness.js';
 import { memoryLogger } from '../support/log-sink.js';
 import { replyWords } from '../../src/words/replies.js';
 import { Relay } from '../../src/replicas/relay.js';
@@ -18,14 +18,6 @@ import { coordinationPrefix, openRedis } from '../../src/store/redis/connection.
  * this. `TEST_LEASE_MS=15000` measures the hand-over at the default lease time.
  */
 const LEASE_MS = Number(process.env.TEST_LEASE_MS ?? 1500);
-const BOT_OPTIONS: BotOptions = {
-  statusIntervalMs: 0,
-  slackBackoffMs: 10,
-  closeGraceMs: 2000,
-  streamBackoff: { initialMs: 20, maxMs: 100 },
-  outputRetryDelaysMs: [20, 50],
-};
-
 let h: Harness | undefined;
 let b: RunningBot | undefined;
 afterEach(async () => {
@@ -40,7 +32,7 @@ async function twoReplicas(leaseMs = LEASE_MS) {
   const storeNamespace = `test-${randomUUID()}`;
   h = await startHarness({ STORE_URL: 'redis://127.0.0.1:6379', LEASE_MS: String(leaseMs) }, { storeNamespace });
   const logsB = memoryLogger('debug');
-  b = await startBot(h.env, logsB.log, { ...BOT_OPTIONS, storeNamespace });
+  b = await startBot(h.env, logsB.log, { ...TEST_BOT_OPTIONS, storeNamespace });
   const senderB = new SlackSender({ url: `http://127.0.0.1:${b.port}/slack/events`, signingSecret: SIGNING_SECRET, fake: h.slack });
   return { h, b, senderB, logsB, storeNamespace };
 }

@@ -9,6 +9,18 @@ import { memoryLogger } from './log-sink.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 
+/**
+ * What every test bot is started with: no status ticker, and backoffs and retry delays short
+ * enough for tests. A second bot of a test (a replica beside the harness's) takes the same.
+ */
+export const TEST_BOT_OPTIONS: BotOptions = {
+  statusIntervalMs: 0,
+  slackBackoffMs: 10,
+  closeGraceMs: 2000,
+  streamBackoff: { initialMs: 20, maxMs: 100 },
+  outputRetryDelaysMs: [20, 50],
+};
+
 export type Harness = {
   slack: FakeSlack;
   agents: FakeManagedAgents;
@@ -67,15 +79,7 @@ export async function startHarness(
   if (parsed.kind === 'invalid') throw new Error(parsed.message);
   const env = parsed.env;
   const logs = memoryLogger('debug');
-  const boot = () =>
-    startBot(env, logs.log, {
-      statusIntervalMs: 0,
-      slackBackoffMs: 10,
-      closeGraceMs: 2000,
-      streamBackoff: { initialMs: 20, maxMs: 100 },
-      outputRetryDelaysMs: [20, 50],
-      ...botOptions,
-    });
+  const boot = () => startBot(env, logs.log, { ...TEST_BOT_OPTIONS, ...botOptions });
   const h: Harness = {
     slack,
     agents,
