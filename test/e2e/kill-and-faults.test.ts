@@ -218,29 +218,40 @@ describe('kill -9 at every Slack write of a turn', () => {
   }, 150_000);
 });
 
+/** The fakes and one bot process on a SQLite file of its own, for the kills after an ack below. */
+async function ackedWorld(storeFile: string) {
+  const slack = await startFakeSlack();
+  const agents = await startFakeManagedAgents();
+  const port = await freePort();
+  const bot = new BotProcess(
+    {
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      ANTHROPIC_API_KEY: 'test-key',
+      ANTHROPIC_BASE_URL: agents.url,
+      STORE_URL: `sqlite://${join(dir, storeFile)}`,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    },
+    { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
+  );
+  const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
+  const close = async () => {
+    await bot.close();
+    await agents.close();
+    await slack.close();
+  };
+  return { slack, agents, bot, sender, close };
+}
+
 describe('kill -9 after a start request was acked, before its start went on', () => {
   // A mention's ack is Bolt's (it acks events before any listener), held until the listener has stored the start.
   for (const via of ['/agent', 'a mention'] as const)
     it(`${via}: the request was stored before the ack; the next start-up checks and starts it, once`, async () => {
-      const slack = await startFakeSlack();
-      const agents = await startFakeManagedAgents();
-      const port = await freePort();
-      const bot = new BotProcess(
-        {
-          SLACK_BOT_TOKEN: 'xoxb-test',
-          SLACK_SIGNING_SECRET: SECRET,
-          SLACK_API_URL: slack.apiUrl,
-          ANTHROPIC_API_KEY: 'test-key',
-          ANTHROPIC_BASE_URL: agents.url,
-          STORE_URL: `sqlite://${join(dir, `ack-${via === '/agent' ? 'command' : 'mention'}.sqlite`)}`,
-          PORT: String(port),
-          LOG_LEVEL: 'info',
-        },
-        { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
-      );
+      const { slack, agents, bot, sender, close } = await ackedWorld(`ack-${via === '/agent' ? 'command' : 'mention'}.sqlite`);
       try {
         await bot.start();
-        const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
         // The access check looks the person up (users.info) after the ack: the fake Slack
         // answers it only once Slack's side has its 200, and the bot is killed before it hears
         // the answer. Slack never sends an acked command or event again; only the store knows it now.
@@ -282,38 +293,20 @@ describe('kill -9 after a start request was acked, before its start went on', ()
         expect(roots()).toHaveLength(1);
       } finally {
         slack.onApplied = undefined;
-        await bot.close();
-        await agents.close();
-        await slack.close();
+        await close();
       }
     }, 90_000);
 });
 
 describe('kill -9 after a click was acked, before it reached the session', () => {
   it('the click was stored before its ack: after the restart its person is told it may not have happened', async () => {
-    const slack = await startFakeSlack();
-    const agents = await startFakeManagedAgents();
+    const { slack, agents, bot, sender, close } = await ackedWorld('click.sqlite');
     agents.onTurn = async (turn) => {
       await turn.message('Working on it.');
       await turn.gate('never');
     };
-    const port = await freePort();
-    const bot = new BotProcess(
-      {
-        SLACK_BOT_TOKEN: 'xoxb-test',
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_API_URL: slack.apiUrl,
-        ANTHROPIC_API_KEY: 'test-key',
-        ANTHROPIC_BASE_URL: agents.url,
-        STORE_URL: `sqlite://${join(dir, 'click.sqlite')}`,
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-      },
-      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
-    );
     try {
       await bot.start();
-      const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
       await sender.command({ text: 'a long task', user: 'U1', channel: 'C1' });
       const root = await slack.waitFor(() => rootsIn(slack, 'C1').find((m) => JSON.stringify(m.blocks ?? []).includes('stop_session')), 30_000);
       const session = await agents.waitFor(() => [...agents.sessions.values()][0], 30_000);
@@ -343,37 +336,19 @@ describe('kill -9 after a click was acked, before it reached the session', () =>
       expect(told()).toHaveLength(1);
       expect(agents.received(session.id).filter((e) => e.type === 'user.interrupt')).toEqual([]);
     } finally {
-      await bot.close();
-      await agents.close();
-      await slack.close();
+      await close();
     }
   }, 90_000);
 });
 
 describe('kill -9 after a thread reply was acked, before it reached the session', () => {
   it('the reply was stored before its ack: the next start-up hands it to the session, once', async () => {
-    const slack = await startFakeSlack();
-    const agents = await startFakeManagedAgents();
+    const { slack, agents, bot, sender, close } = await ackedWorld('steer.sqlite');
     agents.onTurn = async (turn) => {
       await turn.message(`Turn done: ${turn.text}`);
     };
-    const port = await freePort();
-    const bot = new BotProcess(
-      {
-        SLACK_BOT_TOKEN: 'xoxb-test',
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_API_URL: slack.apiUrl,
-        ANTHROPIC_API_KEY: 'test-key',
-        ANTHROPIC_BASE_URL: agents.url,
-        STORE_URL: `sqlite://${join(dir, 'steer.sqlite')}`,
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-      },
-      { statusIntervalMs: 0, slackBackoffMs: 20, closeGraceMs: 1000 },
-    );
     try {
       await bot.start();
-      const sender = new SlackSender({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, fake: slack });
       await sender.command({ text: 'first task', user: 'U1', channel: 'C1' });
       const root = await slack.waitFor(() => rootsIn(slack, 'C1')[0], 30_000);
       const replied = (words: string) => () =>
@@ -395,9 +370,7 @@ describe('kill -9 after a thread reply was acked, before it reached the session'
       const steers = agents.received(session.id).filter((e) => e.type === 'user.message' && JSON.stringify(e).includes('and then this'));
       expect(steers).toHaveLength(1);
     } finally {
-      await bot.close();
-      await agents.close();
-      await slack.close();
+      await close();
     }
   }, 90_000);
 });
