@@ -1,5 +1,6 @@
 import type { ThreadState } from '../bridge/thread-state.js';
-import { CoalescingLoop } from '../delivery/coalescing-loop.js';
+import type { CoalescingLoop } from '../delivery/coalescing-loop.js';
+import { ThreadLoops } from '../delivery/thread-loops.js';
 import { SlackCallError, type SlackWriter } from '../delivery/slack-writer.js';
 import type { Logger } from '../ops/logger.js';
 import { TaskSet } from '../ops/task-set.js';
@@ -72,7 +73,7 @@ type Thread = {
  * root card and its buttons, which are always posted, carry on alone.
  */
 export class NativeStatus {
-  private readonly threads = new Map<string, Thread>();
+  private readonly threads = new ThreadLoops<Thread>();
   /** What this process knows of each workspace; `asked`: the store knew of no refusal when read. */
   private readonly support = new Map<string, { kind: 'supported' } | { kind: 'asked' } | ({ kind: 'refused' } & Refusal)>();
   /**
@@ -141,24 +142,23 @@ export class NativeStatus {
       const open = this.open.has(key) || record.nativeOpen === true;
       if (wanted.status === 'closed' && !open) return;
       if (open) this.open.add(key);
-      const made: Thread = {
-        ref: { team: record.team, channel: record.channel, threadTs: record.threadTs },
-        title: sessionTitle(record.prompt),
-        owner: record.owner,
-        wanted,
-        written: {},
-        exists: open,
-        given_up: false,
-        loading_off: false,
-        retries: 0,
-        loop: new CoalescingLoop(
-          () => this.pass(made),
-          this.deps.log,
-          () => this.forgetIfDone(key, made),
-        ),
-      };
-      thread = made;
-      this.threads.set(key, thread);
+      thread = this.threads.ensure(key, {
+        make: (loop) => ({
+          ref: { team: record.team, channel: record.channel, threadTs: record.threadTs },
+          title: sessionTitle(record.prompt),
+          owner: record.owner,
+          wanted,
+          written: {},
+          exists: open,
+          given_up: false,
+          loading_off: false,
+          retries: 0,
+          loop,
+        }),
+        pass: (t) => this.pass(t),
+        idle: (t) => this.forgetIfDone(key, t),
+        log: this.deps.log,
+      });
     }
     thread.wanted = wanted;
     if (!thread.given_up) thread.loop.request();
@@ -189,20 +189,18 @@ export class NativeStatus {
    */
   forget(ref: ThreadRef): void {
     const key = threadKey(ref);
-    this.threads.get(key)?.loop.close();
-    this.threads.delete(key);
+    this.threads.drop(key);
     this.open.delete(key);
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.threads.values()) t.loop.close();
     this.threads.clear();
   }
 
   /** Every pass under way and every best-effort ending has finished (tests). */
   async settled(): Promise<void> {
-    for (const t of [...this.threads.values()]) await t.loop.settled();
+    await this.threads.settled();
     await this.endings.settled();
   }
 
@@ -212,16 +210,12 @@ export class NativeStatus {
    */
   private forgetIfDone(key: string, thread: Thread): void {
     const { written, wanted } = thread;
-    if (this.refusedIn(thread.ref.team) && this.threads.get(key) === thread) {
-      thread.loop.close();
-      this.threads.delete(key);
+    if (this.refusedIn(thread.ref.team)) {
+      this.threads.drop(key, thread);
       return;
     }
     const settled = written.status === wanted.status && (thread.loading_off || written.loading === undefined || written.loading === '');
-    if (!thread.given_up && (written.status === 'closed' || (settled && wanted.status === 'active')) && this.threads.get(key) === thread) {
-      thread.loop.close();
-      this.threads.delete(key);
-    }
+    if (!thread.given_up && (written.status === 'closed' || (settled && wanted.status === 'active'))) this.threads.drop(key, thread);
   }
 
   private async pass(thread: Thread): Promise<void> {
@@ -350,13 +344,10 @@ export class NativeStatus {
    */
   private refused(team: string, refusal: Refusal, writing?: Thread): void {
     this.support.set(team, { kind: 'refused', ...refusal });
-    for (const [key, t] of this.threads) {
+    for (const [key, t] of [...this.threads.entries()]) {
       if (t.ref.team !== team) continue;
       if (t.written.status === 'processing' && !t.given_up) this.endings.add(this.endOnce(t));
-      if (t !== writing) {
-        t.loop.close();
-        this.threads.delete(key);
-      }
+      if (t !== writing) this.threads.drop(key);
     }
   }
 

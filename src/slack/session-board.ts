@@ -1,5 +1,6 @@
 import type { ThreadState } from '../bridge/thread-state.js';
-import { CoalescingLoop } from '../delivery/coalescing-loop.js';
+import type { CoalescingLoop } from '../delivery/coalescing-loop.js';
+import { ThreadLoops } from '../delivery/thread-loops.js';
 import type { Logger } from '../ops/logger.js';
 import type { HomeState } from '../render/home-view.js';
 import type { HomeEntry, HomeIndex } from '../store/home-index.js';
@@ -36,7 +37,7 @@ type Thread = { entry: HomeEntry; written: HomeProgress | undefined; loop: Coale
  * refreshed from there (not at every event: tokens alone change no tab's shape).
  */
 export class SessionBoard {
-  private readonly threads = new Map<string, Thread>();
+  private readonly threads = new ThreadLoops<Thread>();
   private closed = false;
 
   constructor(
@@ -69,39 +70,28 @@ export class SessionBoard {
       createdAt: record.createdAt,
       progress,
     };
-    let thread = this.threads.get(key);
-    if (!thread) {
-      const made: Thread = {
-        entry,
-        written: undefined,
-        loop: new CoalescingLoop(
-          () => this.pass(made),
-          this.deps.log,
-          () => this.forgetIfDone(key, made),
-        ),
-      };
-      thread = made;
-      this.threads.set(key, thread);
-    }
+    const thread = this.threads.ensure(key, {
+      make: (loop) => ({ entry, written: undefined, loop }),
+      pass: (t) => this.pass(t),
+      idle: (t) => this.forgetIfDone(key, t),
+      log: this.deps.log,
+    });
     thread.entry = entry;
     if (!same(thread.written, progress)) thread.loop.request();
   }
 
   /** Writes in flight are done. */
   async settled(): Promise<void> {
-    await Promise.all([...this.threads.values()].map((t) => t.loop.settled()));
+    await this.threads.settled();
   }
 
   /** This replica stopped following the thread (its lease was lost, or handed over): its entry goes, unwritten. */
   forget(ref: ThreadRef): void {
-    const key = threadKey(ref);
-    this.threads.get(key)?.loop.close();
-    this.threads.delete(key);
+    this.threads.drop(threadKey(ref));
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.threads.values()) t.loop.close();
     this.threads.clear();
   }
 
@@ -120,10 +110,7 @@ export class SessionBoard {
 
   /** A finished session with everything written is not kept: a new turn starts its entry again. */
   private forgetIfDone(key: string, thread: Thread): void {
-    if (thread.written && FINISHED.has(thread.written.state) && same(thread.written, thread.entry.progress) && this.threads.get(key) === thread) {
-      thread.loop.close();
-      this.threads.delete(key);
-    }
+    if (thread.written && FINISHED.has(thread.written.state) && same(thread.written, thread.entry.progress)) this.threads.drop(key, thread);
   }
 }
 
